@@ -1,0 +1,10 @@
+// Package configs embeds the default configuration, so the binary runs the
+// same from any directory.
+package configs
+
+import _ "embed"
+
+// Default is configs/default.yaml.
+//
+//go:embed default.yaml
+var Default []byte

@@ -1,0 +1,23 @@
+// Package modules lists every module this binary knows, in start order.
+package modules
+
+import (
+	"mitosis/modules/orders/ordersfx"
+	"mitosis/modules/payments/paymentsfx"
+	"mitosis/modules/users/usersfx"
+	"mitosis/platform/topology"
+)
+
+// All returns the specs of every module.
+func All() []topology.Spec {
+	return []topology.Spec{usersfx.Module, paymentsfx.Module, ordersfx.Module}
+}
+
+// Names returns the names of every module.
+func Names() []string {
+	var names []string
+	for _, s := range All() {
+		names = append(names, s.Name)
+	}
+	return names
+}

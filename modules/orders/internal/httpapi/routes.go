@@ -1,0 +1,92 @@
+// Package httpapi exposes the orders service over HTTP: the catalog and the
+// caller's orders on the public API, every method on internal routes.
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/modules/orders"
+	"mitosis/platform/auth"
+	"mitosis/platform/problem"
+	"mitosis/platform/transport"
+)
+
+// Internal routes, shared by the handlers and the client.
+const (
+	internalListProducts = "/internal/orders/products"
+	internalPlace        = "/internal/orders/place"
+	internalGet          = "/internal/orders/get"
+	internalList         = "/internal/orders/list"
+	internalCancel       = "/internal/orders/cancel"
+)
+
+type placeBody struct {
+	Items []orders.Item `json:"items"`
+}
+
+// Mount registers the public and internal routes.
+func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
+	e.GET("/api/v1/products", func(c echo.Context) error {
+		list, err := svc.ListProducts(c.Request().Context(), orders.ListProductsRequest{})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, list)
+	})
+	api := e.Group("/api/v1/orders", tokens.Required)
+	api.POST("", func(c echo.Context) error {
+		var body placeBody
+		if err := transport.Bind(c, &body); err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		o, err := svc.PlaceOrder(ctx, orders.PlaceOrderRequest{
+			CustomerID: auth.Subject(ctx), Items: body.Items, IdempotencyKey: c.Request().Header.Get("Idempotency-Key"),
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, o)
+	})
+	api.GET("", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		in := orders.ListOrdersRequest{CustomerID: auth.Subject(ctx), Cursor: c.QueryParam("cursor")}
+		if raw := c.QueryParam("limit"); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return problem.Malformed("limit", "must be an integer")
+			}
+			in.Limit = n
+		}
+		page, err := svc.ListOrders(ctx, in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, page)
+	})
+	api.GET("/:id", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		o, err := svc.GetOrder(ctx, orders.GetOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, o)
+	})
+	api.POST("/:id/cancel", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		o, err := svc.CancelOrder(ctx, orders.CancelOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, o)
+	})
+
+	e.POST(internalListProducts, transport.Handle(svc.ListProducts, http.StatusOK))
+	e.POST(internalPlace, transport.Handle(svc.PlaceOrder, http.StatusOK))
+	e.POST(internalGet, transport.Handle(svc.GetOrder, http.StatusOK))
+	e.POST(internalList, transport.Handle(svc.ListOrders, http.StatusOK))
+	e.POST(internalCancel, transport.Handle(svc.CancelOrder, http.StatusOK))
+}

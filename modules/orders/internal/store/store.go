@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+
+	"mitosis/modules/orders"
+)
+
+// Store reads and writes the orders schema.
+type Store struct{ db *bun.DB }
+
+// New returns a Store on the module's own connection.
+func New(db *bun.DB) *Store { return &Store{db: db} }
+
+// ErrDuplicateKey means a concurrent order with the same idempotency key won.
+var ErrDuplicateKey = errors.New("order with this idempotency key exists")
+
+// Products returns the catalog, or the named SKUs when skus is not empty.
+func (s *Store) Products(ctx context.Context, skus ...string) ([]orders.Product, error) {
+	var rows []productRow
+	q := s.db.NewSelect().Model(&rows).Order("sku")
+	if len(skus) > 0 {
+		q = q.Where("sku IN (?)", bun.In(skus))
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("select products: %w", err)
+	}
+	out := make([]orders.Product, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, orders.Product{SKU: r.SKU, Name: r.Name, PriceCents: r.PriceCents})
+	}
+	return out, nil
+}
+
+// Insert stores a new order with its items in one transaction.
+func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string) error {
+	row := toRow(o, key, hash)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(&row.Items).Exec(ctx)
+		return err
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return ErrDuplicateKey
+	}
+	if err != nil {
+		return fmt.Errorf("insert order: %w", err)
+	}
+	return nil
+}
+
+// ByKey finds the customer's order placed with an idempotency key, and the
+// hash of the request that placed it.
+func (s *Store) ByKey(ctx context.Context, customerID, key string) (orders.Order, string, error) {
+	var row orderRow
+	err := s.db.NewSelect().Model(&row).Relation("Items", orderItems).
+		Where("customer_id = ? AND idempotency_key = ?", customerID, key).Scan(ctx)
+	o, err := found(row, err)
+	return o, row.RequestHash, err
+}
+
+// Get finds one of the customer's orders.
+func (s *Store) Get(ctx context.Context, customerID, orderID string) (orders.Order, error) {
+	var row orderRow
+	err := s.db.NewSelect().Model(&row).Relation("Items", orderItems).
+		Where("o.id = ? AND customer_id = ?", orderID, customerID).Scan(ctx)
+	return found(row, err)
+}
+
+// Page is a position in a customer's orders, newest first.
+type Page struct {
+	Before   time.Time
+	BeforeID string
+	Limit    int
+}
+
+// List returns up to page.Limit orders older than the cursor position.
+func (s *Store) List(ctx context.Context, customerID string, page Page) ([]orders.Order, error) {
+	var rows []orderRow
+	q := s.db.NewSelect().Model(&rows).Relation("Items", orderItems).
+		Where("customer_id = ?", customerID).
+		OrderExpr("o.created_at DESC, o.id DESC").Limit(int64(page.Limit))
+	if page.BeforeID != "" {
+		q = q.Where("(o.created_at, o.id) < (?, ?)", page.Before, page.BeforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	out := make([]orders.Order, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.toOrder())
+	}
+	return out, nil
+}
+
+// Transition moves an order from one status to another and reports whether
+// it did: the condition on the current status makes each move happen once.
+func (s *Store) Transition(ctx context.Context, orderID, from, to string, paymentID, reason *string) (bool, error) {
+	q := s.db.NewUpdate().Model((*orderRow)(nil)).
+		Set("status = ?", to).Set("updated_at = now()").
+		Where("id = ? AND status = ?", orderID, from)
+	if paymentID != nil {
+		q = q.Set("payment_id = ?", *paymentID)
+	}
+	if reason != nil {
+		q = q.Set("failure_reason = ?", *reason)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("update order: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func orderItems(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("line") }
+
+func found(row orderRow, err error) (orders.Order, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return orders.Order{}, orders.ErrNotFound
+	}
+	if err != nil {
+		return orders.Order{}, fmt.Errorf("select order: %w", err)
+	}
+	return row.toOrder(), nil
+}

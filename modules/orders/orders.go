@@ -1,0 +1,137 @@
+// Package orders is the contract of the orders module: the product catalog
+// and customers' orders, paid through the payments contract.
+package orders
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"mitosis/platform/problem"
+)
+
+// Service is what other modules and the HTTP API may ask of orders.
+type Service interface {
+	// ListProducts returns the catalog.
+	ListProducts(ctx context.Context, in ListProductsRequest) (ProductList, error)
+	// PlaceOrder prices the items, checks the customer, charges the wallet
+	// and returns the order, confirmed or cancelled. The same
+	// IdempotencyKey returns the same order and never charges twice.
+	PlaceOrder(ctx context.Context, in PlaceOrderRequest) (Order, error)
+	// GetOrder returns one of the customer's orders; ErrNotFound otherwise.
+	GetOrder(ctx context.Context, in GetOrderRequest) (Order, error)
+	// ListOrders returns the customer's orders, newest first, a page at a time.
+	ListOrders(ctx context.Context, in ListOrdersRequest) (OrderPage, error)
+	// CancelOrder cancels a confirmed order and refunds it, exactly once.
+	CancelOrder(ctx context.Context, in CancelOrderRequest) (Order, error)
+}
+
+// ListProductsRequest is the input of ListProducts.
+type ListProductsRequest struct{}
+
+// Product is a catalog entry.
+type Product struct {
+	SKU        string `json:"sku"`
+	Name       string `json:"name"`
+	PriceCents int64  `json:"price_cents"`
+}
+
+// ProductList is the output of ListProducts.
+type ProductList struct {
+	Items []Product `json:"items"`
+}
+
+// PlaceOrderRequest is the input of PlaceOrder.
+type PlaceOrderRequest struct {
+	CustomerID     string `json:"customer_id"`
+	Items          []Item `json:"items"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// Item is a requested product and quantity.
+type Item struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// GetOrderRequest is the input of GetOrder.
+type GetOrderRequest struct {
+	CustomerID string `json:"customer_id"`
+	OrderID    string `json:"order_id"`
+}
+
+// ListOrdersRequest is the input of ListOrders. Cursor comes from the
+// previous page; Limit defaults to 20 and is at most 100.
+type ListOrdersRequest struct {
+	CustomerID string `json:"customer_id"`
+	Limit      int    `json:"limit,omitempty"`
+	Cursor     string `json:"cursor,omitempty"`
+}
+
+// CancelOrderRequest is the input of CancelOrder.
+type CancelOrderRequest struct {
+	CustomerID string `json:"customer_id"`
+	OrderID    string `json:"order_id"`
+}
+
+// Order statuses.
+const (
+	StatusPending   = "pending"
+	StatusConfirmed = "confirmed"
+	StatusCancelled = "cancelled"
+)
+
+// Failure reasons of cancelled orders.
+const (
+	ReasonInsufficientFunds = "insufficient_funds"
+	ReasonCancelledByUser   = "cancelled_by_customer"
+)
+
+// Order is a customer's order.
+type Order struct {
+	ID            string      `json:"id"`
+	CustomerID    string      `json:"customer_id"`
+	Status        string      `json:"status"`
+	TotalCents    int64       `json:"total_cents"`
+	Items         []OrderItem `json:"items"`
+	PaymentID     *string     `json:"payment_id"`
+	FailureReason *string     `json:"failure_reason"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
+}
+
+// OrderItem is one priced line of an order.
+type OrderItem struct {
+	SKU            string `json:"sku"`
+	Name           string `json:"name"`
+	Quantity       int    `json:"quantity"`
+	UnitPriceCents int64  `json:"unit_price_cents"`
+	LineTotalCents int64  `json:"line_total_cents"`
+}
+
+// OrderPage is the output of ListOrders; NextCursor is empty on the last page.
+type OrderPage struct {
+	Items      []Order `json:"items"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}
+
+// Limits on an order.
+const (
+	MaxItems    = 50
+	MaxQuantity = 1000
+)
+
+// Errors of the orders contract.
+var (
+	// ErrNotFound means there is no such order for this customer.
+	ErrNotFound = problem.New("orders.not_found", http.StatusNotFound, "Order not found")
+	// ErrIdempotencyConflict means the key was used with a different body.
+	ErrIdempotencyConflict = problem.New("orders.idempotency_conflict", http.StatusConflict, "Idempotency key reused with a different request")
+	// ErrCustomerNotFound means the customer does not exist.
+	ErrCustomerNotFound = problem.New("orders.customer_not_found", http.StatusUnprocessableEntity, "Customer not found")
+	// ErrNotCancellable means the order is still being settled.
+	ErrNotCancellable = problem.New("orders.not_cancellable", http.StatusConflict, "Order cannot be cancelled in its current state")
+)
+
+// Errors lists the contract's errors, for clients decoding codes.
+var Errors = []*problem.Error{ErrNotFound, ErrIdempotencyConflict, ErrCustomerNotFound, ErrNotCancellable}

@@ -1,0 +1,47 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"mitosis/modules/payments"
+	"mitosis/platform/transport"
+)
+
+// Client is payments.Service over HTTP, for processes where payments runs elsewhere.
+type Client struct{ c *transport.Client }
+
+var _ payments.Service = (*Client)(nil)
+
+// NewClient wraps a transport client pointed at the payments module.
+func NewClient(c *transport.Client) *Client { return &Client{c: c} }
+
+// Deposit calls Deposit remotely.
+func (cl *Client) Deposit(ctx context.Context, in payments.DepositRequest) (payments.Wallet, error) {
+	return transport.Invoke[payments.Wallet](ctx, cl.c, http.MethodPost, internalDeposit, in)
+}
+
+// GetWallet calls GetWallet remotely.
+func (cl *Client) GetWallet(ctx context.Context, in payments.WalletRequest) (payments.Wallet, error) {
+	return transport.Invoke[payments.Wallet](ctx, cl.c, http.MethodPost, internalGetWallet, in)
+}
+
+// Charge calls Charge remotely.
+func (cl *Client) Charge(ctx context.Context, in payments.ChargeRequest) (payments.Payment, error) {
+	return transport.Invoke[payments.Payment](ctx, cl.c, http.MethodPost, internalCharge, in)
+}
+
+// Refund calls Refund remotely.
+func (cl *Client) Refund(ctx context.Context, in payments.RefundRequest) (payments.Payment, error) {
+	return transport.Invoke[payments.Payment](ctx, cl.c, http.MethodPost, internalRefund, in)
+}
+
+// GetPayment calls GetPayment remotely.
+func (cl *Client) GetPayment(ctx context.Context, in payments.GetPaymentRequest) (payments.Payment, error) {
+	return transport.Invoke[payments.Payment](ctx, cl.c, http.MethodPost, internalGetPayment, in)
+}
+
+// ListPayments calls ListPayments remotely.
+func (cl *Client) ListPayments(ctx context.Context, in payments.ListPaymentsRequest) (payments.PaymentList, error) {
+	return transport.Invoke[payments.PaymentList](ctx, cl.c, http.MethodPost, internalListPayments, in)
+}

@@ -1,0 +1,78 @@
+// Package httpapi exposes the payments service over HTTP: the caller's
+// wallet and payments on the public API, every method on internal routes.
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/modules/payments"
+	"mitosis/platform/auth"
+	"mitosis/platform/transport"
+)
+
+// Internal routes, shared by the handlers and the client.
+const (
+	internalDeposit      = "/internal/payments/deposit"
+	internalGetWallet    = "/internal/payments/wallet"
+	internalCharge       = "/internal/payments/charge"
+	internalRefund       = "/internal/payments/refund"
+	internalGetPayment   = "/internal/payments/get"
+	internalListPayments = "/internal/payments/list"
+)
+
+type depositBody struct {
+	AmountCents int64 `json:"amount_cents"`
+}
+
+// Mount registers the public and internal routes.
+func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Tokens) {
+	api := e.Group("/api/v1", tokens.Required)
+	api.POST("/wallet/deposits", func(c echo.Context) error {
+		var body depositBody
+		if err := transport.Bind(c, &body); err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		w, err := svc.Deposit(ctx, payments.DepositRequest{
+			UserID: auth.Subject(ctx), AmountCents: body.AmountCents,
+			IdempotencyKey: c.Request().Header.Get("Idempotency-Key"),
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, w)
+	})
+	api.GET("/wallet", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		w, err := svc.GetWallet(ctx, payments.WalletRequest{UserID: auth.Subject(ctx)})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, w)
+	})
+	api.GET("/payments/:id", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		p, err := svc.GetPayment(ctx, payments.GetPaymentRequest{UserID: auth.Subject(ctx), PaymentID: c.Param("id")})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, p)
+	})
+	api.GET("/payments", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		list, err := svc.ListPayments(ctx, payments.ListPaymentsRequest{UserID: auth.Subject(ctx), OrderID: c.QueryParam("order_id")})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, list)
+	})
+
+	e.POST(internalDeposit, transport.Handle(svc.Deposit, http.StatusOK))
+	e.POST(internalGetWallet, transport.Handle(svc.GetWallet, http.StatusOK))
+	e.POST(internalCharge, transport.Handle(svc.Charge, http.StatusOK))
+	e.POST(internalRefund, transport.Handle(svc.Refund, http.StatusOK))
+	e.POST(internalGetPayment, transport.Handle(svc.GetPayment, http.StatusOK))
+	e.POST(internalListPayments, transport.Handle(svc.ListPayments, http.StatusOK))
+}

@@ -1,0 +1,111 @@
+// Package payments is the contract of the payments module: a wallet per
+// user in integer cents, charges against it and refunds. Every balance
+// change is a ledger entry.
+package payments
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"mitosis/platform/problem"
+)
+
+// Service is what other modules and the HTTP API may ask of payments.
+type Service interface {
+	// Deposit adds money to the user's wallet, opening it if needed.
+	Deposit(ctx context.Context, in DepositRequest) (Wallet, error)
+	// GetWallet returns the user's balance (zero if no wallet yet).
+	GetWallet(ctx context.Context, in WalletRequest) (Wallet, error)
+	// Charge takes money for an order; ErrInsufficientFunds if the balance
+	// is short. The same IdempotencyKey never charges twice.
+	Charge(ctx context.Context, in ChargeRequest) (Payment, error)
+	// Refund returns a captured payment to the wallet, exactly once.
+	Refund(ctx context.Context, in RefundRequest) (Payment, error)
+	// GetPayment returns one of the user's payments; ErrNotFound otherwise.
+	GetPayment(ctx context.Context, in GetPaymentRequest) (Payment, error)
+	// ListPayments returns the user's payments, newest first, optionally of one order.
+	ListPayments(ctx context.Context, in ListPaymentsRequest) (PaymentList, error)
+}
+
+// DepositRequest is the input of Deposit. IdempotencyKey is optional.
+type DepositRequest struct {
+	UserID         string `json:"user_id"`
+	AmountCents    int64  `json:"amount_cents"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// WalletRequest is the input of GetWallet.
+type WalletRequest struct {
+	UserID string `json:"user_id"`
+}
+
+// Wallet is a user's balance.
+type Wallet struct {
+	UserID       string `json:"user_id"`
+	BalanceCents int64  `json:"balance_cents"`
+}
+
+// ChargeRequest is the input of Charge.
+type ChargeRequest struct {
+	UserID         string `json:"user_id"`
+	OrderID        string `json:"order_id"`
+	AmountCents    int64  `json:"amount_cents"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// RefundRequest is the input of Refund.
+type RefundRequest struct {
+	UserID    string `json:"user_id"`
+	PaymentID string `json:"payment_id"`
+}
+
+// GetPaymentRequest is the input of GetPayment.
+type GetPaymentRequest struct {
+	UserID    string `json:"user_id"`
+	PaymentID string `json:"payment_id"`
+}
+
+// ListPaymentsRequest is the input of ListPayments; OrderID is optional.
+type ListPaymentsRequest struct {
+	UserID  string `json:"user_id"`
+	OrderID string `json:"order_id,omitempty"`
+}
+
+// Payment statuses.
+const (
+	StatusCaptured = "captured"
+	StatusRefunded = "refunded"
+)
+
+// Payment is a charge for an order.
+type Payment struct {
+	ID          string     `json:"id"`
+	UserID      string     `json:"user_id"`
+	OrderID     string     `json:"order_id"`
+	AmountCents int64      `json:"amount_cents"`
+	Status      string     `json:"status"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RefundedAt  *time.Time `json:"refunded_at"`
+}
+
+// PaymentList is the output of ListPayments.
+type PaymentList struct {
+	Items []Payment `json:"items"`
+}
+
+// MaxAmountCents bounds one deposit or charge (one million in currency units).
+const MaxAmountCents = 100_000_000
+
+// Errors of the payments contract.
+var (
+	// ErrInsufficientFunds means the wallet balance is below the charge.
+	ErrInsufficientFunds = problem.New("payments.insufficient_funds", http.StatusUnprocessableEntity, "Insufficient funds")
+	// ErrNotFound means there is no such payment for this user.
+	ErrNotFound = problem.New("payments.not_found", http.StatusNotFound, "Payment not found")
+	// ErrIdempotencyConflict means the key was used for a different request.
+	ErrIdempotencyConflict = problem.New("payments.idempotency_conflict", http.StatusConflict, "Idempotency key reused with a different request")
+)
+
+// Errors lists the contract's errors, for clients decoding codes.
+var Errors = []*problem.Error{ErrInsufficientFunds, ErrNotFound, ErrIdempotencyConflict}

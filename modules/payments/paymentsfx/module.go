@@ -1,0 +1,34 @@
+// Package paymentsfx wires the payments module into an fx app. It sits
+// beside the contract because the implementation imports the contract, and
+// Go forbids the cycle back.
+package paymentsfx
+
+import (
+	"go.uber.org/fx"
+
+	"mitosis/modules/payments"
+	"mitosis/modules/payments/internal/app"
+	"mitosis/modules/payments/internal/httpapi"
+	"mitosis/modules/payments/internal/store"
+	"mitosis/platform/db"
+	"mitosis/platform/topology"
+	"mitosis/platform/transport"
+)
+
+// Module describes the payments module for both placements.
+var Module = topology.Spec{
+	Name: "payments",
+	Local: fx.Options(
+		fx.Provide(
+			fx.Private,
+			db.ForModule("payments"),
+			store.New,
+			app.New,
+		),
+		fx.Provide(func(s *app.Service) payments.Service { return s }),
+		fx.Invoke(httpapi.Mount),
+	),
+	Remote: topology.Remote("payments", payments.Errors, func(c *transport.Client) payments.Service {
+		return httpapi.NewClient(c)
+	}),
+}

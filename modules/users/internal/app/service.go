@@ -1,0 +1,112 @@
+// Package app is the users domain: registration, credentials, lookup.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"mitosis/modules/users"
+	"mitosis/modules/users/internal/store"
+	"mitosis/platform/auth"
+	"mitosis/platform/problem"
+)
+
+// Service is the local implementation of users.Service.
+type Service struct {
+	store  *store.Store
+	tokens *auth.Tokens
+	// dummyHash is compared against when an email is unknown, so a login
+	// takes as long whether or not the account exists.
+	dummyHash []byte
+}
+
+var _ users.Service = (*Service)(nil)
+
+// New returns the users service.
+func New(s *store.Store, tokens *auth.Tokens) (*Service, error) {
+	dummy, err := bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("prepare password hashing: %w", err)
+	}
+	return &Service{store: s, tokens: tokens, dummyHash: dummy}, nil
+}
+
+// Register validates and stores a new user with a bcrypt password hash.
+func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users.User, error) {
+	email := strings.TrimSpace(in.Email)
+	name := strings.TrimSpace(in.Name)
+	if err := validateRegistration(email, name, in.Password); err != nil {
+		return users.User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+	if err != nil {
+		return users.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return users.User{}, fmt.Errorf("new user id: %w", err)
+	}
+	acc := store.Account{
+		User:         users.User{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
+		PasswordHash: string(hash),
+	}
+	if err := s.store.Insert(ctx, acc); err != nil {
+		return users.User{}, err
+	}
+	return acc.User, nil
+}
+
+func validateRegistration(email, name, password string) error {
+	var bad problem.Fields
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 254 {
+		bad.Add("email", "must be a valid email address")
+	}
+	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {
+		bad.Add("name", "must be 1 to 100 characters")
+	}
+	// bcrypt ignores bytes past 72; refuse rather than silently truncate.
+	if len(password) < 8 || len(password) > 72 {
+		bad.Add("password", "must be 8 to 72 bytes")
+	}
+	return bad.Err()
+}
+
+// Authenticate verifies the password and issues an access token.
+func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
+	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
+	if errors.Is(err, users.ErrNotFound) {
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(in.Password))
+		return users.Token{}, users.ErrInvalidCredentials
+	}
+	if err != nil {
+		return users.Token{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(acc.PasswordHash), []byte(in.Password)) != nil {
+		return users.Token{}, users.ErrInvalidCredentials
+	}
+	issued, err := s.tokens.Issue(acc.ID)
+	if err != nil {
+		return users.Token{}, err
+	}
+	return users.Token{AccessToken: issued.Token, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresIn.Seconds())}, nil
+}
+
+// Get returns a user by id.
+func (s *Service) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
+	if _, err := uuid.Parse(in.ID); err != nil {
+		return users.User{}, users.ErrNotFound
+	}
+	acc, err := s.store.ByID(ctx, in.ID)
+	if err != nil {
+		return users.User{}, err
+	}
+	return acc.User, nil
+}

@@ -1,0 +1,32 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"mitosis/modules/users"
+	"mitosis/platform/transport"
+)
+
+// Client is users.Service over HTTP, for processes where users runs elsewhere.
+type Client struct{ c *transport.Client }
+
+var _ users.Service = (*Client)(nil)
+
+// NewClient wraps a transport client pointed at the users module.
+func NewClient(c *transport.Client) *Client { return &Client{c: c} }
+
+// Register calls Register remotely.
+func (cl *Client) Register(ctx context.Context, in users.RegisterRequest) (users.User, error) {
+	return transport.Invoke[users.User](ctx, cl.c, http.MethodPost, internalRegister, in)
+}
+
+// Authenticate calls Authenticate remotely.
+func (cl *Client) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
+	return transport.Invoke[users.Token](ctx, cl.c, http.MethodPost, internalAuthenticate, in)
+}
+
+// Get calls Get remotely.
+func (cl *Client) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
+	return transport.Invoke[users.User](ctx, cl.c, http.MethodPost, internalGet, in)
+}

@@ -1,0 +1,82 @@
+// Package store persists users with bun.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+
+	"mitosis/modules/users"
+)
+
+type userRow struct {
+	bun.BaseModel `bun:"table:users"`
+
+	ID           string    `bun:"id,pk"`
+	Email        string    `bun:"email"`
+	Name         string    `bun:"name"`
+	PasswordHash string    `bun:"password_hash"`
+	CreatedAt    time.Time `bun:"created_at"`
+}
+
+// Account is a user with its password hash, for authentication.
+type Account struct {
+	users.User
+	PasswordHash string
+}
+
+func fromRow(r userRow) Account {
+	return Account{
+		User:         users.User{ID: r.ID, Email: r.Email, Name: r.Name, CreatedAt: r.CreatedAt.UTC()},
+		PasswordHash: r.PasswordHash,
+	}
+}
+
+// Store reads and writes the users schema.
+type Store struct{ db *bun.DB }
+
+// New returns a Store on the module's own connection.
+func New(db *bun.DB) *Store { return &Store{db: db} }
+
+// Insert stores a new account; users.ErrEmailTaken on a duplicate email.
+func (s *Store) Insert(ctx context.Context, a Account) error {
+	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, CreatedAt: a.CreatedAt}
+	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return users.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	return nil
+}
+
+// ByEmail finds an account by email, ignoring case.
+func (s *Store) ByEmail(ctx context.Context, email string) (Account, error) {
+	var row userRow
+	err := s.db.NewSelect().Model(&row).Where("lower(email) = lower(?)", email).Scan(ctx)
+	return found(row, err)
+}
+
+// ByID finds an account by id.
+func (s *Store) ByID(ctx context.Context, id string) (Account, error) {
+	var row userRow
+	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx)
+	return found(row, err)
+}
+
+func found(row userRow, err error) (Account, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, users.ErrNotFound
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("select user: %w", err)
+	}
+	return fromRow(row), nil
+}

@@ -1,0 +1,24 @@
+package users_test
+
+import (
+	"testing"
+
+	"mitosis/modules/modulestest"
+	"mitosis/modules/users"
+	"mitosis/modules/users/userstest"
+	"mitosis/platform/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestContract(t *testing.T) {
+	var local users.Service
+	p := modulestest.Start(t, map[string]string{"SERVICES": "users"}, &local)
+
+	t.Run("in-process", func(t *testing.T) { userstest.Run(t, local) })
+	t.Run("http", func(t *testing.T) {
+		var remote users.Service
+		modulestest.Clients(t, map[string]string{"users": p.URL}, &remote)
+		userstest.Run(t, remote)
+	})
+}

@@ -1,0 +1,117 @@
+// Package userstest is the contract suite of users.Service: every
+// implementation (local, or the HTTP client) must pass it unchanged.
+package userstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/modules/users"
+	"mitosis/platform/problem"
+)
+
+// Run checks svc against the contract.
+func Run(t *testing.T, svc users.Service) {
+	ctx := context.Background()
+
+	t.Run("register then get", func(t *testing.T) {
+		email := Email()
+		u, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "Ada", Password: "correct horse"})
+		require.NoError(t, err)
+		assert.NotEmpty(t, u.ID)
+		assert.Equal(t, email, u.Email)
+		assert.WithinDuration(t, time.Now(), u.CreatedAt, time.Minute)
+		got, err := svc.Get(ctx, users.GetRequest{ID: u.ID})
+		require.NoError(t, err)
+		assert.Equal(t, u, got)
+	})
+
+	t.Run("email taken regardless of case", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "A", Password: "password1"})
+		require.NoError(t, err)
+		_, err = svc.Register(ctx, users.RegisterRequest{Email: strings.ToUpper(email), Name: "B", Password: "password2"})
+		require.ErrorIs(t, err, users.ErrEmailTaken)
+	})
+
+	t.Run("concurrent registrations of one email: exactly one wins", func(t *testing.T) {
+		email := Email()
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = svc.Register(ctx, users.RegisterRequest{Email: email, Name: "C", Password: "password1"})
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+			} else {
+				require.ErrorIs(t, err, users.ErrEmailTaken)
+			}
+		}
+		assert.Equal(t, 1, wins)
+	})
+
+	t.Run("invalid registration names every bad field", func(t *testing.T) {
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: "not-an-email", Name: "", Password: "short"})
+		require.ErrorIs(t, err, problem.ErrValidation)
+		var ve *problem.ValidationError
+		require.True(t, errors.As(err, &ve))
+		var fields []string
+		for _, f := range ve.Fields {
+			fields = append(fields, f.Field)
+		}
+		assert.ElementsMatch(t, []string{"email", "name", "password"}, fields)
+	})
+
+	t.Run("authenticate issues a bearer token", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "D", Password: "password1"})
+		require.NoError(t, err)
+		tok, err := svc.Authenticate(ctx, users.Credentials{Email: strings.ToUpper(email), Password: "password1"})
+		require.NoError(t, err)
+		assert.Equal(t, "Bearer", tok.TokenType)
+		assert.NotEmpty(t, tok.AccessToken)
+		assert.Positive(t, tok.ExpiresIn)
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "E", Password: "password1"})
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password2"})
+		require.ErrorIs(t, err, users.ErrInvalidCredentials)
+		_, err = svc.Authenticate(ctx, users.Credentials{Email: Email(), Password: "password1"})
+		require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	})
+
+	t.Run("unknown user", func(t *testing.T) {
+		_, err := svc.Get(ctx, users.GetRequest{ID: uuid.NewString()})
+		require.ErrorIs(t, err, users.ErrNotFound)
+		_, err = svc.Get(ctx, users.GetRequest{ID: "not-a-uuid"})
+		require.ErrorIs(t, err, users.ErrNotFound)
+	})
+
+	t.Run("an expired deadline is honoured", func(t *testing.T) {
+		dctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
+		defer cancel()
+		<-dctx.Done()
+		_, err := svc.Get(dctx, users.GetRequest{ID: uuid.NewString()})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+}
+
+// Email returns an address no other test uses.
+func Email() string { return fmt.Sprintf("u-%s@example.test", uuid.NewString()[:12]) }

@@ -1,0 +1,46 @@
+// Package cli is the app command: serve, migrate, services.
+package cli
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"mitosis/platform/config"
+	"mitosis/platform/db"
+	"mitosis/platform/topology"
+)
+
+// Env is what every command needs from main.
+type Env struct {
+	Specs  []topology.Spec
+	Tree   db.Migrations
+	Getenv config.Getenv
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// New returns the root command.
+func New(env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "app",
+		Short:         "Mitosis: a modular monolith that divides into services",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env))
+	return root
+}
+
+func (env Env) load() (config.Config, *slog.Logger, error) {
+	var names []string
+	for _, s := range env.Specs {
+		names = append(names, s.Name)
+	}
+	cfg, err := config.Load(env.Getenv, names)
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return cfg, log, err
+}

@@ -1,0 +1,118 @@
+// Package config loads the typed configuration once: the embedded defaults,
+// then an optional CONFIG_FILE, then the environment.
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Database isolation modes and role strategies.
+const (
+	Shared         = "shared"
+	Isolated       = "isolated"
+	RolesPerModule = "per-module"
+	RolesSingle    = "single"
+)
+
+// Config is the whole configuration of one process.
+type Config struct {
+	Env      string            `yaml:"env"`
+	HTTPAddr string            `yaml:"http_addr"`
+	Services []string          `yaml:"services"`
+	DataDir  string            `yaml:"data_dir"`
+	Database Database          `yaml:"database"`
+	Auth     Auth              `yaml:"auth"`
+	Calls    Calls             `yaml:"calls"`
+	Modules  map[string]Module `yaml:"modules"`
+}
+
+// Database configures the shared database and its defaults.
+type Database struct {
+	URL            string `yaml:"url"`
+	Isolation      string `yaml:"isolation"`
+	Roles          string `yaml:"roles"`
+	MaxConns       int    `yaml:"max_conns"`
+	MigrateOnStart bool   `yaml:"migrate_on_start"`
+}
+
+// Auth configures token signing and verification.
+type Auth struct {
+	JWTSecret string        `yaml:"jwt_secret"`
+	TokenTTL  time.Duration `yaml:"token_ttl"`
+	Issuer    string        `yaml:"issuer"`
+}
+
+// Calls configures calls to remote modules.
+type Calls struct {
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Module configures where one module runs and where its data lives.
+type Module struct {
+	URL      string         `yaml:"url"`
+	Database ModuleDatabase `yaml:"database"`
+}
+
+// ModuleDatabase overrides the database of one module.
+type ModuleDatabase struct {
+	Isolation string `yaml:"isolation"`
+	URL       string `yaml:"url"`
+}
+
+// IsProduction reports whether secrets must be provided.
+func (c Config) IsProduction() bool { return c.Env == Production }
+
+// Module returns the settings of one module (zero value if absent).
+func (c Config) Module(name string) Module { return c.Modules[name] }
+
+// Isolation returns the effective isolation of a module.
+func (c Config) Isolation(name string) string {
+	if iso := c.Modules[name].Database.Isolation; iso != "" {
+		return iso
+	}
+	return c.Database.Isolation
+}
+
+func (c Config) validate() error {
+	var errs []string
+	if c.Env != Development && c.Env != Production {
+		errs = append(errs, fmt.Sprintf("APP_ENV must be %s or %s, got %q", Development, Production, c.Env))
+	}
+	if !slices.Contains([]string{Shared, Isolated}, c.Database.Isolation) {
+		errs = append(errs, fmt.Sprintf("DATABASE_ISOLATION must be shared or isolated, got %q", c.Database.Isolation))
+	}
+	if !slices.Contains([]string{RolesPerModule, RolesSingle}, c.Database.Roles) {
+		errs = append(errs, fmt.Sprintf("DATABASE_ROLES must be per-module or single, got %q", c.Database.Roles))
+	}
+	for name, m := range c.Modules {
+		iso := m.Database.Isolation
+		if iso != "" && iso != Shared && iso != Isolated {
+			errs = append(errs, fmt.Sprintf("%s_DATABASE_ISOLATION must be shared or isolated, got %q", envName(name), iso))
+		}
+	}
+	if c.Auth.TokenTTL <= 0 {
+		errs = append(errs, "TOKEN_TTL must be positive")
+	}
+	if c.Calls.Timeout <= 0 {
+		errs = append(errs, "CALL_TIMEOUT must be positive")
+	}
+	if c.IsProduction() && c.Database.URL == "" {
+		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// envName is the environment prefix of a module: orders → ORDERS.
+func envName(module string) string { return strings.ToUpper(module) }

@@ -1,0 +1,89 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/config"
+)
+
+var modules = []string{"users", "orders", "payments"}
+
+func env(vars map[string]string) config.Getenv { return func(k string) string { return vars[k] } }
+
+func TestDefaults(t *testing.T) {
+	cfg, err := config.Load(env(nil), modules)
+	require.NoError(t, err)
+	assert.Equal(t, config.Development, cfg.Env)
+	assert.Equal(t, ":8080", cfg.HTTPAddr)
+	assert.Empty(t, cfg.Services)
+	assert.Equal(t, config.Shared, cfg.Isolation("payments"))
+	assert.Equal(t, config.RolesPerModule, cfg.Database.Roles)
+	assert.True(t, cfg.Database.MigrateOnStart)
+	assert.Equal(t, 15*time.Minute, cfg.Auth.TokenTTL)
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	cfg, err := config.Load(env(map[string]string{
+		"SERVICES":                    " orders, payments ,orders,, ",
+		"HTTP_ADDR":                   ":9090",
+		"USERS_URL":                   "http://users:8080",
+		"PAYMENTS_DATABASE_ISOLATION": "isolated",
+		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
+		"CALL_TIMEOUT":                "2s",
+		"MIGRATE_ON_START":            "false",
+	}), modules)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orders", "payments"}, cfg.Services, "trimmed, duplicates ignored")
+	assert.Equal(t, ":9090", cfg.HTTPAddr)
+	assert.Equal(t, "http://users:8080", cfg.Module("users").URL)
+	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
+	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
+	assert.Equal(t, 2*time.Second, cfg.Calls.Timeout)
+	assert.False(t, cfg.Database.MigrateOnStart)
+}
+
+func TestConfigFileThenEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("http_addr: \":7000\"\nmodules:\n  users:\n    url: http://from-file\n"), 0o600))
+	cfg, err := config.Load(env(map[string]string{"CONFIG_FILE": path}), modules)
+	require.NoError(t, err)
+	assert.Equal(t, ":7000", cfg.HTTPAddr)
+	assert.Equal(t, "http://from-file", cfg.Module("users").URL)
+
+	cfg, err = config.Load(env(map[string]string{"CONFIG_FILE": path, "USERS_URL": "http://from-env"}), modules)
+	require.NoError(t, err)
+	assert.Equal(t, "http://from-env", cfg.Module("users").URL)
+}
+
+func TestInvalidValuesAreNamed(t *testing.T) {
+	for name, tc := range map[string]struct {
+		vars map[string]string
+		want string
+	}{
+		"env":        {map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+		"isolation":  {map[string]string{"DATABASE_ISOLATION": "weird"}, "DATABASE_ISOLATION"},
+		"module iso": {map[string]string{"ORDERS_DATABASE_ISOLATION": "weird"}, "ORDERS_DATABASE_ISOLATION"},
+		"duration":   {map[string]string{"CALL_TIMEOUT": "soon"}, "CALL_TIMEOUT"},
+		"bool":       {map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START"},
+		"prod db":    {map[string]string{"APP_ENV": "production"}, "DATABASE_URL"},
+		"roles":      {map[string]string{"DATABASE_ROLES": "many"}, "DATABASE_ROLES"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Load(env(tc.vars), modules)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestUnknownKeysInFileAreRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("htp_addr: typo\n"), 0o600))
+	_, err := config.Load(env(map[string]string{"CONFIG_FILE": path}), modules)
+	require.ErrorContains(t, err, "htp_addr")
+}

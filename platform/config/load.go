@@ -1,0 +1,124 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"mitosis/configs"
+)
+
+// Getenv reads one environment variable; os.Getenv in main, a map in tests.
+type Getenv func(string) string
+
+// Load reads the defaults, CONFIG_FILE if set, then the environment.
+// modules lists every module the binary knows, for their <MODULE>_* variables.
+func Load(getenv Getenv, modules []string) (Config, error) {
+	var cfg Config
+	if err := decodeYAML(configs.Default, &cfg); err != nil {
+		return Config{}, fmt.Errorf("embedded defaults: %w", err)
+	}
+	if path := getenv("CONFIG_FILE"); path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("CONFIG_FILE: %w", err)
+		}
+		if err := decodeYAML(raw, &cfg); err != nil {
+			return Config{}, fmt.Errorf("CONFIG_FILE %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv, modules); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.validate()
+}
+
+func decodeYAML(raw []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	return dec.Decode(cfg)
+}
+
+func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
+	str := func(key string, dst *string) {
+		if v, ok := lookup(getenv, key); ok {
+			*dst = v
+		}
+	}
+	str("APP_ENV", &cfg.Env)
+	str("HTTP_ADDR", &cfg.HTTPAddr)
+	str("DATA_DIR", &cfg.DataDir)
+	str("DATABASE_URL", &cfg.Database.URL)
+	str("DATABASE_ISOLATION", &cfg.Database.Isolation)
+	str("DATABASE_ROLES", &cfg.Database.Roles)
+	str("JWT_SECRET", &cfg.Auth.JWTSecret)
+	str("JWT_ISSUER", &cfg.Auth.Issuer)
+	if v, ok := lookup(getenv, "SERVICES"); ok {
+		cfg.Services = splitList(v)
+	}
+	var errs []string
+	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Sprintf("DATABASE_MAX_CONNS must be a positive integer, got %q", v))
+		}
+		cfg.Database.MaxConns = n
+	}
+	if v, ok := lookup(getenv, "MIGRATE_ON_START"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("MIGRATE_ON_START must be true or false, got %q", v))
+		}
+		cfg.Database.MigrateOnStart = b
+	}
+	for key, dst := range map[string]*time.Duration{"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout} {
+		if v, ok := lookup(getenv, key); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s must be a duration like 5s, got %q", key, v))
+			}
+			*dst = d
+		}
+	}
+	if cfg.Modules == nil {
+		cfg.Modules = map[string]Module{}
+	}
+	for _, name := range modules {
+		m := cfg.Modules[name]
+		prefix := envName(name)
+		str(prefix+"_URL", &m.URL)
+		str(prefix+"_DATABASE_URL", &m.Database.URL)
+		str(prefix+"_DATABASE_ISOLATION", &m.Database.Isolation)
+		cfg.Modules[name] = m
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid environment: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// lookup treats an empty variable as unset, as shells and compose files do.
+func lookup(getenv Getenv, key string) (string, bool) {
+	v := strings.TrimSpace(getenv(key))
+	return v, v != ""
+}
+
+// splitList parses "a, b,,a" into [a b]: trimmed, empty and repeated names dropped.
+func splitList(v string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, part := range strings.Split(v, ",") {
+		name := strings.ToLower(strings.TrimSpace(part))
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	return out
+}

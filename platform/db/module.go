@@ -1,0 +1,62 @@
+package db
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+
+	"mitosis/platform/config"
+	"mitosis/platform/health"
+)
+
+// Module provides the shared cluster to every local module.
+var Module = fx.Module("db", fx.Provide(NewCluster))
+
+// ForModule returns an fx constructor of the named module's *bun.DB. Used
+// with fx.Private in the module's own fx.Module, so no other module gets it.
+// At start it provisions and migrates (unless MIGRATE_ON_START=false), and it
+// adds the module's readiness check.
+func ForModule(module string) any {
+	return func(lc fx.Lifecycle, cfg config.Config, cluster *Cluster, tree Migrations, checks *health.Registry, log *slog.Logger) (*bun.DB, error) {
+		t, err := TargetFor(cfg, cluster, module)
+		if err != nil {
+			return nil, err
+		}
+		bdb, err := Open(t, cfg.Database.MaxConns)
+		if err != nil {
+			return nil, err
+		}
+		checks.Add(module, health.KindModule, func(ctx context.Context) error { return bdb.PingContext(ctx) })
+		lc.Append(fx.Hook{
+			OnStart: func(ctx context.Context) error {
+				if !cfg.Database.MigrateOnStart {
+					return nil
+				}
+				return Prepare(ctx, t, bdb, tree, log)
+			},
+			OnStop: func(context.Context) error { return bdb.Close() },
+		})
+		return bdb, nil
+	}
+}
+
+// Prepare provisions the module's schema and applies pending migrations.
+func Prepare(ctx context.Context, t Target, bdb *bun.DB, tree Migrations, log *slog.Logger) error {
+	if err := Provision(ctx, t); err != nil {
+		return err
+	}
+	m, err := NewMigrator(bdb, tree, t.Module)
+	if err != nil {
+		return err
+	}
+	applied, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "module", t.Module, "migrations", applied)
+	}
+	return nil
+}

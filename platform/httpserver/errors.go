@@ -1,0 +1,67 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/platform/problem"
+)
+
+// ErrorHandler is the one place errors become HTTP answers: coded errors keep
+// their status and code, echo's own errors are translated, and anything else
+// is a 500 logged with its cause and answered without internals.
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			err = fromEcho(he)
+		}
+		d := problem.From(err)
+		d.Instance = c.Request().URL.Path
+		if d.Status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "path", d.Instance,
+				"status", d.Status, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		}
+		WriteProblem(c.Response(), d)
+	}
+}
+
+// WriteProblem writes an RFC 9457 body.
+func WriteProblem(w http.ResponseWriter, d problem.Details) {
+	w.Header().Set("Content-Type", problem.ContentType)
+	w.WriteHeader(d.Status)
+	_ = json.NewEncoder(w).Encode(d)
+}
+
+func fromEcho(he *echo.HTTPError) error {
+	switch he.Code {
+	case http.StatusNotFound:
+		return problem.ErrNotFound
+	case http.StatusMethodNotAllowed:
+		return problem.ErrMethodNotAllowed
+	case http.StatusRequestEntityTooLarge:
+		return problem.ErrTooLarge
+	case http.StatusUnsupportedMediaType:
+		return problem.ErrUnsupportedMedia
+	case http.StatusUnauthorized:
+		return problem.ErrUnauthorized
+	case http.StatusBadRequest:
+		return problem.ErrBadRequest
+	case http.StatusServiceUnavailable:
+		return problem.ErrUnavailable
+	}
+	if he.Code >= 400 && he.Code < 500 {
+		return problem.New("http_"+http.StatusText(he.Code), he.Code, http.StatusText(he.Code))
+	}
+	if he.Internal != nil {
+		return he.Internal
+	}
+	return problem.ErrInternal
+}

@@ -1,0 +1,103 @@
+// Package httpserver runs the one echo server of a process: every local
+// module mounts its routes on it, errors leave it as problem+json, and fx
+// starts and stops it.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.uber.org/fx"
+
+	"mitosis/platform/config"
+)
+
+// BodyLimit caps request bodies.
+const BodyLimit = "1M"
+
+// New builds the echo instance with the shared middleware and error handler.
+func New(log *slog.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = ErrorHandler(log)
+	e.Pre(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.BodyLimit(BodyLimit))
+	e.Use(Deadline, RequestContext)
+	e.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
+	return e
+}
+
+// Server is the running HTTP server; Addr is known after start.
+type Server struct {
+	srv  *http.Server
+	addr net.Addr
+	done chan error
+}
+
+// Addr is the bound address (useful with HTTP_ADDR=127.0.0.1:0).
+func (s *Server) Addr() string { return s.addr.String() }
+
+// Start binds the listener and serves in the background.
+func Start(e *echo.Echo, addr string, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s := &Server{
+		srv: &http.Server{
+			Handler:           e,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+		},
+		addr: ln.Addr(),
+		done: make(chan error, 1),
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	log.Info("http server listening", "addr", s.Addr())
+	return s, nil
+}
+
+// Stop drains in-flight requests until ctx ends.
+func (s *Server) Stop(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return errors.Join(err, serveErr)
+	}
+	return err
+}
+
+// Module provides the echo instance and serves it once every other start
+// hook (migrations first) has run.
+var Module = fx.Module("http",
+	fx.Provide(New),
+	fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound) {
+		var s *Server
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				var err error
+				s, err = Start(e, cfg.HTTPAddr, log)
+				if err == nil {
+					out.Addr = s.Addr()
+				}
+				return err
+			},
+			OnStop: func(ctx context.Context) error { return s.Stop(ctx) },
+		})
+	}),
+)
+
+// Bound receives the listening address once the server starts.
+type Bound struct{ Addr string }

@@ -1,0 +1,146 @@
+package pgserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// cluster runs the PostgreSQL programs against one data directory.
+type cluster struct {
+	binDir  string
+	id      *identity
+	dir     string // base directory; working directory of every command
+	dataDir string
+	logFile string
+	fsync   bool
+}
+
+// run executes a PostgreSQL program as the server user and returns its
+// combined output for error messages.
+func (c *cluster) run(ctx context.Context, prog string, args ...string) (string, error) {
+	cmd := c.id.command(ctx, c.dir, filepath.Join(c.binDir, prog), args...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// initdb creates the cluster with the superuser password read from pwfile.
+// Locale C keeps the cluster independent of the host's installed locales.
+func (c *cluster) initdb(ctx context.Context, pwfile string) error {
+	args := []string{
+		"-D", c.dataDir, "-U", "postgres", "-E", "UTF8", "--locale=C",
+		"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile,
+	}
+	if !c.fsync {
+		args = append(args, "--no-sync")
+	}
+	if out, err := c.run(ctx, "initdb", args...); err != nil {
+		return fmt.Errorf("initdb: %w: %s", err, out)
+	}
+	return nil
+}
+
+// running asks pg_ctl whether a live server owns the data directory; pg_ctl
+// ignores a postmaster.pid whose process is gone.
+func (c *cluster) running(ctx context.Context) (bool, error) {
+	out, err := c.run(ctx, "pg_ctl", "status", "-D", c.dataDir)
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &exitErr) && exitErr.ExitCode() == 3:
+		return false, nil
+	default:
+		return false, fmt.Errorf("pg_ctl status: %w: %s", err, out)
+	}
+}
+
+// start launches the server on a fresh free port and returns the port. A
+// port picked by the kernel can be taken by someone else before postgres
+// binds it, so that specific failure is retried with another port.
+func (c *cluster) start(ctx context.Context) (int, error) {
+	const attempts = 3
+	var lastErr error
+	for range attempts {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		logStart := fileSize(c.logFile)
+		out, err := c.run(ctx, "pg_ctl", "start", "-D", c.dataDir, "-l", c.logFile,
+			"-w", "-t", "60", "-o", c.serverOptions(port))
+		if err == nil {
+			return port, nil
+		}
+		logTail := readFrom(c.logFile, logStart)
+		lastErr = fmt.Errorf("pg_ctl start: %w: %s\n%s", err, out, logTail)
+		if ctx.Err() != nil || !strings.Contains(logTail, "could not bind") {
+			break
+		}
+	}
+	return 0, lastErr
+}
+
+// serverOptions are passed through pg_ctl's shell, which turns the quoted
+// empty string into an empty unix_socket_directories value.
+// Unix sockets are off so nothing is written outside the base directory.
+func (c *cluster) serverOptions(port int) string {
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", port)
+	if !c.fsync {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	return opts
+}
+
+// stop shuts the server down, aborting open sessions (fast mode).
+func (c *cluster) stop(ctx context.Context) error {
+	out, err := c.run(ctx, "pg_ctl", "stop", "-D", c.dataDir, "-m", "fast", "-w")
+	if err == nil {
+		return nil
+	}
+	// Already gone (e.g. it got the terminal's Ctrl-C too): nothing to do.
+	if up, serr := c.running(ctx); serr == nil && !up {
+		return nil
+	}
+	return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	return port, nil
+}
+
+// fileSize returns the size of path, or 0 if it cannot be read.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// readFrom returns up to 4 KiB of path starting at offset, for error
+// messages; the server log explains most start failures.
+func readFrom(path string, offset int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.NewSectionReader(f, offset, 4096))
+	return strings.TrimSpace(string(b))
+}

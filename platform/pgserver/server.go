@@ -1,0 +1,181 @@
+// Package pgserver runs a private PostgreSQL server from the binaries
+// installed on the machine. The app uses it as its embedded default database
+// when DATABASE_URL is unset, and tests use it for throwaway clusters.
+package pgserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+)
+
+// Options configures Start.
+type Options struct {
+	// Dir is the base directory; the cluster lives in Dir/data, the log in
+	// Dir/postgres.log and the superuser password in Dir/superuser.password.
+	// It is created if missing and may be relocated, see ResolveDir.
+	Dir string
+	// Fsync keeps PostgreSQL's durability settings. Tests set it to false,
+	// trading crash safety for speed.
+	Fsync bool
+	// Logger receives where the data lives; nil means slog.Default().
+	Logger *slog.Logger
+	// BinDir holds initdb, pg_ctl and postgres; empty means FindBinaries().
+	BinDir string
+}
+
+// Server is a running PostgreSQL cluster started by Start.
+type Server struct {
+	c        *cluster
+	port     int
+	password string
+
+	mu      sync.Mutex
+	stopped bool
+}
+
+// Start initialises the cluster on first use, starts it on a free loopback
+// port and returns once it accepts connections. The data and superuser
+// password are kept across restarts on the same Dir.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("pgserver: Options.Dir is empty")
+	}
+	binDir := opts.BinDir
+	if binDir == "" {
+		var err error
+		if binDir, err = FindBinaries(); err != nil {
+			return nil, err
+		}
+	}
+	id, err := serverIdentity()
+	if err != nil {
+		return nil, err
+	}
+	dir, reason, err := resolveDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
+		logger.Warn("postgres data moved out of the preferred directory", "preferred", opts.Dir, "dir", dir, "reason", reason)
+	}
+	c := &cluster{
+		binDir:  binDir,
+		id:      id,
+		dir:     dir,
+		dataDir: filepath.Join(dir, "data"),
+		logFile: filepath.Join(dir, "postgres.log"),
+		fsync:   opts.Fsync,
+	}
+	password, err := prepare(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if up, err := c.running(ctx); err != nil {
+		return nil, err
+	} else if up {
+		return nil, fmt.Errorf("another PostgreSQL instance is already using %s; stop it first (pg_ctl stop -D %s)", dir, c.dataDir)
+	}
+	port, err := c.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{c: c, port: port, password: password}
+	if err := waitReady(ctx, s.URL("postgres")); err != nil {
+		// Don't leave an orphaned server behind a failed Start.
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+		defer cancel()
+		return nil, errors.Join(err, s.Stop(stopCtx))
+	}
+	logger.Info("postgres started", "dir", dir, "port", port, "log", c.logFile)
+	return s, nil
+}
+
+// prepare creates the directories and, on first use, the cluster; it
+// returns the superuser password.
+func prepare(ctx context.Context, c *cluster) (string, error) {
+	if err := ensureDir(c.id, c.dir, true); err != nil {
+		return "", err
+	}
+	if err := ensureDataDir(c); err != nil {
+		return "", err
+	}
+	password, err := loadPassword(c.dir)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err == nil {
+		if password == "" {
+			return "", fmt.Errorf("cluster in %s exists but %s is missing; remove %s to start afresh",
+				c.dataDir, filepath.Join(c.dir, passwordFile), c.dir)
+		}
+		return password, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("check cluster: %w", err)
+	}
+	if password == "" {
+		if password, err = createPassword(c.dir); err != nil {
+			return "", err
+		}
+	}
+	pwfile, err := writePwfile(c.id, c.dir, password)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(pwfile)
+	return password, c.initdb(ctx, pwfile)
+}
+
+// ensureDataDir creates Dir/data owned by the server user; initdb accepts an
+// existing empty directory, and creating it ourselves lets root hand it over.
+func ensureDataDir(c *cluster) error {
+	if err := os.Mkdir(c.dataDir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	return c.id.chown(c.dataDir)
+}
+
+// URL returns a superuser connection URL for database.
+func (s *Server) URL(database string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword("postgres", s.password),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)),
+		Path:     "/" + database,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
+// Dir returns the base directory actually used, which differs from
+// Options.Dir when ResolveDir moved it.
+func (s *Server) Dir() string { return s.c.dir }
+
+// Stop shuts the server down. Calling it again is a no-op.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	if err := s.c.stop(ctx); err != nil {
+		return err
+	}
+	s.stopped = true
+	return nil
+}

@@ -1,0 +1,93 @@
+package pgserver
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// baseDir returns a fresh directory the server user can traverse, so Start
+// uses it in place rather than moving to the fallback location.
+func baseDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pgserver-test-*")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	return dir
+}
+
+func queryInt(t *testing.T, url, sql string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, sql).Scan(&n))
+	return n
+}
+
+func execSQL(t *testing.T, url, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	require.NoError(t, err)
+}
+
+func TestStartRestartKeepsDataAndPassword(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := filepath.Join(baseDir(t), "pg")
+
+	s, err := Start(ctx, Options{Dir: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	require.Equal(t, dir, s.Dir())
+	require.Equal(t, 1, queryInt(t, s.URL("postgres"), "SELECT 1"))
+	execSQL(t, s.URL("postgres"), "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+
+	fi, err := os.Stat(filepath.Join(dir, passwordFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	password, err := loadPassword(dir)
+	require.NoError(t, err)
+	require.Len(t, password, 48)
+	require.Contains(t, s.URL("postgres"), ":"+password+"@127.0.0.1:")
+	leftovers, err := filepath.Glob(filepath.Join(dir, ".initdb-pwfile-*"))
+	require.NoError(t, err)
+	require.Empty(t, leftovers, "temporary pwfile must be removed")
+
+	_, err = Start(ctx, Options{Dir: dir})
+	require.ErrorContains(t, err, "already using "+dir)
+
+	require.NoError(t, s.Stop(ctx))
+	require.NoError(t, s.Stop(ctx), "Stop is idempotent")
+
+	s2, err := Start(ctx, Options{Dir: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s2.Stop(context.Background()) })
+	require.Equal(t, 42, queryInt(t, s2.URL("postgres"), "SELECT v FROM kept"))
+	again, err := loadPassword(dir)
+	require.NoError(t, err)
+	require.Equal(t, password, again)
+	require.Contains(t, s2.URL("postgres"), ":"+password+"@127.0.0.1:")
+	require.NoError(t, s2.Stop(ctx))
+}
+
+func TestURL(t *testing.T) {
+	t.Parallel()
+	s := &Server{c: &cluster{}, port: 5555, password: "abc123"}
+	require.Equal(t, "postgres://postgres:abc123@127.0.0.1:5555/app?sslmode=disable", s.URL("app"))
+}

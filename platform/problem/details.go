@@ -1,0 +1,100 @@
+package problem
+
+import (
+	"context"
+	"errors"
+)
+
+// ContentType is the media type of RFC 9457 bodies.
+const ContentType = "application/problem+json"
+
+// Details is the RFC 9457 body, extended with a stable code and field errors.
+type Details struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Code     string       `json:"code"`
+	Errors   []FieldError `json:"errors,omitempty"`
+}
+
+// From builds the body for err. Errors without a code become a bare 500 so
+// internals never leak.
+func From(err error) Details {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		err = ErrTimeout
+	case errors.Is(err, context.Canceled):
+		err = ErrCanceled
+	}
+	pe := CodeOf(err)
+	d := Details{Type: "about:blank", Title: pe.Title, Status: pe.Status, Code: pe.Code}
+	if pe == ErrInternal {
+		return d
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		d.Errors = ve.Fields
+		d.Title = ve.base().Title
+		return d
+	}
+	if msg := err.Error(); msg != pe.Title {
+		d.Detail = msg
+	}
+	return d
+}
+
+// RemoteError is an error decoded from a problem+json answer. It unwraps to
+// the sentinel its code names, so errors.Is works across the wire.
+type RemoteError struct {
+	Sentinel error
+	Details  Details
+}
+
+func (e *RemoteError) Error() string {
+	if e.Details.Detail != "" {
+		return e.Details.Detail
+	}
+	return e.Details.Title
+}
+
+// Unwrap returns the sentinel for the code.
+func (e *RemoteError) Unwrap() error { return e.Sentinel }
+
+// Decode turns a received body back into an error, using known to map codes
+// to sentinels. Timeouts and cancellation map to the context errors.
+func Decode(d Details, known map[string]error) error {
+	if len(d.Errors) > 0 {
+		base := ErrValidation
+		if d.Code == ErrBadRequest.Code {
+			base = ErrBadRequest
+		}
+		return &ValidationError{Base: base, Fields: d.Errors}
+	}
+	switch d.Code {
+	case ErrTimeout.Code:
+		return &RemoteError{Sentinel: context.DeadlineExceeded, Details: d}
+	case ErrCanceled.Code:
+		return &RemoteError{Sentinel: context.Canceled, Details: d}
+	}
+	if s, ok := known[d.Code]; ok {
+		return &RemoteError{Sentinel: s, Details: d}
+	}
+	if d.Status == 0 {
+		d.Status = 500
+	}
+	return &RemoteError{Sentinel: New(d.Code, d.Status, d.Title), Details: d}
+}
+
+// Registry maps codes to sentinels for Decode.
+func Registry(errs ...*Error) map[string]error {
+	m := make(map[string]error, len(errs)+len(Common))
+	for _, e := range Common {
+		m[e.Code] = e
+	}
+	for _, e := range errs {
+		m[e.Code] = e
+	}
+	return m
+}

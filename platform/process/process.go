@@ -1,0 +1,49 @@
+// Package process assembles one running process: the platform services
+// every module uses, plus each module local or remote as the placement says.
+package process
+
+import (
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+
+	"mitosis/platform/auth"
+	"mitosis/platform/config"
+	"mitosis/platform/db"
+	"mitosis/platform/health"
+	"mitosis/platform/httpserver"
+	"mitosis/platform/topology"
+	"mitosis/platform/transport"
+)
+
+// Options returns the fx options of a process, and its placement. It fails
+// before anything starts when SERVICES or the module URLs are inconsistent.
+func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *slog.Logger) (fx.Option, topology.Placement, error) {
+	place, err := topology.Plan(specs, cfg)
+	if err != nil {
+		return nil, topology.Placement{}, err
+	}
+	opts := fx.Options(
+		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
+		fx.Provide(health.NewRegistry, transport.NewFactory, newTokens),
+		db.Module,
+		httpserver.Module,
+		place.Options(specs),
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry) { checks.Mount(e) }),
+		fx.Invoke(func() {
+			for _, line := range place.Describe(specs) {
+				log.Info("module placement", "module", line)
+			}
+		}),
+	)
+	return opts, place, nil
+}
+
+func newTokens(cfg config.Config, log *slog.Logger) (*auth.Tokens, error) {
+	secret, err := auth.Secret(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewTokens(secret, cfg.Auth.Issuer, cfg.Auth.TokenTTL), nil
+}

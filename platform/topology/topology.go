@@ -1,0 +1,132 @@
+// Package topology decides, from configuration alone, which modules run in
+// this process and where the others are found. Modules describe themselves
+// with a Spec; domain code never sees the decision.
+package topology
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.uber.org/fx"
+
+	"mitosis/platform/config"
+)
+
+// Spec describes one module: what it needs, and how to wire it either way.
+type Spec struct {
+	Name      string
+	DependsOn []string
+	// Local provides the implementation and mounts its routes.
+	Local fx.Option
+	// Remote provides an HTTP client that implements the same contract.
+	Remote fx.Option
+}
+
+// Placement says where every module runs, as seen from this process.
+type Placement struct {
+	local  []string
+	remote map[string]string // module → base URL
+}
+
+// Plan validates SERVICES and the module URLs against the specs. Every
+// dependency of a local module must be local or have a URL; the error names
+// all that are missing at once.
+func Plan(specs []Spec, cfg config.Config) (Placement, error) {
+	known := map[string]Spec{}
+	var names []string
+	for _, s := range specs {
+		known[s.Name] = s
+		names = append(names, s.Name)
+	}
+	local := cfg.Services
+	if len(local) == 0 {
+		local = names
+	}
+	var unknown []string
+	for _, name := range local {
+		if _, ok := known[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		return Placement{}, fmt.Errorf("SERVICES names unknown module(s) %s; known: %s",
+			strings.Join(unknown, ", "), strings.Join(names, ", "))
+	}
+	p := Placement{local: local, remote: map[string]string{}}
+	missing := map[string][]string{}
+	for _, name := range local {
+		for _, dep := range known[name].DependsOn {
+			if p.IsLocal(dep) {
+				continue
+			}
+			url := strings.TrimRight(cfg.Module(dep).URL, "/")
+			if url == "" {
+				missing[dep] = append(missing[dep], name)
+				continue
+			}
+			p.remote[dep] = url
+		}
+	}
+	if len(missing) > 0 {
+		var parts []string
+		for dep, by := range missing {
+			parts = append(parts, fmt.Sprintf("%s (needed by %s; set %s_URL)", dep, strings.Join(by, ", "), strings.ToUpper(dep)))
+		}
+		sort.Strings(parts)
+		return Placement{}, fmt.Errorf("modules neither local nor configured: %s", strings.Join(parts, "; "))
+	}
+	return p, nil
+}
+
+// IsLocal reports whether a module runs in this process.
+func (p Placement) IsLocal(name string) bool { return slices.Contains(p.local, name) }
+
+// Local lists the modules of this process.
+func (p Placement) Local() []string { return p.local }
+
+// URL is the base URL of a remote module ("" if local or unused).
+func (p Placement) URL(name string) string { return p.remote[name] }
+
+// Remote lists the remote modules this process calls, sorted.
+func (p Placement) Remote() []string {
+	var out []string
+	for name := range p.remote {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Options assembles the fx options: each local module inside its own
+// fx.Module (so private providers stay private), and a client for each
+// remote one this process needs.
+func (p Placement) Options(specs []Spec) fx.Option {
+	opts := []fx.Option{fx.Supply(p)}
+	for _, s := range specs {
+		switch {
+		case p.IsLocal(s.Name):
+			opts = append(opts, fx.Module(s.Name, s.Local))
+		case p.URL(s.Name) != "":
+			opts = append(opts, fx.Module(s.Name+"-client", s.Remote))
+		}
+	}
+	return fx.Options(opts...)
+}
+
+// Describe returns one line per module: where it runs.
+func (p Placement) Describe(specs []Spec) []string {
+	var lines []string
+	for _, s := range specs {
+		switch {
+		case p.IsLocal(s.Name):
+			lines = append(lines, s.Name+": local")
+		case p.URL(s.Name) != "":
+			lines = append(lines, s.Name+": remote at "+p.URL(s.Name))
+		default:
+			lines = append(lines, s.Name+": not used here")
+		}
+	}
+	return lines
+}

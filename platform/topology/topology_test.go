@@ -1,0 +1,68 @@
+package topology_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/config"
+	"mitosis/platform/topology"
+)
+
+var specs = []topology.Spec{
+	{Name: "users"},
+	{Name: "payments"},
+	{Name: "orders", DependsOn: []string{"users", "payments"}},
+}
+
+func cfg(services []string, urls map[string]string) config.Config {
+	c := config.Config{Services: services, Modules: map[string]config.Module{}}
+	for name, u := range urls {
+		c.Modules[name] = config.Module{URL: u}
+	}
+	return c
+}
+
+func TestAllLocalByDefault(t *testing.T) {
+	p, err := topology.Plan(specs, cfg(nil, nil))
+	require.NoError(t, err)
+	for _, name := range []string{"users", "payments", "orders"} {
+		assert.True(t, p.IsLocal(name))
+	}
+	assert.Empty(t, p.Remote())
+}
+
+func TestLocalWinsOverAConfiguredURL(t *testing.T) {
+	p, err := topology.Plan(specs, cfg(nil, map[string]string{"users": "http://elsewhere"}))
+	require.NoError(t, err)
+	assert.True(t, p.IsLocal("users"))
+	assert.Empty(t, p.URL("users"))
+}
+
+func TestSplitUsesURLs(t *testing.T) {
+	p, err := topology.Plan(specs, cfg([]string{"orders"}, map[string]string{"users": "http://u:8080/", "payments": "http://p:8080"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orders"}, p.Local())
+	assert.Equal(t, "http://u:8080", p.URL("users"), "trailing slash trimmed")
+	assert.Equal(t, []string{"payments", "users"}, p.Remote())
+}
+
+func TestUnknownServiceIsNamed(t *testing.T) {
+	_, err := topology.Plan(specs, cfg([]string{"orders", "bogus"}, nil))
+	require.ErrorContains(t, err, "bogus")
+}
+
+func TestEveryMissingDependencyIsNamedAtOnce(t *testing.T) {
+	_, err := topology.Plan(specs, cfg([]string{"orders"}, nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "users")
+	assert.Contains(t, err.Error(), "payments")
+	assert.Contains(t, err.Error(), "USERS_URL")
+}
+
+func TestModulesWithoutDependenciesNeedNoURLs(t *testing.T) {
+	p, err := topology.Plan(specs, cfg([]string{"payments"}, nil))
+	require.NoError(t, err)
+	assert.False(t, p.IsLocal("orders"))
+}

@@ -1,0 +1,87 @@
+package transport
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/platform/problem"
+)
+
+// Bind decodes a JSON request body strictly into dst: the content type must
+// be JSON, unknown fields and trailing data are refused, and errors name the
+// offending field.
+func Bind(c echo.Context, dst any) error {
+	req := c.Request()
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return fmt.Errorf("%w: expected application/json, got %q", problem.ErrUnsupportedMedia, ct)
+		}
+	}
+	return Decode(req.Body, dst)
+}
+
+// Decode reads exactly one JSON value from r into dst.
+func Decode(r io.Reader, dst any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return problem.Malformed("body", "must hold a single JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return problem.Malformed("body", "must hold a single JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax   *json.SyntaxError
+		typeErr  *json.UnmarshalTypeError
+		maxBytes *http.MaxBytesError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return problem.Malformed("body", "is empty; a JSON object is required")
+	case errors.As(err, &maxBytes):
+		return problem.ErrTooLarge
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return problem.Malformed("body", "is not valid JSON")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return problem.Malformed(field, "must be "+jsonType(typeErr.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return problem.Malformed(name, "is not a known field")
+	}
+	return problem.Malformed("body", "could not be decoded")
+}
+
+func jsonType(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+		return "a number in range"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "a boolean"
+	case kind == "slice", kind == "array":
+		return "an array"
+	case kind == "struct", kind == "map":
+		return "an object"
+	}
+	return "of another type"
+}

@@ -1,0 +1,36 @@
+package transport
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"mitosis/platform/config"
+	"mitosis/platform/problem"
+)
+
+// Factory builds clients that share one connection pool.
+type Factory struct {
+	http    *http.Client
+	timeout time.Duration
+}
+
+// NewFactory returns a factory with keep-alive pooling sized for
+// module-to-module traffic.
+func NewFactory(cfg config.Config) *Factory {
+	tr := &http.Transport{
+		Proxy:                 nil, // module calls never go through an outbound proxy
+		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // the per-call deadline governs
+		ForceAttemptHTTP2:     false,
+	}
+	return &Factory{http: &http.Client{Transport: tr}, timeout: cfg.Calls.Timeout}
+}
+
+// New returns a client for the module at base that decodes its errors.
+func (f *Factory) New(base string, known ...*problem.Error) *Client {
+	return NewClient(base, f.http, f.timeout, known...)
+}

@@ -1,0 +1,189 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/httpserver"
+	"mitosis/platform/problem"
+	"mitosis/platform/transport"
+)
+
+var errSoldOut = problem.New("shop.sold_out", http.StatusConflict, "Sold out")
+
+type echoIn struct {
+	Name string `json:"name"`
+}
+
+type echoOut struct {
+	Greeting   string `json:"greeting"`
+	DeadlineMs int64  `json:"deadline_ms"`
+}
+
+func server(t *testing.T, mount func(e *echo.Echo)) *transport.Client {
+	t.Helper()
+	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mount(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return transport.NewClient(srv.URL, srv.Client(), 5*time.Second, errSoldOut)
+}
+
+func TestRoundTrip(t *testing.T) {
+	c := server(t, func(e *echo.Echo) {
+		e.POST("/greet", transport.Handle(func(_ context.Context, in echoIn) (echoOut, error) {
+			return echoOut{Greeting: "hello " + in.Name}, nil
+		}, http.StatusOK))
+	})
+	out, err := transport.Invoke[echoOut](context.Background(), c, http.MethodPost, "/greet", echoIn{Name: "ada"})
+	require.NoError(t, err)
+	assert.Equal(t, "hello ada", out.Greeting)
+}
+
+func TestErrorsKeepTheirIdentity(t *testing.T) {
+	c := server(t, func(e *echo.Echo) {
+		e.POST("/sold-out", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
+			return echoOut{}, fmt.Errorf("%w: only 0 left", errSoldOut)
+		}, http.StatusOK))
+		e.POST("/invalid", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
+			return echoOut{}, problem.Invalid("name", "is required")
+		}, http.StatusOK))
+		e.POST("/boom", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
+			return echoOut{}, errors.New("secret internal detail")
+		}, http.StatusOK))
+		e.POST("/panic", func(echo.Context) error { panic("secret panic detail") })
+	})
+	ctx := context.Background()
+
+	err := c.Call(ctx, http.MethodPost, "/sold-out", echoIn{}, nil)
+	require.ErrorIs(t, err, errSoldOut)
+	assert.Contains(t, err.Error(), "only 0 left")
+
+	err = c.Call(ctx, http.MethodPost, "/invalid", echoIn{}, nil)
+	require.ErrorIs(t, err, problem.ErrValidation)
+	var ve *problem.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "name", ve.Fields[0].Field)
+
+	for _, path := range []string{"/boom", "/panic"} {
+		err = c.Call(ctx, http.MethodPost, path, echoIn{}, nil)
+		require.ErrorIs(t, err, problem.ErrInternal)
+		assert.NotContains(t, err.Error(), "secret")
+	}
+
+	err = c.Call(ctx, http.MethodGet, "/nowhere", nil, nil)
+	require.ErrorIs(t, err, problem.ErrNotFound)
+}
+
+func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {
+	c := server(t, func(e *echo.Echo) {
+		e.POST("/deadline", transport.Handle(func(ctx context.Context, _ echoIn) (echoOut, error) {
+			dl, ok := ctx.Deadline()
+			if !ok {
+				return echoOut{DeadlineMs: -1}, nil
+			}
+			return echoOut{DeadlineMs: time.Until(dl).Milliseconds()}, nil
+		}, http.StatusOK))
+		e.POST("/slow", transport.Handle(func(ctx context.Context, _ echoIn) (echoOut, error) {
+			<-ctx.Done()
+			return echoOut{}, ctx.Err()
+		}, http.StatusOK))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	out, err := transport.Invoke[echoOut](ctx, c, http.MethodPost, "/deadline", echoIn{})
+	require.NoError(t, err)
+	assert.Positive(t, out.DeadlineMs)
+	assert.LessOrEqual(t, out.DeadlineMs, int64(800), "the callee sees the caller's budget, not its own default")
+
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.Call(ctx, http.MethodPost, "/slow", echoIn{}, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestCancellationReachesTheCallee(t *testing.T) {
+	seen := make(chan error, 1)
+	started := make(chan struct{})
+	c := server(t, func(e *echo.Echo) {
+		e.POST("/wait", transport.Handle(func(ctx context.Context, _ echoIn) (echoOut, error) {
+			close(started)
+			<-ctx.Done()
+			seen <- ctx.Err()
+			return echoOut{}, ctx.Err()
+		}, http.StatusOK))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	err := c.Call(ctx, http.MethodPost, "/wait", echoIn{}, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	select {
+	case err := <-seen:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the callee never saw the cancellation")
+	}
+}
+
+func TestUnreachableModuleIsUnavailable(t *testing.T) {
+	c := transport.NewClient("http://127.0.0.1:1", http.DefaultClient, time.Second)
+	err := c.Call(context.Background(), http.MethodGet, "/health/live", nil, nil)
+	require.ErrorIs(t, err, problem.ErrUnavailable)
+}
+
+func TestBindRefusesBadInput(t *testing.T) {
+	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.POST("/in", func(c echo.Context) error {
+		var in struct {
+			Name  string `json:"name"`
+			Count int    `json:"count"`
+		}
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	for name, tc := range map[string]struct {
+		contentType, body string
+		status            int
+		field             string
+	}{
+		"ok":            {"application/json", `{"name":"a","count":1}`, 204, ""},
+		"unknown field": {"application/json", `{"nam":"a"}`, 400, "nam"},
+		"wrong type":    {"application/json", `{"count":"x"}`, 400, "count"},
+		"too big":       {"application/json", `{"count":99999999999999999999}`, 400, "count"},
+		"malformed":     {"application/json", `{"name":`, 400, "body"},
+		"empty":         {"application/json", ``, 400, "body"},
+		"two values":    {"application/json", `{} {}`, 400, "body"},
+		"not json":      {"text/plain", `{}`, 415, ""},
+		"oversized":     {"application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/in", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.contentType)
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			if tc.status >= 400 {
+				assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+			}
+			if tc.field != "" {
+				assert.Contains(t, rec.Body.String(), `"field":"`+tc.field+`"`)
+			}
+		})
+	}
+}
