@@ -41,6 +41,8 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 		"HTTP_ADDR":  "127.0.0.1:0",
 		"JWT_SECRET": TestSecret,
 		"DATA_DIR":   t.TempDir(),
+		// bcrypt's cheapest cost: password hashing is not under test here.
+		"PASSWORD_HASH_COST": "4",
 	}
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)

@@ -49,6 +49,8 @@ type Auth struct {
 	JWTSecret string        `yaml:"jwt_secret"`
 	TokenTTL  time.Duration `yaml:"token_ttl"`
 	Issuer    string        `yaml:"issuer"`
+	// PasswordHashCost is bcrypt's work factor; tests lower it for speed.
+	PasswordHashCost int `yaml:"password_hash_cost"`
 }
 
 // Calls configures calls to remote modules.

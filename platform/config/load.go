@@ -69,6 +69,13 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Database.MaxConns = n
 	}
+	if v, ok := lookup(getenv, "PASSWORD_HASH_COST"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("PASSWORD_HASH_COST must be an integer, got %q", v))
+		}
+		cfg.Auth.PasswordHashCost = n
+	}
 	if v, ok := lookup(getenv, "MIGRATE_ON_START"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -26,7 +26,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, transport.NewFactory, newTokens),
+		fx.Provide(health.NewRegistry, transport.NewFactory, newTokens, newPasswords),
 		db.Module,
 		httpserver.Module,
 		place.Options(specs),
@@ -46,4 +46,8 @@ func newTokens(cfg config.Config, log *slog.Logger) (*auth.Tokens, error) {
 		return nil, err
 	}
 	return auth.NewTokens(secret, cfg.Auth.Issuer, cfg.Auth.TokenTTL), nil
+}
+
+func newPasswords(cfg config.Config) (*auth.Passwords, error) {
+	return auth.NewPasswords(cfg.Auth.PasswordHashCost)
 }

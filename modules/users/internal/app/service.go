@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/bcrypt"
 
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/store"
@@ -21,22 +20,23 @@ import (
 
 // Service is the local implementation of users.Service.
 type Service struct {
-	store  *store.Store
-	tokens *auth.Tokens
+	store     *store.Store
+	tokens    *auth.Tokens
+	passwords *auth.Passwords
 	// dummyHash is compared against when an email is unknown, so a login
 	// takes as long whether or not the account exists.
-	dummyHash []byte
+	dummyHash string
 }
 
 var _ users.Service = (*Service)(nil)
 
 // New returns the users service.
-func New(s *store.Store, tokens *auth.Tokens) (*Service, error) {
-	dummy, err := bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+func New(s *store.Store, tokens *auth.Tokens, passwords *auth.Passwords) (*Service, error) {
+	dummy, err := passwords.Hash("not a real password")
 	if err != nil {
-		return nil, fmt.Errorf("prepare password hashing: %w", err)
+		return nil, err
 	}
-	return &Service{store: s, tokens: tokens, dummyHash: dummy}, nil
+	return &Service{store: s, tokens: tokens, passwords: passwords, dummyHash: dummy}, nil
 }
 
 // Register validates and stores a new user with a bcrypt password hash.
@@ -46,9 +46,9 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	if err := validateRegistration(email, name, in.Password); err != nil {
 		return users.User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+	hash, err := s.passwords.Hash(in.Password)
 	if err != nil {
-		return users.User{}, fmt.Errorf("hash password: %w", err)
+		return users.User{}, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	}
 	acc := store.Account{
 		User:         users.User{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
-		PasswordHash: string(hash),
+		PasswordHash: hash,
 	}
 	if err := s.store.Insert(ctx, acc); err != nil {
 		return users.User{}, err
@@ -83,13 +83,13 @@ func validateRegistration(email, name, password string) error {
 func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
 	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
 	if errors.Is(err, users.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(in.Password))
+		s.passwords.Matches(s.dummyHash, in.Password)
 		return users.Token{}, users.ErrInvalidCredentials
 	}
 	if err != nil {
 		return users.Token{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(acc.PasswordHash), []byte(in.Password)) != nil {
+	if !s.passwords.Matches(acc.PasswordHash, in.Password) {
 		return users.Token{}, users.ErrInvalidCredentials
 	}
 	issued, err := s.tokens.Issue(acc.ID)
