@@ -104,6 +104,9 @@ func (c Config) validate() error {
 	if c.Auth.TokenTTL <= 0 {
 		errs = append(errs, "TOKEN_TTL must be positive")
 	}
+	if c.Auth.PasswordHashCost < 4 || c.Auth.PasswordHashCost > 31 {
+		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
+	}
 	if c.Calls.Timeout <= 0 {
 		errs = append(errs, "CALL_TIMEOUT must be positive")
 	}

@@ -73,6 +73,7 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"bool":       {map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START"},
 		"prod db":    {map[string]string{"APP_ENV": "production"}, "DATABASE_URL"},
 		"roles":      {map[string]string{"DATABASE_ROLES": "many"}, "DATABASE_ROLES"},
+		"cost":       {map[string]string{"PASSWORD_HASH_COST": "3"}, "PASSWORD_HASH_COST"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

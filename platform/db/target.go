@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -57,6 +58,23 @@ func TargetFor(cfg config.Config, cluster *Cluster, module string) (Target, erro
 		t.URL = u
 	}
 	return t, nil
+}
+
+// Validate checks, from configuration alone, that every local module can
+// find its data, so startup fails before anything (like the embedded
+// server) has started.
+func Validate(cfg config.Config, local []string) error {
+	placeholder := &Cluster{AdminURL: cfg.Database.URL}
+	if placeholder.AdminURL == "" {
+		placeholder.AdminURL = "postgres://embedded/" + embeddedDatabase
+	}
+	var errs []error
+	for _, name := range local {
+		if _, err := TargetFor(cfg, placeholder, name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // withRole returns adminURL with its credentials replaced by the module

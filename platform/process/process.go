@@ -24,6 +24,9 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}
+	if err := db.Validate(cfg, place.Local()); err != nil {
+		return nil, topology.Placement{}, err
+	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
 		fx.Provide(health.NewRegistry, transport.NewFactory, newTokens, newPasswords),
