@@ -91,7 +91,9 @@ func (c *cluster) start(ctx context.Context) (int, error) {
 // empty string into an empty unix_socket_directories value.
 // Unix sockets are off so nothing is written outside the base directory.
 func (c *cluster) serverOptions(port int) string {
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", port)
+	// Each module has its own pool, so several processes on one server need
+	// more than the default 100 connections.
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300", port)
 	if !c.fsync {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
