@@ -151,11 +151,32 @@ func (s *Service) settle(ctx context.Context, o orders.Order) (orders.Order, err
 		// The order stays pending; a retry with the same key resumes it.
 		return orders.Order{}, fmt.Errorf("charge order %s: %w", o.ID, err)
 	default:
-		if _, err := s.store.Transition(ctx, o.ID, orders.StatusPending, orders.StatusConfirmed, &p.ID, nil); err != nil {
+		moved, err := s.store.Transition(ctx, o.ID, orders.StatusPending, orders.StatusConfirmed, &p.ID, nil)
+		if err != nil {
 			return orders.Order{}, err
+		}
+		if !moved {
+			return s.reconcile(ctx, o, p)
 		}
 	}
 	return s.store.Get(ctx, o.CustomerID, o.ID)
+}
+
+// reconcile handles a charge that succeeded after a concurrent settle of the
+// same order had already ended it: unless the order is confirmed with this
+// very payment, the money goes back.
+func (s *Service) reconcile(ctx context.Context, o orders.Order, p payments.Payment) (orders.Order, error) {
+	current, err := s.store.Get(ctx, o.CustomerID, o.ID)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	if current.Status == orders.StatusConfirmed && current.PaymentID != nil && *current.PaymentID == p.ID {
+		return current, nil
+	}
+	if _, err := s.wallets.Refund(ctx, payments.RefundRequest{UserID: o.CustomerID, PaymentID: p.ID}); err != nil {
+		return orders.Order{}, fmt.Errorf("refund stray charge of order %s: %w", o.ID, err)
+	}
+	return current, nil
 }
 
 // GetOrder returns one of the customer's orders.

@@ -20,7 +20,7 @@ func validatePlacement(in orders.PlaceOrderRequest) error {
 		bad.Add("customer_id", "must be a UUID")
 	}
 	if len(in.IdempotencyKey) > 200 {
-		bad.Add("Idempotency-Key", "must be at most 200 characters")
+		bad.Add("idempotency_key", "must be at most 200 characters")
 	}
 	switch {
 	case len(in.Items) == 0:

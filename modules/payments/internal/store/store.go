@@ -83,17 +83,17 @@ type LedgerEntry struct {
 	IdempotencyKey string
 }
 
-// DepositByKey returns the amount of the deposit made with key, if any.
+// DepositByKey returns the amount of the user's deposit made with key, if any.
 func DepositByKey(ctx context.Context, db bun.IDB, userID, key string) (amount int64, found bool, err error) {
 	var row ledgerRow
-	err = db.NewSelect().Model(&row).Where("idempotency_key = ?", key).Scan(ctx)
+	err = db.NewSelect().Model(&row).Where("user_id = ? AND idempotency_key = ?", userID, key).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("find deposit: %w", err)
 	}
-	if row.Kind != KindDeposit || row.UserID != userID {
+	if row.Kind != KindDeposit {
 		return 0, true, payments.ErrIdempotencyConflict
 	}
 	return row.AmountCents, true, nil

@@ -1,0 +1,134 @@
+package users_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"mitosis/modules/modulestest"
+	"mitosis/modules/users"
+	"mitosis/modules/users/internal/app"
+	"mitosis/modules/users/userstest"
+)
+
+// sink keeps the compiler from discarding the calls being measured.
+var sink users.User
+
+// BenchmarkGet measures what orders pays to ask users for a customer, three
+// ways: a direct call of the concrete *app.Service, the in-process call
+// through users.Service as fx provides it, and the HTTP client on loopback.
+//
+// "dispatch" asks for a malformed id, which the local implementation refuses
+// before touching the database: it isolates the cost of the call itself (the
+// HTTP variant still makes a full round trip). "db" asks for a real user, so
+// every way includes one PostgreSQL query.
+//
+// The HTTP variants, and the db ones, also report their p50 and p99 latency.
+// bench/run.sh runs this and prints the ratios; see BENCHMARKS.md.
+func BenchmarkGet(b *testing.B) {
+	var local users.Service
+	p := modulestest.Start(b, map[string]string{"SERVICES": "users"}, &local)
+	var remote users.Service
+	modulestest.Clients(b, map[string]string{"users": p.URL}, &remote)
+	// fx provides the contract; its dynamic type is the concrete service,
+	// the very instance (same pool) the in-process variant calls.
+	direct, ok := local.(*app.Service)
+	if !ok {
+		b.Fatalf("users.Service is a %T, not *app.Service", local)
+	}
+
+	ctx := context.Background()
+	u, err := local.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The loops call each receiver explicitly: a shared helper taking a
+	// func would add an indirect call to the direct and in-process ways.
+	b.Run("dispatch", func(b *testing.B) {
+		in := users.GetRequest{ID: "not-a-uuid"}
+		for _, svc := range []users.Service{direct, local, remote} {
+			if _, err := svc.Get(ctx, in); !errors.Is(err, users.ErrNotFound) {
+				b.Fatalf("%T: want users.ErrNotFound, got %v", svc, err)
+			}
+		}
+		b.Run("direct", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := direct.Get(ctx, in)
+				if err == nil {
+					b.Fatal("want an error")
+				}
+				sink = out
+			}
+		})
+		b.Run("inprocess", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := local.Get(ctx, in)
+				if err == nil {
+					b.Fatal("want an error")
+				}
+				sink = out
+			}
+		})
+		b.Run("http", func(b *testing.B) {
+			timed(b, func() error {
+				out, err := remote.Get(ctx, in)
+				sink = out
+				if err == nil {
+					return errors.New("want an error")
+				}
+				return nil
+			})
+		})
+	})
+
+	b.Run("db", func(b *testing.B) {
+		in := users.GetRequest{ID: u.ID}
+		ways := []struct {
+			name string
+			svc  users.Service
+		}{{"direct", direct}, {"inprocess", local}, {"http", remote}}
+		for _, w := range ways {
+			b.Run(w.name, func(b *testing.B) {
+				timed(b, func() error {
+					out, err := w.svc.Get(ctx, in)
+					sink = out
+					return err
+				})
+			})
+		}
+	})
+}
+
+// timed runs call b.N times, recording each duration, and reports p50 and
+// p99 in nanoseconds beside ns/op. Reading the clock costs tens of
+// nanoseconds, so it is only used where a call takes microseconds.
+func timed(b *testing.B, call func() error) {
+	b.Helper()
+	b.ReportAllocs()
+	durations := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		err := call()
+		durations = append(durations, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(durations)
+	b.ReportMetric(float64(percentile(durations, 50)), "p50-ns")
+	b.ReportMetric(float64(percentile(durations, 99)), "p99-ns")
+}
+
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[(len(sorted)-1)*p/100]
+}
