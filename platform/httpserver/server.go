@@ -34,7 +34,6 @@ func New(log *slog.Logger) *echo.Echo {
 	}}))
 	e.Use(middleware.BodyLimit(BodyLimit))
 	e.Use(Deadline, RequestContext)
-	e.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 	return e
 }
 
@@ -79,25 +78,26 @@ func (s *Server) Stop(ctx context.Context) error {
 	return err
 }
 
-// Module provides the echo instance and serves it once every other start
-// hook (migrations first) has run.
-var Module = fx.Module("http",
-	fx.Provide(New),
-	fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound) {
-		var s *Server
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				var err error
-				s, err = Start(e, cfg.HTTPAddr, log)
-				if err == nil {
-					out.Addr = s.Addr()
-				}
-				return err
-			},
-			OnStop: func(ctx context.Context) error { return s.Stop(ctx) },
-		})
-	}),
-)
+// Module provides the echo instance every module mounts its routes on.
+var Module = fx.Module("http", fx.Provide(New))
+
+// Serve starts the server. fx runs start hooks in the order they were
+// registered, so this option must come after every module's (migrations
+// included): the process then answers only once it can serve.
+var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound) {
+	var s *Server
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			var err error
+			s, err = Start(e, cfg.HTTPAddr, log)
+			if err == nil {
+				out.Addr = s.Addr()
+			}
+			return err
+		},
+		OnStop: func(ctx context.Context) error { return s.Stop(ctx) },
+	})
+})
 
 // Bound receives the listening address once the server starts.
 type Bound struct{ Addr string }

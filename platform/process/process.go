@@ -32,13 +32,14 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 		fx.Provide(health.NewRegistry, transport.NewFactory, newTokens, newPasswords),
 		db.Module,
 		httpserver.Module,
-		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry) { checks.Mount(e) }),
 		fx.Invoke(func() {
 			for _, line := range place.Describe(specs) {
 				log.Info("module placement", "module", line)
 			}
 		}),
+		place.Options(specs),
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry) { checks.Mount(e) }),
+		httpserver.Serve, // last: after every module's migrations
 	)
 	return opts, place, nil
 }

@@ -85,6 +85,9 @@ func TestErrorsKeepTheirIdentity(t *testing.T) {
 
 	err = c.Call(ctx, http.MethodGet, "/nowhere", nil, nil)
 	require.ErrorIs(t, err, problem.ErrNotFound)
+
+	err = c.Call(ctx, http.MethodGet, "/sold-out", nil, nil)
+	require.ErrorIs(t, err, problem.ErrMethodNotAllowed)
 }
 
 func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {

@@ -36,8 +36,9 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 		}
 		return c.JSON(http.StatusOK, list)
 	})
-	api := e.Group("/api/v1/orders", tokens.Required)
-	api.POST("", func(c echo.Context) error {
+	// Middleware per route, not per group: an echo group with middleware
+	// also claims every unknown path under its prefix.
+	e.POST("/api/v1/orders", func(c echo.Context) error {
 		var body placeBody
 		if err := transport.Bind(c, &body); err != nil {
 			return err
@@ -50,8 +51,8 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 			return err
 		}
 		return c.JSON(http.StatusCreated, o)
-	})
-	api.GET("", func(c echo.Context) error {
+	}, tokens.Required)
+	e.GET("/api/v1/orders", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		in := orders.ListOrdersRequest{CustomerID: auth.Subject(ctx), Cursor: c.QueryParam("cursor")}
 		if raw := c.QueryParam("limit"); raw != "" {
@@ -66,23 +67,23 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 			return err
 		}
 		return c.JSON(http.StatusOK, page)
-	})
-	api.GET("/:id", func(c echo.Context) error {
+	}, tokens.Required)
+	e.GET("/api/v1/orders/:id", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		o, err := svc.GetOrder(ctx, orders.GetOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, o)
-	})
-	api.POST("/:id/cancel", func(c echo.Context) error {
+	}, tokens.Required)
+	e.POST("/api/v1/orders/:id/cancel", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		o, err := svc.CancelOrder(ctx, orders.CancelOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, o)
-	})
+	}, tokens.Required)
 
 	e.POST(internalListProducts, transport.Handle(svc.ListProducts, http.StatusOK))
 	e.POST(internalPlace, transport.Handle(svc.PlaceOrder, http.StatusOK))

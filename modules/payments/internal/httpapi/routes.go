@@ -28,8 +28,9 @@ type depositBody struct {
 
 // Mount registers the public and internal routes.
 func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Tokens) {
-	api := e.Group("/api/v1", tokens.Required)
-	api.POST("/wallet/deposits", func(c echo.Context) error {
+	// Middleware per route, not per group: an echo group with middleware
+	// also claims every unknown path under its prefix.
+	e.POST("/api/v1/wallet/deposits", func(c echo.Context) error {
 		var body depositBody
 		if err := transport.Bind(c, &body); err != nil {
 			return err
@@ -43,31 +44,31 @@ func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Tokens) {
 			return err
 		}
 		return c.JSON(http.StatusCreated, w)
-	})
-	api.GET("/wallet", func(c echo.Context) error {
+	}, tokens.Required)
+	e.GET("/api/v1/wallet", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		w, err := svc.GetWallet(ctx, payments.WalletRequest{UserID: auth.Subject(ctx)})
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, w)
-	})
-	api.GET("/payments/:id", func(c echo.Context) error {
+	}, tokens.Required)
+	e.GET("/api/v1/payments/:id", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		p, err := svc.GetPayment(ctx, payments.GetPaymentRequest{UserID: auth.Subject(ctx), PaymentID: c.Param("id")})
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, p)
-	})
-	api.GET("/payments", func(c echo.Context) error {
+	}, tokens.Required)
+	e.GET("/api/v1/payments", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		list, err := svc.ListPayments(ctx, payments.ListPaymentsRequest{UserID: auth.Subject(ctx), OrderID: c.QueryParam("order_id")})
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, list)
-	})
+	}, tokens.Required)
 
 	e.POST(internalDeposit, transport.Handle(svc.Deposit, http.StatusOK))
 	e.POST(internalGetWallet, transport.Handle(svc.GetWallet, http.StatusOK))

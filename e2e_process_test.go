@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// jwtSecret signs tokens in every process of one topology.
+const jwtSecret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
+
+const (
+	readyTimeout = 30 * time.Second
+	stopTimeout  = 20 * time.Second
+	// exitTimeout bounds a command expected to finish on its own.
+	exitTimeout = 20 * time.Second
+)
+
+// httpClient talks to the apps under test.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// appProcess is one running `app serve`.
+type appProcess struct {
+	name   string
+	url    string
+	cmd    *exec.Cmd
+	output *syncBuffer // stdout and stderr
+	exited chan struct{}
+	err    error // the exit status; read after exited is closed
+}
+
+// startApp runs `app serve` on a free loopback port with env (plus HTTP_ADDR
+// and DATA_DIR) and stops it with SIGTERM when the test ends. It does not
+// wait for readiness.
+func startApp(t *testing.T, name string, env map[string]string) *appProcess {
+	t.Helper()
+	addr := freeAddr(t)
+	vars := map[string]string{"HTTP_ADDR": addr, "DATA_DIR": t.TempDir()}
+	for k, v := range env {
+		vars[k] = v
+	}
+	p := &appProcess{
+		name:   name,
+		url:    "http://" + addr,
+		cmd:    exec.Command(appBinary, "serve"),
+		output: &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	p.cmd.Env = environ(vars)
+	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
+	p.cmd.SysProcAttr = dieWithParent()
+	require.NoError(t, p.cmd.Start(), "start %s", name)
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// waitReady polls /health/ready until it answers 200.
+func (p *appProcess) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited before it was ready: %v\n%s", p.name, p.err, p.output)
+		default:
+		}
+		resp, err := httpClient.Get(p.url + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %s (last: %v)\n%s", p.name, readyTimeout, err, p.output)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and expects a clean exit; the output is logged when the
+// test failed, so every failure comes with the server's side of the story.
+func (p *appProcess) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		if p.err != nil {
+			t.Errorf("%s did not exit cleanly on SIGTERM: %v", p.name, p.err)
+		}
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		t.Errorf("%s still running %s after SIGTERM; killed", p.name, stopTimeout)
+	}
+	if t.Failed() {
+		t.Logf("output of %s:\n%s", p.name, p.output)
+	}
+}
+
+// runApp runs the app with args until it exits, and returns its stdout,
+// stderr and exit error (nil for status 0).
+func runApp(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
+	defer cancel()
+	vars := map[string]string{"DATA_DIR": t.TempDir()}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cmd := exec.CommandContext(ctx, appBinary, args...)
+	cmd.Env = environ(vars)
+	cmd.SysProcAttr = dieWithParent()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("app %v did not exit within %s\nstdout:\n%s\nstderr:\n%s", args, exitTimeout, &out, &errOut)
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("app %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), err
+}
+
+// environ is vars as a process environment. Only PATH is inherited, so the
+// developer's own SERVICES, DATABASE_URL or JWT_SECRET never leak in.
+func environ(vars map[string]string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// freeAddr returns a loopback address with a port that was free just now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

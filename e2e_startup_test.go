@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// startupBudget is how soon a misconfigured process must give up.
+const startupBudget = 10 * time.Second
+
+// unreachableDB is a well-formed URL nothing listens on: these failures must
+// be found from the configuration alone, before any connection.
+const unreachableDB = "postgres://nobody:secret@127.0.0.1:1/none"
+
+// TestStartupFailures runs misconfigured processes and expects each to exit
+// non-zero, quickly, with one error line naming the problem.
+func TestStartupFailures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{
+			name: "unknown module in SERVICES",
+			env: map[string]string{"SERVICES": "orders,bogus", "USERS_URL": "http://127.0.0.1:1", "PAYMENTS_URL": "http://127.0.0.1:2",
+				"DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+			want: []string{"SERVICES", "bogus"},
+		},
+		{
+			name: "dependencies neither local nor configured",
+			env:  map[string]string{"SERVICES": "orders", "DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+			want: []string{"users", "USERS_URL", "payments", "PAYMENTS_URL"},
+		},
+		{
+			name: "production without JWT_SECRET",
+			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB},
+			want: []string{"JWT_SECRET"},
+		},
+		{
+			name: "isolated payments without its database",
+			env: map[string]string{"SERVICES": "payments", "PAYMENTS_DATABASE_ISOLATION": "isolated",
+				"DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+			want: []string{"payments", "PAYMENTS_DATABASE_URL"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.env["HTTP_ADDR"] = freeAddr(t)
+			start := time.Now()
+			_, stderr, err := runApp(t, tc.env, "serve")
+			took := time.Since(start)
+
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "serve must fail; stderr:\n%s", stderr)
+			require.Equal(t, 1, exit.ExitCode(), stderr)
+			require.Less(t, took, startupBudget, stderr)
+			line := errorLine(t, stderr)
+			for _, w := range tc.want {
+				require.Contains(t, line, w)
+			}
+			require.NotContains(t, stderr, "secret@", "the database password must not be printed")
+		})
+	}
+}
+
+// errorLine returns the one line main prints for a failed run.
+func errorLine(t *testing.T, stderr string) string {
+	t.Helper()
+	var found []string
+	for line := range strings.Lines(stderr) {
+		if strings.HasPrefix(line, "error: ") {
+			found = append(found, strings.TrimSpace(line))
+		}
+	}
+	require.Len(t, found, 1, "one error line expected in:\n%s", stderr)
+	return found[0]
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/health"
+	"mitosis/platform/pgtest"
+)
+
+// TestE2E runs the same scenario against every topology, in parallel.
+func TestE2E(t *testing.T) {
+	t.Run("one process", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, oneProcess(t))
+	})
+	t.Run("three processes", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), ""))
+	})
+	t.Run("three processes, payments isolated", func(t *testing.T) {
+		t.Parallel()
+		shared, own := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
+		runScenario(t, threeProcesses(t, shared, own))
+		t.Run("payments data only in its own database", func(t *testing.T) {
+			require.Subset(t, tables(t, own, "payments"), []string{"wallets", "payments", "ledger_entries"})
+			require.Empty(t, tables(t, shared, "payments"), "no payments tables in the shared database")
+			require.False(t, relationExists(t, shared, "payments.wallets"))
+			require.Subset(t, tables(t, shared, "orders"), []string{"orders", "products"})
+			require.Subset(t, tables(t, shared, "users"), []string{"users"})
+			require.Empty(t, tables(t, own, "orders"))
+			require.Empty(t, tables(t, own, "users"))
+		})
+	})
+}
+
+func oneProcess(t *testing.T) topology {
+	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": jwtSecret})
+	p.waitReady(t)
+	return topology{
+		users: p.url, payments: p.url, orders: p.url,
+		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}}},
+	}
+}
+
+// threeProcesses starts users and payments, then orders calling them. With
+// paymentsDB set, payments keeps its data in that database instead.
+func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
+	env := func(services string) map[string]string {
+		return map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "JWT_SECRET": jwtSecret}
+	}
+	paymentsEnv := env("payments")
+	if paymentsDB != "" {
+		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
+		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
+	}
+	u := startApp(t, "users", env("users"))
+	p := startApp(t, "payments", paymentsEnv)
+	u.waitReady(t)
+	p.waitReady(t)
+	ordersEnv := env("orders")
+	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
+	o := startApp(t, "orders", ordersEnv)
+	o.waitReady(t)
+	return topology{
+		users: u.url, payments: p.url, orders: o.url,
+		processes: []healthWant{
+			{url: u.url, modules: []string{"users"}},
+			{url: p.url, modules: []string{"payments"}},
+			{url: o.url, modules: []string{"orders"}, dependencies: []string{"payments", "users"}},
+		},
+	}
+}
+
+// unknownRoute asks every process for paths nothing serves, with and
+// without a token: the answer must not depend on the topology.
+func (s *session) unknownRoute(t *testing.T) {
+	for _, p := range s.topo.processes {
+		for _, rq := range []request{
+			{path: "/no/such/route"},
+			{path: "/api/v1/no-such-route", token: s.alice.token},
+			{path: "/api/v1/no-such-route"},
+		} {
+			rq.method, rq.base = http.MethodGet, p.url
+			requireProblem(t, s.topo.do(t, rq), http.StatusNotFound, "not_found")
+		}
+	}
+}
+
+// health checks every process's breakdown: its own modules, and in the
+// split topologies the modules it calls, all up.
+func (s *session) health(t *testing.T) {
+	for _, want := range s.topo.processes {
+		r := s.topo.do(t, request{method: http.MethodGet, path: "/health", base: want.url})
+		rep := decode[health.Report](t, r, http.StatusOK)
+		require.Equal(t, "application/json", mediaType(r))
+		require.Equal(t, "up", rep.Status)
+		requireUp(t, rep.Modules, health.KindModule, want.modules)
+		requireUp(t, rep.Deps, health.KindDependency, want.dependencies)
+	}
+}
+
+func requireUp(t *testing.T, got []health.Status, kind string, names []string) {
+	t.Helper()
+	var gotNames []string
+	for _, s := range got {
+		gotNames = append(gotNames, s.Name)
+		require.Equal(t, "up", s.Status, "%s %s: %s", kind, s.Name, s.Error)
+		require.Equal(t, kind, s.Kind, s.Name)
+	}
+	require.ElementsMatch(t, names, gotNames, "%ss", kind)
+}
+
+// tables lists the tables of schema in the database at adminURL.
+func tables(t *testing.T, adminURL, schema string) []string {
+	t.Helper()
+	conn := connect(t, adminURL)
+	rows, err := conn.Query(t.Context(), "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", schema)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return names
+}
+
+func relationExists(t *testing.T, adminURL, name string) bool {
+	t.Helper()
+	var exists bool
+	require.NoError(t, connect(t, adminURL).QueryRow(t.Context(), "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists))
+	return exists
+}
+
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
