@@ -61,6 +61,7 @@ var scenario = []step{
 	{"cancel refunds once", (*session).cancelOrder},
 	{"health", (*session).health},
 	{"unknown route", (*session).unknownRoute},
+	{"internal routes need service credentials", (*session).internalRoutes},
 }
 
 // runScenario runs the table in order and stops at the first failing step,

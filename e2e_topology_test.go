@@ -91,6 +91,21 @@ func (s *session) unknownRoute(t *testing.T) {
 	}
 }
 
+// internalRoutes: no client, and no user token, can reach a module's
+// internal API, on any process; nothing is credited by the attempt.
+func (s *session) internalRoutes(t *testing.T) {
+	before := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
+	for _, p := range s.topo.processes {
+		for _, token := range []string{"", s.alice.token} {
+			r := s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/deposit", token: token,
+				body: map[string]any{"user_id": s.alice.user.ID, "amount_cents": 5000000}})
+			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
+		}
+	}
+	after := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
+	require.Equal(t, before["balance_cents"], after["balance_cents"])
+}
+
 // health checks every process's breakdown: its own modules, and in the
 // split topologies the modules it calls, all up.
 func (s *session) health(t *testing.T) {

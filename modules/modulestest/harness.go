@@ -14,6 +14,7 @@ import (
 
 	"mitosis/migrations"
 	"mitosis/modules"
+	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/health"
@@ -66,9 +67,10 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	cfg, err := config.Load(func(k string) string { return "" }, modules.Names())
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
+	tokens := auth.NewTokens([]byte(TestSecret), cfg.Auth.Issuer, cfg.Auth.TokenTTL)
 	run(t, fx.Options(
-		fx.Supply(cfg),
-		fx.Provide(health.NewRegistry, transport.NewFactory),
+		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, "test"))),
+		fx.Provide(health.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),
 	))

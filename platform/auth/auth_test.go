@@ -141,3 +141,40 @@ func TestSecretInProductionIsRequired(t *testing.T) {
 	_, err = auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.ErrorContains(t, err, "JWT_SECRET")
 }
+
+func TestInternalRoutesNeedServiceCredentials(t *testing.T) {
+	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
+	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.Use(tokens.GuardInternal)
+	e.POST("/internal/thing", func(c echo.Context) error {
+		return c.String(http.StatusOK, auth.Caller(c.Request().Context()))
+	})
+	e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, tokens.Required)
+
+	user, err := tokens.Issue("user-1")
+	require.NoError(t, err)
+	service, err := auth.NewServiceCredentials(tokens, "orders").Authorization()
+	require.NoError(t, err)
+	foreign, err := auth.NewServiceCredentials(auth.NewTokens([]byte("another-secret-another-secret-000"), "mitosis", time.Minute), "orders").Authorization()
+	require.NoError(t, err)
+
+	call := func(method, path, authz string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := call(http.MethodPost, "/internal/thing", service)
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "orders", rec.Body.String(), "the callee knows which module called")
+
+	for name, authz := range map[string]string{"none": "", "user token": "Bearer " + user.Token, "other secret": foreign} {
+		assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/internal/thing", authz).Code, name)
+	}
+	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/internal/unknown", "").Code, "unknown internal paths reveal nothing")
+	assert.Equal(t, http.StatusUnauthorized, call(http.MethodGet, "/me", service).Code, "a service token is no user")
+	assert.Equal(t, http.StatusNoContent, call(http.MethodGet, "/me", "Bearer "+user.Token).Code)
+}

@@ -16,15 +16,11 @@ type subjectKey struct{}
 // subject into the request context.
 func (t *Tokens) Required(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		header := c.Request().Header.Values("Authorization")
-		if len(header) != 1 {
-			return fmt.Errorf("%w: a single Authorization: Bearer header is required", problem.ErrUnauthorized)
+		token, err := bearer(c)
+		if err != nil {
+			return err
 		}
-		scheme, token, ok := strings.Cut(header[0], " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return fmt.Errorf("%w: a single Authorization: Bearer header is required", problem.ErrUnauthorized)
-		}
-		subject, err := t.Verify(strings.TrimSpace(token))
+		subject, err := t.Verify(token)
 		if err != nil {
 			return err
 		}
@@ -32,6 +28,18 @@ func (t *Tokens) Required(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
+}
+
+// bearer returns the token of the request's single Bearer Authorization header.
+func bearer(c echo.Context) (string, error) {
+	header := c.Request().Header.Values("Authorization")
+	if len(header) == 1 {
+		scheme, token, ok := strings.Cut(header[0], " ")
+		if token = strings.TrimSpace(token); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+			return token, nil
+		}
+	}
+	return "", fmt.Errorf("%w: a single Authorization: Bearer header is required", problem.ErrUnauthorized)
 }
 
 // Subject returns the authenticated user id ("" outside Required routes).

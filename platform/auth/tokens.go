@@ -5,6 +5,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -74,6 +75,9 @@ func (t *Tokens) Verify(raw string) (string, error) {
 	}
 	if claims.Subject == "" {
 		return "", fmt.Errorf("%w: token has no subject", problem.ErrUnauthorized)
+	}
+	if slices.Contains(claims.Audience, internalAudience) {
+		return "", fmt.Errorf("%w: service tokens are not accepted here", problem.ErrUnauthorized)
 	}
 	return claims.Subject, nil
 }

@@ -4,6 +4,7 @@ package process
 
 import (
 	"log/slog"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
@@ -29,7 +30,10 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, transport.NewFactory, newTokens, newPasswords),
+		fx.Provide(health.NewRegistry, newTokens, newPasswords),
+		fx.Provide(func(tokens *auth.Tokens) *transport.Factory {
+			return transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, strings.Join(place.Local(), ",")))
+		}),
 		db.Module,
 		httpserver.Module,
 		fx.Invoke(func() {
@@ -38,7 +42,10 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry) { checks.Mount(e) }),
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry, tokens *auth.Tokens) {
+			e.Use(tokens.GuardInternal)
+			checks.Mount(e)
+		}),
 		httpserver.Serve, // last: after every module's migrations
 	)
 	return opts, place, nil

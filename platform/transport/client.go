@@ -30,9 +30,11 @@ type Client struct {
 	http    *http.Client
 	known   map[string]error
 	timeout time.Duration
+	creds   Credentials // nil: calls carry no credentials
 }
 
-// NewClient returns a client for the module at base. known maps the codes of
+// NewClient returns a client for the module at base, without credentials
+// (Factory.New adds them). known maps the codes of
 // the callee's contract errors back to their sentinels; timeout caps every
 // call even when the caller has no deadline.
 func NewClient(base string, hc *http.Client, timeout time.Duration, known ...*problem.Error) *Client {
@@ -65,6 +67,13 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any) err
 	req.Header.Set("Accept", "application/json")
 	if dl, ok := ctx.Deadline(); ok {
 		req.Header.Set(DeadlineHeader, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
+	}
+	if c.creds != nil {
+		authz, err := c.creds.Authorization()
+		if err != nil {
+			return fmt.Errorf("%s %s: credentials: %w", method, path, err)
+		}
+		req.Header.Set("Authorization", authz)
 	}
 	if id := RequestID(ctx); id != "" {
 		req.Header.Set(RequestIDHeader, id)

@@ -9,15 +9,21 @@ import (
 	"mitosis/platform/problem"
 )
 
-// Factory builds clients that share one connection pool.
+// Credentials supplies the Authorization header of calls to other modules.
+type Credentials interface {
+	Authorization() (string, error)
+}
+
+// Factory builds clients that share one connection pool and credentials.
 type Factory struct {
 	http    *http.Client
 	timeout time.Duration
+	creds   Credentials
 }
 
 // NewFactory returns a factory with keep-alive pooling sized for
 // module-to-module traffic.
-func NewFactory(cfg config.Config) *Factory {
+func NewFactory(cfg config.Config, creds Credentials) *Factory {
 	tr := &http.Transport{
 		Proxy:                 nil, // module calls never go through an outbound proxy
 		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -27,10 +33,12 @@ func NewFactory(cfg config.Config) *Factory {
 		ResponseHeaderTimeout: 0, // the per-call deadline governs
 		ForceAttemptHTTP2:     false,
 	}
-	return &Factory{http: &http.Client{Transport: tr}, timeout: cfg.Calls.Timeout}
+	return &Factory{http: &http.Client{Transport: tr}, timeout: cfg.Calls.Timeout, creds: creds}
 }
 
 // New returns a client for the module at base that decodes its errors.
 func (f *Factory) New(base string, known ...*problem.Error) *Client {
-	return NewClient(base, f.http, f.timeout, known...)
+	c := NewClient(base, f.http, f.timeout, known...)
+	c.creds = f.creds
+	return c
 }
