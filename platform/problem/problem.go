@@ -79,6 +79,15 @@ func (e *ValidationError) base() *Error {
 	return e.Base
 }
 
+// FieldNames lists the invalid fields, in order.
+func (e *ValidationError) FieldNames() []string {
+	names := make([]string, 0, len(e.Fields))
+	for _, f := range e.Fields {
+		names = append(names, f.Field)
+	}
+	return names
+}
+
 // Unwrap makes errors.Is(err, ErrValidation) hold.
 func (e *ValidationError) Unwrap() error { return e.base() }
 

@@ -78,9 +78,5 @@ func invalidFields(t *testing.T, err error) []string {
 	require.ErrorIs(t, err, problem.ErrValidation)
 	var ve *problem.ValidationError
 	require.True(t, errors.As(err, &ve), "%T is not a *problem.ValidationError", err)
-	fields := make([]string, 0, len(ve.Fields))
-	for _, f := range ve.Fields {
-		fields = append(fields, f.Field)
-	}
-	return fields
+	return ve.FieldNames()
 }

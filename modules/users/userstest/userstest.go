@@ -69,11 +69,7 @@ func Run(t *testing.T, svc users.Service) {
 		require.ErrorIs(t, err, problem.ErrValidation)
 		var ve *problem.ValidationError
 		require.True(t, errors.As(err, &ve))
-		var fields []string
-		for _, f := range ve.Fields {
-			fields = append(fields, f.Field)
-		}
-		assert.ElementsMatch(t, []string{"email", "name", "password"}, fields)
+		assert.ElementsMatch(t, []string{"email", "name", "password"}, ve.FieldNames())
 	})
 
 	t.Run("authenticate issues a bearer token", func(t *testing.T) {
