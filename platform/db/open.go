@@ -18,6 +18,11 @@ func Open(t Target, maxConns int) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database URL of %s: %w", t.Module, err)
 	}
+	// bun inlines (and escapes) every value into the SQL text, so each
+	// statement is new text: pgx's default would prepare, run once and later
+	// evict every one of them, tripling the round trips. Plain queries are
+	// one round trip.
+	cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	cc.RuntimeParams["search_path"] = t.Schema
 	cc.RuntimeParams["application_name"] = "mitosis-" + t.Module
 	sqldb := stdlib.OpenDB(*cc)
