@@ -1,0 +1,48 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"mitosis/modules/users"
+)
+
+// TestE2EEmbeddedDatabase is `make run`: no DATABASE_URL, so the app starts
+// its own PostgreSQL under DATA_DIR, keeps the data (and the development
+// JWT secret) across restarts, and stops the server when it exits.
+func TestE2EEmbeddedDatabase(t *testing.T) {
+	dataDir := t.TempDir()
+	// t.TempDir's folders are 0700; open them so the postgres user can
+	// use the data directory in place.
+	for dir := dataDir; dir != os.TempDir(); dir = filepath.Dir(dir) {
+		require.NoError(t, os.Chmod(dir, 0o755))
+	}
+	env := map[string]string{"DATA_DIR": dataDir}
+	pidFile := filepath.Join(dataDir, "postgres", "data", "postmaster.pid")
+
+	first := startApp(t, "embedded", env)
+	first.waitReady(t)
+	require.Contains(t, first.output.String(), "DATABASE_URL not set: starting the embedded PostgreSQL")
+	require.Contains(t, first.output.String(), "JWT_SECRET not set")
+	topo := topology{users: first.url, payments: first.url, orders: first.url}
+	decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
+		"email": "kept@example.com", "name": "Kept", "password": "kept across restarts",
+	}), http.StatusCreated)
+	token := decode[users.Token](t, topo.post(t, "/api/v1/auth/token", "", map[string]string{
+		"email": "kept@example.com", "password": "kept across restarts",
+	}), http.StatusOK)
+	require.FileExists(t, pidFile, "the embedded server runs in DATA_DIR")
+
+	first.stop(t)
+	require.NoFileExists(t, pidFile, "the embedded server stops with the app")
+
+	second := startApp(t, "embedded again", env)
+	second.waitReady(t)
+	topo = topology{users: second.url, payments: second.url, orders: second.url}
+	me := decode[users.User](t, topo.get(t, "/api/v1/users/me", token.AccessToken), http.StatusOK)
+	require.Equal(t, "kept@example.com", me.Email, "data and development secret survive a restart")
+}
