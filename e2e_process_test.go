@@ -16,8 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// jwtSecret signs tokens in every process of one topology.
-const jwtSecret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
+// Secrets of every process of one topology: serviceSecret signs service
+// tokens, keySecret seals users' signing keys.
+const (
+	serviceSecret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
+	keySecret     = "e2e-key-secret-e2e-key-secret-0123456789"
+)
 
 const (
 	readyTimeout = 30 * time.Second
@@ -139,7 +143,7 @@ func runApp(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 }
 
 // environ is vars as a process environment. Only PATH is inherited, so the
-// developer's own SERVICES, DATABASE_URL or JWT_SECRET never leak in.
+// developer's own SERVICES, DATABASE_URL or secrets never leak in.
 func environ(vars map[string]string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range vars {

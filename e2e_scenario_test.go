@@ -49,6 +49,7 @@ var scenario = []step{
 	{"invalid registration names the fields", (*session).invalidRegistration},
 	{"token", (*session).issueTokens},
 	{"me needs a token", (*session).me},
+	{"signing keys are published; forged tokens refused everywhere", (*session).signingKeys},
 	{"deposit", (*session).deposit},
 	{"invalid order names the fields", (*session).invalidOrder},
 	{"place order", (*session).placeOrder},

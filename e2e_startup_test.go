@@ -29,23 +29,34 @@ func TestStartupFailures(t *testing.T) {
 		{
 			name: "unknown module in SERVICES",
 			env: map[string]string{"SERVICES": "orders,bogus", "USERS_URL": "http://127.0.0.1:1", "PAYMENTS_URL": "http://127.0.0.1:2",
-				"DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+				"DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
 			want: []string{"SERVICES", "bogus"},
 		},
 		{
 			name: "dependencies neither local nor configured",
-			env:  map[string]string{"SERVICES": "orders", "DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+			env:  map[string]string{"SERVICES": "orders", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
 			want: []string{"users", "USERS_URL", "payments", "PAYMENTS_URL"},
 		},
 		{
-			name: "production without JWT_SECRET",
-			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB},
-			want: []string{"JWT_SECRET"},
+			name: "production without SERVICE_SECRET",
+			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB, "SIGNING_KEY_SECRET": keySecret},
+			want: []string{"SERVICE_SECRET"},
+		},
+		{
+			name: "production without SIGNING_KEY_SECRET",
+			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret},
+			want: []string{"SIGNING_KEY_SECRET"},
+		},
+		{
+			name: "production payments without a way to users' keys",
+			env: map[string]string{"APP_ENV": "production", "SERVICES": "payments", "DATABASE_URL": unreachableDB,
+				"SERVICE_SECRET": serviceSecret},
+			want: []string{"JWKS_URL", "USERS_URL"},
 		},
 		{
 			name: "isolated payments without its database",
 			env: map[string]string{"SERVICES": "payments", "PAYMENTS_DATABASE_ISOLATION": "isolated",
-				"DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+				"DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
 			want: []string{"payments", "PAYMENTS_DATABASE_URL"},
 		},
 	}

@@ -39,7 +39,7 @@ func TestE2E(t *testing.T) {
 }
 
 func oneProcess(t *testing.T) topology {
-	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": jwtSecret})
+	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
 	p.waitReady(t)
 	return topology{
 		users: p.url, payments: p.url, orders: p.url,
@@ -51,7 +51,7 @@ func oneProcess(t *testing.T) topology {
 // paymentsDB set, payments keeps its data in that database instead.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "JWT_SECRET": jwtSecret}
+		return map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
 	}
 	paymentsEnv := env("payments")
 	if paymentsDB != "" {
@@ -59,6 +59,8 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
 	}
 	u := startApp(t, "users", env("users"))
+	// payments verifies access tokens against users' JWKS.
+	paymentsEnv["USERS_URL"] = u.url
 	p := startApp(t, "payments", paymentsEnv)
 	u.waitReady(t)
 	p.waitReady(t)

@@ -25,8 +25,12 @@ import (
 	"mitosis/platform/transport"
 )
 
-// TestSecret signs tokens in tests.
-const TestSecret = "test-secret-test-secret-test-secret-0123456789"
+// Secrets of test processes: TestSecret signs service tokens, and
+// TestKeySecret seals users' signing keys.
+const (
+	TestSecret    = "test-secret-test-secret-test-secret-0123456789"
+	TestKeySecret = "test-key-secret-test-key-secret-0123456789"
+)
 
 // Process is a started app; URL is its HTTP base address.
 type Process struct {
@@ -39,9 +43,10 @@ type Process struct {
 func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	t.Helper()
 	vars := map[string]string{
-		"HTTP_ADDR":  "127.0.0.1:0",
-		"JWT_SECRET": TestSecret,
-		"DATA_DIR":   t.TempDir(),
+		"HTTP_ADDR":          "127.0.0.1:0",
+		"SERVICE_SECRET":     TestSecret,
+		"SIGNING_KEY_SECRET": TestKeySecret,
+		"DATA_DIR":           t.TempDir(),
 		// bcrypt's cheapest cost: password hashing is not under test here.
 		"PASSWORD_HASH_COST": "4",
 	}
@@ -67,9 +72,9 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	cfg, err := config.Load(func(k string) string { return "" }, modules.Names())
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
-	tokens := auth.NewTokens([]byte(TestSecret), cfg.Auth.Issuer, cfg.Auth.TokenTTL)
+	services := auth.NewServices([]byte(TestSecret), cfg.Auth.Issuer)
 	run(t, fx.Options(
-		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, "test"))),
+		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(services, "test"))),
 		fx.Provide(health.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),

@@ -22,8 +22,34 @@ const internalAudience = "mitosis-internal"
 // serviceTTL keeps stolen service tokens short-lived.
 const serviceTTL = 5 * time.Minute
 
+// Services signs and verifies the tokens modules attach to internal calls,
+// HS256 with the secret every process shares.
+type Services struct {
+	secret []byte
+	issuer string
+	parser *jwt.Parser
+	now    func() time.Time
+}
+
+// NewServices returns service tokens signed with secret.
+func NewServices(secret []byte, issuer string) *Services {
+	return &Services{
+		secret: secret,
+		issuer: issuer,
+		now:    time.Now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithIssuer(issuer),
+			jwt.WithAudience(internalAudience),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(leeway),
+		),
+	}
+}
+
 // IssueService signs a token that identifies the calling module.
-func (t *Tokens) IssueService(caller string) (Issued, error) {
+func (t *Services) IssueService(caller string) (Issued, error) {
 	now := t.now()
 	claims := jwt.RegisteredClaims{
 		Subject:   "service:" + caller,
@@ -40,7 +66,7 @@ func (t *Tokens) IssueService(caller string) (Issued, error) {
 }
 
 // VerifyService checks a service token and returns the calling module.
-func (t *Tokens) VerifyService(raw string) (string, error) {
+func (t *Services) VerifyService(raw string) (string, error) {
 	var claims jwt.RegisteredClaims
 	_, err := t.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return t.secret, nil })
 	if err != nil {
@@ -57,7 +83,7 @@ type callerKey struct{}
 
 // GuardInternal requires service credentials on every /internal/ route, so
 // no route can be mounted there unprotected.
-func (t *Tokens) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
+func (t *Services) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !strings.HasPrefix(c.Request().URL.Path, "/internal/") {
 			return next(c)
@@ -84,7 +110,7 @@ func Caller(ctx context.Context) string {
 // ServiceCredentials signs and caches the token a process attaches to its
 // calls to other modules.
 type ServiceCredentials struct {
-	tokens *Tokens
+	tokens *Services
 	caller string
 
 	mu      sync.Mutex
@@ -93,7 +119,7 @@ type ServiceCredentials struct {
 }
 
 // NewServiceCredentials returns credentials naming caller.
-func NewServiceCredentials(tokens *Tokens, caller string) *ServiceCredentials {
+func NewServiceCredentials(tokens *Services, caller string) *ServiceCredentials {
 	return &ServiceCredentials{tokens: tokens, caller: caller}
 }
 

@@ -32,6 +32,7 @@ func New(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env))
+	root.AddCommand(moduleCommands(env)...)
 	return root
 }
 

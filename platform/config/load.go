@@ -56,8 +56,11 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	str("DATABASE_URL", &cfg.Database.URL)
 	str("DATABASE_ISOLATION", &cfg.Database.Isolation)
 	str("DATABASE_ROLES", &cfg.Database.Roles)
-	str("JWT_SECRET", &cfg.Auth.JWTSecret)
+	str("SERVICE_SECRET", &cfg.Auth.ServiceSecret)
+	str("SIGNING_KEY_SECRET", &cfg.Auth.SigningKeySecret)
 	str("JWT_ISSUER", &cfg.Auth.Issuer)
+	str("JWT_AUDIENCE", &cfg.Auth.Audience)
+	str("JWKS_URL", &cfg.Auth.JWKSURL)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
@@ -83,7 +86,9 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Database.MigrateOnStart = b
 	}
-	for key, dst := range map[string]*time.Duration{"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout} {
+	for key, dst := range map[string]*time.Duration{
+		"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout, "SIGNING_KEY_MAX_AGE": &cfg.Auth.SigningKeyMaxAge,
+	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -3,8 +3,11 @@
 package process
 
 import (
+	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
@@ -30,9 +33,9 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, newTokens, newPasswords),
-		fx.Provide(func(tokens *auth.Tokens) *transport.Factory {
-			return transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, strings.Join(place.Local(), ",")))
+		fx.Provide(health.NewRegistry, newServices, newPasswords, newVerifier),
+		fx.Provide(func(services *auth.Services) *transport.Factory {
+			return transport.NewFactory(cfg, auth.NewServiceCredentials(services, strings.Join(place.Local(), ",")))
 		}),
 		db.Module,
 		httpserver.Module,
@@ -42,8 +45,8 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry, tokens *auth.Tokens) {
-			e.Use(tokens.GuardInternal)
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.Services) {
+			e.Use(services.GuardInternal)
 			checks.Mount(e)
 		}),
 		httpserver.Serve, // last: after every module's migrations
@@ -51,12 +54,48 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	return opts, place, nil
 }
 
-func newTokens(cfg config.Config, log *slog.Logger) (*auth.Tokens, error) {
-	secret, err := auth.Secret(cfg, log)
+func newServices(cfg config.Config, log *slog.Logger) (*auth.Services, error) {
+	secret, err := auth.Secret(cfg, log, "SERVICE_SECRET", cfg.Auth.ServiceSecret, "service_secret")
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewTokens(secret, cfg.Auth.Issuer, cfg.Auth.TokenTTL), nil
+	return auth.NewServices(secret, cfg.Auth.Issuer), nil
+}
+
+// JWKS caching: keys are refetched every jwksTTL, and early on an unknown
+// kid at most once per jwksMinRefresh.
+const (
+	jwksTTL        = 10 * time.Minute
+	jwksMinRefresh = 5 * time.Second
+)
+
+type verifierIn struct {
+	fx.In
+	// Keys is provided by users when it runs here (its own keys, read
+	// in-process); elsewhere the JWKS is fetched over HTTP.
+	Keys auth.KeySource `optional:"true"`
+}
+
+func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger) (*auth.Verifier, error) {
+	keys := in.Keys
+	if keys == nil {
+		url := cfg.Auth.JWKSURL
+		// users issues the tokens; this is the one place platform names it,
+		// as a default that JWKS_URL overrides.
+		if base := strings.TrimRight(cfg.Module("users").URL, "/"); url == "" && base != "" {
+			url = base + auth.JWKSPath
+		}
+		switch {
+		case url != "":
+			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, jwksMinRefresh)
+		case cfg.IsProduction():
+			return nil, errors.New("JWKS_URL or USERS_URL is required to verify access tokens where users does not run")
+		default:
+			log.Warn("neither JWKS_URL nor USERS_URL is set: every access token will be refused here")
+			keys = auth.NoKeys{}
+		}
+	}
+	return auth.NewVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Audience, time.Now), nil
 }
 
 func newPasswords(cfg config.Config) (*auth.Passwords, error) {

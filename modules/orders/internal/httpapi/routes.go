@@ -28,7 +28,7 @@ type placeBody struct {
 }
 
 // Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
+func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
 	e.GET("/api/v1/products", func(c echo.Context) error {
 		list, err := svc.ListProducts(c.Request().Context(), orders.ListProductsRequest{})
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/keys"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
 	"mitosis/platform/problem"
@@ -21,7 +22,8 @@ import (
 // Service is the local implementation of users.Service.
 type Service struct {
 	store     *store.Store
-	tokens    *auth.Tokens
+	keys      *keys.Ring
+	issuer    *auth.Issuer
 	passwords *auth.Passwords
 	// dummyHash is compared against when an email is unknown, so a login
 	// takes as long whether or not the account exists.
@@ -31,12 +33,12 @@ type Service struct {
 var _ users.Service = (*Service)(nil)
 
 // New returns the users service.
-func New(s *store.Store, tokens *auth.Tokens, passwords *auth.Passwords) (*Service, error) {
+func New(s *store.Store, ring *keys.Ring, issuer *auth.Issuer, passwords *auth.Passwords) (*Service, error) {
 	dummy, err := passwords.Hash("not a real password")
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: s, tokens: tokens, passwords: passwords, dummyHash: dummy}, nil
+	return &Service{store: s, keys: ring, issuer: issuer, passwords: passwords, dummyHash: dummy}, nil
 }
 
 // Register validates and stores a new user with a bcrypt password hash.
@@ -57,6 +59,7 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	acc := store.Account{
 		User:         users.User{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
 		PasswordHash: hash,
+		Role:         auth.RoleCustomer,
 	}
 	if err := s.store.Insert(ctx, acc); err != nil {
 		return users.User{}, err
@@ -92,7 +95,11 @@ func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users
 	if !s.passwords.Matches(acc.PasswordHash, in.Password) {
 		return users.Token{}, users.ErrInvalidCredentials
 	}
-	issued, err := s.tokens.Issue(acc.ID)
+	key, err := s.keys.Signing(ctx)
+	if err != nil {
+		return users.Token{}, err
+	}
+	issued, err := s.issuer.Issue(key, acc.ID, acc.Role)
 	if err != nil {
 		return users.Token{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/keys"
 	"mitosis/platform/auth"
 	"mitosis/platform/transport"
 )
@@ -20,7 +21,17 @@ const (
 )
 
 // Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc users.Service, tokens *auth.Tokens) {
+func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ring) {
+	// Public keys are public: every verifier (other processes, the gateway)
+	// reads them here. Short caching lets a rotation show quickly.
+	e.GET(auth.JWKSPath, func(c echo.Context) error {
+		set, err := ring.JWKS(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=60")
+		return c.JSON(http.StatusOK, set)
+	})
 	e.POST("/api/v1/users", func(c echo.Context) error {
 		var in users.RegisterRequest
 		if err := transport.Bind(c, &in); err != nil {

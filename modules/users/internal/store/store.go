@@ -21,19 +21,22 @@ type userRow struct {
 	Email        string    `bun:"email"`
 	Name         string    `bun:"name"`
 	PasswordHash string    `bun:"password_hash"`
+	Role         string    `bun:"role"`
 	CreatedAt    time.Time `bun:"created_at"`
 }
 
-// Account is a user with its password hash, for authentication.
+// Account is a user with its password hash and role, for authentication.
 type Account struct {
 	users.User
 	PasswordHash string
+	Role         string
 }
 
 func fromRow(r userRow) Account {
 	return Account{
 		User:         users.User{ID: r.ID, Email: r.Email, Name: r.Name, CreatedAt: r.CreatedAt.UTC()},
 		PasswordHash: r.PasswordHash,
+		Role:         r.Role,
 	}
 }
 
@@ -45,7 +48,7 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // Insert stores a new account; users.ErrEmailTaken on a duplicate email.
 func (s *Store) Insert(ctx context.Context, a Account) error {
-	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, CreatedAt: a.CreatedAt}
+	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, Role: a.Role, CreatedAt: a.CreatedAt}
 	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {

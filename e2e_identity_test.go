@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/modules/users"
+	"mitosis/platform/auth"
+	"mitosis/platform/pgtest"
+)
+
+// signingKeys: users publishes its Ed25519 keys, alice's token names one of
+// them, and every process (verifying in-process or through the JWKS)
+// refuses tokens forged around them.
+func (s *session) signingKeys(t *testing.T) {
+	r := s.topo.do(t, request{method: http.MethodGet, base: s.topo.users, path: auth.JWKSPath})
+	set := decode[auth.JWKS](t, r, http.StatusOK)
+	require.NotEmpty(t, set.Keys)
+	parts := strings.Split(s.alice.token, ".")
+	require.Len(t, parts, 3)
+	var header struct{ Alg, Kid string }
+	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &header))
+	require.Equal(t, "EdDSA", header.Alg)
+	var published *auth.JWK
+	for i, k := range set.Keys {
+		require.Equal(t, "OKP", k.Kty)
+		require.Empty(t, jwkPrivate(t, k), "no private part is published")
+		if k.Kid == header.Kid {
+			published = &set.Keys[i]
+		}
+	}
+	require.NotNil(t, published, "the token's kid is in the JWKS")
+
+	var claims jwt.MapClaims
+	_, _, err = jwt.NewParser().ParseUnverified(s.alice.token, &claims)
+	require.NoError(t, err)
+	forge := func(method jwt.SigningMethod, key any, c jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(method, c)
+		tok.Header["kid"] = header.Kid
+		signed, err := tok.SignedString(key)
+		require.NoError(t, err)
+		return signed
+	}
+	admin := jwt.MapClaims{}
+	for k, v := range claims {
+		admin[k] = v
+	}
+	admin["role"] = "admin"
+	pub, err := base64.RawURLEncoding.DecodeString(published.X)
+	require.NoError(t, err)
+	forged := map[string]string{
+		"alg none":                  forge(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims),
+		"HS256 with the public key": forge(jwt.SigningMethodHS256, pub, claims),
+		"tampered role":             parts[0] + "." + base64.RawURLEncoding.EncodeToString(mustJSON(t, admin)) + "." + parts[2],
+	}
+	for name, token := range forged {
+		for _, path := range []string{"/api/v1/users/me", "/api/v1/wallet", "/api/v1/orders"} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				requireProblem(t, s.topo.get(t, path, token), http.StatusUnauthorized, "unauthorized")
+			})
+		}
+	}
+}
+
+func jwkPrivate(t *testing.T, k auth.JWK) string {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(mustJSON(t, k), &m))
+	d, _ := m["d"].(string)
+	return d
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return raw
+}
+
+// TestCLIRotateKey rotates the signing key with `app users rotate-key`:
+// the server then signs with the newest key and still publishes the one it
+// replaced, whose tokens may still be in use.
+func TestCLIRotateKey(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
+	rotate := func() string {
+		t.Helper()
+		stdout, stderr, err := runApp(t, env, "users", "rotate-key")
+		require.NoError(t, err, stderr)
+		kid, ok := strings.CutPrefix(strings.TrimSpace(stdout), "signing with key ")
+		require.True(t, ok, stdout)
+		return kid
+	}
+	first, second := rotate(), rotate()
+	require.NotEqual(t, first, second)
+
+	_, stderr, err := runApp(t, map[string]string{"DATABASE_URL": env["DATABASE_URL"], "SERVICE_SECRET": serviceSecret,
+		"SIGNING_KEY_SECRET": "not-the-secret-the-keys-were-sealed-with"}, "users", "rotate-key")
+	require.Error(t, err)
+	require.Contains(t, errorLine(t, stderr), "SIGNING_KEY_SECRET")
+
+	p := startApp(t, "app", env)
+	p.waitReady(t)
+	topo := topology{users: p.url, payments: p.url, orders: p.url}
+	set := decode[auth.JWKS](t, topo.do(t, request{method: http.MethodGet, base: p.url, path: auth.JWKSPath}), http.StatusOK)
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	require.Equal(t, []string{second, first}, kids)
+
+	decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
+		"email": "rot@example.com", "name": "Rot", "password": "rotating password",
+	}), http.StatusCreated)
+	tok := decode[users.Token](t, topo.post(t, "/api/v1/auth/token", "", map[string]string{
+		"email": "rot@example.com", "password": "rotating password",
+	}), http.StatusOK)
+	var claims jwt.MapClaims
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok.AccessToken, &claims)
+	require.NoError(t, err)
+	require.Equal(t, second, parsed.Header["kid"])
+}
