@@ -70,6 +70,33 @@ func (s *session) signingKeys(t *testing.T) {
 	}
 }
 
+// refreshAndLogout drives the refresh token API over HTTP, on its own login
+// so alice's session stays usable for the later steps.
+func (s *session) refreshAndLogout(t *testing.T) {
+	creds := map[string]string{"email": s.bob.email, "password": s.bob.password}
+	login := decode[users.Token](t, s.topo.post(t, "/api/v1/auth/token", "", creds), http.StatusOK)
+	r := s.topo.post(t, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken})
+	next := decode[users.Token](t, r, http.StatusOK)
+	require.Equal(t, "no-store", r.header.Get("Cache-Control"))
+	require.NotEqual(t, login.RefreshToken, next.RefreshToken)
+	me := decode[users.User](t, s.topo.get(t, "/api/v1/users/me", next.AccessToken), http.StatusOK)
+	require.Equal(t, s.bob.user.ID, me.ID)
+
+	// Reusing the spent token revokes the family, so its successor dies too.
+	r = s.topo.post(t, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken})
+	requireProblem(t, r, http.StatusUnauthorized, users.ErrInvalidRefreshToken.Code)
+	r = s.topo.post(t, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken})
+	requireProblem(t, r, http.StatusUnauthorized, users.ErrInvalidRefreshToken.Code)
+
+	other := decode[users.Token](t, s.topo.post(t, "/api/v1/auth/token", "", creds), http.StatusOK)
+	r = s.topo.post(t, "/api/v1/auth/logout", "", map[string]string{"refresh_token": other.RefreshToken})
+	require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+	r = s.topo.post(t, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": other.RefreshToken})
+	requireProblem(t, r, http.StatusUnauthorized, users.ErrInvalidRefreshToken.Code)
+	r = s.topo.post(t, "/api/v1/auth/refresh", "", `{"refresh_token": 7}`)
+	requireProblem(t, r, http.StatusBadRequest, "bad_request")
+}
+
 func jwkPrivate(t *testing.T, k auth.JWK) string {
 	t.Helper()
 	var m map[string]any

@@ -50,6 +50,7 @@ var scenario = []step{
 	{"token", (*session).issueTokens},
 	{"me needs a token", (*session).me},
 	{"signing keys are published; forged tokens refused everywhere", (*session).signingKeys},
+	{"refresh rotates, reuse revokes, logout ends", (*session).refreshAndLogout},
 	{"deposit", (*session).deposit},
 	{"invalid order names the fields", (*session).invalidOrder},
 	{"place order", (*session).placeOrder},
@@ -126,7 +127,7 @@ func (s *session) issueTokens(t *testing.T) {
 	for _, a := range []*account{&s.alice, &s.bob} {
 		r := s.topo.post(t, "/api/v1/auth/token", "", map[string]string{"email": a.email, "password": a.password})
 		tok := decode[users.Token](t, r, http.StatusOK)
-		requireKeys(t, r, "access_token", "token_type", "expires_in")
+		requireKeys(t, r, "access_token", "token_type", "expires_in", "refresh_token")
 		require.NotEmpty(t, tok.AccessToken)
 		require.Equal(t, "Bearer", tok.TokenType)
 		require.Positive(t, tok.ExpiresIn)

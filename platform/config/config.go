@@ -54,6 +54,7 @@ type Auth struct {
 	// by command).
 	SigningKeyMaxAge time.Duration `yaml:"signing_key_max_age"`
 	TokenTTL         time.Duration `yaml:"token_ttl"`
+	RefreshTokenTTL  time.Duration `yaml:"refresh_token_ttl"`
 	Issuer           string        `yaml:"issuer"`
 	Audience         string        `yaml:"audience"`
 	// JWKSURL is where processes without users fetch its public keys;
@@ -113,6 +114,9 @@ func (c Config) validate() error {
 	}
 	if c.Auth.TokenTTL <= 0 {
 		errs = append(errs, "TOKEN_TTL must be positive")
+	}
+	if c.Auth.RefreshTokenTTL <= 0 {
+		errs = append(errs, "REFRESH_TOKEN_TTL must be positive")
 	}
 	if c.Auth.SigningKeyMaxAge < 0 {
 		errs = append(errs, "SIGNING_KEY_MAX_AGE must not be negative")

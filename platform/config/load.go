@@ -88,6 +88,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	}
 	for key, dst := range map[string]*time.Duration{
 		"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout, "SIGNING_KEY_MAX_AGE": &cfg.Auth.SigningKeyMaxAge,
+		"REFRESH_TOKEN_TTL": &cfg.Auth.RefreshTokenTTL,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)

@@ -83,6 +83,70 @@ func Run(t *testing.T, svc users.Service) {
 		assert.Positive(t, tok.ExpiresIn)
 	})
 
+	t.Run("refresh rotates; reuse revokes the family; logout ends it", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "R", Password: "password1"})
+		require.NoError(t, err)
+		login, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password1"})
+		require.NoError(t, err)
+		require.NotEmpty(t, login.RefreshToken)
+
+		second, err := svc.Refresh(ctx, users.RefreshRequest{RefreshToken: login.RefreshToken})
+		require.NoError(t, err)
+		assert.NotEmpty(t, second.AccessToken)
+		assert.NotEqual(t, login.RefreshToken, second.RefreshToken, "rotated on every use")
+		third, err := svc.Refresh(ctx, users.RefreshRequest{RefreshToken: second.RefreshToken})
+		require.NoError(t, err)
+
+		// The first token, already spent, comes back: someone copied it.
+		_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: login.RefreshToken})
+		require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+		_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: third.RefreshToken})
+		require.ErrorIs(t, err, users.ErrInvalidRefreshToken, "the whole family is revoked")
+
+		// Another login is another family, untouched; logout ends it.
+		other, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password1"})
+		require.NoError(t, err)
+		renewed, err := svc.Refresh(ctx, users.RefreshRequest{RefreshToken: other.RefreshToken})
+		require.NoError(t, err)
+		_, err = svc.Logout(ctx, users.RefreshRequest{RefreshToken: renewed.RefreshToken})
+		require.NoError(t, err)
+		_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: renewed.RefreshToken})
+		require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+		_, err = svc.Logout(ctx, users.RefreshRequest{RefreshToken: renewed.RefreshToken})
+		require.NoError(t, err, "logging out twice is fine")
+
+		for _, bad := range []string{"", "garbage", strings.Repeat("A", 43)} {
+			_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: bad})
+			require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+		}
+	})
+
+	t.Run("concurrent uses of one refresh token: exactly one succeeds", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "S", Password: "password1"})
+		require.NoError(t, err)
+		login, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password1"})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: login.RefreshToken})
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+			} else {
+				require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+			}
+		}
+		assert.Equal(t, 1, wins)
+	})
+
 	t.Run("wrong credentials", func(t *testing.T) {
 		email := Email()
 		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "E", Password: "password1"})

@@ -16,6 +16,7 @@ import (
 	"mitosis/modules/users/internal/keys"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
+	"mitosis/platform/config"
 	"mitosis/platform/problem"
 )
 
@@ -25,6 +26,8 @@ type Service struct {
 	keys      *keys.Ring
 	issuer    *auth.Issuer
 	passwords *auth.Passwords
+	// refreshTTL is how long an unused refresh token stays valid.
+	refreshTTL time.Duration
 	// dummyHash is compared against when an email is unknown, so a login
 	// takes as long whether or not the account exists.
 	dummyHash string
@@ -33,12 +36,12 @@ type Service struct {
 var _ users.Service = (*Service)(nil)
 
 // New returns the users service.
-func New(s *store.Store, ring *keys.Ring, issuer *auth.Issuer, passwords *auth.Passwords) (*Service, error) {
+func New(s *store.Store, ring *keys.Ring, issuer *auth.Issuer, passwords *auth.Passwords, cfg config.Config) (*Service, error) {
 	dummy, err := passwords.Hash("not a real password")
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: s, keys: ring, issuer: issuer, passwords: passwords, dummyHash: dummy}, nil
+	return &Service{store: s, keys: ring, issuer: issuer, passwords: passwords, refreshTTL: cfg.Auth.RefreshTokenTTL, dummyHash: dummy}, nil
 }
 
 // Register validates and stores a new user with a bcrypt password hash.
@@ -82,7 +85,8 @@ func validateRegistration(email, name, password string) error {
 	return bad.Err()
 }
 
-// Authenticate verifies the password and issues an access token.
+// Authenticate verifies the password and issues an access token and a
+// refresh token.
 func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
 	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
 	if errors.Is(err, users.ErrNotFound) {
@@ -95,15 +99,7 @@ func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users
 	if !s.passwords.Matches(acc.PasswordHash, in.Password) {
 		return users.Token{}, users.ErrInvalidCredentials
 	}
-	key, err := s.keys.Signing(ctx)
-	if err != nil {
-		return users.Token{}, err
-	}
-	issued, err := s.issuer.Issue(key, acc.ID, acc.Role)
-	if err != nil {
-		return users.Token{}, err
-	}
-	return users.Token{AccessToken: issued.Token, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresIn.Seconds())}, nil
+	return s.login(ctx, acc)
 }
 
 // Get returns a user by id.

@@ -30,3 +30,13 @@ func (cl *Client) Authenticate(ctx context.Context, in users.Credentials) (users
 func (cl *Client) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
 	return transport.Invoke[users.User](ctx, cl.c, http.MethodPost, internalGet, in)
 }
+
+// Refresh calls Refresh remotely.
+func (cl *Client) Refresh(ctx context.Context, in users.RefreshRequest) (users.Token, error) {
+	return transport.Invoke[users.Token](ctx, cl.c, http.MethodPost, internalRefresh, in)
+}
+
+// Logout calls Logout remotely.
+func (cl *Client) Logout(ctx context.Context, in users.RefreshRequest) (users.LoggedOut, error) {
+	return transport.Invoke[users.LoggedOut](ctx, cl.c, http.MethodPost, internalLogout, in)
+}

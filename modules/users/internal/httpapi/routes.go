@@ -18,6 +18,8 @@ const (
 	internalRegister     = "/internal/users/register"
 	internalAuthenticate = "/internal/users/authenticate"
 	internalGet          = "/internal/users/get"
+	internalRefresh      = "/internal/users/refresh"
+	internalLogout       = "/internal/users/logout"
 )
 
 // Mount registers the public and internal routes.
@@ -55,6 +57,28 @@ func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ri
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.JSON(http.StatusOK, tok)
 	})
+	e.POST("/api/v1/auth/refresh", func(c echo.Context) error {
+		var in users.RefreshRequest
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		tok, err := svc.Refresh(c.Request().Context(), in)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.JSON(http.StatusOK, tok)
+	})
+	e.POST("/api/v1/auth/logout", func(c echo.Context) error {
+		var in users.RefreshRequest
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		if _, err := svc.Logout(c.Request().Context(), in); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
 	e.GET("/api/v1/users/me", func(c echo.Context) error {
 		u, err := svc.Get(c.Request().Context(), users.GetRequest{ID: auth.Subject(c.Request().Context())})
 		if err != nil {
@@ -66,4 +90,6 @@ func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ri
 	e.POST(internalRegister, transport.Handle(svc.Register, http.StatusOK))
 	e.POST(internalAuthenticate, transport.Handle(svc.Authenticate, http.StatusOK))
 	e.POST(internalGet, transport.Handle(svc.Get, http.StatusOK))
+	e.POST(internalRefresh, transport.Handle(svc.Refresh, http.StatusOK))
+	e.POST(internalLogout, transport.Handle(svc.Logout, http.StatusOK))
 }
