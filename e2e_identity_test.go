@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules/orders"
 	"mitosis/modules/users"
 	"mitosis/platform/auth"
 	"mitosis/platform/pgtest"
@@ -154,4 +155,60 @@ func TestCLIRotateKey(t *testing.T) {
 	parsed, _, err := jwt.NewParser().ParseUnverified(tok.AccessToken, &claims)
 	require.NoError(t, err)
 	require.Equal(t, second, parsed.Header["kid"])
+}
+
+// TestAdmin makes the first admin with `app users promote`: the role is in
+// the next token, opens the admin lists of users and orders, and nothing
+// else; customers are refused those lists and still see only their own.
+func TestAdmin(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
+	p := startApp(t, "app", env)
+	p.waitReady(t)
+	topo := topology{users: p.url, payments: p.url, orders: p.url}
+	login := func(email string) users.Token {
+		t.Helper()
+		decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
+			"email": email, "name": "N", "password": "admin test password",
+		}), http.StatusCreated)
+		return decode[users.Token](t, topo.post(t, "/api/v1/auth/token", "", map[string]string{
+			"email": email, "password": "admin test password",
+		}), http.StatusOK)
+	}
+	alice, bob := login("alice@example.com"), login("bob@example.com")
+	order := decode[orders.Order](t, topo.do(t, request{method: http.MethodPost, path: "/api/v1/orders", token: alice.AccessToken,
+		body:   map[string]any{"items": []map[string]any{{"sku": "COFFEE-1KG", "quantity": 1}}},
+		header: map[string]string{"Idempotency-Key": "admin-test"}}), http.StatusCreated)
+
+	for _, tok := range []string{alice.AccessToken, bob.AccessToken} {
+		requireProblem(t, topo.get(t, "/api/v1/users", tok), http.StatusForbidden, "forbidden")
+		requireProblem(t, topo.get(t, "/api/v1/orders?all=true", tok), http.StatusForbidden, "forbidden")
+	}
+	requireProblem(t, topo.get(t, "/api/v1/orders/"+order.ID, bob.AccessToken), http.StatusNotFound, orders.ErrNotFound.Code)
+
+	stdout, stderr, err := runApp(t, env, "users", "promote", "BOB@example.com")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stdout, "bob@example.com")
+	_, stderr, err = runApp(t, env, "users", "promote", "nobody@example.com")
+	require.Error(t, err)
+	require.Contains(t, errorLine(t, stderr), "nobody@example.com")
+
+	requireProblem(t, topo.get(t, "/api/v1/users", bob.AccessToken), http.StatusForbidden, "forbidden")
+	admin := decode[users.Token](t, topo.post(t, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": bob.RefreshToken}), http.StatusOK)
+
+	list := decode[users.UserPage](t, topo.get(t, "/api/v1/users", admin.AccessToken), http.StatusOK)
+	roles := map[string]string{}
+	for _, u := range list.Items {
+		roles[u.Email] = u.Role
+	}
+	require.Equal(t, map[string]string{"alice@example.com": "customer", "bob@example.com": "admin"}, roles)
+	requireProblem(t, topo.get(t, "/api/v1/users?limit=101", admin.AccessToken), http.StatusUnprocessableEntity, "validation_failed", "limit")
+
+	all := decode[orders.OrderPage](t, topo.get(t, "/api/v1/orders?all=true", admin.AccessToken), http.StatusOK)
+	require.Len(t, all.Items, 1)
+	require.Equal(t, order.ID, all.Items[0].ID)
+	own := decode[orders.OrderPage](t, topo.get(t, "/api/v1/orders", admin.AccessToken), http.StatusOK)
+	require.Empty(t, own.Items, "without all=true an admin sees their own orders")
+	requireProblem(t, topo.get(t, "/api/v1/orders/"+order.ID, admin.AccessToken), http.StatusNotFound, orders.ErrNotFound.Code)
+	requireProblem(t, topo.get(t, "/api/v1/orders?all=maybe", admin.AccessToken), http.StatusBadRequest, "bad_request")
 }

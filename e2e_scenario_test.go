@@ -99,7 +99,7 @@ func (s *session) register(t *testing.T) {
 	for _, a := range []*account{&s.alice, &s.bob} {
 		r := s.topo.post(t, "/api/v1/users", "", map[string]string{"email": a.email, "name": a.name, "password": a.password})
 		a.user = decode[users.User](t, r, http.StatusCreated)
-		requireKeys(t, r, "id", "email", "name", "created_at")
+		requireKeys(t, r, "id", "email", "name", "role", "created_at")
 		require.NoError(t, uuid.Validate(a.user.ID))
 		require.Equal(t, a.email, a.user.Email)
 		require.Equal(t, a.name, a.user.Name)

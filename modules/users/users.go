@@ -19,6 +19,9 @@ type Service interface {
 	Authenticate(ctx context.Context, in Credentials) (Token, error)
 	// Get returns one user; ErrNotFound if there is none.
 	Get(ctx context.Context, in GetRequest) (User, error)
+	// List returns a page of every user, newest first (the admin view; the
+	// HTTP API checks the role). Limit defaults to 20, at most 100.
+	List(ctx context.Context, in ListUsersRequest) (UserPage, error)
 	// Refresh trades a refresh token for a new access token and a new
 	// refresh token; the one presented is spent. Presenting a spent one
 	// again revokes every token descended from the same login.
@@ -28,6 +31,25 @@ type Service interface {
 	// unknown token is no error: logging out twice is fine.
 	Logout(ctx context.Context, in RefreshRequest) (LoggedOut, error)
 }
+
+// ListUsersRequest is the input of List. Cursor comes from the previous page.
+type ListUsersRequest struct {
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// UserPage is one page of users; NextCursor is empty on the last page.
+type UserPage struct {
+	Items      []User `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// Roles a user can have. The first admin is made with
+// `app users promote EMAIL`.
+const (
+	RoleCustomer = "customer"
+	RoleAdmin    = "admin"
+)
 
 // RefreshRequest is the input of Refresh and Logout.
 type RefreshRequest struct {
@@ -60,6 +82,7 @@ type User struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
+	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

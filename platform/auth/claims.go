@@ -56,3 +56,13 @@ func bearer(c echo.Context) (string, error) {
 	}
 	return "", fmt.Errorf("%w: a single Authorization: Bearer header is required", problem.ErrUnauthorized)
 }
+
+// AdminOnly refuses, after Required, every caller without the admin role.
+func AdminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !IsAdmin(c.Request().Context()) {
+			return fmt.Errorf("%w: admin role required", problem.ErrForbidden)
+		}
+		return next(c)
+	}
+}

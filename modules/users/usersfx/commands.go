@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"mitosis/modules/users"
 	"mitosis/modules/users/internal/keys"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
@@ -15,6 +16,7 @@ import (
 
 // commands are `app users ...`.
 var commands = []topology.Command{
+	promote,
 	{
 		Use:   "rotate-key",
 		Short: "Sign new tokens with a fresh key; the old one verifies until its tokens expire",
@@ -47,4 +49,20 @@ func openRing(cfg config.Config, log *slog.Logger, s *store.Store) (*keys.Ring, 
 		return nil, err
 	}
 	return keys.NewRing(s, sealer, cfg.Auth.TokenTTL, cfg.Auth.SigningKeyMaxAge, time.Now), nil
+}
+
+// promote is `app users promote EMAIL`: how the first admin is made. The
+// role is in the next access token the user gets (log in or refresh).
+var promote = topology.Command{
+	Use:   "promote EMAIL",
+	Short: "Give a registered user the admin role",
+	Args:  1,
+	Run: func(ctx context.Context, env topology.CommandEnv, args []string) error {
+		u, err := store.New(env.DB).SetRole(ctx, args[0], users.RoleAdmin)
+		if err != nil {
+			return fmt.Errorf("promote %s: %w", args[0], err)
+		}
+		fmt.Fprintf(env.Out, "%s (%s) is now an admin\n", u.Email, u.ID)
+		return nil
+	},
 }

@@ -35,6 +35,30 @@ func Run(t *testing.T, svc users.Service) {
 		assert.Equal(t, u, got)
 	})
 
+	t.Run("list pages through every user, newest first", func(t *testing.T) {
+		var made []string
+		for range 3 {
+			u, err := svc.Register(ctx, users.RegisterRequest{Email: Email(), Name: "L", Password: "password1"})
+			require.NoError(t, err)
+			assert.Equal(t, users.RoleCustomer, u.Role)
+			made = append([]string{u.ID}, made...)
+		}
+		first, err := svc.List(ctx, users.ListUsersRequest{Limit: 2})
+		require.NoError(t, err)
+		require.Len(t, first.Items, 2)
+		require.NotEmpty(t, first.NextCursor)
+		second, err := svc.List(ctx, users.ListUsersRequest{Limit: 2, Cursor: first.NextCursor})
+		require.NoError(t, err)
+		require.NotEmpty(t, second.Items)
+		got := []string{first.Items[0].ID, first.Items[1].ID, second.Items[0].ID}
+		assert.Equal(t, made, got, "the three newest users, in order")
+
+		_, err = svc.List(ctx, users.ListUsersRequest{Limit: 101, Cursor: "garbage!"})
+		var ve *problem.ValidationError
+		require.True(t, errors.As(err, &ve), "%v", err)
+		assert.ElementsMatch(t, []string{"limit", "cursor"}, ve.FieldNames())
+	})
+
 	t.Run("email taken regardless of case", func(t *testing.T) {
 		email := Email()
 		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "A", Password: "password1"})

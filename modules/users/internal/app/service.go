@@ -60,9 +60,9 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 		return users.User{}, fmt.Errorf("new user id: %w", err)
 	}
 	acc := store.Account{
-		User:         users.User{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
+		User: users.User{ID: id.String(), Email: email, Name: name, Role: users.RoleCustomer,
+			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
 		PasswordHash: hash,
-		Role:         auth.RoleCustomer,
 	}
 	if err := s.store.Insert(ctx, acc); err != nil {
 		return users.User{}, err

@@ -40,3 +40,8 @@ func (cl *Client) Refresh(ctx context.Context, in users.RefreshRequest) (users.T
 func (cl *Client) Logout(ctx context.Context, in users.RefreshRequest) (users.LoggedOut, error) {
 	return transport.Invoke[users.LoggedOut](ctx, cl.c, http.MethodPost, internalLogout, in)
 }
+
+// List calls List remotely.
+func (cl *Client) List(ctx context.Context, in users.ListUsersRequest) (users.UserPage, error) {
+	return transport.Invoke[users.UserPage](ctx, cl.c, http.MethodPost, internalList, in)
+}

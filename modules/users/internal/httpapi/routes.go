@@ -4,12 +4,14 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/keys"
 	"mitosis/platform/auth"
+	"mitosis/platform/problem"
 	"mitosis/platform/transport"
 )
 
@@ -20,6 +22,7 @@ const (
 	internalGet          = "/internal/users/get"
 	internalRefresh      = "/internal/users/refresh"
 	internalLogout       = "/internal/users/logout"
+	internalList         = "/internal/users/list"
 )
 
 // Mount registers the public and internal routes.
@@ -79,6 +82,22 @@ func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ri
 		}
 		return c.NoContent(http.StatusNoContent)
 	})
+	// Admins list every user; anyone else is forbidden.
+	e.GET("/api/v1/users", func(c echo.Context) error {
+		in := users.ListUsersRequest{Cursor: c.QueryParam("cursor")}
+		if raw := c.QueryParam("limit"); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return problem.Malformed("limit", "must be an integer")
+			}
+			in.Limit = n
+		}
+		page, err := svc.List(c.Request().Context(), in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, page)
+	}, tokens.Required, auth.AdminOnly)
 	e.GET("/api/v1/users/me", func(c echo.Context) error {
 		u, err := svc.Get(c.Request().Context(), users.GetRequest{ID: auth.Subject(c.Request().Context())})
 		if err != nil {
@@ -92,4 +111,5 @@ func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ri
 	e.POST(internalGet, transport.Handle(svc.Get, http.StatusOK))
 	e.POST(internalRefresh, transport.Handle(svc.Refresh, http.StatusOK))
 	e.POST(internalLogout, transport.Handle(svc.Logout, http.StatusOK))
+	e.POST(internalList, transport.Handle(svc.List, http.StatusOK))
 }
