@@ -43,6 +43,18 @@ func TestStartupFailures(t *testing.T) {
 			want: []string{"SERVICE_SECRET"},
 		},
 		{
+			name: "SERVICE_AUTH=none in production",
+			env: map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB, "SERVICE_AUTH": "none",
+				"SIGNING_KEY_SECRET": keySecret},
+			want: []string{"SERVICE_AUTH=none", "APP_ENV=development"},
+		},
+		{
+			name: "api-key service auth without SERVICE_API_KEY",
+			env: map[string]string{"DATABASE_URL": unreachableDB, "SERVICE_AUTH": "api-key",
+				"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
+			want: []string{"SERVICE_API_KEY"},
+		},
+		{
 			name: "production without SIGNING_KEY_SECRET",
 			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret},
 			want: []string{"SIGNING_KEY_SECRET"},

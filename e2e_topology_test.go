@@ -20,12 +20,14 @@ func TestE2E(t *testing.T) {
 	})
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
-		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), ""))
+		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil))
 	})
-	t.Run("three processes, payments isolated", func(t *testing.T) {
+	t.Run("three processes, payments isolated, api-key service auth", func(t *testing.T) {
 		t.Parallel()
 		shared, own := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
-		runScenario(t, threeProcesses(t, shared, own))
+		runScenario(t, threeProcesses(t, shared, own, map[string]string{
+			"SERVICE_AUTH": "api-key", "SERVICE_API_KEY": "e2e-api-key-e2e-api-key-e2e-api-key-0123",
+		}))
 		t.Run("payments data only in its own database", func(t *testing.T) {
 			require.Subset(t, tables(t, own, "payments"), []string{"wallets", "payments", "ledger_entries"})
 			require.Empty(t, tables(t, shared, "payments"), "no payments tables in the shared database")
@@ -48,10 +50,15 @@ func oneProcess(t *testing.T) topology {
 }
 
 // threeProcesses starts users and payments, then orders calling them. With
-// paymentsDB set, payments keeps its data in that database instead.
-func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
+// paymentsDB set, payments keeps its data in that database instead; extra
+// is added to every process's environment.
+func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
 	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
+		vars := map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
+		for k, v := range extra {
+			vars[k] = v
+		}
+		return vars
 	}
 	paymentsEnv := env("payments")
 	if paymentsDB != "" {

@@ -72,9 +72,8 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	cfg, err := config.Load(func(k string) string { return "" }, modules.Names())
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
-	services := auth.NewServices([]byte(TestSecret), cfg.Auth.Issuer)
 	run(t, fx.Options(
-		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(services, "test"))),
+		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"))),
 		fx.Provide(health.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),

@@ -94,9 +94,9 @@ func TestHostileTokensAreRefused(t *testing.T) {
 	ed := func(claims jwt.MapClaims) string { return sign(jwt.SigningMethodEdDSA, key.Private, key.ID, claims) }
 	good := ed(valid)
 	parts := strings.Split(good, ".")
-	services := auth.NewServices(secret, "mitosis")
-	serviceToken, err := auth.NewServiceCredentials(services, "orders").Authorization()
-	require.NoError(t, err)
+	h := http.Header{}
+	require.NoError(t, auth.NewJWTServiceAuth(secret, "orders").Apply(h, "users"))
+	serviceToken := h.Get("Authorization")
 
 	tokens := map[string]string{
 		"alg none":                  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, key.ID, valid),
@@ -135,7 +135,7 @@ func TestHostileTokensAreRefused(t *testing.T) {
 		})
 	}
 	// The table can fail: the untouched token passes.
-	_, err = verifier.Verify(context.Background(), good)
+	_, err := verifier.Verify(context.Background(), good)
 	require.NoError(t, err)
 	// A small clock skew is tolerated.
 	_, err = verifier.Verify(context.Background(), ed(with("nbf", now.Add(10*time.Second).Unix())))
@@ -218,42 +218,116 @@ func TestSecretInProductionIsRequired(t *testing.T) {
 	require.ErrorContains(t, err, "SIGNING_KEY_SECRET")
 }
 
-func TestInternalRoutesNeedServiceCredentials(t *testing.T) {
-	tokens := auth.NewServices(secret, "mitosis")
+// internalServer mounts /internal/payments/thing behind guard, answering
+// with the caller, and a user route.
+func internalServer(t *testing.T, guard *auth.ServiceAuth, verifier *auth.Verifier) *echo.Echo {
+	t.Helper()
+	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.Use(guard.GuardInternal)
+	e.POST("/internal/payments/thing", func(c echo.Context) error {
+		return c.String(http.StatusOK, auth.Caller(c.Request().Context()))
+	})
+	if verifier != nil {
+		e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, verifier.Required)
+	}
+	return e
+}
+
+func call(e *echo.Echo, method, path string, h http.Header) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
+}
+
+func applied(t *testing.T, s *auth.ServiceAuth, callee string) http.Header {
+	t.Helper()
+	h := http.Header{}
+	require.NoError(t, s.Apply(h, callee))
+	return h
+}
+
+func bearerHeader(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+// TestServiceJWT: the callee accepts a token its caller signed for it, knows
+// who called, and refuses tokens for another module, from another secret,
+// expired, unsigned, without an issuer, or made for users.
+func TestServiceJWT(t *testing.T) {
 	key := newKey(t)
 	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
 	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(tokens.GuardInternal)
-	e.POST("/internal/thing", func(c echo.Context) error {
-		return c.String(http.StatusOK, auth.Caller(c.Request().Context()))
-	})
-	e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, verifier.Required)
+	orders := auth.NewJWTServiceAuth(secret, "orders")
+	e := internalServer(t, auth.NewJWTServiceAuth(secret, "payments"), verifier)
 
-	user, err := issuer.Issue(key, "user-1", auth.RoleAdmin)
-	require.NoError(t, err)
-	service, err := auth.NewServiceCredentials(tokens, "orders").Authorization()
-	require.NoError(t, err)
-	foreign, err := auth.NewServiceCredentials(auth.NewServices([]byte("another-secret-another-secret-000"), "mitosis"), "orders").Authorization()
-	require.NoError(t, err)
-
-	call := func(method, path, authz string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, nil)
-		if authz != "" {
-			req.Header.Set("Authorization", authz)
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		return rec
-	}
-	rec := call(http.MethodPost, "/internal/thing", service)
-	require.Equal(t, http.StatusOK, rec.Code)
+	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, orders, "payments"))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, "orders", rec.Body.String(), "the callee knows which module called")
 
-	for name, authz := range map[string]string{"none": "", "user token": "Bearer " + user.Token, "other secret": foreign} {
-		assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/internal/thing", authz).Code, name)
+	now := time.Now()
+	hs := func(claims jwt.MapClaims, key any, method jwt.SigningMethod) http.Header {
+		s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+		require.NoError(t, err)
+		return bearerHeader(s)
 	}
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/internal/unknown", "").Code, "unknown internal paths reveal nothing")
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodGet, "/me", service).Code, "a service token is no user")
-	assert.Equal(t, http.StatusNoContent, call(http.MethodGet, "/me", "Bearer "+user.Token).Code)
+	valid := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "orders", "sub": "orders", "aud": "payments", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+		edit(c)
+		return c
+	}
+	user, err := issuer.Issue(key, "user-1", auth.RoleAdmin)
+	require.NoError(t, err)
+	for name, h := range map[string]http.Header{
+		"none":               nil,
+		"for another module": applied(t, orders, "users"),
+		"other secret":       applied(t, auth.NewJWTServiceAuth([]byte("another-secret-another-secret-000"), "orders"), "payments"),
+		"expired":            hs(valid(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() }), secret, jwt.SigningMethodHS256),
+		"no issuer":          hs(valid(func(c jwt.MapClaims) { delete(c, "iss") }), secret, jwt.SigningMethodHS256),
+		"no audience":        hs(valid(func(c jwt.MapClaims) { delete(c, "aud") }), secret, jwt.SigningMethodHS256),
+		"alg none":           hs(valid(func(jwt.MapClaims) {}), jwt.UnsafeAllowNoneSignatureType, jwt.SigningMethodNone),
+		"HS512":              hs(valid(func(jwt.MapClaims) {}), secret, jwt.SigningMethodHS512),
+		"user token":         bearerHeader(user.Token),
+		"api key":            applied(t, auth.NewAPIKeyServiceAuth(string(secret), "orders"), "payments"),
+	} {
+		rec := call(e, http.MethodPost, "/internal/payments/thing", h)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, name)
+		assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"), name)
+	}
+	assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodPost, "/internal/unknown", nil).Code, "unknown internal paths reveal nothing")
+	assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodPost, "/internal/", applied(t, orders, "")).Code)
+	assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodGet, "/me", applied(t, orders, "payments")).Code, "a service token is no user")
+	assert.Equal(t, http.StatusNoContent, call(e, http.MethodGet, "/me", bearerHeader(user.Token)).Code)
+}
+
+// TestServiceAPIKey: the right key and a caller name pass; anything else,
+// including a key of another length, is refused.
+func TestServiceAPIKey(t *testing.T) {
+	const key = "api-key-api-key-api-key-api-key-0123"
+	e := internalServer(t, auth.NewAPIKeyServiceAuth(key, "payments"), nil)
+	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, auth.NewAPIKeyServiceAuth(key, "orders"), "payments"))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "orders", rec.Body.String())
+
+	for name, h := range map[string]http.Header{
+		"none":          nil,
+		"wrong key":     applied(t, auth.NewAPIKeyServiceAuth(key[:len(key)-1]+"X", "orders"), "payments"),
+		"short key":     applied(t, auth.NewAPIKeyServiceAuth("a", "orders"), "payments"),
+		"no caller":     {"Authorization": {"ApiKey " + key}},
+		"bearer scheme": {"Authorization": {"Bearer " + key}, auth.CallerHeader: {"orders"}},
+		"jwt":           applied(t, auth.NewJWTServiceAuth([]byte(key), "orders"), "payments"),
+	} {
+		assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodPost, "/internal/payments/thing", h).Code, name)
+	}
+}
+
+// TestServiceNone lets calls through, naming the caller it was told.
+func TestServiceNone(t *testing.T) {
+	e := internalServer(t, auth.NewNoServiceAuth("payments"), nil)
+	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, auth.NewNoServiceAuth("orders"), "payments"))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "orders", rec.Body.String())
 }

@@ -46,8 +46,12 @@ type Database struct {
 
 // Auth configures token signing and verification.
 type Auth struct {
-	// ServiceSecret signs the tokens modules attach to internal calls.
+	// ServiceAuth is how internal calls authenticate: jwt, api-key or none.
+	ServiceAuth string `yaml:"service_auth"`
+	// ServiceSecret signs the tokens modules attach to internal calls (jwt).
 	ServiceSecret string `yaml:"service_secret"`
+	// ServiceAPIKey is the shared key of internal calls (api-key).
+	ServiceAPIKey string `yaml:"service_api_key"`
 	// SigningKeySecret encrypts users' private signing keys at rest.
 	SigningKeySecret string `yaml:"signing_key_secret"`
 	// SigningKeyMaxAge rotates the signing key once it is this old (0: only
@@ -114,6 +118,15 @@ func (c Config) validate() error {
 	}
 	if c.Auth.TokenTTL <= 0 {
 		errs = append(errs, "TOKEN_TTL must be positive")
+	}
+	switch c.Auth.ServiceAuth {
+	case "jwt", "api-key":
+	case "none":
+		if c.Env != Development {
+			errs = append(errs, "SERVICE_AUTH=none is refused unless APP_ENV=development")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("SERVICE_AUTH must be jwt, api-key or none, got %q", c.Auth.ServiceAuth))
 	}
 	if c.Auth.RefreshTokenTTL <= 0 {
 		errs = append(errs, "REFRESH_TOKEN_TTL must be positive")

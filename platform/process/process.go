@@ -33,10 +33,9 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, newServices, newPasswords, newVerifier),
-		fx.Provide(func(services *auth.Services) *transport.Factory {
-			return transport.NewFactory(cfg, auth.NewServiceCredentials(services, strings.Join(place.Local(), ",")))
-		}),
+		fx.Provide(health.NewRegistry, newPasswords, newVerifier),
+		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
+		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services) }),
 		db.Module,
 		httpserver.Module,
 		fx.Invoke(func() {
@@ -45,7 +44,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.Services) {
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth) {
 			e.Use(services.GuardInternal)
 			checks.Mount(e)
 		}),
@@ -54,12 +53,25 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	return opts, place, nil
 }
 
-func newServices(cfg config.Config, log *slog.Logger) (*auth.Services, error) {
-	secret, err := auth.Secret(cfg, log, "SERVICE_SECRET", cfg.Auth.ServiceSecret, "service_secret")
-	if err != nil {
-		return nil, err
+// newServiceAuth builds the SERVICE_AUTH strategy; config validation has
+// already refused unknown strategies, and none outside development.
+func newServiceAuth(cfg config.Config, log *slog.Logger, caller string) (*auth.ServiceAuth, error) {
+	switch cfg.Auth.ServiceAuth {
+	case auth.ServiceAuthAPIKey:
+		if len(cfg.Auth.ServiceAPIKey) < 32 {
+			return nil, errors.New("SERVICE_API_KEY (at least 32 characters) is required when SERVICE_AUTH=api-key")
+		}
+		return auth.NewAPIKeyServiceAuth(cfg.Auth.ServiceAPIKey, caller), nil
+	case auth.ServiceAuthNone:
+		log.Warn("SERVICE_AUTH=none: internal routes accept any caller (development only)")
+		return auth.NewNoServiceAuth(caller), nil
+	default:
+		secret, err := auth.Secret(cfg, log, "SERVICE_SECRET", cfg.Auth.ServiceSecret, "service_secret")
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewJWTServiceAuth(secret, caller), nil
 	}
-	return auth.NewServices(secret, cfg.Auth.Issuer), nil
 }
 
 // JWKS caching: keys are refetched every jwksTTL, and early on an unknown

@@ -14,7 +14,7 @@ import (
 func Remote[T any](name string, known []*problem.Error, wrap func(*transport.Client) T) fx.Option {
 	return fx.Options(
 		fx.Provide(func(p Placement, f *transport.Factory, checks *health.Registry) T {
-			c := f.New(p.URL(name), known...)
+			c := f.New(name, p.URL(name), known...)
 			checks.Add(name, health.KindDependency, c.Ping)
 			return wrap(c)
 		}),

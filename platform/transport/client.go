@@ -31,6 +31,7 @@ type Client struct {
 	known   map[string]error
 	timeout time.Duration
 	creds   Credentials // nil: calls carry no credentials
+	callee  string      // the module called, for its credentials
 }
 
 // NewClient returns a client for the module at base, without credentials
@@ -69,11 +70,9 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any) err
 		req.Header.Set(DeadlineHeader, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
 	}
 	if c.creds != nil {
-		authz, err := c.creds.Authorization()
-		if err != nil {
+		if err := c.creds.Apply(req.Header, c.callee); err != nil {
 			return fmt.Errorf("%s %s: credentials: %w", method, path, err)
 		}
-		req.Header.Set("Authorization", authz)
 	}
 	if id := RequestID(ctx); id != "" {
 		req.Header.Set(RequestIDHeader, id)

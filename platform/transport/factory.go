@@ -9,9 +9,10 @@ import (
 	"mitosis/platform/problem"
 )
 
-// Credentials supplies the Authorization header of calls to other modules.
+// Credentials sets the headers that authenticate a call to the module
+// callee.
 type Credentials interface {
-	Authorization() (string, error)
+	Apply(h http.Header, callee string) error
 }
 
 // Factory builds clients that share one connection pool and credentials.
@@ -36,9 +37,10 @@ func NewFactory(cfg config.Config, creds Credentials) *Factory {
 	return &Factory{http: &http.Client{Transport: tr}, timeout: cfg.Calls.Timeout, creds: creds}
 }
 
-// New returns a client for the module at base that decodes its errors.
-func (f *Factory) New(base string, known ...*problem.Error) *Client {
+// New returns a client for the module callee at base that decodes its
+// errors.
+func (f *Factory) New(callee, base string, known ...*problem.Error) *Client {
 	c := NewClient(base, f.http, f.timeout, known...)
-	c.creds = f.creds
+	c.creds, c.callee = f.creds, callee
 	return c
 }
