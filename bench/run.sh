@@ -142,7 +142,7 @@ db_url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1?sslmode=disable${BENCH
 start_app() {
 	local name=$1 log=$WORK/$1.log
 	shift
-	env HTTP_ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" "$@" \
+	env HTTP_ADDR=127.0.0.1:0 SERVICE_SECRET="$SECRET" SIGNING_KEY_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" "$@" \
 		"$APP" serve >"$log" 2>&1 &
 	PIDS+=($!)
 	local pid=$! addr=""
@@ -336,7 +336,7 @@ stop_apps
 section "4. Order placement, three processes: SERVICES=users / payments / orders (wrk)"
 start_app users SERVICES=users DATABASE_URL="$(db_url three_processes)"
 USERS=$APP_URL
-start_app payments SERVICES=payments DATABASE_URL="$(db_url three_processes)"
+start_app payments SERVICES=payments DATABASE_URL="$(db_url three_processes)" USERS_URL="$USERS"
 PAYMENTS=$APP_URL
 start_app orders SERVICES=orders DATABASE_URL="$(db_url three_processes)" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS"
 ORDERS=$APP_URL
@@ -347,7 +347,7 @@ stop_apps
 # --- 5. the database's bound ------------------------------------------------
 
 section "5. The same placement as plain SQL (pgbench, bench/place_order.sql)"
-env DATABASE_URL="$(db_url sql_bound)" JWT_SECRET="$SECRET" DATA_DIR="$WORK/data-migrate" \
+env DATABASE_URL="$(db_url sql_bound)" SERVICE_SECRET="$SECRET" SIGNING_KEY_SECRET="$SECRET" DATA_DIR="$WORK/data-migrate" \
 	"$APP" migrate up >/dev/null
 # One user with a wallet per pgbench client, as the app would have them.
 psql_db sql_bound <<SQL
