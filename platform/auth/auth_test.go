@@ -178,3 +178,33 @@ func TestInternalRoutesNeedServiceCredentials(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, call(http.MethodGet, "/me", service).Code, "a service token is no user")
 	assert.Equal(t, http.StatusNoContent, call(http.MethodGet, "/me", "Bearer "+user.Token).Code)
 }
+
+func TestACorruptDevelopmentSecretIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "jwt_secret"), []byte("short\n"), 0o600))
+	_, err := auth.Secret(config.Config{Env: config.Development, DataDir: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.ErrorContains(t, err, "jwt_secret")
+}
+
+func TestProcessesStartingTogetherShareOneSecret(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{Env: config.Development, DataDir: dir}
+	secrets := make(chan string, 8)
+	for range 8 {
+		go func() {
+			s, err := auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				secrets <- "error: " + err.Error()
+				return
+			}
+			secrets <- string(s)
+		}()
+	}
+	first := <-secrets
+	for range 7 {
+		require.Equal(t, first, <-secrets)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary files left behind")
+}
