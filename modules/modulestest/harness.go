@@ -69,7 +69,7 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	place := topology.Manual(nil, urls)
 	tokens := auth.NewTokens([]byte(TestSecret), cfg.Auth.Issuer, cfg.Auth.TokenTTL)
 	run(t, fx.Options(
-		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, "test"))),
+		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, "test"), quietLogger())),
 		fx.Provide(health.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),

@@ -53,9 +53,23 @@ type Auth struct {
 	PasswordHashCost int `yaml:"password_hash_cost"`
 }
 
-// Calls configures calls to remote modules.
+// Calls configures calls to remote modules: the deadline cap, retries of
+// calls that are safe to repeat, and per remote module a circuit breaker and
+// a cap on concurrent calls.
 type Calls struct {
 	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many times a failed call that is safe to repeat is
+	// tried again; 0 disables retries.
+	Retries int `yaml:"retries"`
+	// Backoff is the base of the exponential backoff between attempts.
+	Backoff time.Duration `yaml:"backoff"`
+	// MaxConcurrency caps the calls in flight to one remote module.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// BreakerFailures is how many consecutive failures open the breaker.
+	BreakerFailures int `yaml:"breaker_failures"`
+	// BreakerCooldown is how long an open breaker refuses calls before it
+	// lets a probe through.
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -107,9 +121,7 @@ func (c Config) validate() error {
 	if c.Auth.PasswordHashCost < 4 || c.Auth.PasswordHashCost > 31 {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
 	}
-	if c.Calls.Timeout <= 0 {
-		errs = append(errs, "CALL_TIMEOUT must be positive")
-	}
+	errs = append(errs, c.Calls.validate()...)
 	if c.IsProduction() && c.Database.URL == "" {
 		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
 	}
@@ -117,6 +129,29 @@ func (c Config) validate() error {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+func (c Calls) validate() []string {
+	var errs []string
+	if c.Timeout <= 0 {
+		errs = append(errs, "CALL_TIMEOUT must be positive")
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		errs = append(errs, fmt.Sprintf("CALL_RETRIES must be between 0 and 10, got %d", c.Retries))
+	}
+	if c.Backoff <= 0 {
+		errs = append(errs, "CALL_BACKOFF must be positive")
+	}
+	if c.MaxConcurrency < 1 {
+		errs = append(errs, fmt.Sprintf("CALL_MAX_CONCURRENCY must be at least 1, got %d", c.MaxConcurrency))
+	}
+	if c.BreakerFailures < 1 {
+		errs = append(errs, fmt.Sprintf("BREAKER_FAILURES must be at least 1, got %d", c.BreakerFailures))
+	}
+	if c.BreakerCooldown <= 0 {
+		errs = append(errs, "BREAKER_COOLDOWN must be positive")
+	}
+	return errs
 }
 
 // envName is the environment prefix of a module: orders → ORDERS.

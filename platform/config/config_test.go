@@ -26,6 +26,10 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, config.RolesPerModule, cfg.Database.Roles)
 	assert.True(t, cfg.Database.MigrateOnStart)
 	assert.Equal(t, 15*time.Minute, cfg.Auth.TokenTTL)
+	assert.Equal(t, config.Calls{
+		Timeout: 5 * time.Second, Retries: 2, Backoff: 50 * time.Millisecond, MaxConcurrency: 64,
+		BreakerFailures: 5, BreakerCooldown: 10 * time.Second,
+	}, cfg.Calls)
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
@@ -36,6 +40,11 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"PAYMENTS_DATABASE_ISOLATION": "isolated",
 		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
 		"CALL_TIMEOUT":                "2s",
+		"CALL_RETRIES":                "0",
+		"CALL_BACKOFF":                "10ms",
+		"CALL_MAX_CONCURRENCY":        "8",
+		"BREAKER_FAILURES":            "3",
+		"BREAKER_COOLDOWN":            "1s",
 		"MIGRATE_ON_START":            "false",
 	}), modules)
 	require.NoError(t, err)
@@ -44,7 +53,10 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.Equal(t, "http://users:8080", cfg.Module("users").URL)
 	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
 	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
-	assert.Equal(t, 2*time.Second, cfg.Calls.Timeout)
+	assert.Equal(t, config.Calls{
+		Timeout: 2 * time.Second, Retries: 0, Backoff: 10 * time.Millisecond, MaxConcurrency: 8,
+		BreakerFailures: 3, BreakerCooldown: time.Second,
+	}, cfg.Calls)
 	assert.False(t, cfg.Database.MigrateOnStart)
 }
 
@@ -74,6 +86,12 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"prod db":    {map[string]string{"APP_ENV": "production"}, "DATABASE_URL"},
 		"roles":      {map[string]string{"DATABASE_ROLES": "many"}, "DATABASE_ROLES"},
 		"cost":       {map[string]string{"PASSWORD_HASH_COST": "3"}, "PASSWORD_HASH_COST"},
+		"retries":    {map[string]string{"CALL_RETRIES": "-1"}, "CALL_RETRIES"},
+		"retries nb": {map[string]string{"CALL_RETRIES": "two"}, "CALL_RETRIES"},
+		"backoff":    {map[string]string{"CALL_BACKOFF": "0s"}, "CALL_BACKOFF"},
+		"concurrent": {map[string]string{"CALL_MAX_CONCURRENCY": "0"}, "CALL_MAX_CONCURRENCY"},
+		"failures":   {map[string]string{"BREAKER_FAILURES": "0"}, "BREAKER_FAILURES"},
+		"cooldown":   {map[string]string{"BREAKER_COOLDOWN": "-1s"}, "BREAKER_COOLDOWN"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

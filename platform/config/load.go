@@ -83,7 +83,25 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Database.MigrateOnStart = b
 	}
-	for key, dst := range map[string]*time.Duration{"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout} {
+	for key, dst := range map[string]*int{
+		"CALL_RETRIES":         &cfg.Calls.Retries,
+		"CALL_MAX_CONCURRENCY": &cfg.Calls.MaxConcurrency,
+		"BREAKER_FAILURES":     &cfg.Calls.BreakerFailures,
+	} {
+		if v, ok := lookup(getenv, key); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s must be an integer, got %q", key, v))
+			}
+			*dst = n
+		}
+	}
+	for key, dst := range map[string]*time.Duration{
+		"TOKEN_TTL":        &cfg.Auth.TokenTTL,
+		"CALL_TIMEOUT":     &cfg.Calls.Timeout,
+		"CALL_BACKOFF":     &cfg.Calls.Backoff,
+		"BREAKER_COOLDOWN": &cfg.Calls.BreakerCooldown,
+	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {

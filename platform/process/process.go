@@ -32,7 +32,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
 		fx.Provide(health.NewRegistry, newTokens, newPasswords),
 		fx.Provide(func(tokens *auth.Tokens) *transport.Factory {
-			return transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, strings.Join(place.Local(), ",")))
+			return transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, strings.Join(place.Local(), ",")), log)
 		}),
 		db.Module,
 		httpserver.Module,

@@ -38,7 +38,7 @@ func server(t *testing.T, mount func(e *echo.Echo)) *transport.Client {
 	mount(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return transport.NewClient(srv.URL, srv.Client(), 5*time.Second, errSoldOut)
+	return newClient(srv.URL, testCalls())
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -47,7 +47,7 @@ func TestRoundTrip(t *testing.T) {
 			return echoOut{Greeting: "hello " + in.Name}, nil
 		}, http.StatusOK))
 	})
-	out, err := transport.Invoke[echoOut](context.Background(), c, http.MethodPost, "/greet", echoIn{Name: "ada"})
+	out, err := transport.Invoke[echoOut](context.Background(), c, transport.Read, http.MethodPost, "/greet", echoIn{Name: "ada"})
 	require.NoError(t, err)
 	assert.Equal(t, "hello ada", out.Greeting)
 }
@@ -67,26 +67,26 @@ func TestErrorsKeepTheirIdentity(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	err := c.Call(ctx, http.MethodPost, "/sold-out", echoIn{}, nil)
+	err := c.Call(ctx, transport.Read, http.MethodPost, "/sold-out", echoIn{}, nil)
 	require.ErrorIs(t, err, errSoldOut)
 	assert.Contains(t, err.Error(), "only 0 left")
 
-	err = c.Call(ctx, http.MethodPost, "/invalid", echoIn{}, nil)
+	err = c.Call(ctx, transport.Read, http.MethodPost, "/invalid", echoIn{}, nil)
 	require.ErrorIs(t, err, problem.ErrValidation)
 	var ve *problem.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "name", ve.Fields[0].Field)
 
 	for _, path := range []string{"/boom", "/panic"} {
-		err = c.Call(ctx, http.MethodPost, path, echoIn{}, nil)
+		err = c.Call(ctx, transport.Read, http.MethodPost, path, echoIn{}, nil)
 		require.ErrorIs(t, err, problem.ErrInternal)
 		assert.NotContains(t, err.Error(), "secret")
 	}
 
-	err = c.Call(ctx, http.MethodGet, "/nowhere", nil, nil)
+	err = c.Call(ctx, transport.Read, http.MethodGet, "/nowhere", nil, nil)
 	require.ErrorIs(t, err, problem.ErrNotFound)
 
-	err = c.Call(ctx, http.MethodGet, "/sold-out", nil, nil)
+	err = c.Call(ctx, transport.Read, http.MethodGet, "/sold-out", nil, nil)
 	require.ErrorIs(t, err, problem.ErrMethodNotAllowed)
 }
 
@@ -106,7 +106,7 @@ func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
 	defer cancel()
-	out, err := transport.Invoke[echoOut](ctx, c, http.MethodPost, "/deadline", echoIn{})
+	out, err := transport.Invoke[echoOut](ctx, c, transport.Read, http.MethodPost, "/deadline", echoIn{})
 	require.NoError(t, err)
 	assert.Positive(t, out.DeadlineMs)
 	assert.LessOrEqual(t, out.DeadlineMs, int64(800), "the callee sees the caller's budget, not its own default")
@@ -114,7 +114,7 @@ func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {
 	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = c.Call(ctx, http.MethodPost, "/slow", echoIn{}, nil)
+	err = c.Call(ctx, transport.Read, http.MethodPost, "/slow", echoIn{}, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
@@ -132,7 +132,7 @@ func TestCancellationReachesTheCallee(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
-	err := c.Call(ctx, http.MethodPost, "/wait", echoIn{}, nil)
+	err := c.Call(ctx, transport.Read, http.MethodPost, "/wait", echoIn{}, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	select {
 	case err := <-seen:
@@ -143,8 +143,8 @@ func TestCancellationReachesTheCallee(t *testing.T) {
 }
 
 func TestUnreachableModuleIsUnavailable(t *testing.T) {
-	c := transport.NewClient("http://127.0.0.1:1", http.DefaultClient, time.Second)
-	err := c.Call(context.Background(), http.MethodGet, "/health/live", nil, nil)
+	c := newClient("http://127.0.0.1:1", testCalls())
+	err := c.Call(context.Background(), transport.Read, http.MethodGet, "/health/live", nil, nil)
 	require.ErrorIs(t, err, problem.ErrUnavailable)
 }
 

@@ -16,17 +16,19 @@ var _ users.Service = (*Client)(nil)
 // NewClient wraps a transport client pointed at the users module.
 func NewClient(c *transport.Client) *Client { return &Client{c: c} }
 
-// Register calls Register remotely.
+// Register calls Register remotely. It is never repeated: a lost answer
+// after the user was stored would make the repeat fail as email_taken.
 func (cl *Client) Register(ctx context.Context, in users.RegisterRequest) (users.User, error) {
-	return transport.Invoke[users.User](ctx, cl.c, http.MethodPost, internalRegister, in)
+	return transport.Invoke[users.User](ctx, cl.c, transport.Unsafe, http.MethodPost, internalRegister, in)
 }
 
-// Authenticate calls Authenticate remotely.
+// Authenticate calls Authenticate remotely; it stores nothing, so it is
+// repeated like a read.
 func (cl *Client) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
-	return transport.Invoke[users.Token](ctx, cl.c, http.MethodPost, internalAuthenticate, in)
+	return transport.Invoke[users.Token](ctx, cl.c, transport.Read, http.MethodPost, internalAuthenticate, in)
 }
 
 // Get calls Get remotely.
 func (cl *Client) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
-	return transport.Invoke[users.User](ctx, cl.c, http.MethodPost, internalGet, in)
+	return transport.Invoke[users.User](ctx, cl.c, transport.Read, http.MethodPost, internalGet, in)
 }
