@@ -126,6 +126,9 @@ func requireUp(t *testing.T, got []health.Status, kind string, names []string) {
 		gotNames = append(gotNames, s.Name)
 		require.Equal(t, "up", s.Status, "%s %s: %s", kind, s.Name, s.Error)
 		require.Equal(t, kind, s.Kind, s.Name)
+		if kind == health.KindDependency {
+			require.Equal(t, "closed", s.Breaker, "breaker of %s", s.Name)
+		}
 	}
 	require.ElementsMatch(t, names, gotNames, "%ss", kind)
 }

@@ -49,7 +49,7 @@ func (b *breaker) wrap(next send) send {
 	return func(ctx context.Context, r *request) error {
 		_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, next(ctx, r) })
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-			return fmt.Errorf("%s: %w: %s %w (%s)", r, problem.ErrUnavailable, b.module, ErrCircuitOpen, b.cb.State())
+			return fmt.Errorf("%s: %w: %w to %s (breaker %s)", r, problem.ErrUnavailable, ErrCircuitOpen, b.module, b.cb.State())
 		}
 		return err
 	}
