@@ -49,7 +49,8 @@ func (b *breaker) wrap(next send) send {
 	return func(ctx context.Context, r *request) error {
 		_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, next(ctx, r) })
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-			return fmt.Errorf("%s: %w: %w to %s (breaker %s)", r, problem.ErrUnavailable, ErrCircuitOpen, b.module, b.cb.State())
+			return problem.WithDetail(fmt.Errorf("%s: %w: %w to %s (breaker %s)", r, problem.ErrUnavailable, ErrCircuitOpen, b.module, b.cb.State()),
+				b.module+" is unavailable (circuit open)")
 		}
 		return err
 	}

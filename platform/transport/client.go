@@ -108,7 +108,7 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("%s: %w", r, ctxErr)
 		}
-		return fmt.Errorf("%s: %w: %w", r, problem.ErrUnavailable, err)
+		return problem.WithDetail(fmt.Errorf("%s: %w: %w", r, problem.ErrUnavailable, err), c.guard.module+" is unavailable")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {

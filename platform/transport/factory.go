@@ -32,6 +32,7 @@ type Factory struct {
 
 // guard is what protects one remote module, whichever client calls it.
 type guard struct {
+	module  string
 	url     string
 	breaker *breaker
 	limiter *limiter
@@ -74,7 +75,7 @@ func (f *Factory) guard(module, base string) *guard {
 	defer f.mu.Unlock()
 	g, ok := f.guards[module]
 	if !ok {
-		g = &guard{url: base, breaker: newBreaker(module, f.calls, f.log), limiter: newLimiter(f.calls.MaxConcurrency)}
+		g = &guard{module: module, url: base, breaker: newBreaker(module, f.calls, f.log), limiter: newLimiter(f.calls.MaxConcurrency)}
 		f.guards[module] = g
 	}
 	return g

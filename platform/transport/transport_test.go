@@ -190,3 +190,20 @@ func TestBindRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestServerFailuresKeepInternalsOutOfTheAnswer(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err        error
+		wantDetail string
+	}{
+		"plain":  {fmt.Errorf("%w: dial tcp 10.0.0.7:5432: refused", problem.ErrUnavailable), ""},
+		"public": {problem.WithDetail(fmt.Errorf("%w: dial tcp 10.0.0.7:8080", problem.ErrUnavailable), "payments is unavailable"), "payments is unavailable"},
+		"client": {fmt.Errorf("%w: only 0 left", errSoldOut), "charge order: Sold out: only 0 left"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := problem.From(fmt.Errorf("charge order: %w", tc.err))
+			assert.Equal(t, tc.wantDetail, d.Detail)
+			assert.NotContains(t, d.Detail, "10.0.0.7")
+		})
+	}
+}
