@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build test vet fmt bench chaos clean
+.PHONY: run build test vet fmt bench clean
 
 ## run: every module in one process on :8080 (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
