@@ -47,7 +47,8 @@ func oneProcess(t *testing.T) topology {
 	}
 }
 
-// threeProcesses starts users and payments, then orders calling them. With
+// threeProcesses starts payments, users (which delivers its events to
+// payments), then orders calling them. With
 // paymentsDB set, payments keeps its data in that database instead.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 	env := func(services string) map[string]string {
@@ -58,10 +59,13 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
 	}
-	u := startApp(t, "users", env("users"))
+	// payments first: users publishes user.registered, which payments handles.
 	p := startApp(t, "payments", paymentsEnv)
-	u.waitReady(t)
 	p.waitReady(t)
+	usersEnv := env("users")
+	usersEnv["PAYMENTS_URL"] = p.url
+	u := startApp(t, "users", usersEnv)
+	u.waitReady(t)
 	ordersEnv := env("orders")
 	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	o := startApp(t, "orders", ordersEnv)

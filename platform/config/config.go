@@ -32,6 +32,7 @@ type Config struct {
 	Database Database          `yaml:"database"`
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
+	Events   Events            `yaml:"events"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -56,6 +57,15 @@ type Auth struct {
 // Calls configures calls to remote modules.
 type Calls struct {
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Events configures the relays that deliver each module's outbox.
+type Events struct {
+	PollInterval time.Duration `yaml:"poll_interval"`
+	BatchSize    int           `yaml:"batch_size"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	BackoffBase  time.Duration `yaml:"backoff_base"`
+	BackoffMax   time.Duration `yaml:"backoff_max"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -109,6 +119,12 @@ func (c Config) validate() error {
 	}
 	if c.Calls.Timeout <= 0 {
 		errs = append(errs, "CALL_TIMEOUT must be positive")
+	}
+	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
+		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
+	}
+	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
+		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
 	}
 	if c.IsProduction() && c.Database.URL == "" {
 		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
