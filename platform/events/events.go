@@ -17,6 +17,11 @@
 //     its own schema, in one transaction with the handler's writes, so a
 //     redelivered event has no second effect.
 //
+// Order per aggregate rests on the outbox sequence: a later event of an
+// aggregate has a higher sequence number because the publisher serialises
+// writes to one aggregate (each transition updates the aggregate's row, so
+// the second waits for the first to commit), as every module here does.
+//
 // Why hand-written and not Watermill or River: both were considered.
 // Watermill's SQL Pub/Sub and its forwarder give an outbox, but a subscriber
 // there consumes the publisher's table (cross-schema reads, which our

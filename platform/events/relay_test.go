@@ -213,3 +213,14 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 		context.Background(), "nobody", events.Event{ID: "x", Type: "thing.made"})
 	require.ErrorIs(t, err, events.ErrUnknownSubscriber)
 }
+
+func TestBackoffGrowsWithJitterAndIsCapped(t *testing.T) {
+	cfg := config.Events{BackoffBase: time.Second, BackoffMax: time.Minute}
+	for attempts, base := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 30: time.Minute} {
+		for range 50 {
+			d := events.Backoff(cfg, attempts)
+			assert.GreaterOrEqual(t, d, base/2, "attempt %d", attempts)
+			assert.Less(t, d, base+base/2, "attempt %d", attempts)
+		}
+	}
+}
