@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -103,6 +104,9 @@ func (s *session) internalRoutes(t *testing.T) {
 		for _, token := range []string{"", s.alice.token} {
 			r := s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/deposit", token: token,
 				body: map[string]any{"user_id": s.alice.user.ID, "amount_cents": 5000000}})
+			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
+			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/events", token: token,
+				body: map[string]any{"subscriber": "payments", "event": map[string]any{"id": uuid.NewString(), "type": "user.registered"}}})
 			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
@@ -72,8 +74,19 @@ func Outbox(module string) fx.Option {
 
 // Subscriber registers module's handlers, by event type, on the bus. Used
 // inside the module's own fx.Module, so its inbox is on its own *bun.DB.
+// The handlers must be exactly the types the module's Spec subscribes to:
+// a publisher routes by the Spec, so a gap would dead-letter every event.
 func Subscriber(module string, handlers map[string]Handler) fx.Option {
-	return fx.Invoke(func(b *Bus, db *bun.DB) {
+	return fx.Invoke(func(b *Bus, db *bun.DB, place topology.Placement) error {
+		var have []string
+		for typ := range handlers {
+			have = append(have, typ)
+		}
+		sort.Strings(have)
+		if want := place.Subscriptions(module); !slices.Equal(have, want) {
+			return fmt.Errorf("%s handles events %v but its Spec subscribes to %v", module, have, want)
+		}
 		b.Subscribe(module, db, handlers)
+		return nil
 	})
 }

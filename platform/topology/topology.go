@@ -118,6 +118,18 @@ func (p Placement) URL(name string) string {
 	return p.sinks[name]
 }
 
+// Subscriptions lists the event types a module subscribes to, sorted.
+func (p Placement) Subscriptions(module string) []string {
+	var out []string
+	for typ, subs := range p.subscribers {
+		if slices.Contains(subs, module) {
+			out = append(out, typ)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // SubscribersOf lists the modules that handle an event type, wherever
 // they run.
 func (p Placement) SubscribersOf(eventType string) []string { return p.subscribers[eventType] }
