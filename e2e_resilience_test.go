@@ -26,9 +26,13 @@ func TestE2EADeadModuleOpensItsBreaker(t *testing.T) {
 	env := func(services string) map[string]string {
 		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "JWT_SECRET": jwtSecret}
 	}
-	u, p := startApp(t, "users", env("users")), startApp(t, "payments", env("payments"))
-	u.waitReady(t)
+	// payments first: users publishes user.registered to it.
+	p := startApp(t, "payments", env("payments"))
 	p.waitReady(t)
+	usersEnv := env("users")
+	usersEnv["PAYMENTS_URL"] = p.url
+	u := startApp(t, "users", usersEnv)
+	u.waitReady(t)
 	ordersEnv := env("orders")
 	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	ordersEnv["BREAKER_FAILURES"], ordersEnv["BREAKER_COOLDOWN"], ordersEnv["CALL_BACKOFF"] = "3", "200ms", "5ms"

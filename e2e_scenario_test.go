@@ -62,6 +62,7 @@ var scenario = []step{
 	{"health", (*session).health},
 	{"unknown route", (*session).unknownRoute},
 	{"internal routes need service credentials", (*session).internalRoutes},
+	{"order statistics follow the order events", (*session).orderStats},
 }
 
 // runScenario runs the table in order and stops at the first failing step,

@@ -38,6 +38,11 @@ func TestStartupFailures(t *testing.T) {
 			want: []string{"users", "USERS_URL", "payments", "PAYMENTS_URL"},
 		},
 		{
+			name: "a remote subscriber of a local publisher without its URL",
+			env:  map[string]string{"SERVICES": "users", "DATABASE_URL": unreachableDB, "JWT_SECRET": jwtSecret},
+			want: []string{"payments", "user.registered", "PAYMENTS_URL"},
+		},
+		{
 			name: "production without JWT_SECRET",
 			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB},
 			want: []string{"JWT_SECRET"},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -47,7 +48,8 @@ func oneProcess(t *testing.T) topology {
 	}
 }
 
-// threeProcesses starts users and payments, then orders calling them. With
+// threeProcesses starts payments, users (which delivers its events to
+// payments), then orders calling them. With
 // paymentsDB set, payments keeps its data in that database instead.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 	env := func(services string) map[string]string {
@@ -58,10 +60,13 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
 	}
-	u := startApp(t, "users", env("users"))
+	// payments first: users publishes user.registered, which payments handles.
 	p := startApp(t, "payments", paymentsEnv)
-	u.waitReady(t)
 	p.waitReady(t)
+	usersEnv := env("users")
+	usersEnv["PAYMENTS_URL"] = p.url
+	u := startApp(t, "users", usersEnv)
+	u.waitReady(t)
 	ordersEnv := env("orders")
 	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	o := startApp(t, "orders", ordersEnv)
@@ -99,6 +104,9 @@ func (s *session) internalRoutes(t *testing.T) {
 		for _, token := range []string{"", s.alice.token} {
 			r := s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/deposit", token: token,
 				body: map[string]any{"user_id": s.alice.user.ID, "amount_cents": 5000000}})
+			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
+			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/events", token: token,
+				body: map[string]any{"subscriber": "payments", "event": map[string]any{"id": uuid.NewString(), "type": "user.registered"}}})
 			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
 		}
 	}

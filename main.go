@@ -14,7 +14,6 @@ import (
 	"mitosis/modules"
 	"mitosis/platform/cli"
 	"mitosis/platform/config"
-	"mitosis/platform/db"
 )
 
 func main() {
@@ -29,7 +28,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
 	root := cli.New(cli.Env{
 		Specs:  modules.All(),
-		Tree:   db.Migrations{FS: migrations.FS},
+		Tree:   migrations.Tree(),
 		Getenv: getenv,
 		Stdout: stdout,
 		Stderr: stderr,

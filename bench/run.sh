@@ -334,10 +334,11 @@ stop_apps
 # --- 4. three processes -------------------------------------------------------
 
 section "4. Order placement, three processes: SERVICES=users / payments / orders (wrk)"
-start_app users SERVICES=users DATABASE_URL="$(db_url three_processes)"
-USERS=$APP_URL
+# payments first: users delivers user.registered to it.
 start_app payments SERVICES=payments DATABASE_URL="$(db_url three_processes)"
 PAYMENTS=$APP_URL
+start_app users SERVICES=users DATABASE_URL="$(db_url three_processes)" PAYMENTS_URL="$PAYMENTS"
+USERS=$APP_URL
 start_app orders SERVICES=orders DATABASE_URL="$(db_url three_processes)" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS"
 ORDERS=$APP_URL
 make_users "$USERS" "$PAYMENTS" "$WORK/tokens-three.txt"

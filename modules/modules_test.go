@@ -18,7 +18,6 @@ import (
 	"mitosis/migrations"
 	"mitosis/modules"
 	"mitosis/platform/config"
-	"mitosis/platform/db"
 	"mitosis/platform/process"
 )
 
@@ -36,7 +35,7 @@ func TestEveryTopologyWires(t *testing.T) {
 			}
 			cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
 			require.NoError(t, err)
-			opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			require.NoError(t, err)
 			require.NoError(t, fx.ValidateApp(opts, fx.NopLogger))
 		})

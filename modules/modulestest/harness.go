@@ -16,7 +16,6 @@ import (
 	"mitosis/modules"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
-	"mitosis/platform/db"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/pgtest"
@@ -53,7 +52,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
 	require.NoError(t, err)
-	opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, quietLogger())
+	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), quietLogger())
 	require.NoError(t, err)
 	bound := &httpserver.Bound{}
 	run(t, fx.Options(opts, fx.Populate(append(targets, &bound)...)))

@@ -1,4 +1,4 @@
-// Package cli is the app command: serve, migrate, services.
+// Package cli is the app command: serve, migrate, services, events.
 package cli
 
 import (
@@ -31,7 +31,7 @@ func New(env Env) *cobra.Command {
 	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env))
+	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env))
 	return root
 }
 

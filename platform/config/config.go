@@ -32,6 +32,7 @@ type Config struct {
 	Database Database          `yaml:"database"`
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
+	Events   Events            `yaml:"events"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -70,6 +71,15 @@ type Calls struct {
 	// BreakerCooldown is how long an open breaker refuses calls before it
 	// lets a probe through.
 	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+}
+
+// Events configures the relays that deliver each module's outbox.
+type Events struct {
+	PollInterval time.Duration `yaml:"poll_interval"`
+	BatchSize    int           `yaml:"batch_size"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	BackoffBase  time.Duration `yaml:"backoff_base"`
+	BackoffMax   time.Duration `yaml:"backoff_max"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -122,6 +132,12 @@ func (c Config) validate() error {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
 	}
 	errs = append(errs, c.Calls.validate()...)
+	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
+		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
+	}
+	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
+		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
+	}
 	if c.IsProduction() && c.Database.URL == "" {
 		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
 	}

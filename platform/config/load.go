@@ -76,6 +76,15 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Auth.PasswordHashCost = n
 	}
+	for key, dst := range map[string]*int{"EVENTS_BATCH_SIZE": &cfg.Events.BatchSize, "EVENTS_MAX_ATTEMPTS": &cfg.Events.MaxAttempts} {
+		if v, ok := lookup(getenv, key); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s must be an integer, got %q", key, v))
+			}
+			*dst = n
+		}
+	}
 	if v, ok := lookup(getenv, "MIGRATE_ON_START"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -97,10 +106,13 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 	}
 	for key, dst := range map[string]*time.Duration{
-		"TOKEN_TTL":        &cfg.Auth.TokenTTL,
-		"CALL_TIMEOUT":     &cfg.Calls.Timeout,
-		"CALL_BACKOFF":     &cfg.Calls.Backoff,
-		"BREAKER_COOLDOWN": &cfg.Calls.BreakerCooldown,
+		"TOKEN_TTL":            &cfg.Auth.TokenTTL,
+		"CALL_TIMEOUT":         &cfg.Calls.Timeout,
+		"CALL_BACKOFF":         &cfg.Calls.Backoff,
+		"BREAKER_COOLDOWN":     &cfg.Calls.BreakerCooldown,
+		"EVENTS_POLL_INTERVAL": &cfg.Events.PollInterval,
+		"EVENTS_BACKOFF_BASE":  &cfg.Events.BackoffBase,
+		"EVENTS_BACKOFF_MAX":   &cfg.Events.BackoffMax,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)

@@ -12,6 +12,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/topology"
@@ -36,6 +37,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 		}),
 		db.Module,
 		httpserver.Module,
+		events.Module,
 		fx.Invoke(func() {
 			for _, line := range place.Describe(specs) {
 				log.Info("module placement", "module", line)

@@ -18,6 +18,10 @@ import (
 type Spec struct {
 	Name      string
 	DependsOn []string
+	// Publishes lists the event types the module writes to its outbox.
+	Publishes []string
+	// Subscribes lists the event types the module handles, from any module.
+	Subscribes []string
 	// Local provides the implementation and mounts its routes.
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
@@ -27,12 +31,17 @@ type Spec struct {
 // Placement says where every module runs, as seen from this process.
 type Placement struct {
 	local  []string
-	remote map[string]string // module → base URL
+	remote map[string]string // module → base URL, for the contract's client
+	// subscribers maps an event type to the modules that handle it; sinks
+	// holds the URL of a remote subscriber of an event published here.
+	subscribers map[string][]string
+	sinks       map[string]string
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
-// dependency of a local module must be local or have a URL; the error names
-// all that are missing at once.
+// dependency of a local module must be local or have a URL, and so must
+// every module subscribed to an event a local module publishes; the error
+// names all that are missing at once.
 func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	known := map[string]Spec{}
 	var names []string
@@ -54,19 +63,34 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 		return Placement{}, fmt.Errorf("SERVICES names unknown module(s) %s; known: %s",
 			strings.Join(unknown, ", "), strings.Join(names, ", "))
 	}
-	p := Placement{local: local, remote: map[string]string{}}
+	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
+	for _, s := range specs {
+		for _, typ := range s.Subscribes {
+			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
+		}
+	}
 	missing := map[string][]string{}
+	need := func(dep, by string, into map[string]string) {
+		if p.IsLocal(dep) {
+			return
+		}
+		url := strings.TrimRight(cfg.Module(dep).URL, "/")
+		if url == "" {
+			if !slices.Contains(missing[dep], by) {
+				missing[dep] = append(missing[dep], by)
+			}
+			return
+		}
+		into[dep] = url
+	}
 	for _, name := range local {
 		for _, dep := range known[name].DependsOn {
-			if p.IsLocal(dep) {
-				continue
+			need(dep, name, p.remote)
+		}
+		for _, typ := range known[name].Publishes {
+			for _, sub := range p.subscribers[typ] {
+				need(sub, name+"'s "+typ, p.sinks)
 			}
-			url := strings.TrimRight(cfg.Module(dep).URL, "/")
-			if url == "" {
-				missing[dep] = append(missing[dep], name)
-				continue
-			}
-			p.remote[dep] = url
 		}
 	}
 	if len(missing) > 0 {
@@ -87,7 +111,28 @@ func (p Placement) IsLocal(name string) bool { return slices.Contains(p.local, n
 func (p Placement) Local() []string { return p.local }
 
 // URL is the base URL of a remote module ("" if local or unused).
-func (p Placement) URL(name string) string { return p.remote[name] }
+func (p Placement) URL(name string) string {
+	if u := p.remote[name]; u != "" {
+		return u
+	}
+	return p.sinks[name]
+}
+
+// Subscriptions lists the event types a module subscribes to, sorted.
+func (p Placement) Subscriptions(module string) []string {
+	var out []string
+	for typ, subs := range p.subscribers {
+		if slices.Contains(subs, module) {
+			out = append(out, typ)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SubscribersOf lists the modules that handle an event type, wherever
+// they run.
+func (p Placement) SubscribersOf(eventType string) []string { return p.subscribers[eventType] }
 
 // Remote lists the remote modules this process calls, sorted.
 func (p Placement) Remote() []string {
@@ -108,7 +153,7 @@ func (p Placement) Options(specs []Spec) fx.Option {
 		switch {
 		case p.IsLocal(s.Name):
 			opts = append(opts, fx.Module(s.Name, s.Local))
-		case p.URL(s.Name) != "":
+		case p.remote[s.Name] != "":
 			opts = append(opts, fx.Module(s.Name+"-client", s.Remote))
 		}
 	}
@@ -122,8 +167,10 @@ func (p Placement) Describe(specs []Spec) []string {
 		switch {
 		case p.IsLocal(s.Name):
 			lines = append(lines, s.Name+": local")
-		case p.URL(s.Name) != "":
+		case p.remote[s.Name] != "":
 			lines = append(lines, s.Name+": remote at "+p.URL(s.Name))
+		case p.sinks[s.Name] != "":
+			lines = append(lines, s.Name+": remote at "+p.URL(s.Name)+" (events only)")
 		default:
 			lines = append(lines, s.Name+": not used here")
 		}

@@ -15,7 +15,12 @@ type limiter struct {
 	n     int
 }
 
-func newLimiter(n int) *limiter { return &limiter{slots: semaphore.NewWeighted(int64(n)), n: n} }
+// newLimiter allows n calls at once; n < 1 (a configuration left unset)
+// means one, never zero, which would block every call.
+func newLimiter(n int) *limiter {
+	n = max(n, 1)
+	return &limiter{slots: semaphore.NewWeighted(int64(n)), n: n}
+}
 
 // wrap passes calls through the cap.
 func (l *limiter) wrap(next send) send {

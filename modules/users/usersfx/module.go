@@ -6,18 +6,22 @@ package usersfx
 import (
 	"go.uber.org/fx"
 
+	"mitosis/modules/orders"
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/internal/httpapi"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
 
 // Module describes the users module for both placements.
 var Module = topology.Spec{
-	Name: "users",
+	Name:       "users",
+	Publishes:  []string{users.EventUserRegistered},
+	Subscribes: []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
@@ -27,6 +31,8 @@ var Module = topology.Spec{
 		),
 		fx.Provide(func(s *app.Service) users.Service { return s }),
 		fx.Invoke(httpapi.Mount),
+		events.Outbox("users"),
+		events.Subscriber("users", store.Handlers()),
 	),
 	Remote: topology.Remote("users", users.Errors, func(c *transport.Client) users.Service {
 		return httpapi.NewClient(c)

@@ -125,6 +125,11 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			}); err != nil {
 				return err
 			}
+			if err := store.Publish(ctx, tx, payments.EventPaymentCaptured, p.ID, payments.PaymentCaptured{
+				PaymentID: p.ID, UserID: p.UserID, OrderID: p.OrderID, AmountCents: p.AmountCents,
+			}); err != nil {
+				return err
+			}
 			out = p
 			return nil
 		})
@@ -160,6 +165,11 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 		}
 		at := now()
 		if err := store.MarkRefunded(ctx, tx, p.ID, at); err != nil {
+			return err
+		}
+		if err := store.Publish(ctx, tx, payments.EventPaymentRefunded, p.ID, payments.PaymentRefunded{
+			PaymentID: p.ID, UserID: p.UserID, OrderID: p.OrderID, AmountCents: p.AmountCents,
+		}); err != nil {
 			return err
 		}
 		p.Status, p.RefundedAt = payments.StatusRefunded, &at

@@ -110,3 +110,17 @@ func (s *Service) Get(ctx context.Context, in users.GetRequest) (users.User, err
 	}
 	return acc.User, nil
 }
+
+// Me returns a user with their order statistics (the read model kept from
+// order events, so it may trail a just-confirmed order briefly).
+func (s *Service) Me(ctx context.Context, id string) (users.Me, error) {
+	u, err := s.Get(ctx, users.GetRequest{ID: id})
+	if err != nil {
+		return users.Me{}, err
+	}
+	stats, err := s.store.Stats(ctx, u.ID)
+	if err != nil {
+		return users.Me{}, err
+	}
+	return users.Me{User: u, Stats: stats}, nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/app"
 	"mitosis/platform/auth"
 	"mitosis/platform/transport"
 )
@@ -19,8 +20,9 @@ const (
 	internalGet          = "/internal/users/get"
 )
 
-// Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc users.Service, tokens *auth.Tokens) {
+// Mount registers the public and internal routes. It takes the local
+// service, which also serves the profile with its order statistics.
+func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Tokens) {
 	e.POST("/api/v1/users", func(c echo.Context) error {
 		var in users.RegisterRequest
 		if err := transport.Bind(c, &in); err != nil {
@@ -45,11 +47,11 @@ func Mount(e *echo.Echo, svc users.Service, tokens *auth.Tokens) {
 		return c.JSON(http.StatusOK, tok)
 	})
 	e.GET("/api/v1/users/me", func(c echo.Context) error {
-		u, err := svc.Get(c.Request().Context(), users.GetRequest{ID: auth.Subject(c.Request().Context())})
+		me, err := svc.Me(c.Request().Context(), auth.Subject(c.Request().Context()))
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, u)
+		return c.JSON(http.StatusOK, me)
 	}, tokens.Required)
 
 	e.POST(internalRegister, transport.Handle(svc.Register, http.StatusOK))
