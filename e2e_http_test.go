@@ -26,6 +26,8 @@ type healthWant struct {
 	url          string
 	modules      []string
 	dependencies []string
+	// gateway marks a gateway-only process, which serves no internal routes.
+	gateway bool
 }
 
 // baseFor routes a public path to the process that serves it; anything else

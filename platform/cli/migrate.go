@@ -126,10 +126,13 @@ func selectModules(specs []topology.Spec, cfg config.Config, only string) ([]str
 		return nil, err
 	}
 	if only == "" {
-		return place.Local(), nil
+		return place.LocalData(), nil
 	}
 	if !place.IsLocal(only) {
 		return nil, fmt.Errorf("module %q is not local here (SERVICES=%v)", only, place.Local())
+	}
+	if !slices.Contains(place.LocalData(), only) {
+		return nil, fmt.Errorf("module %q keeps no data", only)
 	}
 	return []string{only}, nil
 }

@@ -32,6 +32,7 @@ type Config struct {
 	Database Database          `yaml:"database"`
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
+	Gateway  Gateway           `yaml:"gateway"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -56,6 +57,12 @@ type Auth struct {
 // Calls configures calls to remote modules.
 type Calls struct {
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Gateway configures the public entry point.
+type Gateway struct {
+	// ProxyTimeout bounds the wait for a remote module's response headers.
+	ProxyTimeout time.Duration `yaml:"proxy_timeout"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -109,6 +116,9 @@ func (c Config) validate() error {
 	}
 	if c.Calls.Timeout <= 0 {
 		errs = append(errs, "CALL_TIMEOUT must be positive")
+	}
+	if c.Gateway.ProxyTimeout <= 0 {
+		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")
 	}
 	if c.IsProduction() && c.Database.URL == "" {
 		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")

@@ -83,7 +83,9 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Database.MigrateOnStart = b
 	}
-	for key, dst := range map[string]*time.Duration{"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout} {
+	for key, dst := range map[string]*time.Duration{
+		"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout, "GATEWAY_PROXY_TIMEOUT": &cfg.Gateway.ProxyTimeout,
+	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -18,6 +18,11 @@ import (
 type Spec struct {
 	Name      string
 	DependsOn []string
+	// Routes are the public path prefixes the module serves, so a gateway
+	// knows where to send them when the module runs elsewhere.
+	Routes []string
+	// Stateless modules keep no data: no database, schema or migrations.
+	Stateless bool
 	// Local provides the implementation and mounts its routes.
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
@@ -26,8 +31,17 @@ type Spec struct {
 
 // Placement says where every module runs, as seen from this process.
 type Placement struct {
-	local  []string
-	remote map[string]string // module → base URL
+	local   []string
+	remote  map[string]string // module → base URL
+	modules []Module
+}
+
+// Module is what a placement knows of every module, local or not.
+type Module struct {
+	Name      string
+	DependsOn []string
+	Routes    []string
+	Stateless bool
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
@@ -55,6 +69,9 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 			strings.Join(unknown, ", "), strings.Join(names, ", "))
 	}
 	p := Placement{local: local, remote: map[string]string{}}
+	for _, s := range specs {
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Stateless: s.Stateless})
+	}
 	missing := map[string][]string{}
 	for _, name := range local {
 		for _, dep := range known[name].DependsOn {
@@ -85,6 +102,20 @@ func (p Placement) IsLocal(name string) bool { return slices.Contains(p.local, n
 
 // Local lists the modules of this process.
 func (p Placement) Local() []string { return p.local }
+
+// Modules describes every known module, in start order.
+func (p Placement) Modules() []Module { return p.modules }
+
+// LocalData lists the local modules that keep data, which need a database.
+func (p Placement) LocalData() []string {
+	var out []string
+	for _, name := range p.local {
+		if !slices.ContainsFunc(p.modules, func(m Module) bool { return m.Name == name && m.Stateless }) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // URL is the base URL of a remote module ("" if local or unused).
 func (p Placement) URL(name string) string { return p.remote[name] }

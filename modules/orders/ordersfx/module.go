@@ -20,6 +20,7 @@ import (
 var Module = topology.Spec{
 	Name:      "orders",
 	DependsOn: []string{"users", "payments"},
+	Routes:    []string{"/api/v1/products", "/api/v1/orders"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,

@@ -17,7 +17,8 @@ import (
 
 // Module describes the payments module for both placements.
 var Module = topology.Spec{
-	Name: "payments",
+	Name:   "payments",
+	Routes: []string{"/api/v1/wallet", "/api/v1/payments"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,

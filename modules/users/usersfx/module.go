@@ -17,7 +17,8 @@ import (
 
 // Module describes the users module for both placements.
 var Module = topology.Spec{
-	Name: "users",
+	Name:   "users",
+	Routes: []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
