@@ -63,6 +63,8 @@ type Calls struct {
 type Gateway struct {
 	// ProxyTimeout bounds the wait for a remote module's response headers.
 	ProxyTimeout time.Duration `yaml:"proxy_timeout"`
+	// PartTimeout bounds each part of a composed answer on its own.
+	PartTimeout time.Duration `yaml:"part_timeout"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -119,6 +121,9 @@ func (c Config) validate() error {
 	}
 	if c.Gateway.ProxyTimeout <= 0 {
 		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")
+	}
+	if c.Gateway.PartTimeout <= 0 {
+		errs = append(errs, "GATEWAY_PART_TIMEOUT must be positive")
 	}
 	if c.IsProduction() && c.Database.URL == "" {
 		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")

@@ -85,6 +85,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	}
 	for key, dst := range map[string]*time.Duration{
 		"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout, "GATEWAY_PROXY_TIMEOUT": &cfg.Gateway.ProxyTimeout,
+		"GATEWAY_PART_TIMEOUT": &cfg.Gateway.PartTimeout,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)

@@ -9,7 +9,13 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/modules/gateway"
+	"mitosis/modules/gateway/internal/details"
 	"mitosis/modules/gateway/internal/proxy"
+	"mitosis/modules/gateway/internal/services"
+	"mitosis/modules/orders"
+	"mitosis/modules/payments"
+	"mitosis/modules/users"
+	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/topology"
 )
@@ -27,6 +33,10 @@ var Module = topology.Spec{
 			e.Pre(proxy.HideInternal(place))
 			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, log)
 		}),
+		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Tokens, o orders.Service, u users.Service, p payments.Service) {
+			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)
+		}),
+		fx.Invoke(services.Mount),
 	),
 	Remote: fx.Options(),
 }
