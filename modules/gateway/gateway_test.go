@@ -194,3 +194,26 @@ func TestServices(t *testing.T) {
 	var d problem.Details
 	call(t, only.URL, http.MethodGet, "/api/v1/services", "", nil, http.StatusNotFound, &d)
 }
+
+func TestRateLimitsInAProcess(t *testing.T) {
+	app := modulestest.Start(t, map[string]string{"RATE_LIMIT_AUTH": "2/m burst 2"})
+	creds := map[string]string{"email": "nobody@example.com", "password": "not a password"}
+	for range 2 {
+		call(t, app.URL, http.MethodPost, "/api/v1/auth/token", "", creds, http.StatusUnauthorized, nil)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, app.URL+"/api/v1/auth/token", bytes.NewReader([]byte(`{}`)))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.Equal(t, "30", resp.Header.Get("Retry-After"))
+	require.Equal(t, "2", resp.Header.Get("RateLimit-Limit"))
+	require.Equal(t, "0", resp.Header.Get("RateLimit-Remaining"))
+	var d problem.Details
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+	require.Equal(t, gateway.ErrRateLimited.Code, d.Code)
+
+	// Other routes have their own, generous, group.
+	call(t, app.URL, http.MethodGet, "/api/v1/products", "", nil, http.StatusOK, nil)
+}

@@ -95,6 +95,13 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 			*dst = d
 		}
 	}
+	if v, ok := lookup(getenv, "GATEWAY_TRUSTED_PROXIES"); ok {
+		cfg.Gateway.TrustedProxies = splitList(v)
+	}
+	for name, rl := range cfg.Gateway.RateLimits {
+		str("RATE_LIMIT_"+envName(name), &rl.Limit)
+		cfg.Gateway.RateLimits[name] = rl
+	}
 	if cfg.Modules == nil {
 		cfg.Modules = map[string]Module{}
 	}

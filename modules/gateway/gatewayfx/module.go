@@ -11,6 +11,7 @@ import (
 	"mitosis/modules/gateway"
 	"mitosis/modules/gateway/internal/details"
 	"mitosis/modules/gateway/internal/proxy"
+	"mitosis/modules/gateway/internal/ratelimit"
 	"mitosis/modules/gateway/internal/services"
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
@@ -29,6 +30,17 @@ var Module = topology.Spec{
 	DependsOn: []string{"users", "orders", "payments"},
 	Stateless: true,
 	Local: fx.Options(
+		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Tokens) error {
+			lim, err := ratelimit.New(cfg.Gateway.RateLimits, tokens)
+			if err != nil {
+				return err
+			}
+			if e.IPExtractor, err = ratelimit.IPExtractor(cfg.Gateway.TrustedProxies); err != nil {
+				return err
+			}
+			e.Pre(lim.Middleware)
+			return nil
+		}),
 		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, log *slog.Logger) error {
 			e.Pre(proxy.HideInternal(place))
 			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, log)
