@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules/gateway"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -46,7 +47,7 @@ func oneProcess(t *testing.T) topology {
 	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": jwtSecret})
 	p.waitReady(t)
 	return topology{
-		users: p.url, payments: p.url, orders: p.url,
+		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
 		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}}},
 	}
 }
@@ -89,7 +90,7 @@ func behindGateway(t *testing.T, split topology) topology {
 	})
 	g.waitReady(t)
 	return topology{
-		users: g.url, payments: g.url, orders: g.url,
+		users: g.url, payments: g.url, orders: g.url, gateway: gateway.WhereRemote,
 		processes: append(split.processes, healthWant{url: g.url, dependencies: []string{"orders", "payments", "users"}, gateway: true}),
 	}
 }

@@ -87,6 +87,9 @@ func (env Env) forEachModule(ctx context.Context, only string, act func(context.
 	if err != nil {
 		return err
 	}
+	if err := db.Validate(cfg, local); err != nil {
+		return err
+	}
 	cluster, err := openCluster(ctx, cfg, local, log)
 	if err != nil {
 		return err

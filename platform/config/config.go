@@ -144,9 +144,6 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Sprintf("GATEWAY_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
 		}
 	}
-	if c.IsProduction() && c.Database.URL == "" {
-		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
-	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
