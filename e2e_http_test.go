@@ -17,6 +17,9 @@ import (
 // process all three URLs are the same.
 type topology struct {
 	users, payments, orders string
+	// gateway is where the modules run as the gateway sees them (local or
+	// remote), or "" when no process runs a gateway.
+	gateway string
 	// processes are the /health answers to expect, one per process.
 	processes []healthWant
 }
@@ -26,6 +29,8 @@ type healthWant struct {
 	url          string
 	modules      []string
 	dependencies []string
+	// gateway marks a gateway-only process, which serves no internal routes.
+	gateway bool
 }
 
 // baseFor routes a public path to the process that serves it; anything else

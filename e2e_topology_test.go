@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules/gateway"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -22,6 +23,10 @@ func TestE2E(t *testing.T) {
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
 		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), ""))
+	})
+	t.Run("gateway before three processes", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "")))
 	})
 	t.Run("three processes, payments isolated", func(t *testing.T) {
 		t.Parallel()
@@ -43,7 +48,7 @@ func oneProcess(t *testing.T) topology {
 	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": jwtSecret})
 	p.waitReady(t)
 	return topology{
-		users: p.url, payments: p.url, orders: p.url,
+		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
 		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}}},
 	}
 }
@@ -81,6 +86,20 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 	}
 }
 
+// behindGateway starts a gateway-only process, without a database, in front
+// of the split topology; clients then talk only to the gateway.
+func behindGateway(t *testing.T, split topology) topology {
+	g := startApp(t, "gateway", map[string]string{
+		"SERVICES": "gateway", "JWT_SECRET": jwtSecret,
+		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders,
+	})
+	g.waitReady(t)
+	return topology{
+		users: g.url, payments: g.url, orders: g.url, gateway: gateway.WhereRemote,
+		processes: append(split.processes, healthWant{url: g.url, dependencies: []string{"orders", "payments", "users"}, gateway: true}),
+	}
+}
+
 // unknownRoute asks every process for paths nothing serves, with and
 // without a token: the answer must not depend on the topology.
 func (s *session) unknownRoute(t *testing.T) {
@@ -97,13 +116,18 @@ func (s *session) unknownRoute(t *testing.T) {
 }
 
 // internalRoutes: no client, and no user token, can reach a module's
-// internal API, on any process; nothing is credited by the attempt.
+// internal API, on any process; nothing is credited by the attempt. A
+// gateway-only process has no internal routes at all.
 func (s *session) internalRoutes(t *testing.T) {
 	before := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
 	for _, p := range s.topo.processes {
 		for _, token := range []string{"", s.alice.token} {
 			r := s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/deposit", token: token,
 				body: map[string]any{"user_id": s.alice.user.ID, "amount_cents": 5000000}})
+			if p.gateway {
+				requireProblem(t, r, http.StatusNotFound, "not_found")
+				continue
+			}
 			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
 			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/events", token: token,
 				body: map[string]any{"subscriber": "payments", "event": map[string]any{"id": uuid.NewString(), "type": "user.registered"}}})

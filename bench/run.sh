@@ -138,11 +138,13 @@ psql_db() { # psql_db DB args...
 db_url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1?sslmode=disable${BENCH_DB_PARAMS:+&$BENCH_DB_PARAMS}"; }
 
 # start_app NAME VAR=VALUE...: starts `app serve` with the environment given,
-# waits until it is ready and sets APP_URL.
+# waits until it is ready and sets APP_URL. Gateway rate limits are off: one
+# load generator on one IP is not what they are for.
 start_app() {
 	local name=$1 log=$WORK/$1.log
 	shift
-	env HTTP_ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" "$@" \
+	env HTTP_ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" \
+		RATE_LIMIT_DEFAULT=off RATE_LIMIT_AUTH=off "$@" \
 		"$APP" serve >"$log" 2>&1 &
 	PIDS+=($!)
 	local pid=$! addr=""

@@ -27,6 +27,9 @@ import (
 // TestSecret signs tokens in tests.
 const TestSecret = "test-secret-test-secret-test-secret-0123456789"
 
+// generousRate is a gateway rate limit no test reaches.
+const generousRate = "1000000/s burst 1000000"
+
 // Process is a started app; URL is its HTTP base address.
 type Process struct {
 	URL string
@@ -43,6 +46,9 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 		"DATA_DIR":   t.TempDir(),
 		// bcrypt's cheapest cost: password hashing is not under test here.
 		"PASSWORD_HASH_COST": "4",
+		// Every test client shares one IP: limits are tested on their own.
+		"RATE_LIMIT_DEFAULT": generousRate,
+		"RATE_LIMIT_AUTH":    generousRate,
 	}
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)

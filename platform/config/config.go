@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Config struct {
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
 	Events   Events            `yaml:"events"`
+	Gateway  Gateway           `yaml:"gateway"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -80,6 +82,19 @@ type Events struct {
 	MaxAttempts  int           `yaml:"max_attempts"`
 	BackoffBase  time.Duration `yaml:"backoff_base"`
 	BackoffMax   time.Duration `yaml:"backoff_max"`
+}
+
+// Gateway configures the public entry point.
+type Gateway struct {
+	// ProxyTimeout bounds the wait for a remote module's response headers.
+	ProxyTimeout time.Duration `yaml:"proxy_timeout"`
+	// PartTimeout bounds each part of a composed answer on its own.
+	PartTimeout time.Duration `yaml:"part_timeout"`
+	// TrustedProxies are the CIDRs (or IPs) whose X-Forwarded-For names the
+	// client; with none, the client is the connection's peer.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RateLimits are the limits per route group, by group name.
+	RateLimits map[string]RateLimit `yaml:"rate_limits"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -138,8 +153,24 @@ func (c Config) validate() error {
 	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
 		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
 	}
-	if c.IsProduction() && c.Database.URL == "" {
-		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
+	if c.Gateway.ProxyTimeout <= 0 {
+		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")
+	}
+	if c.Gateway.PartTimeout <= 0 {
+		errs = append(errs, "GATEWAY_PART_TIMEOUT must be positive")
+	}
+	for name, rl := range c.Gateway.RateLimits {
+		if !strings.HasPrefix(rl.Prefix, "/") {
+			errs = append(errs, fmt.Sprintf("rate limit group %s: prefix must start with /, got %q", name, rl.Prefix))
+		}
+		if _, err := ParseRate(rl.Limit); err != nil {
+			errs = append(errs, fmt.Sprintf("RATE_LIMIT_%s: %v", envName(name), err))
+		}
+	}
+	for _, p := range c.Gateway.TrustedProxies {
+		if _, _, err := net.ParseCIDR(AsCIDR(p)); err != nil {
+			errs = append(errs, fmt.Sprintf("GATEWAY_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))

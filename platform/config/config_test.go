@@ -83,7 +83,6 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"module iso": {map[string]string{"ORDERS_DATABASE_ISOLATION": "weird"}, "ORDERS_DATABASE_ISOLATION"},
 		"duration":   {map[string]string{"CALL_TIMEOUT": "soon"}, "CALL_TIMEOUT"},
 		"bool":       {map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START"},
-		"prod db":    {map[string]string{"APP_ENV": "production"}, "DATABASE_URL"},
 		"roles":      {map[string]string{"DATABASE_ROLES": "many"}, "DATABASE_ROLES"},
 		"cost":       {map[string]string{"PASSWORD_HASH_COST": "3"}, "PASSWORD_HASH_COST"},
 		"retries":    {map[string]string{"CALL_RETRIES": "-1"}, "CALL_RETRIES"},

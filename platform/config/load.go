@@ -106,13 +106,15 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 	}
 	for key, dst := range map[string]*time.Duration{
-		"TOKEN_TTL":            &cfg.Auth.TokenTTL,
-		"CALL_TIMEOUT":         &cfg.Calls.Timeout,
-		"CALL_BACKOFF":         &cfg.Calls.Backoff,
-		"BREAKER_COOLDOWN":     &cfg.Calls.BreakerCooldown,
-		"EVENTS_POLL_INTERVAL": &cfg.Events.PollInterval,
-		"EVENTS_BACKOFF_BASE":  &cfg.Events.BackoffBase,
-		"EVENTS_BACKOFF_MAX":   &cfg.Events.BackoffMax,
+		"TOKEN_TTL":             &cfg.Auth.TokenTTL,
+		"CALL_TIMEOUT":          &cfg.Calls.Timeout,
+		"CALL_BACKOFF":          &cfg.Calls.Backoff,
+		"BREAKER_COOLDOWN":      &cfg.Calls.BreakerCooldown,
+		"EVENTS_POLL_INTERVAL":  &cfg.Events.PollInterval,
+		"EVENTS_BACKOFF_BASE":   &cfg.Events.BackoffBase,
+		"EVENTS_BACKOFF_MAX":    &cfg.Events.BackoffMax,
+		"GATEWAY_PROXY_TIMEOUT": &cfg.Gateway.ProxyTimeout,
+		"GATEWAY_PART_TIMEOUT":  &cfg.Gateway.PartTimeout,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
@@ -121,6 +123,13 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 			}
 			*dst = d
 		}
+	}
+	if v, ok := lookup(getenv, "GATEWAY_TRUSTED_PROXIES"); ok {
+		cfg.Gateway.TrustedProxies = splitList(v)
+	}
+	for name, rl := range cfg.Gateway.RateLimits {
+		str("RATE_LIMIT_"+envName(name), &rl.Limit)
+		cfg.Gateway.RateLimits[name] = rl
 	}
 	if cfg.Modules == nil {
 		cfg.Modules = map[string]Module{}

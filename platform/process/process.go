@@ -26,7 +26,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}
-	if err := db.Validate(cfg, place.Local()); err != nil {
+	if err := db.Validate(cfg, place.LocalData()); err != nil {
 		return nil, topology.Placement{}, err
 	}
 	opts := fx.Options(

@@ -22,6 +22,11 @@ type Spec struct {
 	Publishes []string
 	// Subscribes lists the event types the module handles, from any module.
 	Subscribes []string
+	// Routes are the public path prefixes the module serves, so a gateway
+	// knows where to send them when the module runs elsewhere.
+	Routes []string
+	// Stateless modules keep no data: no database, schema or migrations.
+	Stateless bool
 	// Local provides the implementation and mounts its routes.
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
@@ -36,6 +41,15 @@ type Placement struct {
 	// holds the URL of a remote subscriber of an event published here.
 	subscribers map[string][]string
 	sinks       map[string]string
+	modules     []Module
+}
+
+// Module is what a placement knows of every module, local or not.
+type Module struct {
+	Name      string
+	DependsOn []string
+	Routes    []string
+	Stateless bool
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
@@ -65,6 +79,7 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	}
 	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
 	for _, s := range specs {
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Stateless: s.Stateless})
 		for _, typ := range s.Subscribes {
 			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
 		}
@@ -109,6 +124,20 @@ func (p Placement) IsLocal(name string) bool { return slices.Contains(p.local, n
 
 // Local lists the modules of this process.
 func (p Placement) Local() []string { return p.local }
+
+// Modules describes every known module, in start order.
+func (p Placement) Modules() []Module { return p.modules }
+
+// LocalData lists the local modules that keep data, which need a database.
+func (p Placement) LocalData() []string {
+	var out []string
+	for _, name := range p.local {
+		if !slices.ContainsFunc(p.modules, func(m Module) bool { return m.Name == name && m.Stateless }) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // URL is the base URL of a remote module ("" if local or unused).
 func (p Placement) URL(name string) string {

@@ -22,6 +22,7 @@ var Module = topology.Spec{
 	Name:      "orders",
 	DependsOn: []string{"users", "payments"},
 	Publishes: []string{orders.EventOrderPlaced, orders.EventOrderConfirmed, orders.EventOrderCancelled},
+	Routes:    []string{"/api/v1/products", "/api/v1/orders"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,

@@ -22,6 +22,7 @@ var Module = topology.Spec{
 	Name:       "payments",
 	Publishes:  []string{payments.EventPaymentCaptured, payments.EventPaymentRefunded},
 	Subscribes: []string{users.EventUserRegistered},
+	Routes:     []string{"/api/v1/wallet", "/api/v1/payments"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,

@@ -22,6 +22,7 @@ var Module = topology.Spec{
 	Name:       "users",
 	Publishes:  []string{users.EventUserRegistered},
 	Subscribes: []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
+	Routes:     []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
