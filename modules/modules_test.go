@@ -20,6 +20,7 @@ import (
 	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/process"
+	"mitosis/web"
 )
 
 // Every topology wires completely: a missing provider fails here, not at start.
@@ -36,7 +37,7 @@ func TestEveryTopologyWires(t *testing.T) {
 			}
 			cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
 			require.NoError(t, err)
-			opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, web.OpenAPI, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			require.NoError(t, err)
 			require.NoError(t, fx.ValidateApp(opts, fx.NopLogger))
 		})

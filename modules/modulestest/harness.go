@@ -23,6 +23,7 @@ import (
 	"mitosis/platform/process"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
+	"mitosis/web"
 )
 
 // TestSecret signs tokens in tests.
@@ -53,7 +54,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
 	require.NoError(t, err)
-	opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, quietLogger())
+	opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, web.OpenAPI, quietLogger())
 	require.NoError(t, err)
 	bound := &httpserver.Bound{}
 	run(t, fx.Options(opts, fx.Populate(append(targets, &bound)...)))
