@@ -59,7 +59,8 @@ type response struct {
 	body   []byte
 }
 
-// do sends req to the process serving its path.
+// do sends req to the process serving its path, and checks the answer
+// against the OpenAPI document.
 func (tp topology) do(t *testing.T, req request) response {
 	t.Helper()
 	var body io.Reader
@@ -92,7 +93,11 @@ func (tp topology) do(t *testing.T, req request) response {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return response{req: req, status: resp.StatusCode, header: resp.Header, body: raw}
+	out := response{req: req, status: resp.StatusCode, header: resp.Header, body: raw}
+	api, err := apiContract()
+	require.NoError(t, err, "OpenAPI document")
+	require.NoError(t, api.check(req.method, req.path, out.status, mediaType(out), raw))
+	return out
 }
 
 // get and post are shorthands for do.
