@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -29,10 +30,23 @@ type Config struct {
 	HTTPAddr string            `yaml:"http_addr"`
 	Services []string          `yaml:"services"`
 	DataDir  string            `yaml:"data_dir"`
+	HTTP     HTTP              `yaml:"http"`
 	Database Database          `yaml:"database"`
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
 	Modules  map[string]Module `yaml:"modules"`
+}
+
+// HTTP configures the server: which browser origins may call it (CORS) and
+// how long a client may take, so slow or stuck requests end.
+type HTTP struct {
+	// CORSAllowedOrigins are exact origins (https://shop.example.com); empty
+	// means none, or any loopback origin in development.
+	CORSAllowedOrigins []string      `yaml:"cors_allowed_origins"`
+	ReadHeaderTimeout  time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout        time.Duration `yaml:"read_timeout"`
+	WriteTimeout       time.Duration `yaml:"write_timeout"`
+	IdleTimeout        time.Duration `yaml:"idle_timeout"`
 }
 
 // Database configures the shared database and its defaults.
@@ -106,6 +120,19 @@ func (c Config) validate() error {
 	}
 	if c.Auth.PasswordHashCost < 4 || c.Auth.PasswordHashCost > 31 {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
+	}
+	for name, d := range map[string]time.Duration{
+		"HTTP_READ_HEADER_TIMEOUT": c.HTTP.ReadHeaderTimeout, "HTTP_READ_TIMEOUT": c.HTTP.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT": c.HTTP.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTP.IdleTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, name+" must be positive")
+		}
+	}
+	for _, o := range c.HTTP.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Sprintf("CORS_ALLOWED_ORIGINS holds %q; origins look like https://shop.example.com", o))
+		}
 	}
 	if c.Calls.Timeout <= 0 {
 		errs = append(errs, "CALL_TIMEOUT must be positive")

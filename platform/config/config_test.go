@@ -26,6 +26,9 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, config.RolesPerModule, cfg.Database.Roles)
 	assert.True(t, cfg.Database.MigrateOnStart)
 	assert.Equal(t, 15*time.Minute, cfg.Auth.TokenTTL)
+	assert.Empty(t, cfg.HTTP.CORSAllowedOrigins)
+	assert.Equal(t, 5*time.Second, cfg.HTTP.ReadHeaderTimeout)
+	assert.Equal(t, 30*time.Second, cfg.HTTP.ReadTimeout)
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
@@ -37,6 +40,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
 		"CALL_TIMEOUT":                "2s",
 		"MIGRATE_ON_START":            "false",
+		"CORS_ALLOWED_ORIGINS":        "https://shop.example.com, http://localhost:3000",
+		"HTTP_READ_HEADER_TIMEOUT":    "1s",
 	}), modules)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"orders", "payments"}, cfg.Services, "trimmed, duplicates ignored")
@@ -46,6 +51,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
 	assert.Equal(t, 2*time.Second, cfg.Calls.Timeout)
 	assert.False(t, cfg.Database.MigrateOnStart)
+	assert.Equal(t, []string{"https://shop.example.com", "http://localhost:3000"}, cfg.HTTP.CORSAllowedOrigins)
+	assert.Equal(t, time.Second, cfg.HTTP.ReadHeaderTimeout)
 }
 
 func TestConfigFileThenEnvironment(t *testing.T) {
@@ -74,6 +81,9 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"prod db":    {map[string]string{"APP_ENV": "production"}, "DATABASE_URL"},
 		"roles":      {map[string]string{"DATABASE_ROLES": "many"}, "DATABASE_ROLES"},
 		"cost":       {map[string]string{"PASSWORD_HASH_COST": "3"}, "PASSWORD_HASH_COST"},
+		"origin":     {map[string]string{"CORS_ALLOWED_ORIGINS": "shop.example.com"}, "CORS_ALLOWED_ORIGINS"},
+		"wildcard":   {map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
+		"timeout":    {map[string]string{"HTTP_READ_TIMEOUT": "0s"}, "HTTP_READ_TIMEOUT"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

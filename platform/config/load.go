@@ -61,6 +61,9 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
+	if v, ok := lookup(getenv, "CORS_ALLOWED_ORIGINS"); ok {
+		cfg.HTTP.CORSAllowedOrigins = splitList(v)
+	}
 	var errs []string
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
@@ -83,7 +86,11 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Database.MigrateOnStart = b
 	}
-	for key, dst := range map[string]*time.Duration{"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout} {
+	for key, dst := range map[string]*time.Duration{
+		"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout,
+		"HTTP_READ_HEADER_TIMEOUT": &cfg.HTTP.ReadHeaderTimeout, "HTTP_READ_TIMEOUT": &cfg.HTTP.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT": &cfg.HTTP.WriteTimeout, "HTTP_IDLE_TIMEOUT": &cfg.HTTP.IdleTimeout,
+	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/transport"
@@ -34,7 +35,7 @@ type echoOut struct {
 
 func server(t *testing.T, mount func(e *echo.Echo)) *transport.Client {
 	t.Helper()
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mount(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -149,7 +150,7 @@ func TestUnreachableModuleIsUnavailable(t *testing.T) {
 }
 
 func TestBindRefusesBadInput(t *testing.T) {
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.POST("/in", func(c echo.Context) error {
 		var in struct {
 			Name  string `json:"name"`
