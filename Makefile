@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build test vet lint-api fmt bench chaos clean
+.PHONY: run build test vet lint-api fuzz fmt bench chaos clean
 
 ## run: every module in one process on :8080 (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
@@ -27,6 +27,15 @@ lint-api: node_modules/.bin/redocly
 node_modules/.bin/redocly: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+FUZZTIME ?= 20s
+
+## fuzz: run every fuzz test for FUZZTIME each (make test runs their seeds)
+fuzz:
+	@grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func / /' | while read -r file fn; do \
+		echo "== $$fn ($$(dirname $$file))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$(dirname $$file) || exit 1; \
+	done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
