@@ -47,6 +47,8 @@ type request struct {
 	token        string
 	body         any
 	header       map[string]string
+	// headers are added after everything else, to repeat a header.
+	headers http.Header
 	// base overrides the routing by path, to ask one process directly.
 	base string
 }
@@ -87,6 +89,11 @@ func (tp topology) do(t *testing.T, req request) response {
 	}
 	for k, v := range req.header {
 		hr.Header.Set(k, v)
+	}
+	for k, vs := range req.headers {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
 	}
 	resp, err := httpClient.Do(hr)
 	require.NoError(t, err, "%s %s", req.method, req.path)
