@@ -44,8 +44,11 @@ func TestE2E(t *testing.T) {
 	})
 }
 
-func oneProcess(t *testing.T) topology {
-	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": jwtSecret})
+func oneProcess(t *testing.T) topology { return oneProcessOn(t, pgtest.NewDatabase(t)) }
+
+// oneProcessOn runs every module in one process on the database at dbURL.
+func oneProcessOn(t *testing.T, dbURL string) topology {
+	p := startApp(t, "app", map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": jwtSecret})
 	p.waitReady(t)
 	return topology{
 		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,

@@ -22,6 +22,7 @@ import (
 	"mitosis/platform/process"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
+	"mitosis/web"
 )
 
 // TestSecret signs tokens in tests.
@@ -58,7 +59,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
 	require.NoError(t, err)
-	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), quietLogger())
+	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, quietLogger())
 	require.NoError(t, err)
 	bound := &httpserver.Bound{}
 	run(t, fx.Options(opts, fx.Populate(append(targets, &bound)...)))

@@ -78,7 +78,7 @@ func TestHostileTokensAreRefused(t *testing.T) {
 
 func TestRequiredMiddleware(t *testing.T) {
 	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.GET("/me", func(c echo.Context) error {
 		return c.String(http.StatusOK, auth.Subject(c.Request().Context()))
 	}, tokens.Required)
@@ -144,7 +144,7 @@ func TestSecretInProductionIsRequired(t *testing.T) {
 
 func TestInternalRoutesNeedServiceCredentials(t *testing.T) {
 	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Use(tokens.GuardInternal)
 	e.POST("/internal/thing", func(c echo.Context) error {
 		return c.String(http.StatusOK, auth.Caller(c.Request().Context()))

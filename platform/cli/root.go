@@ -14,11 +14,13 @@ import (
 
 // Env is what every command needs from main.
 type Env struct {
-	Specs  []topology.Spec
-	Tree   db.Migrations
-	Getenv config.Getenv
-	Stdout io.Writer
-	Stderr io.Writer
+	Specs []topology.Spec
+	Tree  db.Migrations
+	// OpenAPI is the document of the public API (YAML or JSON).
+	OpenAPI []byte
+	Getenv  config.Getenv
+	Stdout  io.Writer
+	Stderr  io.Writer
 }
 
 // New returns the root command.

@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -30,12 +31,25 @@ type Config struct {
 	HTTPAddr string            `yaml:"http_addr"`
 	Services []string          `yaml:"services"`
 	DataDir  string            `yaml:"data_dir"`
+	HTTP     HTTP              `yaml:"http"`
 	Database Database          `yaml:"database"`
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
 	Events   Events            `yaml:"events"`
 	Gateway  Gateway           `yaml:"gateway"`
 	Modules  map[string]Module `yaml:"modules"`
+}
+
+// HTTP configures the server: which browser origins may call it (CORS) and
+// how long a client may take, so slow or stuck requests end.
+type HTTP struct {
+	// CORSAllowedOrigins are exact origins (https://shop.example.com); empty
+	// means none, or any loopback origin in development.
+	CORSAllowedOrigins []string      `yaml:"cors_allowed_origins"`
+	ReadHeaderTimeout  time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout        time.Duration `yaml:"read_timeout"`
+	WriteTimeout       time.Duration `yaml:"write_timeout"`
+	IdleTimeout        time.Duration `yaml:"idle_timeout"`
 }
 
 // Database configures the shared database and its defaults.
@@ -149,6 +163,19 @@ func (c Config) validate() error {
 	errs = append(errs, c.Calls.validate()...)
 	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
 		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
+	}
+	for name, d := range map[string]time.Duration{
+		"HTTP_READ_HEADER_TIMEOUT": c.HTTP.ReadHeaderTimeout, "HTTP_READ_TIMEOUT": c.HTTP.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT": c.HTTP.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTP.IdleTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, name+" must be positive")
+		}
+	}
+	for _, o := range c.HTTP.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Sprintf("CORS_ALLOWED_ORIGINS holds %q; origins look like https://shop.example.com", o))
+		}
 	}
 	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
 		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")

@@ -30,6 +30,9 @@ func TestDefaults(t *testing.T) {
 		Timeout: 5 * time.Second, Retries: 2, Backoff: 50 * time.Millisecond, MaxConcurrency: 64,
 		BreakerFailures: 5, BreakerCooldown: 10 * time.Second,
 	}, cfg.Calls)
+	assert.Empty(t, cfg.HTTP.CORSAllowedOrigins)
+	assert.Equal(t, 5*time.Second, cfg.HTTP.ReadHeaderTimeout)
+	assert.Equal(t, 30*time.Second, cfg.HTTP.ReadTimeout)
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
@@ -46,6 +49,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"BREAKER_FAILURES":            "3",
 		"BREAKER_COOLDOWN":            "1s",
 		"MIGRATE_ON_START":            "false",
+		"CORS_ALLOWED_ORIGINS":        "https://shop.example.com, http://localhost:3000",
+		"HTTP_READ_HEADER_TIMEOUT":    "1s",
 	}), modules)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"orders", "payments"}, cfg.Services, "trimmed, duplicates ignored")
@@ -58,6 +63,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		BreakerFailures: 3, BreakerCooldown: time.Second,
 	}, cfg.Calls)
 	assert.False(t, cfg.Database.MigrateOnStart)
+	assert.Equal(t, []string{"https://shop.example.com", "http://localhost:3000"}, cfg.HTTP.CORSAllowedOrigins)
+	assert.Equal(t, time.Second, cfg.HTTP.ReadHeaderTimeout)
 }
 
 func TestConfigFileThenEnvironment(t *testing.T) {
@@ -91,6 +98,9 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"concurrent": {map[string]string{"CALL_MAX_CONCURRENCY": "0"}, "CALL_MAX_CONCURRENCY"},
 		"failures":   {map[string]string{"BREAKER_FAILURES": "0"}, "BREAKER_FAILURES"},
 		"cooldown":   {map[string]string{"BREAKER_COOLDOWN": "-1s"}, "BREAKER_COOLDOWN"},
+		"origin":     {map[string]string{"CORS_ALLOWED_ORIGINS": "shop.example.com"}, "CORS_ALLOWED_ORIGINS"},
+		"wildcard":   {map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
+		"timeout":    {map[string]string{"HTTP_READ_TIMEOUT": "0s"}, "HTTP_READ_TIMEOUT"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

@@ -61,6 +61,9 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
+	if v, ok := lookup(getenv, "CORS_ALLOWED_ORIGINS"); ok {
+		cfg.HTTP.CORSAllowedOrigins = splitList(v)
+	}
 	var errs []string
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
@@ -106,15 +109,19 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 	}
 	for key, dst := range map[string]*time.Duration{
-		"TOKEN_TTL":             &cfg.Auth.TokenTTL,
-		"CALL_TIMEOUT":          &cfg.Calls.Timeout,
-		"CALL_BACKOFF":          &cfg.Calls.Backoff,
-		"BREAKER_COOLDOWN":      &cfg.Calls.BreakerCooldown,
-		"EVENTS_POLL_INTERVAL":  &cfg.Events.PollInterval,
-		"EVENTS_BACKOFF_BASE":   &cfg.Events.BackoffBase,
-		"EVENTS_BACKOFF_MAX":    &cfg.Events.BackoffMax,
-		"GATEWAY_PROXY_TIMEOUT": &cfg.Gateway.ProxyTimeout,
-		"GATEWAY_PART_TIMEOUT":  &cfg.Gateway.PartTimeout,
+		"TOKEN_TTL":                &cfg.Auth.TokenTTL,
+		"CALL_TIMEOUT":             &cfg.Calls.Timeout,
+		"CALL_BACKOFF":             &cfg.Calls.Backoff,
+		"BREAKER_COOLDOWN":         &cfg.Calls.BreakerCooldown,
+		"EVENTS_POLL_INTERVAL":     &cfg.Events.PollInterval,
+		"EVENTS_BACKOFF_BASE":      &cfg.Events.BackoffBase,
+		"EVENTS_BACKOFF_MAX":       &cfg.Events.BackoffMax,
+		"GATEWAY_PROXY_TIMEOUT":    &cfg.Gateway.ProxyTimeout,
+		"GATEWAY_PART_TIMEOUT":     &cfg.Gateway.PartTimeout,
+		"HTTP_READ_HEADER_TIMEOUT": &cfg.HTTP.ReadHeaderTimeout,
+		"HTTP_READ_TIMEOUT":        &cfg.HTTP.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT":       &cfg.HTTP.WriteTimeout,
+		"HTTP_IDLE_TIMEOUT":        &cfg.HTTP.IdleTimeout,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)

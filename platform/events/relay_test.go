@@ -190,7 +190,7 @@ func TestTwoRelaysNeverDeliverARowTwiceConcurrently(t *testing.T) {
 
 func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	w := newWorld(t, record)
-	e := httpserver.New(quiet)
+	e := httpserver.New(config.Config{}, quiet)
 	events.Mount(e, w.bus)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
+	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
@@ -21,12 +22,17 @@ import (
 
 // Options returns the fx options of a process, and its placement. It fails
 // before anything starts when SERVICES or the module URLs are inconsistent.
-func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *slog.Logger) (fx.Option, topology.Placement, error) {
+// openAPI is the document of the public API, served by every process.
+func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openAPI []byte, log *slog.Logger) (fx.Option, topology.Placement, error) {
 	place, err := topology.Plan(specs, cfg)
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}
 	if err := db.Validate(cfg, place.LocalData()); err != nil {
+		return nil, topology.Placement{}, err
+	}
+	doc, err := apidoc.Parse(openAPI)
+	if err != nil {
 		return nil, topology.Placement{}, err
 	}
 	opts := fx.Options(
@@ -47,6 +53,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 		fx.Invoke(func(e *echo.Echo, checks *health.Registry, tokens *auth.Tokens) {
 			e.Use(tokens.GuardInternal)
 			checks.Mount(e)
+			doc.Mount(e)
 		}),
 		httpserver.Serve, // last: after every module's migrations
 	)

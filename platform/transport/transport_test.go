@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/transport"
@@ -34,7 +35,7 @@ type echoOut struct {
 
 func server(t *testing.T, mount func(e *echo.Echo)) *transport.Client {
 	t.Helper()
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mount(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -149,11 +150,14 @@ func TestUnreachableModuleIsUnavailable(t *testing.T) {
 }
 
 func TestBindRefusesBadInput(t *testing.T) {
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.POST("/in", func(c echo.Context) error {
 		var in struct {
 			Name  string `json:"name"`
 			Count int    `json:"count"`
+			Items []struct {
+				SKU string `json:"sku"`
+			} `json:"items"`
 		}
 		if err := transport.Bind(c, &in); err != nil {
 			return err
@@ -165,15 +169,23 @@ func TestBindRefusesBadInput(t *testing.T) {
 		status            int
 		field             string
 	}{
-		"ok":            {"application/json", `{"name":"a","count":1}`, 204, ""},
-		"unknown field": {"application/json", `{"nam":"a"}`, 400, "nam"},
-		"wrong type":    {"application/json", `{"count":"x"}`, 400, "count"},
-		"too big":       {"application/json", `{"count":99999999999999999999}`, 400, "count"},
-		"malformed":     {"application/json", `{"name":`, 400, "body"},
-		"empty":         {"application/json", ``, 400, "body"},
-		"two values":    {"application/json", `{} {}`, 400, "body"},
-		"not json":      {"text/plain", `{}`, 415, ""},
-		"oversized":     {"application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
+		"ok":               {"application/json", `{"name":"a","count":1}`, 204, ""},
+		"unknown field":    {"application/json", `{"nam":"a"}`, 400, "nam"},
+		"wrong type":       {"application/json", `{"count":"x"}`, 400, "count"},
+		"too big":          {"application/json", `{"count":99999999999999999999}`, 400, "count"},
+		"malformed":        {"application/json", `{"name":`, 400, "body"},
+		"empty":            {"application/json", ``, 400, "body"},
+		"two values":       {"application/json", `{} {}`, 400, "body"},
+		"not json":         {"text/plain", `{}`, 415, ""},
+		"duplicate key":    {"application/json", `{"name":"a","count":1,"name":"b"}`, 400, "name"},
+		"nested dup":       {"application/json", `{"items":[{"sku":"a"},{"sku":"b","sku":"c"}]}`, 400, "items[1].sku"},
+		"same key apart":   {"application/json", `{"items":[{"sku":"a"},{"sku":"b"}],"name":"x"}`, 204, ""},
+		"NUL":              {"application/json", `{"name":"a\u0000b"}`, 400, "name"},
+		"empty name":       {"application/json", `{"":"x"}`, 400, "body"},
+		"empty name twice": {"application/json", `{"":"x","":"y"}`, 400, "body"},
+		"NUL, empty name":  {"application/json", `{"":"\u0000"}`, 400, "body"},
+		"nested NUL":       {"application/json", `{"items":[{"sku":"ok"},{"sku":"\u0000"}]}`, 400, "items[1].sku"},
+		"oversized":        {"application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/in", strings.NewReader(tc.body))

@@ -35,7 +35,7 @@ func startGateway(t *testing.T, usersURL string, timeout time.Duration) string {
 	place, err := topology.Plan(specs, cfg)
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := httpserver.New(log)
+	e := httpserver.New(config.Config{}, log)
 	e.Pre(proxy.HideInternal(place))
 	require.NoError(t, proxy.Mount(e, place, timeout, log))
 	srv := httptest.NewServer(e)

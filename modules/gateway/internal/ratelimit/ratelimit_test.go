@@ -50,7 +50,7 @@ func setup(t *testing.T, limits map[string]config.RateLimit) fixture {
 	require.NoError(t, err)
 	clk := &clock{now: time.Unix(1_700_000_000, 0)}
 	lim.now = clk.Now
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Pre(lim.Middleware)
 	ok := func(c echo.Context) error { return c.String(http.StatusOK, "ok") }
 	e.GET("/api/v1/products", ok)

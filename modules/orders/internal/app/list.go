@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -23,7 +22,7 @@ const (
 // pages stay stable while new orders arrive.
 func (s *Service) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (orders.OrderPage, error) {
 	var bad problem.Fields
-	if uuid.Validate(in.CustomerID) != nil {
+	if !ids.Valid(in.CustomerID) {
 		bad.Add("customer_id", "must be a UUID")
 	}
 	limit := in.Limit
@@ -68,7 +67,7 @@ func decodeCursor(c string) (time.Time, string, bool) {
 	}
 	ts, id, ok := strings.Cut(string(raw), "|")
 	at, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || uuid.Validate(id) != nil {
+	if !ok || err != nil || !ids.Valid(id) {
 		return time.Time{}, "", false
 	}
 	return at, id, true

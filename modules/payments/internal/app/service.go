@@ -12,6 +12,7 @@ import (
 
 	"mitosis/modules/payments"
 	"mitosis/modules/payments/internal/store"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -145,7 +146,7 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 	if err := bad.Err(); err != nil {
 		return payments.Payment{}, err
 	}
-	if uuid.Validate(in.PaymentID) != nil {
+	if !ids.Valid(in.PaymentID) {
 		return payments.Payment{}, payments.ErrNotFound
 	}
 	var out payments.Payment
@@ -181,7 +182,7 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 
 // GetPayment returns one of the user's payments.
 func (s *Service) GetPayment(ctx context.Context, in payments.GetPaymentRequest) (payments.Payment, error) {
-	if uuid.Validate(in.PaymentID) != nil || uuid.Validate(in.UserID) != nil {
+	if !ids.Valid(in.PaymentID) || !ids.Valid(in.UserID) {
 		return payments.Payment{}, payments.ErrNotFound
 	}
 	return store.PaymentOf(ctx, s.store.DB(), in.UserID, in.PaymentID, false)
@@ -204,7 +205,7 @@ func (s *Service) ListPayments(ctx context.Context, in payments.ListPaymentsRequ
 func checkUser(bad *problem.Fields, id string) { checkUUID(bad, "user_id", id) }
 
 func checkUUID(bad *problem.Fields, field, id string) {
-	if uuid.Validate(id) != nil {
+	if !ids.Valid(id) {
 		bad.Add(field, "must be a UUID")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -101,7 +102,7 @@ func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users
 
 // Get returns a user by id.
 func (s *Service) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
-	if _, err := uuid.Parse(in.ID); err != nil {
+	if !ids.Valid(in.ID) {
 		return users.User{}, users.ErrNotFound
 	}
 	acc, err := s.store.ByID(ctx, in.ID)
