@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build test vet fmt bench chaos clean
+.PHONY: run build test vet lint-api fuzz fmt bench clean
 
 ## run: every module in one process on :8080 (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
@@ -12,13 +12,30 @@ run: build
 build:
 	$(GO) build -o $(BIN) .
 
-## test: vet, formatting, and every test with the race detector on real PostgreSQL
-test: vet
+## test: vet, the API lint, formatting, and every test with the race detector on real PostgreSQL
+test: vet lint-api
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
+
+## lint-api: lint web/openapi.yaml with the pinned @redocly/cli (rules in redocly.yaml)
+lint-api: node_modules/.bin/redocly
+	REDOCLY_TELEMETRY=off npx --no-install redocly lint
+
+node_modules/.bin/redocly: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+FUZZTIME ?= 20s
+
+## fuzz: run every fuzz test for FUZZTIME each (make test runs their seeds)
+fuzz:
+	@grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func / /' | while read -r file fn; do \
+		echo "== $$fn ($$(dirname $$file))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$(dirname $$file) || exit 1; \
+	done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -3,6 +3,7 @@ package main
 import (
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/migrations"
+	"mitosis/platform/events"
 	"mitosis/platform/pgtest"
 )
 
@@ -95,10 +97,13 @@ func knownMigrations(t *testing.T) map[string][]string {
 		files, err := fs.Glob(migrations.FS, module+"/*.up.sql")
 		require.NoError(t, err)
 		require.NotEmpty(t, files, module)
-		for _, f := range files {
+		shared, err := fs.Glob(events.Migrations, "*.up.sql")
+		require.NoError(t, err)
+		for _, f := range append(files, shared...) {
 			name, _, _ := strings.Cut(path.Base(f), ".")
 			out[module] = append(out[module], name)
 		}
+		slices.Sort(out[module])
 	}
 	return out
 }

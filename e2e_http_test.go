@@ -17,6 +17,9 @@ import (
 // process all three URLs are the same.
 type topology struct {
 	users, payments, orders string
+	// gateway is where the modules run as the gateway sees them (local or
+	// remote), or "" when no process runs a gateway.
+	gateway string
 	// processes are the /health answers to expect, one per process.
 	processes []healthWant
 }
@@ -26,6 +29,8 @@ type healthWant struct {
 	url          string
 	modules      []string
 	dependencies []string
+	// gateway marks a gateway-only process, which serves no internal routes.
+	gateway bool
 }
 
 // baseFor routes a public path to the process that serves it; anything else
@@ -47,6 +52,8 @@ type request struct {
 	token        string
 	body         any
 	header       map[string]string
+	// headers are added after everything else, to repeat a header.
+	headers http.Header
 	// base overrides the routing by path, to ask one process directly.
 	base string
 }
@@ -59,7 +66,8 @@ type response struct {
 	body   []byte
 }
 
-// do sends req to the process serving its path.
+// do sends req to the process serving its path, and checks the answer
+// against the OpenAPI document.
 func (tp topology) do(t *testing.T, req request) response {
 	t.Helper()
 	var body io.Reader
@@ -87,12 +95,21 @@ func (tp topology) do(t *testing.T, req request) response {
 	for k, v := range req.header {
 		hr.Header.Set(k, v)
 	}
+	for k, vs := range req.headers {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
 	resp, err := httpClient.Do(hr)
 	require.NoError(t, err, "%s %s", req.method, req.path)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return response{req: req, status: resp.StatusCode, header: resp.Header, body: raw}
+	out := response{req: req, status: resp.StatusCode, header: resp.Header, body: raw}
+	api, err := apiContract()
+	require.NoError(t, err, "OpenAPI document")
+	require.NoError(t, api.check(req.method, req.path, out.status, mediaType(out), raw))
+	return out
 }
 
 // get and post are shorthands for do.

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
+	"mitosis/modules/users"
 )
 
 func (s *session) invalidOrder(t *testing.T) {
@@ -175,4 +177,30 @@ func (s *session) cancelOrder(t *testing.T) {
 	require.NotNil(t, refused.FailureReason)
 	require.Equal(t, orders.ReasonInsufficientFunds, *refused.FailureReason, "cancelling again keeps the first reason")
 	s.requireBalance(t, s.alice, depositCents)
+}
+
+// orderStats: users keeps each customer's order statistics from the order
+// events, whichever process publishes them; /users/me eventually shows the
+// confirmed orders, the cancelled one taken back out.
+func (s *session) orderStats(t *testing.T) {
+	// The scenario's paid order was confirmed then cancelled; one more
+	// confirmed order makes the expected statistics non-zero.
+	o := decode[orders.Order](t, s.placeWithKey(t, uuid.NewString(), s.orderItems), http.StatusCreated)
+	require.Equal(t, orders.StatusConfirmed, o.Status)
+	page := decode[orders.OrderPage](t, s.topo.get(t, "/api/v1/orders?limit=100", s.alice.token), http.StatusOK)
+	require.Empty(t, page.NextCursor)
+	var want users.OrderStats
+	for _, o := range page.Items {
+		if o.Status == orders.StatusConfirmed {
+			want.OrdersConfirmed++
+			want.TotalSpentCents += o.TotalCents
+		}
+	}
+	require.Equal(t, users.OrderStats{OrdersConfirmed: 1, TotalSpentCents: o.TotalCents}, want)
+	var got users.Me
+	require.Eventually(t, func() bool {
+		got = decode[users.Me](t, s.topo.get(t, "/api/v1/users/me", s.alice.token), http.StatusOK)
+		return got.Stats == want
+	}, 10*time.Second, 20*time.Millisecond, "stats %+v, want %+v", &got.Stats, want)
+	require.Equal(t, s.alice.user.ID, got.ID)
 }

@@ -43,13 +43,18 @@ type appProcess struct {
 	err    error // the exit status; read after exited is closed
 }
 
-// startApp runs `app serve` on a free loopback port with env (plus HTTP_ADDR
-// and DATA_DIR) and stops it with SIGTERM when the test ends. It does not
-// wait for readiness.
+// startApp runs `app serve` on a free loopback port (or env's HTTP_ADDR)
+// with env (plus DATA_DIR) and stops it with SIGTERM when the test ends. It
+// does not wait for readiness.
 func startApp(t *testing.T, name string, env map[string]string) *appProcess {
 	t.Helper()
-	addr := freeAddr(t)
-	vars := map[string]string{"HTTP_ADDR": addr, "DATA_DIR": t.TempDir()}
+	addr := env["HTTP_ADDR"]
+	if addr == "" {
+		addr = freeAddr(t)
+	}
+	// Every client here shares one IP: limits are tested on their own.
+	vars := map[string]string{"HTTP_ADDR": addr, "DATA_DIR": t.TempDir(),
+		"RATE_LIMIT_DEFAULT": "1000000/s burst 1000000", "RATE_LIMIT_AUTH": "1000000/s burst 1000000"}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -60,10 +60,13 @@ var scenario = []step{
 	{"get order", (*session).getOrder},
 	{"list orders a page at a time", (*session).listOrders},
 	{"payments of the order", (*session).paymentsOfOrder},
+	{"order details composed by the gateway", (*session).orderDetails},
+	{"services listed by the gateway", (*session).services},
 	{"cancel refunds once", (*session).cancelOrder},
 	{"health", (*session).health},
 	{"unknown route", (*session).unknownRoute},
 	{"internal routes need service credentials", (*session).internalRoutes},
+	{"order statistics follow the order events", (*session).orderStats},
 }
 
 // runScenario runs the table in order and stops at the first failing step,

@@ -66,6 +66,12 @@ func TestStartupFailures(t *testing.T) {
 			want: []string{"JWKS_URL", "USERS_URL"},
 		},
 		{
+			name: "a remote subscriber of a local publisher without its URL",
+			env: map[string]string{"SERVICES": "users", "DATABASE_URL": unreachableDB,
+				"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
+			want: []string{"payments", "user.registered", "PAYMENTS_URL"},
+		},
+		{
 			name: "isolated payments without its database",
 			env: map[string]string{"SERVICES": "payments", "PAYMENTS_DATABASE_ISOLATION": "isolated",
 				"DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},

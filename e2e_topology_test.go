@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules/gateway"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -21,6 +23,10 @@ func TestE2E(t *testing.T) {
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
 		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil))
+	})
+	t.Run("gateway before three processes", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil)))
 	})
 	t.Run("three processes, payments isolated, api-key service auth", func(t *testing.T) {
 		t.Parallel()
@@ -40,18 +46,22 @@ func TestE2E(t *testing.T) {
 	})
 }
 
-func oneProcess(t *testing.T) topology {
-	p := startApp(t, "app", map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
+func oneProcess(t *testing.T) topology { return oneProcessOn(t, pgtest.NewDatabase(t)) }
+
+// oneProcessOn runs every module in one process on the database at dbURL.
+func oneProcessOn(t *testing.T, dbURL string) topology {
+	p := startApp(t, "app", map[string]string{"DATABASE_URL": dbURL, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
 	p.waitReady(t)
 	return topology{
-		users: p.url, payments: p.url, orders: p.url,
+		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
 		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}}},
 	}
 }
 
-// threeProcesses starts users and payments, then orders calling them. With
-// paymentsDB set, payments keeps its data in that database instead; extra
-// is added to every process's environment.
+// threeProcesses starts payments, users (which delivers its events to
+// payments), then orders calling them. With paymentsDB set, payments keeps
+// its data in that database instead; extra is added to every process's
+// environment.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
 	env := func(services string) map[string]string {
 		vars := map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
@@ -65,12 +75,17 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
 	}
-	u := startApp(t, "users", env("users"))
-	// payments verifies access tokens against users' JWKS.
-	paymentsEnv["USERS_URL"] = u.url
+	// payments first: users publishes user.registered, which payments
+	// handles. payments verifies access tokens against users' JWKS, so
+	// users' address is chosen before either starts.
+	usersAddr := freeAddr(t)
+	paymentsEnv["USERS_URL"] = "http://" + usersAddr
 	p := startApp(t, "payments", paymentsEnv)
-	u.waitReady(t)
 	p.waitReady(t)
+	usersEnv := env("users")
+	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
+	u := startApp(t, "users", usersEnv)
+	u.waitReady(t)
 	ordersEnv := env("orders")
 	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	o := startApp(t, "orders", ordersEnv)
@@ -82,6 +97,20 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 			{url: p.url, modules: []string{"payments"}},
 			{url: o.url, modules: []string{"orders"}, dependencies: []string{"payments", "users"}},
 		},
+	}
+}
+
+// behindGateway starts a gateway-only process, without a database, in front
+// of the split topology; clients then talk only to the gateway.
+func behindGateway(t *testing.T, split topology) topology {
+	g := startApp(t, "gateway", map[string]string{
+		"SERVICES": "gateway", "SERVICE_SECRET": serviceSecret,
+		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders,
+	})
+	g.waitReady(t)
+	return topology{
+		users: g.url, payments: g.url, orders: g.url, gateway: gateway.WhereRemote,
+		processes: append(split.processes, healthWant{url: g.url, dependencies: []string{"orders", "payments", "users"}, gateway: true}),
 	}
 }
 
@@ -101,13 +130,21 @@ func (s *session) unknownRoute(t *testing.T) {
 }
 
 // internalRoutes: no client, and no user token, can reach a module's
-// internal API, on any process; nothing is credited by the attempt.
+// internal API, on any process; nothing is credited by the attempt. A
+// gateway-only process has no internal routes at all.
 func (s *session) internalRoutes(t *testing.T) {
 	before := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
 	for _, p := range s.topo.processes {
 		for _, token := range []string{"", s.alice.token} {
 			r := s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/deposit", token: token,
 				body: map[string]any{"user_id": s.alice.user.ID, "amount_cents": 5000000}})
+			if p.gateway {
+				requireProblem(t, r, http.StatusNotFound, "not_found")
+				continue
+			}
+			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
+			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/events", token: token,
+				body: map[string]any{"id": uuid.NewString(), "type": "user.registered"}})
 			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
 		}
 	}
@@ -135,6 +172,9 @@ func requireUp(t *testing.T, got []health.Status, kind string, names []string) {
 		gotNames = append(gotNames, s.Name)
 		require.Equal(t, "up", s.Status, "%s %s: %s", kind, s.Name, s.Error)
 		require.Equal(t, kind, s.Kind, s.Name)
+		if kind == health.KindDependency {
+			require.Equal(t, "closed", s.Breaker, "breaker of %s", s.Name)
+		}
 	}
 	require.ElementsMatch(t, names, gotNames, "%ss", kind)
 }

@@ -14,7 +14,7 @@ import (
 	"mitosis/modules"
 	"mitosis/platform/cli"
 	"mitosis/platform/config"
-	"mitosis/platform/db"
+	"mitosis/web"
 )
 
 func main() {
@@ -28,11 +28,12 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
 	root := cli.New(cli.Env{
-		Specs:  modules.All(),
-		Tree:   db.Migrations{FS: migrations.FS},
-		Getenv: getenv,
-		Stdout: stdout,
-		Stderr: stderr,
+		Specs:   modules.All(),
+		Tree:    migrations.Tree(),
+		OpenAPI: web.OpenAPI,
+		Getenv:  getenv,
+		Stdout:  stdout,
+		Stderr:  stderr,
 	})
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)

@@ -2,9 +2,21 @@
 // module (migrations/<module>/), so the binary migrates from anywhere.
 package migrations
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+
+	"mitosis/platform/db"
+	"mitosis/platform/events"
+)
 
 // FS holds migrations/<module>/*.sql.
 //
 //go:embed users orders payments
 var FS embed.FS
+
+// Tree is every module's migrations plus the sets each module's schema
+// shares (the events outbox and inbox).
+func Tree() db.Migrations {
+	return db.Migrations{FS: FS, Shared: []fs.FS{events.Migrations}}
+}

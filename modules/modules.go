@@ -2,15 +2,17 @@
 package modules
 
 import (
+	"mitosis/modules/gateway/gatewayfx"
 	"mitosis/modules/orders/ordersfx"
 	"mitosis/modules/payments/paymentsfx"
 	"mitosis/modules/users/usersfx"
 	"mitosis/platform/topology"
 )
 
-// All returns the specs of every module.
+// All returns the specs of every module; the gateway last, as it serves
+// what the others leave to it.
 func All() []topology.Spec {
-	return []topology.Spec{usersfx.Module, paymentsfx.Module, ordersfx.Module}
+	return []topology.Spec{usersfx.Module, paymentsfx.Module, ordersfx.Module, gatewayfx.Module}
 }
 
 // Names returns the names of every module.

@@ -16,13 +16,13 @@ import (
 	"mitosis/modules"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
-	"mitosis/platform/db"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/pgtest"
 	"mitosis/platform/process"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
+	"mitosis/web"
 )
 
 // Secrets of test processes: TestSecret signs service tokens, and
@@ -31,6 +31,9 @@ const (
 	TestSecret    = "test-secret-test-secret-test-secret-0123456789"
 	TestKeySecret = "test-key-secret-test-key-secret-0123456789"
 )
+
+// generousRate is a gateway rate limit no test reaches.
+const generousRate = "1000000/s burst 1000000"
 
 // Process is a started app; URL is its HTTP base address.
 type Process struct {
@@ -49,6 +52,9 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 		"DATA_DIR":           t.TempDir(),
 		// bcrypt's cheapest cost: password hashing is not under test here.
 		"PASSWORD_HASH_COST": "4",
+		// Every test client shares one IP: limits are tested on their own.
+		"RATE_LIMIT_DEFAULT": generousRate,
+		"RATE_LIMIT_AUTH":    generousRate,
 	}
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
@@ -58,7 +64,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
 	require.NoError(t, err)
-	opts, _, err := process.Options(cfg, modules.All(), db.Migrations{FS: migrations.FS}, quietLogger())
+	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, quietLogger())
 	require.NoError(t, err)
 	bound := &httpserver.Bound{}
 	run(t, fx.Options(opts, fx.Populate(append(targets, &bound)...)))
@@ -73,7 +79,7 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
 	run(t, fx.Options(
-		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"))),
+		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"), quietLogger())),
 		fx.Provide(health.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),

@@ -138,3 +138,39 @@ var (
 
 // Errors lists the contract's errors, for clients decoding codes.
 var Errors = []*problem.Error{ErrNotFound, ErrIdempotencyConflict, ErrCustomerNotFound, ErrNotCancellable}
+
+// Event types orders publishes; the aggregate of each is the order.
+const (
+	// EventOrderPlaced is published when an order is stored, pending payment.
+	EventOrderPlaced = "order.placed"
+	// EventOrderConfirmed is published when an order's payment is captured.
+	EventOrderConfirmed = "order.confirmed"
+	// EventOrderCancelled is published when an order is cancelled, whether
+	// it was pending (payment failed) or confirmed (refunded).
+	EventOrderCancelled = "order.cancelled"
+)
+
+// OrderPlaced is the payload of order.placed.
+type OrderPlaced struct {
+	OrderID    string `json:"order_id"`
+	CustomerID string `json:"customer_id"`
+	TotalCents int64  `json:"total_cents"`
+}
+
+// OrderConfirmed is the payload of order.confirmed.
+type OrderConfirmed struct {
+	OrderID    string `json:"order_id"`
+	CustomerID string `json:"customer_id"`
+	TotalCents int64  `json:"total_cents"`
+	PaymentID  string `json:"payment_id"`
+}
+
+// OrderCancelled is the payload of order.cancelled. PreviousStatus says
+// whether the order had been confirmed (its total refunded) or was pending.
+type OrderCancelled struct {
+	OrderID        string `json:"order_id"`
+	CustomerID     string `json:"customer_id"`
+	TotalCents     int64  `json:"total_cents"`
+	PreviousStatus string `json:"previous_status"`
+	Reason         string `json:"reason"`
+}

@@ -109,3 +109,27 @@ var (
 
 // Errors lists the contract's errors, for clients decoding codes.
 var Errors = []*problem.Error{ErrInsufficientFunds, ErrNotFound, ErrIdempotencyConflict}
+
+// Event types payments publishes; the aggregate of each is the payment.
+const (
+	// EventPaymentCaptured is published when a charge is captured.
+	EventPaymentCaptured = "payment.captured"
+	// EventPaymentRefunded is published when a payment is refunded.
+	EventPaymentRefunded = "payment.refunded"
+)
+
+// PaymentCaptured is the payload of payment.captured.
+type PaymentCaptured struct {
+	PaymentID   string `json:"payment_id"`
+	UserID      string `json:"user_id"`
+	OrderID     string `json:"order_id"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// PaymentRefunded is the payload of payment.refunded.
+type PaymentRefunded struct {
+	PaymentID   string `json:"payment_id"`
+	UserID      string `json:"user_id"`
+	OrderID     string `json:"order_id"`
+	AmountCents int64  `json:"amount_cents"`
+}

@@ -109,3 +109,27 @@ var (
 
 // Errors lists the contract's errors, for clients decoding codes.
 var Errors = []*problem.Error{ErrEmailTaken, ErrInvalidCredentials, ErrNotFound, ErrInvalidRefreshToken}
+
+// EventUserRegistered is the type of the event users publishes when a user
+// registers; its aggregate is the user and its payload UserRegistered.
+const EventUserRegistered = "user.registered"
+
+// UserRegistered is the payload of user.registered.
+type UserRegistered struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+}
+
+// OrderStats is a customer's order statistics, kept by users from the
+// order events (a read model: it trails the orders by the event delay).
+type OrderStats struct {
+	OrdersConfirmed int   `json:"orders_confirmed"`
+	TotalSpentCents int64 `json:"total_spent_cents"`
+}
+
+// Me is the answer of GET /api/v1/users/me: the user and their statistics.
+type Me struct {
+	User
+	Stats OrderStats `json:"stats"`
+}

@@ -29,7 +29,7 @@ var sink users.User
 // bench/run.sh runs this and prints the ratios; see BENCHMARKS.md.
 func BenchmarkGet(b *testing.B) {
 	var local users.Service
-	p := modulestest.Start(b, map[string]string{"SERVICES": "users"}, &local)
+	p := modulestest.Start(b, map[string]string{"SERVICES": "users,payments"}, &local)
 	var remote users.Service
 	modulestest.Clients(b, map[string]string{"users": p.URL}, &remote)
 	// fx provides the contract; its dynamic type is the concrete service,

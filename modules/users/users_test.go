@@ -11,9 +11,10 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// payments runs beside users: it subscribes to user.registered.
 func TestContract(t *testing.T) {
 	var local users.Service
-	p := modulestest.Start(t, map[string]string{"SERVICES": "users"}, &local)
+	p := modulestest.Start(t, map[string]string{"SERVICES": "users,payments"}, &local)
 
 	t.Run("in-process", func(t *testing.T) { userstest.Run(t, local) })
 	t.Run("http", func(t *testing.T) {

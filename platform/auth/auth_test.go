@@ -64,7 +64,7 @@ func TestIssueAndVerify(t *testing.T) {
 func TestHostileTokensAreRefused(t *testing.T) {
 	key, stranger := newKey(t), newKey(t)
 	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, verifier.Required)
 
 	now := time.Now()
@@ -153,7 +153,7 @@ func TestRequiredMiddleware(t *testing.T) {
 	key := newKey(t)
 	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
 	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.GET("/me", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		return c.String(http.StatusOK, auth.Subject(ctx)+" "+strconv.FormatBool(auth.IsAdmin(ctx)))
@@ -222,7 +222,7 @@ func TestSecretInProductionIsRequired(t *testing.T) {
 // with the caller, and a user route.
 func internalServer(t *testing.T, guard *auth.ServiceAuth, verifier *auth.Verifier) *echo.Echo {
 	t.Helper()
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Use(guard.GuardInternal)
 	e.POST("/internal/payments/thing", func(c echo.Context) error {
 		return c.String(http.StatusOK, auth.Caller(c.Request().Context()))
@@ -330,4 +330,34 @@ func TestServiceNone(t *testing.T) {
 	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, auth.NewNoServiceAuth("orders"), "payments"))
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "orders", rec.Body.String())
+}
+
+func TestACorruptDevelopmentSecretIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "service_secret"), []byte("short\n"), 0o600))
+	_, err := auth.Secret(config.Config{Env: config.Development, DataDir: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)), "SERVICE_SECRET", "", "service_secret")
+	require.ErrorContains(t, err, "service_secret")
+}
+
+func TestProcessesStartingTogetherShareOneSecret(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{Env: config.Development, DataDir: dir}
+	secrets := make(chan string, 8)
+	for range 8 {
+		go func() {
+			s, err := auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "SERVICE_SECRET", "", "service_secret")
+			if err != nil {
+				secrets <- "error: " + err.Error()
+				return
+			}
+			secrets <- string(s)
+		}()
+	}
+	first := <-secrets
+	for range 7 {
+		require.Equal(t, first, <-secrets)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary files left behind")
 }

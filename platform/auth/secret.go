@@ -34,33 +34,46 @@ func Secret(cfg config.Config, log *slog.Logger, name, value, file string) ([]by
 		return nil, fmt.Errorf("%s is required in production", name)
 	}
 	path := filepath.Join(cfg.DataDir, file)
-	raw, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(raw))) >= minSecretLen {
-		return []byte(strings.TrimSpace(string(raw))), nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read development %s: %w", name, err)
+	secret, err := readSecret(path, name)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return secret, err
 	}
 	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
 		return nil, fmt.Errorf("generate %s: %w", name, err)
 	}
-	secret := hex.EncodeToString(buf)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	// O_EXCL: when several processes start at once, the first one's secret wins.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return Secret(cfg, log, name, value, file)
-	}
+	// Written aside, then linked into place: the file is complete whenever it
+	// exists, and when processes start together the first link wins.
+	tmp, err := os.CreateTemp(cfg.DataDir, "."+file+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("keep development %s: %w", name, err)
 	}
-	_, err = f.WriteString(secret + "\n")
-	if err = errors.Join(err, f.Close()); err != nil {
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(buf) + "\n")
+	if err = errors.Join(err, tmp.Close()); err != nil {
+		return nil, fmt.Errorf("keep development %s: %w", name, err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return readSecret(path, name)
+		}
 		return nil, fmt.Errorf("keep development %s: %w", name, err)
 	}
 	log.Warn(name+" not set: generated a development secret; set "+name+" in production", "path", path)
+	return []byte(hex.EncodeToString(buf)), nil
+}
+
+func readSecret(path, name string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	secret := strings.TrimSpace(string(raw))
+	if len(secret) < minSecretLen {
+		return nil, fmt.Errorf("%s holds no valid development %s; delete it to generate a new one", path, name)
+	}
 	return []byte(secret), nil
 }

@@ -87,6 +87,9 @@ func (env Env) forEachModule(ctx context.Context, only string, act func(context.
 	if err != nil {
 		return err
 	}
+	if err := db.Validate(cfg, local); err != nil {
+		return err
+	}
 	cluster, err := openCluster(ctx, cfg, local, log)
 	if err != nil {
 		return err
@@ -126,10 +129,13 @@ func selectModules(specs []topology.Spec, cfg config.Config, only string) ([]str
 		return nil, err
 	}
 	if only == "" {
-		return place.Local(), nil
+		return place.LocalData(), nil
 	}
 	if !place.IsLocal(only) {
 		return nil, fmt.Errorf("module %q is not local here (SERVICES=%v)", only, place.Local())
+	}
+	if !slices.Contains(place.LocalData(), only) {
+		return nil, fmt.Errorf("module %q keeps no data", only)
 	}
 	return []string{only}, nil
 }

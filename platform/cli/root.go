@@ -1,4 +1,4 @@
-// Package cli is the app command: serve, migrate, services.
+// Package cli is the app command: serve, migrate, services, events.
 package cli
 
 import (
@@ -14,11 +14,13 @@ import (
 
 // Env is what every command needs from main.
 type Env struct {
-	Specs  []topology.Spec
-	Tree   db.Migrations
-	Getenv config.Getenv
-	Stdout io.Writer
-	Stderr io.Writer
+	Specs []topology.Spec
+	Tree  db.Migrations
+	// OpenAPI is the document of the public API (YAML or JSON).
+	OpenAPI []byte
+	Getenv  config.Getenv
+	Stdout  io.Writer
+	Stderr  io.Writer
 }
 
 // New returns the root command.
@@ -31,7 +33,7 @@ func New(env Env) *cobra.Command {
 	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env))
+	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env))
 	root.AddCommand(moduleCommands(env)...)
 	return root
 }

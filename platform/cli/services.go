@@ -28,7 +28,11 @@ func servicesCommand(env Env) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "MODULE\tRUNS\tDATABASE\tSCHEMA\tROLE")
 			for _, s := range env.Specs {
-				fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, where(place, s.Name), describeData(cfg, s.Name))
+				data := "no data\t-\t-"
+				if !s.Stateless {
+					data = describeData(cfg, s.Name)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, where(place, s.Name), data)
 			}
 			return w.Flush()
 		},

@@ -4,6 +4,8 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -29,10 +31,25 @@ type Config struct {
 	HTTPAddr string            `yaml:"http_addr"`
 	Services []string          `yaml:"services"`
 	DataDir  string            `yaml:"data_dir"`
+	HTTP     HTTP              `yaml:"http"`
 	Database Database          `yaml:"database"`
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
+	Events   Events            `yaml:"events"`
+	Gateway  Gateway           `yaml:"gateway"`
 	Modules  map[string]Module `yaml:"modules"`
+}
+
+// HTTP configures the server: which browser origins may call it (CORS) and
+// how long a client may take, so slow or stuck requests end.
+type HTTP struct {
+	// CORSAllowedOrigins are exact origins (https://shop.example.com); empty
+	// means none, or any loopback origin in development.
+	CORSAllowedOrigins []string      `yaml:"cors_allowed_origins"`
+	ReadHeaderTimeout  time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout        time.Duration `yaml:"read_timeout"`
+	WriteTimeout       time.Duration `yaml:"write_timeout"`
+	IdleTimeout        time.Duration `yaml:"idle_timeout"`
 }
 
 // Database configures the shared database and its defaults.
@@ -68,9 +85,45 @@ type Auth struct {
 	PasswordHashCost int `yaml:"password_hash_cost"`
 }
 
-// Calls configures calls to remote modules.
+// Calls configures calls to remote modules: the deadline cap, retries of
+// calls that are safe to repeat, and per remote module a circuit breaker and
+// a cap on concurrent calls.
 type Calls struct {
 	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many times a failed call that is safe to repeat is
+	// tried again; 0 disables retries.
+	Retries int `yaml:"retries"`
+	// Backoff is the base of the exponential backoff between attempts.
+	Backoff time.Duration `yaml:"backoff"`
+	// MaxConcurrency caps the calls in flight to one remote module.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// BreakerFailures is how many consecutive failures open the breaker.
+	BreakerFailures int `yaml:"breaker_failures"`
+	// BreakerCooldown is how long an open breaker refuses calls before it
+	// lets a probe through.
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+}
+
+// Events configures the relays that deliver each module's outbox.
+type Events struct {
+	PollInterval time.Duration `yaml:"poll_interval"`
+	BatchSize    int           `yaml:"batch_size"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	BackoffBase  time.Duration `yaml:"backoff_base"`
+	BackoffMax   time.Duration `yaml:"backoff_max"`
+}
+
+// Gateway configures the public entry point.
+type Gateway struct {
+	// ProxyTimeout bounds the wait for a remote module's response headers.
+	ProxyTimeout time.Duration `yaml:"proxy_timeout"`
+	// PartTimeout bounds each part of a composed answer on its own.
+	PartTimeout time.Duration `yaml:"part_timeout"`
+	// TrustedProxies are the CIDRs (or IPs) whose X-Forwarded-For names the
+	// client; with none, the client is the connection's peer.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RateLimits are the limits per route group, by group name.
+	RateLimits map[string]RateLimit `yaml:"rate_limits"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -140,16 +193,72 @@ func (c Config) validate() error {
 	if c.Auth.PasswordHashCost < 4 || c.Auth.PasswordHashCost > 31 {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
 	}
-	if c.Calls.Timeout <= 0 {
-		errs = append(errs, "CALL_TIMEOUT must be positive")
+	errs = append(errs, c.Calls.validate()...)
+	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
+		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
 	}
-	if c.IsProduction() && c.Database.URL == "" {
-		errs = append(errs, "DATABASE_URL is required in production (the embedded PostgreSQL is for development)")
+	for name, d := range map[string]time.Duration{
+		"HTTP_READ_HEADER_TIMEOUT": c.HTTP.ReadHeaderTimeout, "HTTP_READ_TIMEOUT": c.HTTP.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT": c.HTTP.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.HTTP.IdleTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, name+" must be positive")
+		}
+	}
+	for _, o := range c.HTTP.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Sprintf("CORS_ALLOWED_ORIGINS holds %q; origins look like https://shop.example.com", o))
+		}
+	}
+	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
+		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
+	}
+	if c.Gateway.ProxyTimeout <= 0 {
+		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")
+	}
+	if c.Gateway.PartTimeout <= 0 {
+		errs = append(errs, "GATEWAY_PART_TIMEOUT must be positive")
+	}
+	for name, rl := range c.Gateway.RateLimits {
+		if !strings.HasPrefix(rl.Prefix, "/") {
+			errs = append(errs, fmt.Sprintf("rate limit group %s: prefix must start with /, got %q", name, rl.Prefix))
+		}
+		if _, err := ParseRate(rl.Limit); err != nil {
+			errs = append(errs, fmt.Sprintf("RATE_LIMIT_%s: %v", envName(name), err))
+		}
+	}
+	for _, p := range c.Gateway.TrustedProxies {
+		if _, _, err := net.ParseCIDR(AsCIDR(p)); err != nil {
+			errs = append(errs, fmt.Sprintf("GATEWAY_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+func (c Calls) validate() []string {
+	var errs []string
+	if c.Timeout <= 0 {
+		errs = append(errs, "CALL_TIMEOUT must be positive")
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		errs = append(errs, fmt.Sprintf("CALL_RETRIES must be between 0 and 10, got %d", c.Retries))
+	}
+	if c.Backoff <= 0 {
+		errs = append(errs, "CALL_BACKOFF must be positive")
+	}
+	if c.MaxConcurrency < 1 {
+		errs = append(errs, fmt.Sprintf("CALL_MAX_CONCURRENCY must be at least 1, got %d", c.MaxConcurrency))
+	}
+	if c.BreakerFailures < 1 {
+		errs = append(errs, fmt.Sprintf("BREAKER_FAILURES must be at least 1, got %d", c.BreakerFailures))
+	}
+	if c.BreakerCooldown <= 0 {
+		errs = append(errs, "BREAKER_COOLDOWN must be positive")
+	}
+	return errs
 }
 
 // envName is the environment prefix of a module: orders → ORDERS.

@@ -26,6 +26,13 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, config.RolesPerModule, cfg.Database.Roles)
 	assert.True(t, cfg.Database.MigrateOnStart)
 	assert.Equal(t, 15*time.Minute, cfg.Auth.TokenTTL)
+	assert.Equal(t, config.Calls{
+		Timeout: 5 * time.Second, Retries: 2, Backoff: 50 * time.Millisecond, MaxConcurrency: 64,
+		BreakerFailures: 5, BreakerCooldown: 10 * time.Second,
+	}, cfg.Calls)
+	assert.Empty(t, cfg.HTTP.CORSAllowedOrigins)
+	assert.Equal(t, 5*time.Second, cfg.HTTP.ReadHeaderTimeout)
+	assert.Equal(t, 30*time.Second, cfg.HTTP.ReadTimeout)
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
@@ -36,7 +43,14 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"PAYMENTS_DATABASE_ISOLATION": "isolated",
 		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
 		"CALL_TIMEOUT":                "2s",
+		"CALL_RETRIES":                "0",
+		"CALL_BACKOFF":                "10ms",
+		"CALL_MAX_CONCURRENCY":        "8",
+		"BREAKER_FAILURES":            "3",
+		"BREAKER_COOLDOWN":            "1s",
 		"MIGRATE_ON_START":            "false",
+		"CORS_ALLOWED_ORIGINS":        "https://shop.example.com, http://localhost:3000",
+		"HTTP_READ_HEADER_TIMEOUT":    "1s",
 	}), modules)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"orders", "payments"}, cfg.Services, "trimmed, duplicates ignored")
@@ -44,8 +58,13 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.Equal(t, "http://users:8080", cfg.Module("users").URL)
 	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
 	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
-	assert.Equal(t, 2*time.Second, cfg.Calls.Timeout)
+	assert.Equal(t, config.Calls{
+		Timeout: 2 * time.Second, Retries: 0, Backoff: 10 * time.Millisecond, MaxConcurrency: 8,
+		BreakerFailures: 3, BreakerCooldown: time.Second,
+	}, cfg.Calls)
 	assert.False(t, cfg.Database.MigrateOnStart)
+	assert.Equal(t, []string{"https://shop.example.com", "http://localhost:3000"}, cfg.HTTP.CORSAllowedOrigins)
+	assert.Equal(t, time.Second, cfg.HTTP.ReadHeaderTimeout)
 }
 
 func TestConfigFileThenEnvironment(t *testing.T) {
@@ -71,9 +90,17 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"module iso": {map[string]string{"ORDERS_DATABASE_ISOLATION": "weird"}, "ORDERS_DATABASE_ISOLATION"},
 		"duration":   {map[string]string{"CALL_TIMEOUT": "soon"}, "CALL_TIMEOUT"},
 		"bool":       {map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START"},
-		"prod db":    {map[string]string{"APP_ENV": "production"}, "DATABASE_URL"},
 		"roles":      {map[string]string{"DATABASE_ROLES": "many"}, "DATABASE_ROLES"},
 		"cost":       {map[string]string{"PASSWORD_HASH_COST": "3"}, "PASSWORD_HASH_COST"},
+		"retries":    {map[string]string{"CALL_RETRIES": "-1"}, "CALL_RETRIES"},
+		"retries nb": {map[string]string{"CALL_RETRIES": "two"}, "CALL_RETRIES"},
+		"backoff":    {map[string]string{"CALL_BACKOFF": "0s"}, "CALL_BACKOFF"},
+		"concurrent": {map[string]string{"CALL_MAX_CONCURRENCY": "0"}, "CALL_MAX_CONCURRENCY"},
+		"failures":   {map[string]string{"BREAKER_FAILURES": "0"}, "BREAKER_FAILURES"},
+		"cooldown":   {map[string]string{"BREAKER_COOLDOWN": "-1s"}, "BREAKER_COOLDOWN"},
+		"origin":     {map[string]string{"CORS_ALLOWED_ORIGINS": "shop.example.com"}, "CORS_ALLOWED_ORIGINS"},
+		"wildcard":   {map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
+		"timeout":    {map[string]string{"HTTP_READ_TIMEOUT": "0s"}, "HTTP_READ_TIMEOUT"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

@@ -66,6 +66,9 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
+	if v, ok := lookup(getenv, "CORS_ALLOWED_ORIGINS"); ok {
+		cfg.HTTP.CORSAllowedOrigins = splitList(v)
+	}
 	var errs []string
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
@@ -81,6 +84,15 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Auth.PasswordHashCost = n
 	}
+	for key, dst := range map[string]*int{"EVENTS_BATCH_SIZE": &cfg.Events.BatchSize, "EVENTS_MAX_ATTEMPTS": &cfg.Events.MaxAttempts} {
+		if v, ok := lookup(getenv, key); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s must be an integer, got %q", key, v))
+			}
+			*dst = n
+		}
+	}
 	if v, ok := lookup(getenv, "MIGRATE_ON_START"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -88,9 +100,35 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		}
 		cfg.Database.MigrateOnStart = b
 	}
+	for key, dst := range map[string]*int{
+		"CALL_RETRIES":         &cfg.Calls.Retries,
+		"CALL_MAX_CONCURRENCY": &cfg.Calls.MaxConcurrency,
+		"BREAKER_FAILURES":     &cfg.Calls.BreakerFailures,
+	} {
+		if v, ok := lookup(getenv, key); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s must be an integer, got %q", key, v))
+			}
+			*dst = n
+		}
+	}
 	for key, dst := range map[string]*time.Duration{
-		"TOKEN_TTL": &cfg.Auth.TokenTTL, "CALL_TIMEOUT": &cfg.Calls.Timeout, "SIGNING_KEY_MAX_AGE": &cfg.Auth.SigningKeyMaxAge,
-		"REFRESH_TOKEN_TTL": &cfg.Auth.RefreshTokenTTL,
+		"TOKEN_TTL":                &cfg.Auth.TokenTTL,
+		"REFRESH_TOKEN_TTL":        &cfg.Auth.RefreshTokenTTL,
+		"SIGNING_KEY_MAX_AGE":      &cfg.Auth.SigningKeyMaxAge,
+		"CALL_TIMEOUT":             &cfg.Calls.Timeout,
+		"CALL_BACKOFF":             &cfg.Calls.Backoff,
+		"BREAKER_COOLDOWN":         &cfg.Calls.BreakerCooldown,
+		"EVENTS_POLL_INTERVAL":     &cfg.Events.PollInterval,
+		"EVENTS_BACKOFF_BASE":      &cfg.Events.BackoffBase,
+		"EVENTS_BACKOFF_MAX":       &cfg.Events.BackoffMax,
+		"GATEWAY_PROXY_TIMEOUT":    &cfg.Gateway.ProxyTimeout,
+		"GATEWAY_PART_TIMEOUT":     &cfg.Gateway.PartTimeout,
+		"HTTP_READ_HEADER_TIMEOUT": &cfg.HTTP.ReadHeaderTimeout,
+		"HTTP_READ_TIMEOUT":        &cfg.HTTP.ReadTimeout,
+		"HTTP_WRITE_TIMEOUT":       &cfg.HTTP.WriteTimeout,
+		"HTTP_IDLE_TIMEOUT":        &cfg.HTTP.IdleTimeout,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
@@ -99,6 +137,13 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 			}
 			*dst = d
 		}
+	}
+	if v, ok := lookup(getenv, "GATEWAY_TRUSTED_PROXIES"); ok {
+		cfg.Gateway.TrustedProxies = splitList(v)
+	}
+	for name, rl := range cfg.Gateway.RateLimits {
+		str("RATE_LIMIT_"+envName(name), &rl.Limit)
+		cfg.Gateway.RateLimits[name] = rl
 	}
 	if cfg.Modules == nil {
 		cfg.Modules = map[string]Module{}

@@ -38,7 +38,7 @@ func NewCluster(lc fx.Lifecycle, cfg config.Config, place topology.Placement, lo
 	if cfg.Database.URL != "" {
 		return &Cluster{AdminURL: cfg.Database.URL}, nil
 	}
-	if !needsShared(cfg, place.Local()) {
+	if !needsShared(cfg, place.LocalData()) {
 		return &Cluster{}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

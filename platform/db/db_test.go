@@ -133,6 +133,15 @@ func TestIsolatedModuleNeedsItsURL(t *testing.T) {
 	require.ErrorContains(t, err, "PAYMENTS_DATABASE_URL")
 }
 
+func TestProductionNeedsADatabaseOnlyForData(t *testing.T) {
+	cfg := sharedConfig("")
+	cfg.Env = config.Production
+	require.ErrorContains(t, db.Validate(cfg, []string{"orders"}), "DATABASE_URL is required in production")
+	require.NoError(t, db.Validate(cfg, nil), "a process without data modules needs no database")
+	cfg.Modules = map[string]config.Module{"orders": {Database: config.ModuleDatabase{URL: "postgres://o@db/orders"}}}
+	require.NoError(t, db.Validate(cfg, []string{"orders"}), "a module with its own URL")
+}
+
 func TestSingleRoleUsesTheSharedURL(t *testing.T) {
 	cfg := sharedConfig("postgres://app:pw@localhost/db")
 	cfg.Database.Roles = config.RolesSingle

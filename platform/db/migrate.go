@@ -15,8 +15,14 @@ import (
 	"github.com/uptrace/bun/migrate"
 )
 
-// Migrations is the tree of SQL migrations, one folder per module.
-type Migrations struct{ FS fs.FS }
+// Migrations is the tree of SQL migrations, one folder per module, plus
+// sets that every module gets in its own schema (the events outbox and
+// inbox, owned by platform/events), applied and tracked with the module's
+// own: their names are timestamps like any other migration.
+type Migrations struct {
+	FS     fs.FS
+	Shared []fs.FS
+}
 
 // Migrator runs one module's migrations. bun's migrator tracks them in a
 // table inside the module's schema (search_path), so each module has its own
@@ -34,8 +40,10 @@ func NewMigrator(db *bun.DB, tree Migrations, module string) (*Migrator, error) 
 		return nil, fmt.Errorf("migrations of %s: %w", module, err)
 	}
 	ms := migrate.NewMigrations()
-	if err := ms.Discover(sub); err != nil {
-		return nil, fmt.Errorf("migrations of %s: %w", module, err)
+	for _, set := range append([]fs.FS{sub}, tree.Shared...) {
+		if err := ms.Discover(set); err != nil {
+			return nil, fmt.Errorf("migrations of %s: %w", module, err)
+		}
 	}
 	inner := migrate.NewMigrator(db, ms,
 		migrate.WithTableName("schema_migrations"),

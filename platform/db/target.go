@@ -60,8 +60,8 @@ func TargetFor(cfg config.Config, cluster *Cluster, module string) (Target, erro
 	return t, nil
 }
 
-// Validate checks, from configuration alone, that every local module can
-// find its data, so startup fails before anything (like the embedded
+// Validate checks, from configuration alone, that every local module that
+// keeps data can find it, so startup fails before anything (like the embedded
 // server) has started.
 func Validate(cfg config.Config, local []string) error {
 	placeholder := &Cluster{AdminURL: cfg.Database.URL}
@@ -69,6 +69,10 @@ func Validate(cfg config.Config, local []string) error {
 		placeholder.AdminURL = "postgres://embedded/" + embeddedDatabase
 	}
 	var errs []error
+	// Only where a module would use it: a gateway-only process has no data.
+	if cfg.IsProduction() && cfg.Database.URL == "" && needsShared(cfg, local) {
+		errs = append(errs, errors.New("DATABASE_URL is required in production (the embedded PostgreSQL is for development)"))
+	}
 	for _, name := range local {
 		if _, err := TargetFor(cfg, placeholder, name); err != nil {
 			errs = append(errs, err)

@@ -26,8 +26,9 @@ type Check func(ctx context.Context) error
 
 // Registry holds the checks of this process.
 type Registry struct {
-	mu     sync.Mutex
-	checks []named
+	mu       sync.Mutex
+	checks   []named
+	breakers map[string]func() string
 }
 
 type named struct {
@@ -45,12 +46,26 @@ func (r *Registry) Add(name, kind string, check Check) {
 	r.checks = append(r.checks, named{name, kind, check})
 }
 
+// AddBreaker shows the circuit breaker state of the dependency name next
+// to its liveness. An open breaker alone does not make the process unready:
+// liveness says whether the dependency answers, the breaker whether this
+// process is still sending it calls.
+func (r *Registry) AddBreaker(name string, state func() string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.breakers == nil {
+		r.breakers = map[string]func() string{}
+	}
+	r.breakers[name] = state
+}
+
 // Status is one check's outcome.
 type Status struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"`
-	Status string `json:"status"`
-	Error  string `json:"error,omitempty"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Status  string `json:"status"`
+	Error   string `json:"error,omitempty"`
+	Breaker string `json:"breaker,omitempty"` // closed, open or half-open
 }
 
 // Report is the breakdown served at /health.
@@ -64,6 +79,10 @@ type Report struct {
 func (r *Registry) Run(ctx context.Context) Report {
 	r.mu.Lock()
 	checks := append([]named(nil), r.checks...)
+	breakers := make(map[string]func() string, len(r.breakers))
+	for name, state := range r.breakers {
+		breakers[name] = state
+	}
 	r.mu.Unlock()
 	results := make([]Status, len(checks))
 	var wg sync.WaitGroup
@@ -74,6 +93,9 @@ func (r *Registry) Run(ctx context.Context) Report {
 			results[i] = Status{Name: c.name, Kind: c.kind, Status: "up"}
 			if err := c.check(cctx); err != nil {
 				results[i].Status, results[i].Error = "down", err.Error()
+			}
+			if state := breakers[c.name]; state != nil && c.kind == KindDependency {
+				results[i].Breaker = state()
 			}
 		})
 	}

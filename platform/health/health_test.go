@@ -55,3 +55,14 @@ func TestAHungCheckIsBounded(t *testing.T) {
 	assert.Equal(t, "down", rep.Status)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+func TestBreakersShowNextToTheirDependency(t *testing.T) {
+	r := health.NewRegistry()
+	r.Add("orders", health.KindModule, func(context.Context) error { return nil })
+	r.Add("payments", health.KindDependency, func(context.Context) error { return nil })
+	r.AddBreaker("payments", func() string { return "open" })
+	rep := r.Run(context.Background())
+	assert.Equal(t, "up", rep.Status, "an open breaker alone does not fail readiness")
+	assert.Equal(t, "open", rep.Deps[0].Breaker)
+	assert.Empty(t, rep.Modules[0].Breaker)
+}

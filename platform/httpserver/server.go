@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -23,7 +22,7 @@ import (
 const BodyLimit = "1M"
 
 // New builds the echo instance with the shared middleware and error handler.
-func New(log *slog.Logger) *echo.Echo {
+func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
@@ -32,6 +31,7 @@ func New(log *slog.Logger) *echo.Echo {
 		log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
 	}}))
+	e.Use(secureHeaders(cfg), cors(cfg))
 	e.Use(middleware.BodyLimit(BodyLimit))
 	e.Use(Deadline, RequestContext)
 	return e
@@ -47,8 +47,9 @@ type Server struct {
 // Addr is the bound address (useful with HTTP_ADDR=127.0.0.1:0).
 func (s *Server) Addr() string { return s.addr.String() }
 
-// Start binds the listener and serves in the background.
-func Start(e *echo.Echo, addr string, log *slog.Logger) (*Server, error) {
+// Start binds the listener and serves in the background. The timeouts end
+// slow or stuck clients (slowloris) before they pile up.
+func Start(e *echo.Echo, addr string, timeouts config.HTTP, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -56,10 +57,10 @@ func Start(e *echo.Echo, addr string, log *slog.Logger) (*Server, error) {
 	s := &Server{
 		srv: &http.Server{
 			Handler:           e,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      60 * time.Second,
-			IdleTimeout:       120 * time.Second,
+			ReadHeaderTimeout: timeouts.ReadHeaderTimeout,
+			ReadTimeout:       timeouts.ReadTimeout,
+			WriteTimeout:      timeouts.WriteTimeout,
+			IdleTimeout:       timeouts.IdleTimeout,
 		},
 		addr: ln.Addr(),
 		done: make(chan error, 1),
@@ -89,7 +90,7 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			var err error
-			s, err = Start(e, cfg.HTTPAddr, log)
+			s, err = Start(e, cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {
 				out.Addr = s.Addr()
 			}

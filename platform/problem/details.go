@@ -39,11 +39,32 @@ func From(err error) Details {
 		d.Title = ve.base().Title
 		return d
 	}
+	if d.Status >= 500 {
+		// The text of a server-side failure is internal (addresses, SQL);
+		// only a detail marked public reaches the client.
+		var pub *publicDetail
+		if errors.As(err, &pub) {
+			d.Detail = pub.detail
+		}
+		return d
+	}
 	if msg := err.Error(); msg != pe.Title {
 		d.Detail = msg
 	}
 	return d
 }
+
+// WithDetail attaches a detail that is safe to show clients to an error
+// whose own text is internal.
+func WithDetail(err error, detail string) error { return &publicDetail{err: err, detail: detail} }
+
+type publicDetail struct {
+	err    error
+	detail string
+}
+
+func (p *publicDetail) Error() string { return p.err.Error() }
+func (p *publicDetail) Unwrap() error { return p.err }
 
 // RemoteError is an error decoded from a problem+json answer. It unwraps to
 // the sentinel its code names, so errors.Is works across the wire.

@@ -12,9 +12,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
+	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/topology"
@@ -23,21 +25,27 @@ import (
 
 // Options returns the fx options of a process, and its placement. It fails
 // before anything starts when SERVICES or the module URLs are inconsistent.
-func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *slog.Logger) (fx.Option, topology.Placement, error) {
+// openAPI is the document of the public API, served by every process.
+func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openAPI []byte, log *slog.Logger) (fx.Option, topology.Placement, error) {
 	place, err := topology.Plan(specs, cfg)
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}
-	if err := db.Validate(cfg, place.Local()); err != nil {
+	if err := db.Validate(cfg, place.LocalData()); err != nil {
+		return nil, topology.Placement{}, err
+	}
+	doc, err := apidoc.Parse(openAPI)
+	if err != nil {
 		return nil, topology.Placement{}, err
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
 		fx.Provide(health.NewRegistry, newPasswords, newVerifier),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
-		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services) }),
+		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
 		db.Module,
 		httpserver.Module,
+		events.Module,
 		fx.Invoke(func() {
 			for _, line := range place.Describe(specs) {
 				log.Info("module placement", "module", line)
@@ -47,6 +55,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, log *
 		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth) {
 			e.Use(services.GuardInternal)
 			checks.Mount(e)
+			doc.Mount(e)
 		}),
 		httpserver.Serve, // last: after every module's migrations
 	)

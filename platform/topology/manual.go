@@ -6,5 +6,5 @@ func Manual(local []string, remote map[string]string) Placement {
 	if remote == nil {
 		remote = map[string]string{}
 	}
-	return Placement{local: local, remote: remote}
+	return Placement{local: local, remote: remote, subscribers: map[string][]string{}, sinks: map[string]string{}}
 }

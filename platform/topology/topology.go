@@ -18,6 +18,15 @@ import (
 type Spec struct {
 	Name      string
 	DependsOn []string
+	// Publishes lists the event types the module writes to its outbox.
+	Publishes []string
+	// Subscribes lists the event types the module handles, from any module.
+	Subscribes []string
+	// Routes are the public path prefixes the module serves, so a gateway
+	// knows where to send them when the module runs elsewhere.
+	Routes []string
+	// Stateless modules keep no data: no database, schema or migrations.
+	Stateless bool
 	// Local provides the implementation and mounts its routes.
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
@@ -29,12 +38,26 @@ type Spec struct {
 // Placement says where every module runs, as seen from this process.
 type Placement struct {
 	local  []string
-	remote map[string]string // module → base URL
+	remote map[string]string // module → base URL, for the contract's client
+	// subscribers maps an event type to the modules that handle it; sinks
+	// holds the URL of a remote subscriber of an event published here.
+	subscribers map[string][]string
+	sinks       map[string]string
+	modules     []Module
+}
+
+// Module is what a placement knows of every module, local or not.
+type Module struct {
+	Name      string
+	DependsOn []string
+	Routes    []string
+	Stateless bool
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
-// dependency of a local module must be local or have a URL; the error names
-// all that are missing at once.
+// dependency of a local module must be local or have a URL, and so must
+// every module subscribed to an event a local module publishes; the error
+// names all that are missing at once.
 func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	known := map[string]Spec{}
 	var names []string
@@ -56,19 +79,35 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 		return Placement{}, fmt.Errorf("SERVICES names unknown module(s) %s; known: %s",
 			strings.Join(unknown, ", "), strings.Join(names, ", "))
 	}
-	p := Placement{local: local, remote: map[string]string{}}
+	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
+	for _, s := range specs {
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Stateless: s.Stateless})
+		for _, typ := range s.Subscribes {
+			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
+		}
+	}
 	missing := map[string][]string{}
+	need := func(dep, by string, into map[string]string) {
+		if p.IsLocal(dep) {
+			return
+		}
+		url := strings.TrimRight(cfg.Module(dep).URL, "/")
+		if url == "" {
+			if !slices.Contains(missing[dep], by) {
+				missing[dep] = append(missing[dep], by)
+			}
+			return
+		}
+		into[dep] = url
+	}
 	for _, name := range local {
 		for _, dep := range known[name].DependsOn {
-			if p.IsLocal(dep) {
-				continue
+			need(dep, name, p.remote)
+		}
+		for _, typ := range known[name].Publishes {
+			for _, sub := range p.subscribers[typ] {
+				need(sub, name+"'s "+typ, p.sinks)
 			}
-			url := strings.TrimRight(cfg.Module(dep).URL, "/")
-			if url == "" {
-				missing[dep] = append(missing[dep], name)
-				continue
-			}
-			p.remote[dep] = url
 		}
 	}
 	if len(missing) > 0 {
@@ -88,8 +127,43 @@ func (p Placement) IsLocal(name string) bool { return slices.Contains(p.local, n
 // Local lists the modules of this process.
 func (p Placement) Local() []string { return p.local }
 
+// Modules describes every known module, in start order.
+func (p Placement) Modules() []Module { return p.modules }
+
+// LocalData lists the local modules that keep data, which need a database.
+func (p Placement) LocalData() []string {
+	var out []string
+	for _, name := range p.local {
+		if !slices.ContainsFunc(p.modules, func(m Module) bool { return m.Name == name && m.Stateless }) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // URL is the base URL of a remote module ("" if local or unused).
-func (p Placement) URL(name string) string { return p.remote[name] }
+func (p Placement) URL(name string) string {
+	if u := p.remote[name]; u != "" {
+		return u
+	}
+	return p.sinks[name]
+}
+
+// Subscriptions lists the event types a module subscribes to, sorted.
+func (p Placement) Subscriptions(module string) []string {
+	var out []string
+	for typ, subs := range p.subscribers {
+		if slices.Contains(subs, module) {
+			out = append(out, typ)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SubscribersOf lists the modules that handle an event type, wherever
+// they run.
+func (p Placement) SubscribersOf(eventType string) []string { return p.subscribers[eventType] }
 
 // Remote lists the remote modules this process calls, sorted.
 func (p Placement) Remote() []string {
@@ -110,7 +184,7 @@ func (p Placement) Options(specs []Spec) fx.Option {
 		switch {
 		case p.IsLocal(s.Name):
 			opts = append(opts, fx.Module(s.Name, s.Local))
-		case p.URL(s.Name) != "":
+		case p.remote[s.Name] != "":
 			opts = append(opts, fx.Module(s.Name+"-client", s.Remote))
 		}
 	}
@@ -124,8 +198,10 @@ func (p Placement) Describe(specs []Spec) []string {
 		switch {
 		case p.IsLocal(s.Name):
 			lines = append(lines, s.Name+": local")
-		case p.URL(s.Name) != "":
+		case p.remote[s.Name] != "":
 			lines = append(lines, s.Name+": remote at "+p.URL(s.Name))
+		case p.sinks[s.Name] != "":
+			lines = append(lines, s.Name+": remote at "+p.URL(s.Name)+" (events only)")
 		default:
 			lines = append(lines, s.Name+": not used here")
 		}

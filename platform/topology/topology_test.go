@@ -66,3 +66,27 @@ func TestModulesWithoutDependenciesNeedNoURLs(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, p.IsLocal("orders"))
 }
+
+var eventSpecs = []topology.Spec{
+	{Name: "users", Publishes: []string{"user.registered"}, Subscribes: []string{"order.confirmed"}},
+	{Name: "payments", Subscribes: []string{"user.registered"}},
+	{Name: "orders", Publishes: []string{"order.confirmed"}},
+}
+
+func TestARemoteSubscriberOfALocalPublisherNeedsAURL(t *testing.T) {
+	_, err := topology.Plan(eventSpecs, cfg([]string{"users"}, nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "payments (needed by users's user.registered; set PAYMENTS_URL)")
+
+	p, err := topology.Plan(eventSpecs, cfg([]string{"users"}, map[string]string{"payments": "http://p:8080"}))
+	require.NoError(t, err)
+	assert.Equal(t, "http://p:8080", p.URL("payments"))
+	assert.Empty(t, p.Remote(), "an events-only peer gets no contract client")
+	assert.Equal(t, []string{"payments"}, p.SubscribersOf("user.registered"))
+}
+
+func TestSubscribersWithoutLocalPublishersNeedNoURLs(t *testing.T) {
+	p, err := topology.Plan(eventSpecs, cfg([]string{"payments"}, nil))
+	require.NoError(t, err)
+	assert.Empty(t, p.URL("users"))
+}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,9 +29,17 @@ func Bind(c echo.Context, dst any) error {
 	return Decode(req.Body, dst)
 }
 
-// Decode reads exactly one JSON value from r into dst.
+// Decode reads exactly one JSON value from r into dst. Members named twice
+// and strings holding NUL are refused too (see scan).
 func Decode(r io.Reader, dst any) error {
-	dec := json.NewDecoder(r)
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := scan(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -65,6 +74,9 @@ func decodeError(err error) error {
 		return problem.Malformed(field, "must be "+jsonType(typeErr.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return problem.Malformed("body", `has a member with an empty name ("")`)
+		}
 		return problem.Malformed(name, "is not a known field")
 	}
 	return problem.Malformed("body", "could not be decoded")

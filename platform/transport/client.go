@@ -24,7 +24,9 @@ const DeadlineHeader = "X-Deadline-Ms"
 // RequestIDHeader correlates one request across processes.
 const RequestIDHeader = "X-Request-Id"
 
-// Client calls one remote module.
+// Client calls one remote module. Every call passes, in order, through
+// retries (only for calls safe to repeat), a cap on calls in flight, and the
+// module's circuit breaker, under one deadline for all its attempts.
 type Client struct {
 	base    string
 	http    *http.Client
@@ -32,37 +34,60 @@ type Client struct {
 	timeout time.Duration
 	creds   Credentials // nil: calls carry no credentials
 	callee  string      // the module called, for its credentials
+	guard   *guard      // shared by every client of the module
+	send    send        // attempt, behind the decorators
 }
 
-// NewClient returns a client for the module at base, without credentials
-// (Factory.New adds them). known maps the codes of
-// the callee's contract errors back to their sentinels; timeout caps every
-// call even when the caller has no deadline.
-func NewClient(base string, hc *http.Client, timeout time.Duration, known ...*problem.Error) *Client {
-	return &Client{base: base, http: hc, known: problem.Registry(known...), timeout: timeout}
+// send performs a call; the decorators in retry.go, limit.go and
+// breaker.go wrap one another around attempt.
+type send func(ctx context.Context, r *request) error
+
+// request is one call, kept replayable: the body is encoded once and sent
+// again by each attempt.
+type request struct {
+	method, path string
+	body         []byte // nil: no body
+	out          any    // nil: ignore the answer
+	safety       Safety
 }
+
+func (r *request) String() string { return r.method + " " + r.path }
 
 // BaseURL is where the remote module lives.
 func (c *Client) BaseURL() string { return c.base }
 
+// CircuitState is the state of the module's breaker: closed, open or half-open.
+func (c *Client) CircuitState() string { return c.guard.breaker.state() }
+
 // Call sends in as JSON (nil: no body) and decodes a 2xx answer into out
-// (nil: ignore). Non-2xx answers come back as the callee's error.
-func (c *Client) Call(ctx context.Context, method, path string, in, out any) error {
+// (nil: ignore). Non-2xx answers come back as the callee's error. safety
+// says whether a failed attempt may be repeated. The caller's deadline,
+// capped by CALL_TIMEOUT, bounds every attempt and the pauses between them.
+func (c *Client) Call(ctx context.Context, safety Safety, method, path string, in, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	var body io.Reader
+	r := &request{method: method, path: path, out: out, safety: safety}
 	if in != nil {
 		raw, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
+			return fmt.Errorf("encode %s: %w", r, err)
 		}
-		body = bytes.NewReader(raw)
+		r.body = raw
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	return c.send(ctx, r)
+}
+
+// attempt sends r once.
+func (c *Client) attempt(ctx context.Context, r *request) error {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, c.base+r.path, body)
 	if err != nil {
-		return fmt.Errorf("build %s %s: %w", method, path, err)
+		return fmt.Errorf("build %s: %w", r, err)
 	}
-	if in != nil {
+	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
@@ -71,7 +96,7 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any) err
 	}
 	if c.creds != nil {
 		if err := c.creds.Apply(req.Header, c.callee); err != nil {
-			return fmt.Errorf("%s %s: credentials: %w", method, path, err)
+			return fmt.Errorf("%s: credentials: %w", r, err)
 		}
 	}
 	if id := RequestID(ctx); id != "" {
@@ -80,20 +105,20 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any) err
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("%s %s: %w", method, path, ctxErr)
+			return fmt.Errorf("%s: %w", r, ctxErr)
 		}
-		return fmt.Errorf("%s %s: %w: %w", method, path, problem.ErrUnavailable, err)
+		return problem.WithDetail(fmt.Errorf("%s: %w: %w", r, problem.ErrUnavailable, err), c.guard.module+" is unavailable")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		return c.decodeError(resp)
 	}
-	if out == nil {
+	if r.out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
+	if err := json.NewDecoder(resp.Body).Decode(r.out); err != nil {
+		return fmt.Errorf("decode %s: %w", r, err)
 	}
 	return nil
 }
@@ -112,7 +137,11 @@ func (c *Client) decodeError(resp *http.Response) error {
 	return problem.Decode(d, c.known)
 }
 
-// Ping asks the remote module's liveness endpoint.
+// Ping asks the remote module's liveness endpoint once, around the retries,
+// the cap and the breaker: it reports whether the module answers now, which
+// the breaker's state does not say.
 func (c *Client) Ping(ctx context.Context) error {
-	return c.Call(ctx, http.MethodGet, "/health/live", nil, nil)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.attempt(ctx, &request{method: http.MethodGet, path: "/health/live"})
 }

@@ -1,8 +1,11 @@
 package transport
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
+	"sort"
+	"sync"
 	"time"
 
 	"mitosis/platform/config"
@@ -15,16 +18,31 @@ type Credentials interface {
 	Apply(h http.Header, callee string) error
 }
 
-// Factory builds clients that share one connection pool and credentials.
+// Factory builds the clients of remote modules. They share one connection
+// pool and credentials; every client of one module shares its breaker and
+// its cap on calls in flight.
 type Factory struct {
-	http    *http.Client
-	timeout time.Duration
-	creds   Credentials
+	http  *http.Client
+	calls config.Calls
+	creds Credentials
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	guards map[string]*guard // by module name
+}
+
+// guard is what protects one remote module, whichever client calls it.
+type guard struct {
+	module  string
+	url     string
+	breaker *breaker
+	limiter *limiter
 }
 
 // NewFactory returns a factory with keep-alive pooling sized for
-// module-to-module traffic.
-func NewFactory(cfg config.Config, creds Credentials) *Factory {
+// module-to-module traffic. creds may be nil (calls carry no credentials);
+// log receives breaker state changes.
+func NewFactory(cfg config.Config, creds Credentials, log *slog.Logger) *Factory {
 	tr := &http.Transport{
 		Proxy:                 nil, // module calls never go through an outbound proxy
 		DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -34,13 +52,52 @@ func NewFactory(cfg config.Config, creds Credentials) *Factory {
 		ResponseHeaderTimeout: 0, // the per-call deadline governs
 		ForceAttemptHTTP2:     false,
 	}
-	return &Factory{http: &http.Client{Transport: tr}, timeout: cfg.Calls.Timeout, creds: creds}
+	return &Factory{
+		http: &http.Client{Transport: tr}, calls: cfg.Calls, creds: creds, log: log,
+		guards: map[string]*guard{},
+	}
 }
 
-// New returns a client for the module callee at base that decodes its
-// errors.
-func (f *Factory) New(callee, base string, known ...*problem.Error) *Client {
-	c := NewClient(base, f.http, f.timeout, known...)
-	c.creds, c.callee = f.creds, callee
+// New returns a client of the module named module at base, which decodes
+// the module's errors. Calls go through retries, then the module's cap on
+// calls in flight, then its breaker.
+func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
+	g := f.guard(module, base)
+	c := &Client{
+		base: base, http: f.http, known: problem.Registry(known...),
+		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
+	}
+	c.send = retry(f.calls.Retries, f.calls.Backoff, g.limiter.wrap(g.breaker.wrap(c.attempt)))
 	return c
+}
+
+func (f *Factory) guard(module, base string) *guard {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, ok := f.guards[module]
+	if !ok {
+		g = &guard{module: module, url: base, breaker: newBreaker(module, f.calls, f.log), limiter: newLimiter(f.calls.MaxConcurrency)}
+		f.guards[module] = g
+	}
+	return g
+}
+
+// Circuit is the breaker of one remote module, as listings show it.
+type Circuit struct {
+	Module string `json:"module"`
+	URL    string `json:"url"`
+	State  string `json:"state"` // closed, open or half-open
+}
+
+// Circuits lists the breaker of every remote module this factory built a
+// client for, by module name.
+func (f *Factory) Circuits() []Circuit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Circuit, 0, len(f.guards))
+	for module, g := range f.guards {
+		out = append(out, Circuit{Module: module, URL: g.url, State: g.breaker.state()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Module < out[j].Module })
+	return out
 }

@@ -22,9 +22,10 @@ func Handle[In, Out any](method func(context.Context, In) (Out, error), status i
 	}
 }
 
-// Invoke calls one contract method of a remote module.
-func Invoke[Out any](ctx context.Context, c *Client, method, path string, in any) (Out, error) {
+// Invoke calls one contract method of a remote module; safety declares
+// whether the call may be repeated after a failure.
+func Invoke[Out any](ctx context.Context, c *Client, safety Safety, method, path string, in any) (Out, error) {
 	var out Out
-	err := c.Call(ctx, method, path, in, &out)
+	err := c.Call(ctx, safety, method, path, in, &out)
 	return out, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/transport"
@@ -34,11 +35,11 @@ type echoOut struct {
 
 func server(t *testing.T, mount func(e *echo.Echo)) *transport.Client {
 	t.Helper()
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mount(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return transport.NewClient(srv.URL, srv.Client(), 5*time.Second, errSoldOut)
+	return newClient(srv.URL, testCalls())
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -47,7 +48,7 @@ func TestRoundTrip(t *testing.T) {
 			return echoOut{Greeting: "hello " + in.Name}, nil
 		}, http.StatusOK))
 	})
-	out, err := transport.Invoke[echoOut](context.Background(), c, http.MethodPost, "/greet", echoIn{Name: "ada"})
+	out, err := transport.Invoke[echoOut](context.Background(), c, transport.Read, http.MethodPost, "/greet", echoIn{Name: "ada"})
 	require.NoError(t, err)
 	assert.Equal(t, "hello ada", out.Greeting)
 }
@@ -67,26 +68,26 @@ func TestErrorsKeepTheirIdentity(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	err := c.Call(ctx, http.MethodPost, "/sold-out", echoIn{}, nil)
+	err := c.Call(ctx, transport.Read, http.MethodPost, "/sold-out", echoIn{}, nil)
 	require.ErrorIs(t, err, errSoldOut)
 	assert.Contains(t, err.Error(), "only 0 left")
 
-	err = c.Call(ctx, http.MethodPost, "/invalid", echoIn{}, nil)
+	err = c.Call(ctx, transport.Read, http.MethodPost, "/invalid", echoIn{}, nil)
 	require.ErrorIs(t, err, problem.ErrValidation)
 	var ve *problem.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "name", ve.Fields[0].Field)
 
 	for _, path := range []string{"/boom", "/panic"} {
-		err = c.Call(ctx, http.MethodPost, path, echoIn{}, nil)
+		err = c.Call(ctx, transport.Read, http.MethodPost, path, echoIn{}, nil)
 		require.ErrorIs(t, err, problem.ErrInternal)
 		assert.NotContains(t, err.Error(), "secret")
 	}
 
-	err = c.Call(ctx, http.MethodGet, "/nowhere", nil, nil)
+	err = c.Call(ctx, transport.Read, http.MethodGet, "/nowhere", nil, nil)
 	require.ErrorIs(t, err, problem.ErrNotFound)
 
-	err = c.Call(ctx, http.MethodGet, "/sold-out", nil, nil)
+	err = c.Call(ctx, transport.Read, http.MethodGet, "/sold-out", nil, nil)
 	require.ErrorIs(t, err, problem.ErrMethodNotAllowed)
 }
 
@@ -106,7 +107,7 @@ func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
 	defer cancel()
-	out, err := transport.Invoke[echoOut](ctx, c, http.MethodPost, "/deadline", echoIn{})
+	out, err := transport.Invoke[echoOut](ctx, c, transport.Read, http.MethodPost, "/deadline", echoIn{})
 	require.NoError(t, err)
 	assert.Positive(t, out.DeadlineMs)
 	assert.LessOrEqual(t, out.DeadlineMs, int64(800), "the callee sees the caller's budget, not its own default")
@@ -114,7 +115,7 @@ func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {
 	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = c.Call(ctx, http.MethodPost, "/slow", echoIn{}, nil)
+	err = c.Call(ctx, transport.Read, http.MethodPost, "/slow", echoIn{}, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
@@ -132,7 +133,7 @@ func TestCancellationReachesTheCallee(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
-	err := c.Call(ctx, http.MethodPost, "/wait", echoIn{}, nil)
+	err := c.Call(ctx, transport.Read, http.MethodPost, "/wait", echoIn{}, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	select {
 	case err := <-seen:
@@ -143,17 +144,20 @@ func TestCancellationReachesTheCallee(t *testing.T) {
 }
 
 func TestUnreachableModuleIsUnavailable(t *testing.T) {
-	c := transport.NewClient("http://127.0.0.1:1", http.DefaultClient, time.Second)
-	err := c.Call(context.Background(), http.MethodGet, "/health/live", nil, nil)
+	c := newClient("http://127.0.0.1:1", testCalls())
+	err := c.Call(context.Background(), transport.Read, http.MethodGet, "/health/live", nil, nil)
 	require.ErrorIs(t, err, problem.ErrUnavailable)
 }
 
 func TestBindRefusesBadInput(t *testing.T) {
-	e := httpserver.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.POST("/in", func(c echo.Context) error {
 		var in struct {
 			Name  string `json:"name"`
 			Count int    `json:"count"`
+			Items []struct {
+				SKU string `json:"sku"`
+			} `json:"items"`
 		}
 		if err := transport.Bind(c, &in); err != nil {
 			return err
@@ -165,15 +169,23 @@ func TestBindRefusesBadInput(t *testing.T) {
 		status            int
 		field             string
 	}{
-		"ok":            {"application/json", `{"name":"a","count":1}`, 204, ""},
-		"unknown field": {"application/json", `{"nam":"a"}`, 400, "nam"},
-		"wrong type":    {"application/json", `{"count":"x"}`, 400, "count"},
-		"too big":       {"application/json", `{"count":99999999999999999999}`, 400, "count"},
-		"malformed":     {"application/json", `{"name":`, 400, "body"},
-		"empty":         {"application/json", ``, 400, "body"},
-		"two values":    {"application/json", `{} {}`, 400, "body"},
-		"not json":      {"text/plain", `{}`, 415, ""},
-		"oversized":     {"application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
+		"ok":               {"application/json", `{"name":"a","count":1}`, 204, ""},
+		"unknown field":    {"application/json", `{"nam":"a"}`, 400, "nam"},
+		"wrong type":       {"application/json", `{"count":"x"}`, 400, "count"},
+		"too big":          {"application/json", `{"count":99999999999999999999}`, 400, "count"},
+		"malformed":        {"application/json", `{"name":`, 400, "body"},
+		"empty":            {"application/json", ``, 400, "body"},
+		"two values":       {"application/json", `{} {}`, 400, "body"},
+		"not json":         {"text/plain", `{}`, 415, ""},
+		"duplicate key":    {"application/json", `{"name":"a","count":1,"name":"b"}`, 400, "name"},
+		"nested dup":       {"application/json", `{"items":[{"sku":"a"},{"sku":"b","sku":"c"}]}`, 400, "items[1].sku"},
+		"same key apart":   {"application/json", `{"items":[{"sku":"a"},{"sku":"b"}],"name":"x"}`, 204, ""},
+		"NUL":              {"application/json", `{"name":"a\u0000b"}`, 400, "name"},
+		"empty name":       {"application/json", `{"":"x"}`, 400, "body"},
+		"empty name twice": {"application/json", `{"":"x","":"y"}`, 400, "body"},
+		"NUL, empty name":  {"application/json", `{"":"\u0000"}`, 400, "body"},
+		"nested NUL":       {"application/json", `{"items":[{"sku":"ok"},{"sku":"\u0000"}]}`, 400, "items[1].sku"},
+		"oversized":        {"application/json", `{"name":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/in", strings.NewReader(tc.body))
@@ -187,6 +199,23 @@ func TestBindRefusesBadInput(t *testing.T) {
 			if tc.field != "" {
 				assert.Contains(t, rec.Body.String(), `"field":"`+tc.field+`"`)
 			}
+		})
+	}
+}
+
+func TestServerFailuresKeepInternalsOutOfTheAnswer(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err        error
+		wantDetail string
+	}{
+		"plain":  {fmt.Errorf("%w: dial tcp 10.0.0.7:5432: refused", problem.ErrUnavailable), ""},
+		"public": {problem.WithDetail(fmt.Errorf("%w: dial tcp 10.0.0.7:8080", problem.ErrUnavailable), "payments is unavailable"), "payments is unavailable"},
+		"client": {fmt.Errorf("%w: only 0 left", errSoldOut), "charge order: Sold out: only 0 left"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := problem.From(fmt.Errorf("charge order: %w", tc.err))
+			assert.Equal(t, tc.wantDetail, d.Detail)
+			assert.NotContains(t, d.Detail, "10.0.0.7")
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"mitosis/modules/orders/internal/httpapi"
 	"mitosis/modules/orders/internal/store"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -20,6 +21,8 @@ import (
 var Module = topology.Spec{
 	Name:      "orders",
 	DependsOn: []string{"users", "payments"},
+	Publishes: []string{orders.EventOrderPlaced, orders.EventOrderConfirmed, orders.EventOrderCancelled},
+	Routes:    []string{"/api/v1/products", "/api/v1/orders"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
@@ -29,6 +32,7 @@ var Module = topology.Spec{
 		),
 		fx.Provide(func(s *app.Service) orders.Service { return s }),
 		fx.Invoke(httpapi.Mount),
+		events.Outbox("orders"),
 	),
 	Remote: topology.Remote("orders", orders.Errors, func(c *transport.Client) orders.Service {
 		return httpapi.NewClient(c)

@@ -10,14 +10,19 @@ import (
 	"mitosis/modules/payments/internal/app"
 	"mitosis/modules/payments/internal/httpapi"
 	"mitosis/modules/payments/internal/store"
+	"mitosis/modules/users"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
 
 // Module describes the payments module for both placements.
 var Module = topology.Spec{
-	Name: "payments",
+	Name:       "payments",
+	Publishes:  []string{payments.EventPaymentCaptured, payments.EventPaymentRefunded},
+	Subscribes: []string{users.EventUserRegistered},
+	Routes:     []string{"/api/v1/wallet", "/api/v1/payments"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
@@ -27,6 +32,8 @@ var Module = topology.Spec{
 		),
 		fx.Provide(func(s *app.Service) payments.Service { return s }),
 		fx.Invoke(httpapi.Mount),
+		events.Outbox("payments"),
+		events.Subscriber("payments", store.Handlers()),
 	),
 	Remote: topology.Remote("payments", payments.Errors, func(c *transport.Client) payments.Service {
 		return httpapi.NewClient(c)

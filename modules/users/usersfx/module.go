@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"mitosis/modules/orders"
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/internal/httpapi"
@@ -17,6 +18,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -25,7 +27,10 @@ import (
 // provides the auth.KeySource, so this process verifies tokens with its
 // own keys and no HTTP.
 var Module = topology.Spec{
-	Name: "users",
+	Name:       "users",
+	Publishes:  []string{users.EventUserRegistered},
+	Subscribes: []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
+	Routes:     []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
@@ -38,6 +43,8 @@ var Module = topology.Spec{
 		fx.Provide(func(s *app.Service) users.Service { return s }),
 		fx.Provide(func(r *keys.Ring) auth.KeySource { return r }),
 		fx.Invoke(httpapi.Mount),
+		events.Outbox("users"),
+		events.Subscriber("users", store.Handlers()),
 	),
 	Remote: topology.Remote("users", users.Errors, func(c *transport.Client) users.Service {
 		return httpapi.NewClient(c)

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -27,7 +26,7 @@ func (s *Service) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (
 	customer := in.CustomerID
 	if in.AllCustomers {
 		customer = ""
-	} else if uuid.Validate(customer) != nil {
+	} else if !ids.Valid(customer) {
 		bad.Add("customer_id", "must be a UUID")
 	}
 	limit := in.Limit
@@ -72,7 +71,7 @@ func decodeCursor(c string) (time.Time, string, bool) {
 	}
 	ts, id, ok := strings.Cut(string(raw), "|")
 	at, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || uuid.Validate(id) != nil {
+	if !ok || err != nil || !ids.Valid(id) {
 		return time.Time{}, "", false
 	}
 	return at, id, true

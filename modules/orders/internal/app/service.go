@@ -14,6 +14,7 @@ import (
 	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
+	"mitosis/platform/ids"
 )
 
 // Customers is the part of users that orders needs.
@@ -181,7 +182,7 @@ func (s *Service) reconcile(ctx context.Context, o orders.Order, p payments.Paym
 
 // GetOrder returns one of the customer's orders.
 func (s *Service) GetOrder(ctx context.Context, in orders.GetOrderRequest) (orders.Order, error) {
-	if uuid.Validate(in.OrderID) != nil || uuid.Validate(in.CustomerID) != nil {
+	if !ids.Valid(in.OrderID) || !ids.Valid(in.CustomerID) {
 		return orders.Order{}, orders.ErrNotFound
 	}
 	return s.store.Get(ctx, in.CustomerID, in.OrderID)

@@ -31,7 +31,7 @@ func newStore(t *testing.T) *store.Store {
 	bdb, err := db.Open(target, 4)
 	require.NoError(t, err)
 	t.Cleanup(func() { bdb.Close() })
-	require.NoError(t, db.Prepare(context.Background(), target, bdb, db.Migrations{FS: migrations.FS}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, db.Prepare(context.Background(), target, bdb, migrations.Tree(), slog.New(slog.NewTextHandler(io.Discard, nil))))
 	return store.New(bdb)
 }
 

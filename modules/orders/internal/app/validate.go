@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"mitosis/modules/orders"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -16,7 +15,7 @@ var errTotalTooLarge = problem.Invalid("items", "order total exceeds the payment
 
 func validatePlacement(in orders.PlaceOrderRequest) error {
 	var bad problem.Fields
-	if uuid.Validate(in.CustomerID) != nil {
+	if !ids.Valid(in.CustomerID) {
 		bad.Add("customer_id", "must be a UUID")
 	}
 	if len(in.IdempotencyKey) > 200 {

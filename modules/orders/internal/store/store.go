@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/orders"
+	"mitosis/platform/events"
 )
 
 // Store reads and writes the orders schema.
@@ -39,15 +40,19 @@ func (s *Store) Products(ctx context.Context, skus ...string) ([]orders.Product,
 	return out, nil
 }
 
-// Insert stores a new order with its items in one transaction.
+// Insert stores a new order with its items and its order.placed event in
+// one transaction.
 func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string) error {
 	row := toRow(o, key, hash)
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(&row.Items).Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(&row.Items).Exec(ctx); err != nil {
+			return err
+		}
+		return publish(ctx, tx, orders.EventOrderPlaced, o.ID,
+			orders.OrderPlaced{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents})
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -108,22 +113,55 @@ func (s *Store) List(ctx context.Context, customerID string, page Page) ([]order
 
 // Transition moves an order from one status to another and reports whether
 // it did: the condition on the current status makes each move happen once.
+// The move and its event (order.confirmed or order.cancelled) commit
+// together.
 func (s *Store) Transition(ctx context.Context, orderID, from, to string, paymentID, reason *string) (bool, error) {
-	q := s.db.NewUpdate().Model((*orderRow)(nil)).
-		Set("status = ?", to).Set("updated_at = now()").
-		Where("id = ? AND status = ?", orderID, from)
-	if paymentID != nil {
-		q = q.Set("payment_id = ?", *paymentID)
-	}
-	if reason != nil {
-		q = q.Set("failure_reason = ?", *reason)
-	}
-	res, err := q.Exec(ctx)
+	moved := false
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row orderRow
+		q := tx.NewUpdate().Model(&row).
+			Set("status = ?", to).Set("updated_at = now()").
+			Where("id = ? AND status = ?", orderID, from).
+			Returning("customer_id, total_cents")
+		if paymentID != nil {
+			q = q.Set("payment_id = ?", *paymentID)
+		}
+		if reason != nil {
+			q = q.Set("failure_reason = ?", *reason)
+		}
+		res, err := q.Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		moved = true
+		switch to {
+		case orders.StatusConfirmed:
+			return publish(ctx, tx, orders.EventOrderConfirmed, orderID, orders.OrderConfirmed{
+				OrderID: orderID, CustomerID: row.CustomerID, TotalCents: row.TotalCents, PaymentID: deref(paymentID)})
+		case orders.StatusCancelled:
+			return publish(ctx, tx, orders.EventOrderCancelled, orderID, orders.OrderCancelled{
+				OrderID: orderID, CustomerID: row.CustomerID, TotalCents: row.TotalCents, PreviousStatus: from, Reason: deref(reason)})
+		}
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("update order: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return moved, nil
+}
+
+func publish(ctx context.Context, tx bun.Tx, eventType, orderID string, payload any) error {
+	return events.Append(ctx, tx, "orders", eventType, orderID, payload)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func orderItems(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("line") }

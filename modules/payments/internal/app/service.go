@@ -12,6 +12,7 @@ import (
 
 	"mitosis/modules/payments"
 	"mitosis/modules/payments/internal/store"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -125,6 +126,11 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			}); err != nil {
 				return err
 			}
+			if err := store.Publish(ctx, tx, payments.EventPaymentCaptured, p.ID, payments.PaymentCaptured{
+				PaymentID: p.ID, UserID: p.UserID, OrderID: p.OrderID, AmountCents: p.AmountCents,
+			}); err != nil {
+				return err
+			}
 			out = p
 			return nil
 		})
@@ -140,7 +146,7 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 	if err := bad.Err(); err != nil {
 		return payments.Payment{}, err
 	}
-	if uuid.Validate(in.PaymentID) != nil {
+	if !ids.Valid(in.PaymentID) {
 		return payments.Payment{}, payments.ErrNotFound
 	}
 	var out payments.Payment
@@ -162,6 +168,11 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 		if err := store.MarkRefunded(ctx, tx, p.ID, at); err != nil {
 			return err
 		}
+		if err := store.Publish(ctx, tx, payments.EventPaymentRefunded, p.ID, payments.PaymentRefunded{
+			PaymentID: p.ID, UserID: p.UserID, OrderID: p.OrderID, AmountCents: p.AmountCents,
+		}); err != nil {
+			return err
+		}
 		p.Status, p.RefundedAt = payments.StatusRefunded, &at
 		out = p
 		return nil
@@ -171,7 +182,7 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 
 // GetPayment returns one of the user's payments.
 func (s *Service) GetPayment(ctx context.Context, in payments.GetPaymentRequest) (payments.Payment, error) {
-	if uuid.Validate(in.PaymentID) != nil || uuid.Validate(in.UserID) != nil {
+	if !ids.Valid(in.PaymentID) || !ids.Valid(in.UserID) {
 		return payments.Payment{}, payments.ErrNotFound
 	}
 	return store.PaymentOf(ctx, s.store.DB(), in.UserID, in.PaymentID, false)
@@ -194,7 +205,7 @@ func (s *Service) ListPayments(ctx context.Context, in payments.ListPaymentsRequ
 func checkUser(bad *problem.Fields, id string) { checkUUID(bad, "user_id", id) }
 
 func checkUUID(bad *problem.Fields, field, id string) {
-	if uuid.Validate(id) != nil {
+	if !ids.Valid(id) {
 		bad.Add(field, "must be a UUID")
 	}
 }

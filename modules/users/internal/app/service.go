@@ -17,6 +17,7 @@ import (
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
+	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
 
@@ -104,7 +105,7 @@ func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users
 
 // Get returns a user by id.
 func (s *Service) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
-	if _, err := uuid.Parse(in.ID); err != nil {
+	if !ids.Valid(in.ID) {
 		return users.User{}, users.ErrNotFound
 	}
 	acc, err := s.store.ByID(ctx, in.ID)
@@ -112,4 +113,18 @@ func (s *Service) Get(ctx context.Context, in users.GetRequest) (users.User, err
 		return users.User{}, err
 	}
 	return acc.User, nil
+}
+
+// Me returns a user with their order statistics (the read model kept from
+// order events, so it may trail a just-confirmed order briefly).
+func (s *Service) Me(ctx context.Context, id string) (users.Me, error) {
+	u, err := s.Get(ctx, users.GetRequest{ID: id})
+	if err != nil {
+		return users.Me{}, err
+	}
+	stats, err := s.store.Stats(ctx, u.ID)
+	if err != nil {
+		return users.Me{}, err
+	}
+	return users.Me{User: u, Stats: stats}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/internal/keys"
 	"mitosis/platform/auth"
 	"mitosis/platform/problem"
@@ -25,8 +26,9 @@ const (
 	internalList         = "/internal/users/list"
 )
 
-// Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ring) {
+// Mount registers the public and internal routes. It takes the local
+// service, which also serves the profile with its order statistics.
+func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier, ring *keys.Ring) {
 	// Public keys are public: every verifier (other processes, the gateway)
 	// reads them here. Short caching lets a rotation show quickly.
 	e.GET(auth.JWKSPath, func(c echo.Context) error {
@@ -99,11 +101,11 @@ func Mount(e *echo.Echo, svc users.Service, tokens *auth.Verifier, ring *keys.Ri
 		return c.JSON(http.StatusOK, page)
 	}, tokens.Required, auth.AdminOnly)
 	e.GET("/api/v1/users/me", func(c echo.Context) error {
-		u, err := svc.Get(c.Request().Context(), users.GetRequest{ID: auth.Subject(c.Request().Context())})
+		me, err := svc.Me(c.Request().Context(), auth.Subject(c.Request().Context()))
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, u)
+		return c.JSON(http.StatusOK, me)
 	}, tokens.Required)
 
 	e.POST(internalRegister, transport.Handle(svc.Register, http.StatusOK))

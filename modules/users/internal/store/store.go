@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/users"
+	"mitosis/platform/events"
 )
 
 type userRow struct {
@@ -44,10 +45,17 @@ type Store struct{ db *bun.DB }
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
-// Insert stores a new account; users.ErrEmailTaken on a duplicate email.
+// Insert stores a new account and its user.registered event in one
+// transaction; users.ErrEmailTaken on a duplicate email.
 func (s *Store) Insert(ctx context.Context, a Account) error {
 	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, Role: a.Role, CreatedAt: a.CreatedAt}
-	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, "users", users.EventUserRegistered, a.ID,
+			users.UserRegistered{UserID: a.ID, Email: a.Email, Name: a.Name})
+	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return users.ErrEmailTaken

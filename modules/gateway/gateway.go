@@ -1,0 +1,78 @@
+// Package gateway is the contract of the gateway module: the public entry
+// point. It serves every public route, in-process for the modules of its own
+// process and through a reverse proxy for the others, composes answers from
+// several modules, lists where every module runs, and applies rate limits.
+//
+// No module calls the gateway, so it has no Service interface; this file
+// holds what it answers with and the errors it adds.
+package gateway
+
+import (
+	"net/http"
+
+	"mitosis/modules/orders"
+	"mitosis/modules/payments"
+	"mitosis/modules/users"
+	"mitosis/platform/problem"
+)
+
+// Name is the gateway's module name (SERVICES=gateway).
+const Name = "gateway"
+
+// OrderDetails is the answer of GET /api/v1/orders/{id}/details: the order,
+// its customer and its payment. A part that could not be fetched is null and
+// listed in Failures; the order itself is never missing.
+type OrderDetails struct {
+	Order    orders.Order      `json:"order"`
+	Customer *users.User       `json:"customer"`
+	Payment  *payments.Payment `json:"payment"`
+	Failures []PartFailure     `json:"failures"`
+}
+
+// Parts of OrderDetails that may fail on their own.
+const (
+	PartCustomer = "customer"
+	PartPayment  = "payment"
+)
+
+// PartFailure says why one part of a composed answer is missing.
+type PartFailure struct {
+	Part   string `json:"part"`
+	Code   string `json:"code"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Where a module runs, as seen by the answering process.
+const (
+	WhereLocal  = "local"
+	WhereRemote = "remote"
+	WhereUnused = "not used"
+)
+
+// ServiceInfo describes one module in GET /api/v1/services.
+type ServiceInfo struct {
+	Name string `json:"name"`
+	// Where is local, remote or not used; URL is set when remote.
+	Where string `json:"where"`
+	URL   string `json:"url,omitempty"`
+	// Health is up, down or unknown (a module this process does not use).
+	Health    string   `json:"health"`
+	DependsOn []string `json:"depends_on"`
+	Routes    []string `json:"routes"`
+}
+
+// ServiceList is the answer of GET /api/v1/services.
+type ServiceList struct {
+	Items []ServiceInfo `json:"items"`
+}
+
+// Errors of the gateway.
+var (
+	// ErrModuleUnavailable means the module behind a route cannot be reached.
+	ErrModuleUnavailable = problem.New("gateway.module_unavailable", http.StatusServiceUnavailable, "Module unavailable")
+	// ErrBadGateway means the module behind a route did not answer properly
+	// in time.
+	ErrBadGateway = problem.New("gateway.bad_gateway", http.StatusBadGateway, "Module did not answer")
+	// ErrRateLimited means the caller exceeded its request rate.
+	ErrRateLimited = problem.New("rate_limited", http.StatusTooManyRequests, "Too many requests")
+)

@@ -1,0 +1,54 @@
+// Package gatewayfx wires the gateway module into an fx app. It sits beside
+// the contract, as the other modules' wiring does.
+package gatewayfx
+
+import (
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+
+	"mitosis/modules/gateway"
+	"mitosis/modules/gateway/internal/details"
+	"mitosis/modules/gateway/internal/proxy"
+	"mitosis/modules/gateway/internal/ratelimit"
+	"mitosis/modules/gateway/internal/services"
+	"mitosis/modules/orders"
+	"mitosis/modules/payments"
+	"mitosis/modules/users"
+	"mitosis/platform/auth"
+	"mitosis/platform/config"
+	"mitosis/platform/topology"
+)
+
+// Module describes the gateway. It depends on every module it composes
+// answers from, so a gateway-only process needs their URLs; the others'
+// routes it proxies to wherever they run. Nothing calls the gateway, so its
+// remote side is empty.
+var Module = topology.Spec{
+	Name:      gateway.Name,
+	DependsOn: []string{"users", "orders", "payments"},
+	Stateless: true,
+	Local: fx.Options(
+		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier) error {
+			lim, err := ratelimit.New(cfg.Gateway.RateLimits, tokens)
+			if err != nil {
+				return err
+			}
+			if e.IPExtractor, err = ratelimit.IPExtractor(cfg.Gateway.TrustedProxies); err != nil {
+				return err
+			}
+			e.Pre(lim.Middleware)
+			return nil
+		}),
+		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, log *slog.Logger) error {
+			e.Pre(proxy.HideInternal(place))
+			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, log)
+		}),
+		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
+			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)
+		}),
+		fx.Invoke(services.Mount),
+	),
+	Remote: fx.Options(),
+}

@@ -1,0 +1,159 @@
+// Package proxy forwards public requests to the modules that run in other
+// processes: paths unchanged, bodies streamed, request ids and X-Forwarded-*
+// passed on, and a module that is down answered with problem+json naming it.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/modules/gateway"
+	"mitosis/platform/httpserver"
+	"mitosis/platform/problem"
+	"mitosis/platform/topology"
+)
+
+// dialTimeout bounds connecting to a module; a dead host must not hang us.
+const dialTimeout = 3 * time.Second
+
+// New returns a reverse proxy to the module at base. timeout bounds the
+// wait for the module's response headers; bodies then stream unbounded.
+func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputil.ReverseProxy, error) {
+	target, err := url.Parse(base)
+	if err != nil || target.Scheme == "" || target.Host == "" {
+		return nil, fmt.Errorf("%s URL %q is not an absolute URL", module, base)
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.SetXForwarded()
+		},
+		Transport: &http.Transport{
+			Proxy:                 nil, // never through an outbound proxy
+			DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConns:          512,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		// Flush every write: streamed answers reach the client as they come.
+		FlushInterval: -1,
+		ModifyResponse: func(res *http.Response) error {
+			// The gateway already answers with the request's id.
+			res.Header.Del(echo.HeaderXRequestID)
+			return nil
+		},
+		ErrorHandler: errorHandler(module, log),
+	}, nil
+}
+
+// Mount serves the routes of every remote module through its proxy. Routes
+// of local modules are served in-process by their own handlers, and
+// /internal/ is never proxied.
+func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, log *slog.Logger) error {
+	for _, m := range place.Modules() {
+		base := place.URL(m.Name)
+		if place.IsLocal(m.Name) || base == "" || len(m.Routes) == 0 {
+			continue
+		}
+		rp, err := New(m.Name, base, timeout, log)
+		if err != nil {
+			return err
+		}
+		handler := func(c echo.Context) error {
+			// The id the gateway answers with, generated if the client sent none.
+			c.Request().Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
+			rp.ServeHTTP(c.Response(), c.Request())
+			return nil
+		}
+		for _, prefix := range m.Routes {
+			e.Any(prefix, handler)
+			e.Any(prefix+"/*", handler)
+		}
+		log.Info("gateway proxies routes", "module", m.Name, "url", base, "routes", m.Routes)
+	}
+	return nil
+}
+
+// errorHandler answers for a module that could not be reached or did not
+// answer in time.
+func errorHandler(module string, log *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		var d problem.Details
+		switch {
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			d = problem.From(context.Canceled) // the client left
+		case unreachable(err):
+			d = problem.From(problem.WithDetail(gateway.ErrModuleUnavailable, "module "+module+" is unreachable"))
+		default:
+			// The cause is not wrapped: a timeout here is the module's
+			// failure (502), not the client's deadline.
+			d = problem.From(problem.WithDetail(gateway.ErrBadGateway, "module "+module+" did not answer: "+reason(err)))
+		}
+		d.Instance = r.URL.Path
+		log.Warn("proxy failed", "module", module, "path", r.URL.Path, "status", d.Status,
+			"request_id", r.Header.Get(echo.HeaderXRequestID), "err", err)
+		httpserver.WriteProblem(w, d)
+	}
+}
+
+// unreachable reports a failure to connect, as opposed to a module that
+// accepted the connection and then failed.
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func reason(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	return "connection failed"
+}
+
+// HideInternal answers 404 for /internal/<module>/ when that module does not
+// run in this process: the gateway never forwards internal routes, so from
+// outside they do not exist. Local modules keep theirs, guarded by service
+// tokens, for the other processes that call them.
+func HideInternal(place topology.Placement) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			rest, ok := strings.CutPrefix(c.Request().URL.Path, "/internal/")
+			if !ok {
+				return next(c)
+			}
+			// Only paths naming a module are hidden; shared internal endpoints
+			// (such as /internal/<local module>/events) are the process's own, still guarded
+			// by service credentials.
+			module, _, _ := strings.Cut(rest, "/")
+			if module == gateway.Name || (isModule(place, module) && !place.IsLocal(module)) {
+				return problem.ErrNotFound
+			}
+			return next(c)
+		}
+	}
+}
+
+func isModule(place topology.Placement, name string) bool {
+	for _, m := range place.Modules() {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,92 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+
+	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+
+	"mitosis/platform/config"
+	"mitosis/platform/topology"
+	"mitosis/platform/transport"
+)
+
+// InternalPath receives the events of one subscriber, the module named in
+// the path: service credentials are made out to that module, as for every
+// /internal/<module>/ route.
+const InternalPath = "/internal/:subscriber/events"
+
+// internalPath is where subscriber receives its events.
+func internalPath(subscriber string) string { return "/internal/" + subscriber + "/events" }
+
+// Module provides the process's bus and mounts the internal route that
+// remote relays deliver to.
+var Module = fx.Module("events",
+	fx.Provide(NewBus, NewDeliverer),
+	fx.Invoke(Mount),
+)
+
+// Mount serves POST /internal/<subscriber>/events (service credentials
+// only, like every internal route); the body is the event.
+func Mount(e *echo.Echo, b *Bus) {
+	e.POST(InternalPath, func(c echo.Context) error {
+		var in Event
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+}
+
+// NewDeliverer routes a delivery by placement: a direct call of a local
+// subscriber's handler, or an authenticated POST to a remote one.
+func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory) DeliverFunc {
+	return func(ctx context.Context, subscriber string, e Event) error {
+		if b.Has(subscriber) {
+			return b.Deliver(ctx, subscriber, e)
+		}
+		url := place.URL(subscriber)
+		if url == "" {
+			return fmt.Errorf("subscriber %s is neither local nor configured", subscriber)
+		}
+		// Idempotent: the subscriber's inbox makes a repeat harmless.
+		return f.New(subscriber, url, Errors...).Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
+	}
+}
+
+// Outbox runs the relay of module's outbox while the app runs. Used inside
+// the module's own fx.Module, where its private *bun.DB is visible.
+func Outbox(module string) fx.Option {
+	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, cfg config.Config, log *slog.Logger) {
+		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log)
+		lc.Append(fx.StartStopHook(r.Start, r.Stop))
+	})
+}
+
+// Subscriber registers module's handlers, by event type, on the bus. Used
+// inside the module's own fx.Module, so its inbox is on its own *bun.DB.
+// The handlers must be exactly the types the module's Spec subscribes to:
+// a publisher routes by the Spec, so a gap would dead-letter every event.
+func Subscriber(module string, handlers map[string]Handler) fx.Option {
+	return fx.Invoke(func(b *Bus, db *bun.DB, place topology.Placement) error {
+		var have []string
+		for typ := range handlers {
+			have = append(have, typ)
+		}
+		sort.Strings(have)
+		if want := place.Subscriptions(module); !slices.Equal(have, want) {
+			return fmt.Errorf("%s handles events %v but its Spec subscribes to %v", module, have, want)
+		}
+		b.Subscribe(module, db, handlers)
+		return nil
+	})
+}

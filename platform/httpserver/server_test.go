@@ -1,0 +1,170 @@
+package httpserver_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/config"
+	"mitosis/platform/httpserver"
+	"mitosis/platform/transport"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newEcho(cfg config.Config) *echo.Echo {
+	e := httpserver.New(cfg, quiet())
+	e.GET("/ok", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"ok": "yes"}) })
+	e.POST("/echo", func(c echo.Context) error {
+		var in map[string]string
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, in)
+	})
+	return e
+}
+
+func serve(t *testing.T, e *echo.Echo, r *http.Request) *http.Response {
+	t.Helper()
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	for _, env := range []string{config.Development, config.Production} {
+		t.Run(env, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/ok", nil)
+			// HSTS only over TLS: here a TLS proxy on the private network.
+			r.RemoteAddr = "10.0.0.1:41000"
+			r.Header.Set("X-Forwarded-Proto", "https")
+			h := serve(t, newEcho(config.Config{Env: env}), r).Header
+			assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+			assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
+			assert.Equal(t, "no-referrer", h.Get("Referrer-Policy"))
+			assert.Equal(t, "default-src 'none'; frame-ancestors 'none'", h.Get("Content-Security-Policy"))
+			if env == config.Production {
+				assert.Contains(t, h.Get("Strict-Transport-Security"), "max-age=31536000")
+			} else {
+				assert.Empty(t, h.Get("Strict-Transport-Security"))
+			}
+		})
+	}
+	// Errors carry them too.
+	h := serve(t, newEcho(config.Config{}), httptest.NewRequest(http.MethodGet, "/nothing", nil)).Header
+	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+}
+
+func TestCORS(t *testing.T) {
+	listed := config.Config{Env: config.Production, HTTP: config.HTTP{CORSAllowedOrigins: []string{"https://shop.example.com"}}}
+	for _, c := range []struct {
+		name   string
+		cfg    config.Config
+		origin string
+		allow  bool
+	}{
+		{"listed origin", listed, "https://shop.example.com", true},
+		{"unlisted origin", listed, "https://evil.example.com", false},
+		{"listed host, other scheme", listed, "http://shop.example.com", false},
+		{"production allows none by default", config.Config{Env: config.Production}, "http://localhost:3000", false},
+		{"development allows localhost", config.Config{Env: config.Development}, "http://localhost:3000", true},
+		{"development allows 127.0.0.1", config.Config{Env: config.Development}, "http://127.0.0.1:5173", true},
+		{"development refuses others", config.Config{Env: config.Development}, "http://evil.example.com", false},
+		{"development refuses look-alikes", config.Config{Env: config.Development}, "http://localhost.evil.com", false},
+		{"development with a list uses only the list", config.Config{Env: config.Development, HTTP: listed.HTTP}, "http://localhost:3000", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEcho(c.cfg)
+			pre := httptest.NewRequest(http.MethodOptions, "/echo", nil)
+			pre.Header.Set("Origin", c.origin)
+			pre.Header.Set("Access-Control-Request-Method", "POST")
+			pre.Header.Set("Access-Control-Request-Headers", "authorization, content-type, idempotency-key")
+			resp := serve(t, e, pre)
+			get := httptest.NewRequest(http.MethodGet, "/ok", nil)
+			get.Header.Set("Origin", c.origin)
+			simple := serve(t, e, get)
+			if c.allow {
+				assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+				assert.Equal(t, c.origin, resp.Header.Get("Access-Control-Allow-Origin"))
+				assert.Contains(t, resp.Header.Get("Access-Control-Allow-Headers"), "Idempotency-Key")
+				assert.Empty(t, resp.Header.Get("Access-Control-Allow-Credentials"))
+				assert.Equal(t, c.origin, simple.Header.Get("Access-Control-Allow-Origin"))
+			} else {
+				assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+				assert.Empty(t, simple.Header.Get("Access-Control-Allow-Origin"))
+			}
+			assert.Equal(t, http.StatusOK, simple.StatusCode, "CORS never blocks the request itself")
+		})
+	}
+}
+
+// startServer runs the server on loopback with short timeouts.
+func startServer(t *testing.T, timeouts config.HTTP) string {
+	t.Helper()
+	s, err := httpserver.Start(newEcho(config.Config{}), "127.0.0.1:0", timeouts, quiet())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, s.Stop(ctx))
+	})
+	return s.Addr()
+}
+
+var short = config.HTTP{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 400 * time.Millisecond, WriteTimeout: time.Second, IdleTimeout: time.Second}
+
+// A client that sends its headers slowly (slowloris) is cut off at the
+// read-header timeout, not kept forever.
+func TestSlowHeadersAreCut(t *testing.T) {
+	conn, err := net.Dial("tcp", startServer(t, short))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET /ok HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	require.NoError(t, err)
+	requireClosedByServer(t, conn)
+}
+
+// A body that trickles in ends at the read timeout.
+func TestSlowBodyIsCut(t *testing.T) {
+	conn, err := net.Dial("tcp", startServer(t, short))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+	require.NoError(t, err)
+	requireClosedByServer(t, conn)
+}
+
+// requireClosedByServer reads until the server ends the connection, well
+// before a generous deadline of our own.
+func requireClosedByServer(t *testing.T, conn net.Conn) {
+	t.Helper()
+	start := time.Now()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	got, err := io.ReadAll(conn)
+	require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "the server kept the connection open; read %q", got)
+	require.Less(t, time.Since(start), 3*time.Second)
+	// Whatever was answered, it was not a success.
+	require.False(t, strings.Contains(string(got), " 200 OK"), "%s", got)
+}
+
+// Regular clients are unaffected by the timeouts.
+func TestPromptClientsAreServed(t *testing.T) {
+	addr := startServer(t, short)
+	resp, err := http.Post("http://"+addr+"/echo", "application/json", strings.NewReader(`{"a":"b"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}

@@ -1,0 +1,73 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/sony/gobreaker/v2"
+
+	"mitosis/platform/config"
+	"mitosis/platform/problem"
+)
+
+// ErrCircuitOpen marks a call refused at once, without reaching the remote
+// module, because its breaker is open (or half-open with its probe already
+// in flight). The error also matches problem.ErrUnavailable, so it reaches
+// an API client as a 503.
+var ErrCircuitOpen = errors.New("circuit open")
+
+// breaker is the circuit breaker of one remote module. After
+// BreakerFailures consecutive failures it opens and refuses calls; after
+// BreakerCooldown it lets one probe through, whose outcome closes or
+// reopens it.
+type breaker struct {
+	module string
+	cb     *gobreaker.CircuitBreaker[struct{}]
+}
+
+func newBreaker(module string, calls config.Calls, log *slog.Logger) *breaker {
+	failures := uint32(calls.BreakerFailures)
+	return &breaker{module: module, cb: gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        module,
+		MaxRequests: 1,
+		Timeout:     calls.BreakerCooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+		// A 4xx is a healthy module answering; only its silence or a 5xx counts.
+		IsSuccessful: func(err error) bool { return !remoteFault(err) },
+		// A caller who gave up says nothing about the module.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			log.Warn("circuit breaker", "module", name, "from", from.String(), "to", to.String())
+		},
+	})}
+}
+
+// wrap passes calls through the breaker.
+func (b *breaker) wrap(next send) send {
+	return func(ctx context.Context, r *request) error {
+		_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, next(ctx, r) })
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			return problem.WithDetail(fmt.Errorf("%s: %w: %w to %s (breaker %s)", r, problem.ErrUnavailable, ErrCircuitOpen, b.module, b.cb.State()),
+				b.module+" is unavailable (circuit open)")
+		}
+		return err
+	}
+}
+
+// state is closed, open or half-open.
+func (b *breaker) state() string { return b.cb.State().String() }
+
+// remoteFault reports whether err says the remote module is unwell: no
+// answer (refused, reset, out of time) or a 5xx answer.
+func remoteFault(err error) bool {
+	if err == nil {
+		return false
+	}
+	var re *problem.RemoteError
+	if errors.As(err, &re) {
+		return re.Details.Status >= 500
+	}
+	return errors.Is(err, problem.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}

@@ -1,0 +1,34 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// limiter caps the calls in flight to one remote module, so a slow module
+// cannot absorb every goroutine of its callers. A caller waits for a slot
+// only as long as its context allows, and then gets the context's error.
+type limiter struct {
+	slots *semaphore.Weighted
+	n     int
+}
+
+// newLimiter allows n calls at once; n < 1 (a configuration left unset)
+// means one, never zero, which would block every call.
+func newLimiter(n int) *limiter {
+	n = max(n, 1)
+	return &limiter{slots: semaphore.NewWeighted(int64(n)), n: n}
+}
+
+// wrap passes calls through the cap.
+func (l *limiter) wrap(next send) send {
+	return func(ctx context.Context, r *request) error {
+		if err := l.slots.Acquire(ctx, 1); err != nil {
+			return fmt.Errorf("%s: wait for one of %d call slots: %w", r, l.n, err)
+		}
+		defer l.slots.Release(1)
+		return next(ctx, r)
+	}
+}
