@@ -56,7 +56,10 @@ type ServiceInfo struct {
 	Where string `json:"where"`
 	URL   string `json:"url,omitempty"`
 	// Health is up, down or unknown (a module this process does not use).
-	Health    string   `json:"health"`
+	Health string `json:"health"`
+	// Breaker is this process's circuit breaker for a remote module:
+	// closed, open or half-open.
+	Breaker   string   `json:"breaker,omitempty"`
 	DependsOn []string `json:"depends_on"`
 	Routes    []string `json:"routes"`
 }

@@ -181,11 +181,11 @@ func TestServices(t *testing.T) {
 		got[s.Name] = s
 	}
 	require.Len(t, got, 4)
-	require.Equal(t, gateway.ServiceInfo{Name: "users", Where: gateway.WhereRemote, URL: app.URL, Health: "up",
+	require.Equal(t, gateway.ServiceInfo{Name: "users", Where: gateway.WhereRemote, URL: app.URL, Health: "up", Breaker: "closed",
 		DependsOn: []string{}, Routes: []string{"/api/v1/users", "/api/v1/auth", "/.well-known"}}, got["users"])
 	require.Equal(t, gateway.WhereRemote, got["orders"].Where)
 	require.Equal(t, "up", got["orders"].Health)
-	require.Equal(t, gateway.ServiceInfo{Name: "payments", Where: gateway.WhereRemote, URL: down, Health: "down",
+	require.Equal(t, gateway.ServiceInfo{Name: "payments", Where: gateway.WhereRemote, URL: down, Health: "down", Breaker: "closed",
 		DependsOn: []string{}, Routes: []string{"/api/v1/wallet", "/api/v1/payments"}}, got["payments"])
 	require.Equal(t, gateway.WhereLocal, got["gateway"].Where)
 
@@ -216,4 +216,23 @@ func TestRateLimitsInAProcess(t *testing.T) {
 
 	// Other routes have their own, generous, group.
 	call(t, app.URL, http.MethodGet, "/api/v1/products", "", nil, http.StatusOK, nil)
+}
+
+// The breaker of a remote module shows in the list: a gateway whose calls
+// to payments keep failing reports it open.
+func TestServicesShowOpenBreakers(t *testing.T) {
+	app := modulestest.Start(t, nil)
+	c := newCustomer(t, app.URL)
+	base := gatewayBefore(t, app, closedURL(t), map[string]string{"BREAKER_FAILURES": "1", "BREAKER_COOLDOWN": "1m"})
+	var d gateway.OrderDetails
+	call(t, base, http.MethodGet, "/api/v1/orders/"+c.order.ID+"/details", c.token, nil, http.StatusOK, &d)
+	require.Nil(t, d.Payment, "payments is down")
+
+	var list gateway.ServiceList
+	call(t, base, http.MethodGet, "/api/v1/services", "", nil, http.StatusOK, &list)
+	breakers := map[string]string{}
+	for _, s := range list.Items {
+		breakers[s.Name] = s.Breaker
+	}
+	require.Equal(t, map[string]string{"users": "closed", "orders": "closed", "payments": "open", "gateway": ""}, breakers)
 }

@@ -22,7 +22,8 @@ const healthUnknown = "unknown"
 // List describes every module. Local modules report their own checks (a
 // module without any, like the gateway, is up since it answers); remote
 // ones their liveness as this process's dependency checks see it; modules
-// this process does not use are unknown. Check errors stay out: the route
+// this process does not use are unknown. Remote modules also show the
+// state of this process's circuit breaker for them. Check errors stay out: the route
 // is public and they can name internal addresses.
 func List(ctx context.Context, place topology.Placement, checks *health.Registry) gateway.ServiceList {
 	rep := checks.Run(ctx)
@@ -30,9 +31,12 @@ func List(ctx context.Context, place topology.Placement, checks *health.Registry
 	for _, s := range rep.Modules {
 		status[s.Name] = worst(status[s.Name], s.Status)
 	}
-	remote := map[string]string{}
+	remote, breakers := map[string]string{}, map[string]string{}
 	for _, s := range rep.Deps {
 		remote[s.Name] = worst(remote[s.Name], s.Status)
+		if s.Breaker != "" {
+			breakers[s.Name] = s.Breaker
+		}
 	}
 	out := gateway.ServiceList{Items: []gateway.ServiceInfo{}}
 	for _, m := range place.Modules() {
@@ -49,6 +53,7 @@ func List(ctx context.Context, place topology.Placement, checks *health.Registry
 			}
 		case place.URL(m.Name) != "":
 			info.Where, info.URL, info.Health = gateway.WhereRemote, place.URL(m.Name), healthUnknown
+			info.Breaker = breakers[m.Name]
 			if s, ok := remote[m.Name]; ok {
 				info.Health = s
 			}
