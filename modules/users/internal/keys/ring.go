@@ -37,6 +37,7 @@ type Ring struct {
 
 	mu       sync.Mutex
 	active   auth.SigningKey
+	activeAt time.Time // when the active key was created
 	public   map[string]ed25519.PublicKey
 	order    []string // kids, newest first
 	loadedAt time.Time
@@ -108,6 +109,7 @@ func (r *Ring) read(ctx context.Context, now time.Time) (*store.KeyRow, error) {
 	public := map[string]ed25519.PublicKey{}
 	var order []string
 	var active auth.SigningKey
+	var activeAt time.Time
 	var activeRow *store.KeyRow
 	for i, row := range rows {
 		public[row.Kid] = ed25519.PublicKey(row.PublicKey)
@@ -118,9 +120,10 @@ func (r *Ring) read(ctx context.Context, now time.Time) (*store.KeyRow, error) {
 				return nil, err
 			}
 			active, activeRow = auth.SigningKey{ID: row.Kid, Private: ed25519.NewKeyFromSeed(seed)}, &rows[i]
+			activeAt = row.CreatedAt
 		}
 	}
-	r.active, r.public, r.order, r.loadedAt = active, public, order, now
+	r.active, r.activeAt, r.public, r.order, r.loadedAt = active, activeAt, public, order, now
 	return activeRow, nil
 }
 
@@ -138,11 +141,13 @@ func (r *Ring) mint(now time.Time) (store.KeyRow, error) {
 }
 
 // Signing returns the key to sign with, reloading it when stale so a
-// rotation elsewhere (or by age) is picked up.
+// rotation elsewhere is picked up, and rotating it as soon as it is due by
+// age.
 func (r *Ring) Signing(ctx context.Context) (auth.SigningKey, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.now().Sub(r.loadedAt) >= reloadEvery {
+	now := r.now()
+	if now.Sub(r.loadedAt) >= reloadEvery || (r.maxAge > 0 && now.Sub(r.activeAt) >= r.maxAge) {
 		if err := r.load(ctx, false); err != nil {
 			return auth.SigningKey{}, err
 		}

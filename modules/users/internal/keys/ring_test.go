@@ -163,6 +163,28 @@ func TestKeysRotateByAge(t *testing.T) {
 	assert.Len(t, kids(t, ring), 2, "the aged key stays published for its tokens")
 }
 
+// TestAnAgedKeyIsReplacedAtOnce: a key due by age is not used until the
+// next periodic reload, however short the maximum age.
+func TestAnAgedKeyIsReplacedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(usersDB(t))
+	clk := &clock{t: time.Now()}
+	ring := keys.NewRing(st, sealer(t, "aged-secret-aged-secret-aged-secret-0"), ttl, 10*time.Second, clk.now)
+	require.NoError(t, ring.Load(ctx))
+	first, err := ring.Signing(ctx)
+	require.NoError(t, err)
+	clk.t = clk.t.Add(9 * time.Second)
+	same, err := ring.Signing(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, same.ID)
+	clk.t = clk.t.Add(2 * time.Second)
+	next, err := ring.Signing(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.ID, next.ID)
+	_, err = ring.PublicKey(ctx, first.ID)
+	require.NoError(t, err, "the aged key still verifies")
+}
+
 // TestPrivateKeysAreSealed: the stored private half is not the seed.
 func TestPrivateKeysAreSealed(t *testing.T) {
 	ctx := context.Background()
