@@ -55,6 +55,12 @@ func TestStartupFailures(t *testing.T) {
 			want: []string{"SERVICE_API_KEY"},
 		},
 		{
+			name: "production api-key service auth without SERVICE_API_KEY",
+			env: map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB, "SERVICE_AUTH": "api-key",
+				"SIGNING_KEY_SECRET": keySecret},
+			want: []string{"SERVICE_API_KEY"},
+		},
+		{
 			name: "production without SIGNING_KEY_SECRET",
 			env:  map[string]string{"APP_ENV": "production", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret},
 			want: []string{"SIGNING_KEY_SECRET"},

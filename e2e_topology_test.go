@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -10,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/gateway"
+	"mitosis/modules/payments"
+	"mitosis/platform/auth"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -43,6 +47,10 @@ func TestE2E(t *testing.T) {
 			require.Empty(t, tables(t, own, "orders"))
 			require.Empty(t, tables(t, own, "users"))
 		})
+	})
+	t.Run("three processes, no service auth (development)", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), "", map[string]string{"SERVICE_AUTH": "none"}))
 	})
 }
 
@@ -91,7 +99,7 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 	o := startApp(t, "orders", ordersEnv)
 	o.waitReady(t)
 	return topology{
-		users: u.url, payments: p.url, orders: o.url,
+		users: u.url, payments: p.url, orders: o.url, serviceAuth: extra["SERVICE_AUTH"],
 		processes: []healthWant{
 			{url: u.url, modules: []string{"users"}},
 			{url: p.url, modules: []string{"payments"}},
@@ -131,8 +139,13 @@ func (s *session) unknownRoute(t *testing.T) {
 
 // internalRoutes: no client, and no user token, can reach a module's
 // internal API, on any process; nothing is credited by the attempt. A
-// gateway-only process has no internal routes at all.
+// gateway-only process has no internal routes at all. With SERVICE_AUTH=none
+// (development only) they are open instead.
 func (s *session) internalRoutes(t *testing.T) {
+	if s.topo.serviceAuth == auth.ServiceAuthNone {
+		s.openInternalRoutes(t)
+		return
+	}
 	before := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
 	for _, p := range s.topo.processes {
 		for _, token := range []string{"", s.alice.token} {
@@ -150,6 +163,23 @@ func (s *session) internalRoutes(t *testing.T) {
 	}
 	after := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
 	require.Equal(t, before["balance_cents"], after["balance_cents"])
+}
+
+// openInternalRoutes: without service auth, a call with no credentials
+// reaches payments' internal API. It is sent around the contract check, as
+// the OpenAPI document has no internal routes.
+func (s *session) openInternalRoutes(t *testing.T) {
+	body := strings.NewReader(`{"user_id":"` + s.alice.user.ID + `"}`)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.topo.payments+"/internal/payments/wallet", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var w payments.Wallet
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&w))
+	require.Equal(t, s.alice.user.ID, w.UserID)
 }
 
 // health checks every process's breakdown: its own modules, and in the
