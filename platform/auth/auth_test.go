@@ -220,7 +220,7 @@ func TestSecretInProductionIsRequired(t *testing.T) {
 
 // internalServer mounts /internal/payments/thing behind guard, answering
 // with the caller, and a user route.
-func internalServer(t *testing.T, guard *auth.ServiceAuth, verifier *auth.Verifier) *echo.Echo {
+func internalServer(t testing.TB, guard *auth.ServiceAuth, verifier *auth.Verifier) *echo.Echo {
 	t.Helper()
 	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Use(guard.GuardInternal)
