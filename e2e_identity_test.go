@@ -160,12 +160,23 @@ func TestCLIRotateKey(t *testing.T) {
 // TestAdmin makes the first admin with `app users promote`: the role is in
 // the next token, opens the admin lists of users and orders, and nothing
 // else; customers are refused those lists and still see only their own.
+// It runs on one process and split, where orders learns the role from a
+// token it verifies through the JWKS.
 func TestAdmin(t *testing.T) {
-	t.Parallel()
-	env := map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
-	p := startApp(t, "app", env)
-	p.waitReady(t)
-	topo := topology{users: p.url, payments: p.url, orders: p.url}
+	t.Run("one process", func(t *testing.T) {
+		t.Parallel()
+		db := pgtest.NewDatabase(t)
+		runAdmin(t, oneProcessOn(t, db), db)
+	})
+	t.Run("three processes", func(t *testing.T) {
+		t.Parallel()
+		db := pgtest.NewDatabase(t)
+		runAdmin(t, threeProcesses(t, db, "", nil), db)
+	})
+}
+
+func runAdmin(t *testing.T, topo topology, db string) {
+	env := map[string]string{"DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
 	login := func(email string) users.Token {
 		t.Helper()
 		decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
