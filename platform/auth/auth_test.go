@@ -140,6 +140,10 @@ func TestHostileTokensAreRefused(t *testing.T) {
 	// A small clock skew is tolerated.
 	_, err = verifier.Verify(context.Background(), ed(with("nbf", now.Add(10*time.Second).Unix())))
 	require.NoError(t, err)
+	_, err = verifier.Verify(context.Background(), ed(with("exp", now.Add(-10*time.Second).Unix())))
+	require.NoError(t, err)
+	_, err = verifier.Verify(context.Background(), ed(with("exp", now.Add(-time.Minute).Unix())))
+	require.ErrorIs(t, err, problem.ErrUnauthorized, "but no more than the leeway")
 }
 
 func jwtPart(t *testing.T, claims jwt.MapClaims) string {
