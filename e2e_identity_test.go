@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
@@ -148,13 +149,15 @@ func TestCLIRotateKey(t *testing.T) {
 	decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
 		"email": "rot@example.com", "name": "Rot", "password": "rotating password",
 	}), http.StatusCreated)
-	tok := decode[users.Token](t, topo.post(t, "/api/v1/auth/token", "", map[string]string{
-		"email": "rot@example.com", "password": "rotating password",
-	}), http.StatusOK)
-	var claims jwt.MapClaims
-	parsed, _, err := jwt.NewParser().ParseUnverified(tok.AccessToken, &claims)
-	require.NoError(t, err)
-	require.Equal(t, second, parsed.Header["kid"])
+	// The newest key signs once it has been published for PublishLead.
+	require.Eventually(t, func() bool {
+		tok := decode[users.Token](t, topo.post(t, "/api/v1/auth/token", "", map[string]string{
+			"email": "rot@example.com", "password": "rotating password",
+		}), http.StatusOK)
+		kid := kidOf(t, tok.AccessToken)
+		require.Contains(t, []string{first, second}, kid)
+		return kid == second
+	}, 3*auth.PublishLead, 250*time.Millisecond)
 }
 
 // TestAdmin makes the first admin with `app users promote`: the role is in

@@ -16,18 +16,18 @@ import (
 	"mitosis/platform/pgtest"
 )
 
-// rotateEvery is the signing key's maximum age in TestKeyRotationAcrossProcesses:
-// long enough that the verifiers' first JWKS fetch is past its refetch
-// limit when the new kid appears, short enough for a test.
-const rotateEvery = 10 * time.Second
+// rotateEvery is the signing key's maximum age in
+// TestKeyRotationAcrossProcesses.
+const rotateEvery = 5 * time.Second
 
 // TestKeyRotationAcrossProcesses splits the modules over three processes
 // and a gateway, and lets users rotate its signing key by age: a token from
 // the users process is accepted by payments, orders and the gateway, which
 // verify it through the JWKS over HTTP; after the rotation the old token
 // still verifies everywhere, and a token with the new kid is accepted too,
-// as the others refetch the JWKS on a kid they do not know (their cache
-// alone would keep the old set for minutes).
+// at once: the others refetch the JWKS on a kid they do not know (their
+// cache alone would keep the old set for minutes), and a new key signs only
+// once published for longer than they may wait between refetches.
 func TestKeyRotationAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	split := threeProcesses(t, pgtest.NewDatabase(t), "", map[string]string{"SIGNING_KEY_MAX_AGE": rotateEvery.String()})
@@ -79,18 +79,16 @@ func TestKeyRotationAcrossProcesses(t *testing.T) {
 	require.Eventually(t, func() bool {
 		newToken, newKid = login()
 		return newKid != oldKid
-	}, 3*rotateEvery, 250*time.Millisecond, "users rotates its key by age")
+	}, 2*(rotateEvery+auth.PublishLead), 250*time.Millisecond, "users rotates its key by age")
 	set := decode[auth.JWKS](t, split.do(t, request{method: http.MethodGet, base: split.users, path: auth.JWKSPath}), http.StatusOK)
 	var kids []string
 	for _, k := range set.Keys {
 		kids = append(kids, k.Kid)
 	}
-	require.Equal(t, newKid, kids[0], "the new key is published first")
+	require.True(t, slices.Contains(kids, newKid), "the new key is published")
 	require.True(t, slices.Contains(kids, oldKid), "the old key stays published")
 
-	// Eventually: a verifier refetches on an unknown kid at most every few
-	// seconds, which a loaded machine may still be within.
-	require.Eventually(t, accepted(newToken), 10*time.Second, 250*time.Millisecond, "the new kid is accepted everywhere")
+	require.True(t, accepted(newToken)(), "the new kid is accepted everywhere at once")
 	require.True(t, accepted(oldToken)(), "the old key still verifies its tokens")
 }
 

@@ -15,6 +15,16 @@ import (
 // JWKSPath is where users publishes its public keys.
 const JWKSPath = "/.well-known/jwks.json"
 
+// JWKSMinRefresh is how often, at most, a RemoteKeys refetches the JWKS
+// because a token names a kid it does not know.
+const JWKSMinRefresh = 5 * time.Second
+
+// PublishLead is how long a new signing key is published before it signs.
+// It is longer than JWKSMinRefresh, so a verifier that meets the new kid
+// has either fetched it already or may refetch at once: a rotation never
+// refuses a good token.
+const PublishLead = 2 * JWKSMinRefresh
+
 // JWK is one Ed25519 public key (RFC 8037).
 type JWK struct {
 	Kty string `json:"kty"`

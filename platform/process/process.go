@@ -83,12 +83,9 @@ func newServiceAuth(cfg config.Config, log *slog.Logger, caller string) (*auth.S
 	}
 }
 
-// JWKS caching: keys are refetched every jwksTTL, and early on an unknown
-// kid at most once per jwksMinRefresh.
-const (
-	jwksTTL        = 10 * time.Minute
-	jwksMinRefresh = 5 * time.Second
-)
+// jwksTTL: keys are refetched this often, and early on an unknown kid at
+// most once per auth.JWKSMinRefresh.
+const jwksTTL = 10 * time.Minute
 
 type verifierIn struct {
 	fx.In
@@ -108,7 +105,7 @@ func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger) (*auth.Veri
 		}
 		switch {
 		case url != "":
-			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, jwksMinRefresh)
+			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh)
 		case cfg.IsProduction():
 			return nil, errors.New("JWKS_URL or USERS_URL is required to verify access tokens where users does not run")
 		default:

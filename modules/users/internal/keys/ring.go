@@ -36,8 +36,10 @@ type Ring struct {
 	now     func() time.Time
 
 	mu       sync.Mutex
-	active   auth.SigningKey
-	activeAt time.Time // when the active key was created
+	active   auth.SigningKey // the key that signs now
+	newest   string          // the kid of the key not retired, which signs once published long enough
+	newestAt time.Time       // when that key was created
+	switchAt time.Time       // when active gives way to newest (zero: it is newest)
 	public   map[string]ed25519.PublicKey
 	order    []string // kids, newest first
 	loadedAt time.Time
@@ -66,7 +68,7 @@ func (r *Ring) Rotate(ctx context.Context) (string, error) {
 	if err := r.load(ctx, true); err != nil {
 		return "", err
 	}
-	return r.active.ID, nil
+	return r.newest, nil
 }
 
 func (r *Ring) load(ctx context.Context, force bool) error {
@@ -99,8 +101,10 @@ func (r *Ring) load(ctx context.Context, force bool) error {
 	return nil
 }
 
-// read loads the published keys and returns the active one's row (nil if
-// there is none yet).
+// read loads the published keys and returns the row of the key not retired
+// (nil if there is none yet). That key signs once it has been published
+// for auth.PublishLead; until then the key it replaced goes on signing, so
+// no verifier meets the new kid before it may fetch it.
 func (r *Ring) read(ctx context.Context, now time.Time) (*store.KeyRow, error) {
 	rows, err := r.store.PublishedKeys(ctx, now.Add(-r.publish))
 	if err != nil {
@@ -108,23 +112,35 @@ func (r *Ring) read(ctx context.Context, now time.Time) (*store.KeyRow, error) {
 	}
 	public := map[string]ed25519.PublicKey{}
 	var order []string
-	var active auth.SigningKey
-	var activeAt time.Time
-	var activeRow *store.KeyRow
+	var newest, replaced *store.KeyRow
 	for i, row := range rows {
 		public[row.Kid] = ed25519.PublicKey(row.PublicKey)
 		order = append(order, row.Kid)
 		if row.RetiredAt == nil {
-			seed, err := r.sealer.Open(row.PrivateKey, row.Kid)
-			if err != nil {
-				return nil, err
-			}
-			active, activeRow = auth.SigningKey{ID: row.Kid, Private: ed25519.NewKeyFromSeed(seed)}, &rows[i]
-			activeAt = row.CreatedAt
+			newest = &rows[i]
 		}
 	}
-	r.active, r.activeAt, r.public, r.order, r.loadedAt = active, activeAt, public, order, now
-	return activeRow, nil
+	var active auth.SigningKey
+	var switchAt time.Time
+	if newest != nil {
+		for i, row := range rows {
+			if row.RetiredAt != nil && row.RetiredAt.Equal(newest.CreatedAt) {
+				replaced = &rows[i]
+			}
+		}
+		signer := newest
+		if replaced != nil && now.Before(newest.CreatedAt.Add(auth.PublishLead)) {
+			signer, switchAt = replaced, newest.CreatedAt.Add(auth.PublishLead)
+		}
+		seed, err := r.sealer.Open(signer.PrivateKey, signer.Kid)
+		if err != nil {
+			return nil, err
+		}
+		active = auth.SigningKey{ID: signer.Kid, Private: ed25519.NewKeyFromSeed(seed)}
+		r.newest, r.newestAt = newest.Kid, newest.CreatedAt
+	}
+	r.active, r.switchAt, r.public, r.order, r.loadedAt = active, switchAt, public, order, now
+	return newest, nil
 }
 
 func (r *Ring) mint(now time.Time) (store.KeyRow, error) {
@@ -141,13 +157,16 @@ func (r *Ring) mint(now time.Time) (store.KeyRow, error) {
 }
 
 // Signing returns the key to sign with, reloading it when stale so a
-// rotation elsewhere is picked up, and rotating it as soon as it is due by
-// age.
+// rotation elsewhere is picked up, rotating it as soon as it is due by age,
+// and switching to a new key once it has been published for
+// auth.PublishLead.
 func (r *Ring) Signing(ctx context.Context) (auth.SigningKey, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	if now.Sub(r.loadedAt) >= reloadEvery || (r.maxAge > 0 && now.Sub(r.activeAt) >= r.maxAge) {
+	aged := r.maxAge > 0 && now.Sub(r.newestAt) >= r.maxAge
+	switching := !r.switchAt.IsZero() && !now.Before(r.switchAt)
+	if now.Sub(r.loadedAt) >= reloadEvery || aged || switching {
 		if err := r.load(ctx, false); err != nil {
 			return auth.SigningKey{}, err
 		}

@@ -84,9 +84,13 @@ func TestRotationKeepsOldTokensValidUntilTheyExpire(t *testing.T) {
 	require.NotEqual(t, oldKey.ID, newKid)
 	assert.Equal(t, []string{newKid, oldKey.ID}, kids(t, ring), "the JWKS lists both, newest first")
 
+	stillOld, err := ring.Signing(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, oldKey.ID, stillOld.ID, "the new key signs only once published for a while")
+	clk.t = clk.t.Add(auth.PublishLead)
 	newKey, err := ring.Signing(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, newKid, newKey.ID, "new tokens use the new kid")
+	assert.Equal(t, newKid, newKey.ID, "then new tokens use the new kid")
 	newToken, err := issuer.Issue(newKey, "user-1", auth.RoleCustomer)
 	require.NoError(t, err)
 	for _, tok := range []string{oldToken.Token, newToken.Token} {
@@ -130,9 +134,10 @@ func TestReplicasShareOneKey(t *testing.T) {
 	require.NoError(t, err, "an unknown kid makes the other replica reload")
 	_, err = a.PublicKey(ctx, ka.ID)
 	require.NoError(t, err, "the retired key still verifies")
+	clk.t = clk.t.Add(auth.PublishLead)
 	ka, err = a.Signing(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, rotated, ka.ID, "the other replica signs with the new key after its reload")
+	assert.Equal(t, rotated, ka.ID, "the other replica signs with the new key too")
 
 	wrong := keys.NewRing(st, sealer(t, "another-secret-another-secret-another"), ttl, 0, clk.now)
 	require.ErrorContains(t, wrong.Load(ctx), "SIGNING_KEY_SECRET")
@@ -157,14 +162,18 @@ func TestKeysRotateByAge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, first.ID, same.ID)
 	clk.t = clk.t.Add(2 * time.Hour)
+	_, err = ring.Signing(ctx)
+	require.NoError(t, err)
+	clk.t = clk.t.Add(auth.PublishLead)
 	next, err := ring.Signing(ctx)
 	require.NoError(t, err)
 	assert.NotEqual(t, first.ID, next.ID)
 	assert.Len(t, kids(t, ring), 2, "the aged key stays published for its tokens")
 }
 
-// TestAnAgedKeyIsReplacedAtOnce: a key due by age is not used until the
-// next periodic reload, however short the maximum age.
+// TestAnAgedKeyIsReplacedAtOnce: a key due by age is replaced when next
+// used, not at the next periodic reload, however short the maximum age; the
+// new key is published at once and signs PublishLead later.
 func TestAnAgedKeyIsReplacedAtOnce(t *testing.T) {
 	ctx := context.Background()
 	st := store.New(usersDB(t))
@@ -177,10 +186,24 @@ func TestAnAgedKeyIsReplacedAtOnce(t *testing.T) {
 	same, err := ring.Signing(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, first.ID, same.ID)
+	assert.Equal(t, []string{first.ID}, kids(t, ring))
+
 	clk.t = clk.t.Add(2 * time.Second)
+	same, err = ring.Signing(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, same.ID, "the new key does not sign yet")
+	published := kids(t, ring)
+	require.Len(t, published, 2, "but it is published")
+	assert.Equal(t, first.ID, published[1])
+
+	clk.t = clk.t.Add(auth.PublishLead - time.Second)
+	same, err = ring.Signing(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, same.ID)
+	clk.t = clk.t.Add(time.Second)
 	next, err := ring.Signing(ctx)
 	require.NoError(t, err)
-	assert.NotEqual(t, first.ID, next.ID)
+	assert.Equal(t, published[0], next.ID, "once published for PublishLead, it signs")
 	_, err = ring.PublicKey(ctx, first.ID)
 	require.NoError(t, err, "the aged key still verifies")
 }
