@@ -29,8 +29,9 @@ var commands = []topology.Command{
 			if err != nil {
 				return err
 			}
-			// Running processes pick it up within 30 s; until then they sign
-			// with the old key, which stays published for that long too.
+			// The new key is published now and signs from auth.PublishLead
+			// on; running processes pick it up within 30 s, and until then
+			// sign with the old key, which stays published for that long too.
 			fmt.Fprintln(env.Out, "signing with key", kid)
 			return nil
 		},
