@@ -127,7 +127,11 @@ func (r *RemoteKeys) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	r.triedAt = r.now()
 	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// The fetch serves every waiting verifier and its outcome throttles the
+	// next one, so it must not end with the request that happened to start
+	// it: a client hanging up on a made-up kid would otherwise fail the
+	// fetch and lock everyone out of a rotation for minRefresh.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {

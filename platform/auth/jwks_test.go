@@ -106,3 +106,25 @@ func TestRemoteKeysCacheAndRefreshOnUnknownKid(t *testing.T) {
 	_, err = verifier.Verify(ctx, token(newKey2))
 	require.NoError(t, err)
 }
+
+// TestRemoteKeysFetchOutlivesTheRequestThatStartedIt: a caller that gives up
+// (a client hanging up on a token with a made-up kid) must not fail the
+// shared fetch, which would throttle the next one and refuse a good token
+// of a just-rotated key.
+func TestRemoteKeysFetchOutlivesTheRequestThatStartedIt(t *testing.T) {
+	rotated := newKey(t)
+	srv := &jwksServer{}
+	srv.publish(rotated)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	remote := auth.NewRemoteKeys(hs.URL+auth.JWKSPath, hs.Client(), time.Hour, time.Hour)
+
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := remote.PublicKey(gone, "made-up")
+	require.ErrorIs(t, err, auth.ErrUnknownKey)
+
+	key, err := remote.PublicKey(context.Background(), rotated.ID)
+	require.NoError(t, err, "the fetch started by the cancelled request has the rotated key")
+	assert.Equal(t, public(rotated), key)
+}
