@@ -292,6 +292,8 @@ func TestServiceJWT(t *testing.T) {
 		"expired":            hs(valid(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() }), secret, jwt.SigningMethodHS256),
 		"no issuer":          hs(valid(func(c jwt.MapClaims) { delete(c, "iss") }), secret, jwt.SigningMethodHS256),
 		"no audience":        hs(valid(func(c jwt.MapClaims) { delete(c, "aud") }), secret, jwt.SigningMethodHS256),
+		"no issued-at":       hs(valid(func(c jwt.MapClaims) { delete(c, "iat") }), secret, jwt.SigningMethodHS256),
+		"long-lived":         hs(valid(func(c jwt.MapClaims) { c["exp"] = now.Add(365 * 24 * time.Hour).Unix() }), secret, jwt.SigningMethodHS256),
 		"alg none":           hs(valid(func(jwt.MapClaims) {}), jwt.UnsafeAllowNoneSignatureType, jwt.SigningMethodNone),
 		"HS512":              hs(valid(func(jwt.MapClaims) {}), secret, jwt.SigningMethodHS512),
 		"user token":         bearerHeader(user.Token),

@@ -138,6 +138,12 @@ func (s *ServiceAuth) verify(c echo.Context, callee string) (string, error) {
 		if claims.Issuer == "" || claims.Subject != claims.Issuer {
 			return "", fmt.Errorf("%w: service credentials required", problem.ErrUnauthorized)
 		}
+		// Short-lived is checked here, not trusted to the signer: a token
+		// minted for longer (or without iat) would be a replayable
+		// credential for as long as it says.
+		if claims.IssuedAt == nil || claims.ExpiresAt.Sub(claims.IssuedAt.Time) > serviceTTL {
+			return "", fmt.Errorf("%w: service token lives longer than %s", problem.ErrUnauthorized, serviceTTL)
+		}
 		return claims.Issuer, nil
 	case ServiceAuthAPIKey:
 		scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
