@@ -26,7 +26,14 @@ func (p *Passwords) Hash(password string) (string, error) {
 	return string(h), nil
 }
 
+// MaxPasswordBytes is bcrypt's limit: it ignores every byte past it.
+const MaxPasswordBytes = 72
+
 // Matches reports whether password matches hash, in constant time.
 func (p *Passwords) Matches(hash, password string) bool {
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	// bcrypt would compare only the first 72 bytes, so the stored password
+	// plus anything would log in. Compare anyway, so a too-long password
+	// takes as long to refuse as a wrong one.
+	ok := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	return ok && len(password) <= MaxPasswordBytes
 }
