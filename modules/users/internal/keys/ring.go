@@ -193,11 +193,14 @@ func (r *Ring) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, er
 	return nil, auth.ErrUnknownKey
 }
 
-// JWKS returns the published public keys, newest first.
+// JWKS returns the published public keys, newest first. They are at most
+// missReload old: a key another replica (or the CLI) created signs there
+// after auth.PublishLead, and every replica must serve it before that, not
+// only at its next periodic reload.
 func (r *Ring) JWKS(ctx context.Context) (auth.JWKS, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.now().Sub(r.loadedAt) >= reloadEvery {
+	if r.now().Sub(r.loadedAt) >= missReload {
 		if err := r.load(ctx, false); err != nil {
 			return auth.JWKS{}, err
 		}

@@ -222,3 +222,32 @@ func TestPrivateKeysAreSealed(t *testing.T) {
 	assert.NotContains(t, string(rows[0].PrivateKey), string(key.Private.Seed()))
 	assert.Len(t, rows[0].PrivateKey, 12+32+16, "nonce, sealed seed, GCM tag")
 }
+
+// TestEveryReplicaPublishesANewKeyBeforeItSigns: a key rotated by another
+// replica (or the CLI) signs there after auth.PublishLead; a verifier may
+// fetch the JWKS from any replica, so each serves the new key well before,
+// not only at its next periodic reload.
+func TestEveryReplicaPublishesANewKeyBeforeItSigns(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(usersDB(t))
+	clk := &clock{t: time.Now()}
+	secret := "replica-secret-replica-secret-replica"
+	a := keys.NewRing(st, sealer(t, secret), ttl, 0, clk.now)
+	b := keys.NewRing(st, sealer(t, secret), ttl, 0, clk.now)
+	require.NoError(t, a.Load(ctx))
+	require.NoError(t, b.Load(ctx))
+	old, err := a.Signing(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{old.ID}, kids(t, a))
+
+	clk.t = clk.t.Add(time.Second)
+	rotated, err := b.Rotate(ctx)
+	require.NoError(t, err)
+	clk.t = clk.t.Add(auth.PublishLead - auth.JWKSMinRefresh)
+	assert.Equal(t, []string{rotated, old.ID}, kids(t, a), "served by the other replica a refetch before it signs")
+
+	clk.t = clk.t.Add(auth.JWKSMinRefresh)
+	signing, err := b.Signing(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, rotated, signing.ID)
+}
