@@ -87,12 +87,21 @@ func NewRemoteKeys(url string, hc *http.Client, ttl, minRefresh time.Duration) *
 // PublicKey returns the key with kid, fetching the set when the cache is
 // stale or, rate-limited, when kid is unknown.
 func (r *RemoteKeys) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
-	if key, ok, fresh := r.cached(kid); ok && fresh {
+	key, ok, fresh := r.cached(kid)
+	switch {
+	case ok && fresh:
 		return key, nil
+	case ok:
+		// Known but stale: never queue behind a fetch in flight. If users
+		// hangs, every request would otherwise wait for its timeout in turn.
+		if !r.fetch.TryLock() {
+			return key, nil
+		}
+	default:
+		r.fetch.Lock()
 	}
-	r.fetch.Lock()
 	defer r.fetch.Unlock()
-	key, ok, fresh := r.cached(kid) // another caller may have fetched meanwhile
+	key, ok, fresh = r.cached(kid) // another caller may have fetched meanwhile
 	if ok && fresh {
 		return key, nil
 	}
