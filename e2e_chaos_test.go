@@ -102,27 +102,9 @@ func TestChaos(t *testing.T) {
 	}
 
 	time.Sleep(3 * time.Second)
-	var faults []*faultRecord
-	for round := 0; plan.rounds == 0 || round < plan.rounds; round++ {
-		if plan.rounds == 0 && time.Since(loadStart) > plan.load-10*time.Second {
-			break
-		}
-		for _, f := range chaosFaults {
-			rec := &faultRecord{name: f.name, start: time.Now()}
-			faults = append(faults, rec)
-			f.inject(r)
-			rec.lifted = time.Now()
-			rec.recovered, rec.ok = load.probe(prober, probeItem, rec.lifted.Add(chaosRecoveryBound))
-			if !rec.ok {
-				rec.recovered = time.Now()
-			}
-			rec.requests, rec.fivexx, rec.noAnswer = log.count(rec.start, rec.recovered)
-			t.Logf("fault %q: lifted after %s, answered again %s later", f.name,
-				rec.lifted.Sub(rec.start).Round(time.Millisecond), rec.recovered.Sub(rec.lifted).Round(time.Millisecond))
-			require.True(t, rec.ok, "no answer within %s after %q", chaosRecoveryBound, f.name)
-			time.Sleep(plan.faultGap)
-		}
-	}
+	faults := injectFaults(t, r, plan, loadStart, func(until time.Time) (time.Time, bool) {
+		return load.probe(prober, probeItem, until)
+	}, log)
 	if rest := plan.load - time.Since(loadStart); rest > 0 {
 		time.Sleep(rest)
 	}
@@ -150,12 +132,40 @@ func TestChaos(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("audited in %s", time.Since(auditStart).Round(time.Millisecond))
 	assert.Empty(t, failures, "the data after the chaos")
-	failures = append(failures, load.agreesWithDatabase(t, conn)...)
-	failures = append(failures, load.readModelsAgree()...)
+	disagree := append(load.agreesWithDatabase(t, conn), load.readModelsAgree()...)
 	totals, err := readTotals(t.Context(), conn)
 	require.NoError(t, err)
 	t.Logf("chaos suite, %s form:\n%s", plan.form, summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders()))
-	assert.Empty(t, failures)
+	assert.Empty(t, disagree, "what the clients saw, and the read models, against the data")
+}
+
+// injectFaults injects the faults one at a time, round after round, and
+// after each waits for probe to succeed, which must happen within
+// chaosRecoveryBound of the fault being lifted.
+func injectFaults(t *testing.T, r *chaosRig, plan chaosPlan, loadStart time.Time,
+	probe func(until time.Time) (time.Time, bool), log *exchangeLog) []*faultRecord {
+	var faults []*faultRecord
+	for round := 0; plan.rounds == 0 || round < plan.rounds; round++ {
+		if plan.rounds == 0 && time.Since(loadStart) > plan.load-10*time.Second {
+			break
+		}
+		for _, f := range chaosFaults {
+			rec := &faultRecord{name: f.name, start: time.Now()}
+			faults = append(faults, rec)
+			f.inject(r)
+			rec.lifted = time.Now()
+			rec.recovered, rec.ok = probe(rec.lifted.Add(chaosRecoveryBound))
+			if !rec.ok {
+				rec.recovered = time.Now()
+			}
+			rec.requests, rec.fivexx, rec.noAnswer = log.count(rec.start, rec.recovered)
+			t.Logf("fault %q: lifted after %s, answered again %s later", f.name,
+				rec.lifted.Sub(rec.start).Round(time.Millisecond), rec.recovered.Sub(rec.lifted).Round(time.Millisecond))
+			require.True(t, rec.ok, "no answer within %s after %q", chaosRecoveryBound, f.name)
+			time.Sleep(plan.faultGap)
+		}
+	}
+	return faults
 }
 
 // agreesWithDatabase compares what the clients were told with what the
