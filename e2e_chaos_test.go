@@ -94,8 +94,12 @@ func TestChaos(t *testing.T) {
 	require.True(t, ok, "the system answers before any fault")
 
 	loadCtx, stopLoad := context.WithCancel(context.Background())
-	defer stopLoad()
 	var workers sync.WaitGroup
+	// If a fault fails the test, the workers stop before the processes do.
+	t.Cleanup(func() {
+		stopLoad()
+		workers.Wait()
+	})
 	loadStart := time.Now()
 	for i := range plan.workers {
 		workers.Go(func() { load.worker(loadCtx, i, plan.pause) })
