@@ -57,6 +57,19 @@ func (l *exchangeLog) count(from, to time.Time) (total, fivexx, none int) {
 	return total, fivexx, none
 }
 
+// byStatus counts the exchanges answered with each 5xx status.
+func (l *exchangeLog) byStatus() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[int]int{}
+	for _, e := range l.list {
+		if e.status >= 500 {
+			out[e.status]++
+		}
+	}
+	return out
+}
+
 // answer is the outcome of one attempt.
 type answer struct {
 	status   int // 0: no answer

@@ -263,7 +263,12 @@ func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLo
 	for _, f := range faults {
 		outside -= f.fivexx
 	}
-	fmt.Fprintf(&b, "5xx outside the fault windows: %d\n", outside)
+	var statuses []string
+	for status, n := range log.byStatus() {
+		statuses = append(statuses, fmt.Sprintf("%d: %d", status, n))
+	}
+	slices.Sort(statuses)
+	fmt.Fprintf(&b, "5xx outside the fault windows: %d; 5xx by status: %s\n", outside, strings.Join(statuses, ", "))
 	fmt.Fprintf(&b, "recovery bound %s after each fault is lifted (time until an order is placed and charged again)\n", chaosRecoveryBound)
 	fmt.Fprintf(&b, "users %d, wallets %d; orders %d (%d answered only once sent again with their key): %d confirmed, %d cancelled, %d pending\n",
 		tt.users, tt.wallets, placed, resent, tt.byStatus[orders.StatusConfirmed], tt.byStatus[orders.StatusCancelled], tt.byStatus[orders.StatusPending])
