@@ -80,17 +80,20 @@ func startChaosRig(t *testing.T) *chaosRig {
 	return r
 }
 
-// env is a module process's environment: calls to other modules go through
-// the proxies; breakers probe again after a second; event deliveries retry
+// env is a module process's environment: calls to other modules (and
+// payments' reads of users' signing keys) go through the proxies; breakers probe again after a second; event deliveries retry
 // quickly but long enough (about a minute and a half) to outlast any fault
 // without becoming dead letters.
 func (r *chaosRig) env(module string) map[string]string {
 	env := map[string]string{
-		"SERVICES": module, "DATABASE_URL": r.dbURL, "JWT_SECRET": jwtSecret, "HTTP_ADDR": r.addrs[module],
+		"SERVICES": module, "DATABASE_URL": r.dbURL, "HTTP_ADDR": r.addrs[module],
+		"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret,
 		"BREAKER_COOLDOWN": "1s", "PASSWORD_HASH_COST": "4", "TOKEN_TTL": "2h", "DATABASE_MAX_CONNS": "10",
 		"EVENTS_POLL_INTERVAL": "100ms", "EVENTS_BACKOFF_BASE": "250ms", "EVENTS_BACKOFF_MAX": "3s", "EVENTS_MAX_ATTEMPTS": "40",
 	}
 	switch module {
+	case "payments": // verifies access tokens with users' published keys
+		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
 	case "users":
 		env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
 	case "orders":

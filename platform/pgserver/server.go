@@ -205,10 +205,14 @@ func (s *Server) Stop(ctx context.Context) error {
 
 // Restart stops the server (fast mode, aborting open sessions) and starts it
 // again on the same port and data, returning once it accepts connections;
-// clients see the connection loss a real database restart causes.
+// clients see the connection loss a real database restart causes. An
+// attached server is not this process's to restart.
 func (s *Server) Restart(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.attached {
+		return errors.New("pgserver: an attached server is restarted by the process that started it")
+	}
 	if !s.stopped {
 		if err := s.c.stop(ctx); err != nil {
 			return err
