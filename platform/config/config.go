@@ -25,6 +25,14 @@ const (
 	RolesSingle    = "single"
 )
 
+// Event brokers: PostgreSQL itself (the relay delivers each outbox row to
+// each subscriber) or NATS JetStream (the relay publishes to a stream that
+// every subscriber consumes).
+const (
+	BrokerPostgres = "postgres"
+	BrokerNATS     = "nats"
+)
+
 // Config is the whole configuration of one process.
 type Config struct {
 	Env      string            `yaml:"env"`
@@ -91,6 +99,10 @@ type Calls struct {
 
 // Events configures the relays that deliver each module's outbox.
 type Events struct {
+	// Broker is postgres or nats; NATSURL is the server the nats broker
+	// connects to (comma-separated URLs of a cluster).
+	Broker       string        `yaml:"broker"`
+	NATSURL      string        `yaml:"nats_url"`
 	PollInterval time.Duration `yaml:"poll_interval"`
 	BatchSize    int           `yaml:"batch_size"`
 	MaxAttempts  int           `yaml:"max_attempts"`
@@ -176,6 +188,15 @@ func (c Config) validate() error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 			errs = append(errs, fmt.Sprintf("CORS_ALLOWED_ORIGINS holds %q; origins look like https://shop.example.com", o))
 		}
+	}
+	switch c.Events.Broker {
+	case BrokerPostgres:
+	case BrokerNATS:
+		if c.Events.NATSURL == "" {
+			errs = append(errs, "NATS_URL is required with EVENTS_BROKER=nats")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("EVENTS_BROKER must be postgres or nats, got %q", c.Events.Broker))
 	}
 	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
 		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")

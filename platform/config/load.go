@@ -58,6 +58,8 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	str("DATABASE_ROLES", &cfg.Database.Roles)
 	str("JWT_SECRET", &cfg.Auth.JWTSecret)
 	str("JWT_ISSUER", &cfg.Auth.Issuer)
+	str("EVENTS_BROKER", &cfg.Events.Broker)
+	str("NATS_URL", &cfg.Events.NATSURL)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
