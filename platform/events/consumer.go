@@ -17,6 +17,9 @@ import (
 // delivers a message again; a handler runs in one short transaction.
 const ackWait = 30 * time.Second
 
+// stopWait bounds the wait for the event in hand at shutdown.
+const stopWait = 5 * time.Second
+
 // Consumer hands the events one local subscriber module takes from the
 // stream to the Bus, which applies each in one transaction with the inbox.
 //
@@ -89,10 +92,21 @@ func (c *Consumer) Stop(ctx context.Context) error {
 	if c.cc == nil {
 		return nil
 	}
-	c.cc.Drain()
+	// Drain hands the event already fetched to the handler; without a
+	// connection it would wait for one, so then stop at once: the broker
+	// delivers that event again after ackWait.
+	if c.broker.nc.IsConnected() {
+		c.cc.Drain()
+	} else {
+		c.cc.Stop()
+	}
+	wait := time.NewTimer(stopWait)
+	defer wait.Stop()
 	select {
 	case <-c.cc.Closed():
 	case <-ctx.Done():
+	case <-wait.C:
+		c.log.Warn("event consumer did not stop in time", "subscriber", c.module)
 	}
 	c.cancel()
 	c.done.Wait()
