@@ -34,7 +34,7 @@ func eventsCommand(env Env) *cobra.Command {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 				if unfanned > 0 {
-					fmt.Fprintf(w, "%s\t(not yet fanned out)\t%d\t-\t-\n", name, unfanned)
+					fmt.Fprintf(w, "%s\t(not yet fanned out or published)\t%d\t-\t-\n", name, unfanned)
 				}
 				for _, l := range lags {
 					age := "-"
