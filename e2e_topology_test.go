@@ -74,7 +74,9 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 	p := startApp(t, "payments", paymentsEnv)
 	p.waitReady(t)
 	usersEnv := env("users")
-	usersEnv["PAYMENTS_URL"] = p.url
+	if brokerDeps(extra) == nil { // with a broker, users needs no subscriber's URL
+		usersEnv["PAYMENTS_URL"] = p.url
+	}
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
 	ordersEnv := env("orders")
