@@ -35,6 +35,14 @@ func TestE2ENATS(t *testing.T) {
 			runScenario(t, topo)
 			requireEventsCrossedNATS(t, srv.ClientURL(), db)
 
+			stdout, stderr, err := runApp(t, map[string]string{"DATABASE_URL": db, "JWT_SECRET": jwtSecret,
+				"EVENTS_BROKER": "nats", "NATS_URL": srv.ClientURL()}, "events", "status")
+			require.NoError(t, err, stderr)
+			for _, module := range []string{"payments", "users"} {
+				require.Regexp(t, module+`\s+\(nats consumer\)\s+0\s`, stdout)
+			}
+			require.NotContains(t, stdout, "orders  (nats consumer)", "orders subscribes to nothing")
+
 			// Without its broker no process is ready, and /health says why.
 			srv.Shutdown()
 			for _, p := range topo.processes {

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -166,4 +167,35 @@ func (b *Broker) publishBatch(ctx context.Context, db *bun.DB) (int, error) {
 		return n, err
 	}
 	return n, perr
+}
+
+// ConsumerLag reports, for each module that has a durable consumer on the
+// stream at natsURL, the events it has not yet acknowledged: those waiting
+// in the stream and the one in hand or waiting for a retry.
+func ConsumerLag(ctx context.Context, natsURL string, modules []string) (map[string]uint64, error) {
+	nc, err := nats.Connect(natsURL, nats.Name("mitosis-cli"))
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	out := map[string]uint64{}
+	for _, m := range modules {
+		cons, err := js.Consumer(ctx, Stream, "mitosis-"+m)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			continue // the module subscribes to nothing, or never ran with nats
+		}
+		if err != nil {
+			return nil, fmt.Errorf("consumer of %s: %w", m, err)
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("consumer of %s: %w", m, err)
+		}
+		out[m] = info.NumPending + uint64(info.NumAckPending) //nolint:gosec // a count, never negative
+	}
+	return out, nil
 }
