@@ -27,7 +27,8 @@ func TestE2EEmbeddedDatabase(t *testing.T) {
 	first := startApp(t, "embedded", env)
 	first.waitReady(t)
 	require.Contains(t, first.output.String(), "DATABASE_URL not set: starting the embedded PostgreSQL")
-	require.Contains(t, first.output.String(), "JWT_SECRET not set")
+	require.Contains(t, first.output.String(), "SERVICE_SECRET not set")
+	require.Contains(t, first.output.String(), "SIGNING_KEY_SECRET not set")
 	topo := topology{users: first.url, payments: first.url, orders: first.url}
 	decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
 		"email": "kept@example.com", "name": "Kept", "password": "kept across restarts",

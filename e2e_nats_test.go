@@ -35,7 +35,7 @@ func TestE2ENATS(t *testing.T) {
 			runScenario(t, topo)
 			requireEventsCrossedNATS(t, srv.ClientURL(), db)
 
-			stdout, stderr, err := runApp(t, map[string]string{"DATABASE_URL": db, "JWT_SECRET": jwtSecret,
+			stdout, stderr, err := runApp(t, map[string]string{"DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret,
 				"EVENTS_BROKER": "nats", "NATS_URL": srv.ClientURL()}, "events", "status")
 			require.NoError(t, err, stderr)
 			for _, module := range []string{"payments", "users"} {
