@@ -21,6 +21,7 @@ const (
 	internalGet          = "/internal/orders/get"
 	internalList         = "/internal/orders/list"
 	internalCancel       = "/internal/orders/cancel"
+	internalHistory      = "/internal/orders/history"
 )
 
 type placeBody struct {
@@ -50,6 +51,10 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 		if err != nil {
 			return err
 		}
+		if o.Status == orders.StatusPending {
+			// Accepted: the saga settles the order by itself.
+			return c.JSON(http.StatusAccepted, o)
+		}
 		return c.JSON(http.StatusCreated, o)
 	}, tokens.Required)
 	e.GET("/api/v1/orders", func(c echo.Context) error {
@@ -76,6 +81,14 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 		}
 		return c.JSON(http.StatusOK, o)
 	}, tokens.Required)
+	e.GET("/api/v1/orders/:id/history", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		h, err := svc.GetOrderHistory(ctx, orders.GetOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, h)
+	}, tokens.Required)
 	e.POST("/api/v1/orders/:id/cancel", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		o, err := svc.CancelOrder(ctx, orders.CancelOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
@@ -90,4 +103,5 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 	e.POST(internalGet, transport.Handle(svc.GetOrder, http.StatusOK))
 	e.POST(internalList, transport.Handle(svc.ListOrders, http.StatusOK))
 	e.POST(internalCancel, transport.Handle(svc.CancelOrder, http.StatusOK))
+	e.POST(internalHistory, transport.Handle(svc.GetOrderHistory, http.StatusOK))
 }
