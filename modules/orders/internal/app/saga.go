@@ -177,7 +177,7 @@ func (s *Service) retry(sg store.Saga, err error) (store.Outcome, error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		detail = "timed out"
 	}
-	return store.Outcome{Step: sg.Step, Outcome: orders.OutcomeRetrying, Detail: detail,
+	return store.Outcome{Step: sg.Step, Outcome: orders.OutcomeRetrying, Detail: fmt.Sprintf("%s (attempt %d)", detail, sg.Attempts+1),
 		Next: sg.Step, RetryIn: backoff(sg.Attempts, s.cfg.BackoffMax)}, err
 }
 

@@ -25,8 +25,19 @@ func TestAnOrderPlacedWhilePaymentsIsDownIsConfirmedByTheWorker(t *testing.T) {
 	assert.Equal(t, orders.StatusPending, o.Status)
 	assert.Equal(t, []string{"check_customer succeeded", "charge retrying"}, e.history(t, o))
 
+	// The worker retries while payments stays down; the retries share one entry.
+	w := app.NewWorker(svc, quiet())
+	require.Eventually(t, func() bool {
+		_, err := w.RunOnce(e.ctx)
+		require.NoError(t, err)
+		h, err := e.store.History(e.ctx, o.CustomerID, o.ID)
+		require.NoError(t, err)
+		return h.Steps[len(h.Steps)-1].Detail == "Service unavailable (attempt 3)"
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Equal(t, []string{"check_customer succeeded", "charge retrying"}, e.history(t, o))
+
 	e.wallet.down.Store(false)
-	got := e.settled(t, app.NewWorker(svc, quiet()), o)
+	got := e.settled(t, w, o)
 	assert.Equal(t, orders.StatusConfirmed, got.Status)
 	require.Len(t, e.paymentsOf(t, o), 1)
 	assert.Equal(t, int64(5000-mug), e.balance(t, alice))

@@ -194,7 +194,22 @@ func (s *Store) StartCancel(ctx context.Context, orderID, owner string, lease ti
 	return started, nil
 }
 
+// appendStep adds an outcome to the order's history. Retries of one step in
+// a row share one entry, updated in place, so a long outage does not grow
+// the history without bound.
 func appendStep(ctx context.Context, tx bun.IDB, orderID string, out Outcome) error {
+	if out.Outcome == orders.OutcomeRetrying {
+		res, err := tx.NewRaw(`UPDATE saga_steps SET detail = ?, at = now()
+			WHERE order_id = ? AND step = ? AND outcome = 'retrying'
+			AND seq = (SELECT max(seq) FROM saga_steps WHERE order_id = ?)`,
+			out.Detail, orderID, out.Step, orderID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+	}
 	_, err := tx.NewRaw(`INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
 		SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ? FROM saga_steps WHERE order_id = ?`,
 		orderID, out.Step, out.Outcome, out.Detail, orderID).Exec(ctx)
