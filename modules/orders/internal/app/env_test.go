@@ -35,8 +35,10 @@ type env struct {
 	store  *store.Store
 	pay    payments.Service
 	wallet *faultyWallet
-	cfg    config.Saga
-	ctx    context.Context
+	// customers knows everyone, unless down or told someone is gone.
+	customers faultyCustomers
+	cfg       config.Saga
+	ctx       context.Context
 }
 
 func newEnv(t *testing.T, cfg config.Saga) *env {
@@ -62,7 +64,7 @@ func sagaConfig() config.Saga {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // service is one replica of orders on the env's database.
-func (e *env) service() *app.Service { return app.New(e.store, anyCustomer{}, e.wallet, e.cfg) }
+func (e *env) service() *app.Service { return app.New(e.store, &e.customers, e.wallet, e.cfg) }
 
 // customer opens a wallet holding cents.
 func (e *env) customer(t *testing.T, cents int64) string {
@@ -121,9 +123,18 @@ func (e *env) history(t *testing.T, o orders.Order) []string {
 	return steps
 }
 
-type anyCustomer struct{}
+type faultyCustomers struct {
+	down atomic.Bool
+	gone sync.Map // customer ids that no longer exist
+}
 
-func (anyCustomer) Get(_ context.Context, in users.GetRequest) (users.User, error) {
+func (c *faultyCustomers) Get(_ context.Context, in users.GetRequest) (users.User, error) {
+	if c.down.Load() {
+		return users.User{}, problem.ErrUnavailable
+	}
+	if _, gone := c.gone.Load(in.ID); gone {
+		return users.User{}, users.ErrNotFound
+	}
 	return users.User{ID: in.ID}, nil
 }
 

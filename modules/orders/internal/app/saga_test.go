@@ -209,3 +209,29 @@ func (e *env) settledCancel(t *testing.T, w *app.Worker, o orders.Order) orders.
 	}, 10*time.Second, 20*time.Millisecond)
 	return got
 }
+
+// users did not answer at placement: the worker checks the customer later,
+// and goes on to charge, or cancels if the customer is gone.
+func TestTheWorkerChecksACustomerUsersCouldNotConfirm(t *testing.T) {
+	e := newEnv(t, sagaConfig())
+	svc := e.service()
+	alice, bob := e.customer(t, 5000), e.customer(t, 5000)
+	e.customers.down.Store(true)
+	fine, gone := e.place(t, svc, alice), e.place(t, svc, bob)
+	for _, o := range []orders.Order{fine, gone} {
+		require.Equal(t, orders.StatusPending, o.Status)
+		assert.Equal(t, []string{"check_customer retrying"}, e.history(t, o))
+	}
+	e.customers.down.Store(false)
+	e.customers.gone.Store(bob, true)
+
+	w := app.NewWorker(svc, quiet())
+	got := e.settled(t, w, fine)
+	assert.Equal(t, orders.StatusConfirmed, got.Status)
+	assert.Equal(t, int64(5000-mug), e.balance(t, alice))
+	got = e.settled(t, w, gone)
+	assert.Equal(t, orders.StatusCancelled, got.Status)
+	assert.Equal(t, orders.ReasonCustomerNotFound, *got.FailureReason)
+	assert.Equal(t, []string{"check_customer retrying", "check_customer failed", "cancel succeeded"}, e.history(t, gone))
+	assert.Equal(t, int64(5000), e.balance(t, bob))
+}

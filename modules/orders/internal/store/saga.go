@@ -40,6 +40,8 @@ type NewSaga struct {
 	Owner   string
 	Lease   time.Duration
 	RetryIn time.Duration
+	// Attempts already made at the first step.
+	Attempts int
 	// Done are outcomes already known at placement (the customer checked).
 	Done []Outcome
 }
