@@ -115,3 +115,69 @@ func breakers(rep health.Report) map[string][2]string {
 	}
 	return out
 }
+
+// TestE2EOrdersKilledMidSagaSettleAfterRestart kills payments, places
+// orders that stay pending, then kills orders too (SIGKILL, possibly
+// holding a saga's lease mid-step). Once both are back, the recovery worker
+// of the new orders process settles every order at start: confirmed,
+// charged exactly once.
+func TestE2EOrdersKilledMidSagaSettleAfterRestart(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	env := func(services string) map[string]string {
+		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "JWT_SECRET": jwtSecret}
+	}
+	p := startApp(t, "payments", env("payments"))
+	p.waitReady(t)
+	usersEnv := env("users")
+	usersEnv["PAYMENTS_URL"] = p.url
+	u := startApp(t, "users", usersEnv)
+	u.waitReady(t)
+	ordersEnv := env("orders")
+	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
+	ordersEnv["SAGA_INLINE_TIMEOUT"], ordersEnv["SAGA_RECOVERY_INTERVAL"] = "1s", "50ms"
+	ordersEnv["SAGA_BACKOFF_MAX"], ordersEnv["SAGA_LEASE"] = "200ms", "2s"
+	o := startApp(t, "orders", ordersEnv)
+	o.waitReady(t)
+
+	s := &session{
+		topo:  topology{users: u.url, payments: p.url, orders: o.url},
+		alice: account{email: "alice@example.com", name: "Alice", password: "correct horse battery"},
+		bob:   account{email: "bob@example.com", name: "Bob", password: "another long password"},
+	}
+	s.catalogIsPublic(t)
+	s.register(t)
+	s.issueTokens(t)
+	s.deposit(t)
+	cheapest := slices.MinFunc(s.catalog, func(a, b orders.Product) int { return int(a.PriceCents - b.PriceCents) })
+	items := []orders.Item{{SKU: cheapest.SKU, Quantity: 1}}
+
+	p.kill(t)
+	var pending []orders.Order
+	for range 3 {
+		pending = append(pending, decode[orders.Order](t, s.placeWithKey(t, uuid.NewString(), items), http.StatusAccepted))
+	}
+	o.kill(t)
+
+	restart := func(name, services string, old *appProcess, extra map[string]string) {
+		e := env(services)
+		for k, v := range extra {
+			e[k] = v
+		}
+		e["HTTP_ADDR"] = strings.TrimPrefix(old.url, "http://")
+		again := startApp(t, name, e)
+		again.url = old.url
+		again.waitReady(t)
+	}
+	restart("payments again", "payments", p, nil)
+	restart("orders again", "orders", o, ordersEnv)
+	for _, placed := range pending {
+		require.Eventually(t, func() bool {
+			got := decode[orders.Order](t, s.topo.get(t, "/api/v1/orders/"+placed.ID, s.alice.token), http.StatusOK)
+			return got.Status == orders.StatusConfirmed
+		}, 15*time.Second, 100*time.Millisecond)
+		list := decode[payments.PaymentList](t, s.topo.get(t, "/api/v1/payments?order_id="+placed.ID, s.alice.token), http.StatusOK)
+		require.Len(t, list.Items, 1, "charged exactly once")
+	}
+	s.requireBalance(t, s.alice, depositCents-3*cheapest.PriceCents)
+}
