@@ -8,7 +8,8 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/app .
 
 # Run: distroless, non-root. The image is production by default, so
-# JWT_SECRET and DATABASE_URL must be provided (startup names what is missing).
+# SERVICE_SECRET (or SERVICE_API_KEY), SIGNING_KEY_SECRET where users runs, and
+# DATABASE_URL must be provided (startup names what is missing).
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/app /app
 ENV APP_ENV=production \

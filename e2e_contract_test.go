@@ -59,8 +59,11 @@ func (c *contract) check(method, rawPath string, status int, mediaType string, b
 			return fmt.Errorf("%s %s: the document does not list status %d with %q", method, rawPath, status, mediaType)
 		}
 	}
+	if mediaType == "" && len(body) > 0 {
+		return fmt.Errorf("%s %s answered %d with a body the document does not have", method, rawPath, status)
+	}
 	if schema == nil {
-		return nil // a documented body without a JSON schema (the docs page)
+		return nil // no body, or a documented body without a JSON schema (the docs page)
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
@@ -149,6 +152,9 @@ func loadContract() (*contract, error) {
 				if ref, ok := strings.CutPrefix(resp.Ref, "#/components/responses/"); ok {
 					resp, at = doc.Components.Responses[ref], []string{"components", "responses", ref}
 				}
+				if len(resp.Content) == 0 {
+					o.bodies[status+" "] = nil // no body (204)
+				}
 				for media := range resp.Content {
 					var schema *jsonschema.Schema
 					if strings.HasSuffix(media, "json") {
@@ -177,10 +183,11 @@ type responseObject struct {
 func TestContractCheckCanFail(t *testing.T) {
 	api, err := apiContract()
 	require.NoError(t, err)
-	user := `{"id":"0b9a3b8e-8d7c-4d0e-9b1a-2f6f1c9d2a11","email":"a@example.com","name":"A","created_at":"2026-01-02T03:04:05Z"}`
+	user := `{"id":"0b9a3b8e-8d7c-4d0e-9b1a-2f6f1c9d2a11","email":"a@example.com","name":"A","role":"customer","created_at":"2026-01-02T03:04:05Z"}`
 	require.NoError(t, api.check("POST", "/api/v1/users", 201, "application/json", []byte(user)))
 	require.NoError(t, api.check("GET", "/api/v1/orders/abc?x=1", 404, problem.ContentType,
 		[]byte(`{"type":"about:blank","title":"Order not found","status":404,"code":"orders.not_found"}`)))
+	require.NoError(t, api.check("POST", "/api/v1/auth/logout", 204, "", nil))
 	require.NoError(t, api.check("GET", "/no/such/route", 404, problem.ContentType,
 		[]byte(`{"type":"about:blank","title":"Not Found","status":404,"code":"not_found"}`)))
 
@@ -196,6 +203,8 @@ func TestContractCheckCanFail(t *testing.T) {
 		"problem without code":  {"GET", "/api/v1/orders/abc", 404, problem.ContentType, `{"type":"about:blank","title":"x","status":404}`},
 		"unknown route as JSON": {"GET", "/no/such/route", 200, "application/json", `{}`},
 		"not JSON":              {"GET", "/api/v1/products", 200, "application/json", `{"items": [`},
+		"unknown role":          {"POST", "/api/v1/users", 201, "application/json", strings.Replace(user, `"customer"`, `"root"`, 1)},
+		"body on a 204":         {"POST", "/api/v1/auth/logout", 204, "", `{}`},
 	} {
 		require.Error(t, api.check(c.method, c.path, c.status, c.media, []byte(c.body)), name)
 	}

@@ -27,7 +27,8 @@ func TestE2EEmbeddedDatabase(t *testing.T) {
 	first := startApp(t, "embedded", env)
 	first.waitReady(t)
 	require.Contains(t, first.output.String(), "DATABASE_URL not set: starting the embedded PostgreSQL")
-	require.Contains(t, first.output.String(), "JWT_SECRET not set")
+	require.Contains(t, first.output.String(), "SERVICE_SECRET not set")
+	require.Contains(t, first.output.String(), "SIGNING_KEY_SECRET not set")
 	topo := topology{users: first.url, payments: first.url, orders: first.url}
 	decode[users.User](t, topo.post(t, "/api/v1/users", "", map[string]string{
 		"email": "kept@example.com", "name": "Kept", "password": "kept across restarts",
@@ -37,6 +38,15 @@ func TestE2EEmbeddedDatabase(t *testing.T) {
 	}), http.StatusOK)
 	require.FileExists(t, pidFile, "the embedded server runs in DATA_DIR")
 
+	// The first admin is made beside the running `make run`: the command
+	// attaches to its embedded server and leaves it running.
+	stdout, stderr, err := runApp(t, env, "users", "promote", "kept@example.com")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stdout+stderr, "admin")
+	require.Contains(t, stderr, "attached to it")
+	require.FileExists(t, pidFile, "the command did not stop the app's server")
+	first.waitReady(t)
+
 	first.stop(t)
 	require.NoFileExists(t, pidFile, "the embedded server stops with the app")
 
@@ -45,4 +55,5 @@ func TestE2EEmbeddedDatabase(t *testing.T) {
 	topo = topology{users: second.url, payments: second.url, orders: second.url}
 	me := decode[users.User](t, topo.get(t, "/api/v1/users/me", token.AccessToken), http.StatusOK)
 	require.Equal(t, "kept@example.com", me.Email, "data and development secret survive a restart")
+	require.Equal(t, users.RoleAdmin, me.Role, "promoted while the app ran")
 }

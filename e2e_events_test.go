@@ -14,7 +14,7 @@ import (
 func TestCLIEvents(t *testing.T) {
 	t.Parallel()
 	admin := pgtest.NewDatabase(t)
-	env := map[string]string{"DATABASE_URL": admin, "JWT_SECRET": jwtSecret}
+	env := map[string]string{"DATABASE_URL": admin, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
 	app := func(args ...string) (string, error) {
 		t.Helper()
 		stdout, stderr, err := runApp(t, env, args...)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,7 +31,7 @@ func TestHostileInput(t *testing.T) {
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
 		db := pgtest.NewDatabase(t)
-		runHostile(t, threeProcesses(t, db, ""), db)
+		runHostile(t, threeProcesses(t, db, "", nil), db)
 	})
 }
 
@@ -47,8 +48,9 @@ type hostile struct {
 
 func runHostile(t *testing.T, topo topology, db string) {
 	victim := hostileVictim(t, topo)
-	counts := func() map[string]int { return rowCounts(t, db) }
-	for _, c := range hostileCases(victim.token) {
+	conn := connect(t, db) // one connection: a fresh one per case would pile up until the end
+	counts := func() map[string]int { return rowCounts(t, conn) }
+	for _, c := range append(hostileCases(victim.token), tokenAttacks(t, topo, db, victim)...) {
 		t.Run(c.name, func(t *testing.T) {
 			before := counts()
 			if c.auth {
@@ -95,9 +97,8 @@ func hostileVictim(t *testing.T, topo topology) account {
 }
 
 // rowCounts counts the rows of every table the API writes.
-func rowCounts(t *testing.T, db string) map[string]int {
+func rowCounts(t *testing.T, conn *pgx.Conn) map[string]int {
 	t.Helper()
-	conn := connect(t, db)
 	out := map[string]int{}
 	for _, table := range []string{"users.users", "payments.wallets", "payments.payments", "payments.ledger_entries", "orders.orders"} {
 		var n int

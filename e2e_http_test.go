@@ -22,6 +22,8 @@ type topology struct {
 	gateway string
 	// processes are the /health answers to expect, one per process.
 	processes []healthWant
+	// serviceAuth is the SERVICE_AUTH of the processes ("" = the default).
+	serviceAuth string
 }
 
 // healthWant is what one process's /health should list as up.

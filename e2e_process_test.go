@@ -16,8 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// jwtSecret signs tokens in every process of one topology.
-const jwtSecret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
+// Secrets of every process of one topology: serviceSecret signs service
+// tokens, keySecret seals users' signing keys.
+const (
+	serviceSecret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
+	keySecret     = "e2e-key-secret-e2e-key-secret-0123456789"
+)
 
 const (
 	readyTimeout = 30 * time.Second
@@ -40,12 +44,15 @@ type appProcess struct {
 	killed bool  // by kill: no clean exit expected
 }
 
-// startApp runs `app serve` on a free loopback port with env (plus HTTP_ADDR
-// and DATA_DIR) and stops it with SIGTERM when the test ends. It does not
-// wait for readiness.
+// startApp runs `app serve` on a free loopback port (or env's HTTP_ADDR)
+// with env (plus DATA_DIR) and stops it with SIGTERM when the test ends. It
+// does not wait for readiness.
 func startApp(t *testing.T, name string, env map[string]string) *appProcess {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := env["HTTP_ADDR"]
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	// Every client here shares one IP: limits are tested on their own.
 	vars := map[string]string{"HTTP_ADDR": addr, "DATA_DIR": t.TempDir(),
 		"RATE_LIMIT_DEFAULT": "1000000/s burst 1000000", "RATE_LIMIT_AUTH": "1000000/s burst 1000000"}
@@ -150,7 +157,7 @@ func runApp(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 }
 
 // environ is vars as a process environment. Only PATH is inherited, so the
-// developer's own SERVICES, DATABASE_URL or JWT_SECRET never leak in.
+// developer's own SERVICES, DATABASE_URL or secrets never leak in.
 func environ(vars map[string]string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range vars {

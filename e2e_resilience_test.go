@@ -27,13 +27,17 @@ func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
 	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "JWT_SECRET": jwtSecret}
+		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
 	}
-	// payments first: users publishes user.registered to it.
-	p := startApp(t, "payments", env("payments"))
+	// payments first: users publishes user.registered to it; payments reads
+	// users' JWKS at an address chosen before.
+	usersAddr := freeAddr(t)
+	paymentsEnv := env("payments")
+	paymentsEnv["USERS_URL"] = "http://" + usersAddr
+	p := startApp(t, "payments", paymentsEnv)
 	p.waitReady(t)
 	usersEnv := env("users")
-	usersEnv["PAYMENTS_URL"] = p.url
+	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
 	ordersEnv := env("orders")
@@ -76,7 +80,7 @@ func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 	// payments comes back where it was; nobody asks again, yet the orders
 	// are confirmed and charged once each.
 	ppEnv := env("payments")
-	ppEnv["HTTP_ADDR"] = strings.TrimPrefix(p.url, "http://")
+	ppEnv["HTTP_ADDR"], ppEnv["USERS_URL"] = strings.TrimPrefix(p.url, "http://"), u.url
 	again := startApp(t, "payments again", ppEnv)
 	again.url = p.url
 	again.waitReady(t)
@@ -125,12 +129,15 @@ func TestE2EOrdersKilledMidSagaSettleAfterRestart(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
 	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "JWT_SECRET": jwtSecret}
+		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
 	}
-	p := startApp(t, "payments", env("payments"))
+	usersAddr := freeAddr(t)
+	paymentsEnv := env("payments")
+	paymentsEnv["USERS_URL"] = "http://" + usersAddr
+	p := startApp(t, "payments", paymentsEnv)
 	p.waitReady(t)
 	usersEnv := env("users")
-	usersEnv["PAYMENTS_URL"] = p.url
+	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
 	ordersEnv := env("orders")
@@ -169,7 +176,7 @@ func TestE2EOrdersKilledMidSagaSettleAfterRestart(t *testing.T) {
 		again.url = old.url
 		again.waitReady(t)
 	}
-	restart("payments again", "payments", p, nil)
+	restart("payments again", "payments", p, paymentsEnv)
 	restart("orders again", "orders", o, ordersEnv)
 	for _, placed := range pending {
 		require.Eventually(t, func() bool {

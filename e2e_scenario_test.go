@@ -49,6 +49,8 @@ var scenario = []step{
 	{"invalid registration names the fields", (*session).invalidRegistration},
 	{"token", (*session).issueTokens},
 	{"me needs a token", (*session).me},
+	{"signing keys are published; forged tokens refused everywhere", (*session).signingKeys},
+	{"refresh rotates, reuse revokes, logout ends", (*session).refreshAndLogout},
 	{"deposit", (*session).deposit},
 	{"invalid order names the fields", (*session).invalidOrder},
 	{"place order", (*session).placeOrder},
@@ -101,7 +103,7 @@ func (s *session) register(t *testing.T) {
 	for _, a := range []*account{&s.alice, &s.bob} {
 		r := s.topo.post(t, "/api/v1/users", "", map[string]string{"email": a.email, "name": a.name, "password": a.password})
 		a.user = decode[users.User](t, r, http.StatusCreated)
-		requireKeys(t, r, "id", "email", "name", "created_at")
+		requireKeys(t, r, "id", "email", "name", "role", "created_at")
 		require.NoError(t, uuid.Validate(a.user.ID))
 		require.Equal(t, a.email, a.user.Email)
 		require.Equal(t, a.name, a.user.Name)
@@ -129,7 +131,7 @@ func (s *session) issueTokens(t *testing.T) {
 	for _, a := range []*account{&s.alice, &s.bob} {
 		r := s.topo.post(t, "/api/v1/auth/token", "", map[string]string{"email": a.email, "password": a.password})
 		tok := decode[users.Token](t, r, http.StatusOK)
-		requireKeys(t, r, "access_token", "token_type", "expires_in")
+		requireKeys(t, r, "access_token", "token_type", "expires_in", "refresh_token")
 		require.NotEmpty(t, tok.AccessToken)
 		require.Equal(t, "Bearer", tok.TokenType)
 		require.Positive(t, tok.ExpiresIn)

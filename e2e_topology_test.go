@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -10,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/gateway"
+	"mitosis/modules/payments"
+	"mitosis/platform/auth"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -22,16 +26,18 @@ func TestE2E(t *testing.T) {
 	})
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
-		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), ""))
+		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil))
 	})
 	t.Run("gateway before three processes", func(t *testing.T) {
 		t.Parallel()
-		runScenario(t, behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "")))
+		runScenario(t, behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil)))
 	})
-	t.Run("three processes, payments isolated", func(t *testing.T) {
+	t.Run("three processes, payments isolated, api-key service auth", func(t *testing.T) {
 		t.Parallel()
 		shared, own := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
-		runScenario(t, threeProcesses(t, shared, own))
+		runScenario(t, threeProcesses(t, shared, own, map[string]string{
+			"SERVICE_AUTH": "api-key", "SERVICE_API_KEY": "e2e-api-key-e2e-api-key-e2e-api-key-0123",
+		}))
 		t.Run("payments data only in its own database", func(t *testing.T) {
 			require.Subset(t, tables(t, own, "payments"), []string{"wallets", "payments", "ledger_entries"})
 			require.Empty(t, tables(t, shared, "payments"), "no payments tables in the shared database")
@@ -42,13 +48,17 @@ func TestE2E(t *testing.T) {
 			require.Empty(t, tables(t, own, "users"))
 		})
 	})
+	t.Run("three processes, no service auth (development)", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), "", map[string]string{"SERVICE_AUTH": "none"}))
+	})
 }
 
 func oneProcess(t *testing.T) topology { return oneProcessOn(t, pgtest.NewDatabase(t)) }
 
 // oneProcessOn runs every module in one process on the database at dbURL.
 func oneProcessOn(t *testing.T, dbURL string) topology {
-	p := startApp(t, "app", map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": jwtSecret})
+	p := startApp(t, "app", map[string]string{"DATABASE_URL": dbURL, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
 	p.waitReady(t)
 	return topology{
 		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
@@ -57,22 +67,31 @@ func oneProcessOn(t *testing.T, dbURL string) topology {
 }
 
 // threeProcesses starts payments, users (which delivers its events to
-// payments), then orders calling them. With
-// paymentsDB set, payments keeps its data in that database instead.
-func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
+// payments), then orders calling them. With paymentsDB set, payments keeps
+// its data in that database instead; extra is added to every process's
+// environment.
+func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
 	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "JWT_SECRET": jwtSecret}
+		vars := map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
+		for k, v := range extra {
+			vars[k] = v
+		}
+		return vars
 	}
 	paymentsEnv := env("payments")
 	if paymentsDB != "" {
 		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
 	}
-	// payments first: users publishes user.registered, which payments handles.
+	// payments first: users publishes user.registered, which payments
+	// handles. payments verifies access tokens against users' JWKS, so
+	// users' address is chosen before either starts.
+	usersAddr := freeAddr(t)
+	paymentsEnv["USERS_URL"] = "http://" + usersAddr
 	p := startApp(t, "payments", paymentsEnv)
 	p.waitReady(t)
 	usersEnv := env("users")
-	usersEnv["PAYMENTS_URL"] = p.url
+	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
 	ordersEnv := env("orders")
@@ -80,7 +99,7 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 	o := startApp(t, "orders", ordersEnv)
 	o.waitReady(t)
 	return topology{
-		users: u.url, payments: p.url, orders: o.url,
+		users: u.url, payments: p.url, orders: o.url, serviceAuth: extra["SERVICE_AUTH"],
 		processes: []healthWant{
 			{url: u.url, modules: []string{"users"}},
 			{url: p.url, modules: []string{"payments"}},
@@ -93,7 +112,7 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string) topology {
 // of the split topology; clients then talk only to the gateway.
 func behindGateway(t *testing.T, split topology) topology {
 	g := startApp(t, "gateway", map[string]string{
-		"SERVICES": "gateway", "JWT_SECRET": jwtSecret,
+		"SERVICES": "gateway", "SERVICE_SECRET": serviceSecret,
 		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders,
 	})
 	g.waitReady(t)
@@ -120,8 +139,13 @@ func (s *session) unknownRoute(t *testing.T) {
 
 // internalRoutes: no client, and no user token, can reach a module's
 // internal API, on any process; nothing is credited by the attempt. A
-// gateway-only process has no internal routes at all.
+// gateway-only process has no internal routes at all. With SERVICE_AUTH=none
+// (development only) they are open instead.
 func (s *session) internalRoutes(t *testing.T) {
+	if s.topo.serviceAuth == auth.ServiceAuthNone {
+		s.openInternalRoutes(t)
+		return
+	}
 	before := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
 	for _, p := range s.topo.processes {
 		for _, token := range []string{"", s.alice.token} {
@@ -132,13 +156,30 @@ func (s *session) internalRoutes(t *testing.T) {
 				continue
 			}
 			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
-			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/events", token: token,
-				body: map[string]any{"subscriber": "payments", "event": map[string]any{"id": uuid.NewString(), "type": "user.registered"}}})
+			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/events", token: token,
+				body: map[string]any{"id": uuid.NewString(), "type": "user.registered"}})
 			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
 		}
 	}
 	after := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)
 	require.Equal(t, before["balance_cents"], after["balance_cents"])
+}
+
+// openInternalRoutes: without service auth, a call with no credentials
+// reaches payments' internal API. It is sent around the contract check, as
+// the OpenAPI document has no internal routes.
+func (s *session) openInternalRoutes(t *testing.T) {
+	body := strings.NewReader(`{"user_id":"` + s.alice.user.ID + `"}`)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.topo.payments+"/internal/payments/wallet", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var w payments.Wallet
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&w))
+	require.Equal(t, s.alice.user.ID, w.UserID)
 }
 
 // health checks every process's breakdown: its own modules, and in the

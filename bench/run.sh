@@ -143,7 +143,7 @@ db_url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1?sslmode=disable${BENCH
 start_app() {
 	local name=$1 log=$WORK/$1.log
 	shift
-	env HTTP_ADDR=127.0.0.1:0 JWT_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" \
+	env HTTP_ADDR=127.0.0.1:0 SERVICE_SECRET="$SECRET" SIGNING_KEY_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" \
 		RATE_LIMIT_DEFAULT=off RATE_LIMIT_AUTH=off "$@" \
 		"$APP" serve >"$log" 2>&1 &
 	PIDS+=($!)
@@ -336,10 +336,12 @@ stop_apps
 # --- 4. three processes -------------------------------------------------------
 
 section "4. Order placement, three processes: SERVICES=users / payments / orders (wrk)"
-# payments first: users delivers user.registered to it.
-start_app payments SERVICES=payments DATABASE_URL="$(db_url three_processes)"
+# payments first: users delivers user.registered to it; payments reads
+# users' JWKS at a port chosen before users starts.
+USERS_PORT=$(free_port)
+start_app payments SERVICES=payments DATABASE_URL="$(db_url three_processes)" USERS_URL="http://127.0.0.1:$USERS_PORT"
 PAYMENTS=$APP_URL
-start_app users SERVICES=users DATABASE_URL="$(db_url three_processes)" PAYMENTS_URL="$PAYMENTS"
+start_app users SERVICES=users DATABASE_URL="$(db_url three_processes)" PAYMENTS_URL="$PAYMENTS" HTTP_ADDR="127.0.0.1:$USERS_PORT"
 USERS=$APP_URL
 start_app orders SERVICES=orders DATABASE_URL="$(db_url three_processes)" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS"
 ORDERS=$APP_URL
@@ -350,7 +352,7 @@ stop_apps
 # --- 5. the database's bound ------------------------------------------------
 
 section "5. The same placement as plain SQL (pgbench, bench/place_order.sql)"
-env DATABASE_URL="$(db_url sql_bound)" JWT_SECRET="$SECRET" DATA_DIR="$WORK/data-migrate" \
+env DATABASE_URL="$(db_url sql_bound)" SERVICE_SECRET="$SECRET" SIGNING_KEY_SECRET="$SECRET" DATA_DIR="$WORK/data-migrate" \
 	"$APP" migrate up >/dev/null
 # One user with a wallet per pgbench client, as the app would have them.
 psql_db sql_bound <<SQL

@@ -26,7 +26,7 @@ import (
 func TestEveryTopologyWires(t *testing.T) {
 	urls := map[string]string{
 		"USERS_URL": "http://users:8080", "PAYMENTS_URL": "http://payments:8080", "ORDERS_URL": "http://orders:8080",
-		"DATABASE_URL": "postgres://u:p@db/app", "JWT_SECRET": "0123456789abcdef0123456789abcdef",
+		"DATABASE_URL": "postgres://u:p@db/app", "SERVICE_SECRET": "0123456789abcdef0123456789abcdef",
 	}
 	for _, services := range []string{"", "users", "payments", "orders", "users,payments", "orders,users", "gateway", "gateway,orders"} {
 		t.Run("SERVICES="+services, func(t *testing.T) {

@@ -25,8 +25,12 @@ import (
 	"mitosis/web"
 )
 
-// TestSecret signs tokens in tests.
-const TestSecret = "test-secret-test-secret-test-secret-0123456789"
+// Secrets of test processes: TestSecret signs service tokens, and
+// TestKeySecret seals users' signing keys.
+const (
+	TestSecret    = "test-secret-test-secret-test-secret-0123456789"
+	TestKeySecret = "test-key-secret-test-key-secret-0123456789"
+)
 
 // generousRate is a gateway rate limit no test reaches.
 const generousRate = "1000000/s burst 1000000"
@@ -42,9 +46,10 @@ type Process struct {
 func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	t.Helper()
 	vars := map[string]string{
-		"HTTP_ADDR":  "127.0.0.1:0",
-		"JWT_SECRET": TestSecret,
-		"DATA_DIR":   t.TempDir(),
+		"HTTP_ADDR":          "127.0.0.1:0",
+		"SERVICE_SECRET":     TestSecret,
+		"SIGNING_KEY_SECRET": TestKeySecret,
+		"DATA_DIR":           t.TempDir(),
 		// bcrypt's cheapest cost: password hashing is not under test here.
 		"PASSWORD_HASH_COST": "4",
 		// Every test client shares one IP: limits are tested on their own.
@@ -73,9 +78,8 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	cfg, err := config.Load(func(k string) string { return "" }, modules.Names())
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
-	tokens := auth.NewTokens([]byte(TestSecret), cfg.Auth.Issuer, cfg.Auth.TokenTTL)
 	run(t, fx.Options(
-		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, "test"), quietLogger())),
+		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"), quietLogger())),
 		fx.Provide(health.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),

@@ -70,8 +70,11 @@ type GetOrderRequest struct {
 // previous page; Limit defaults to 20 and is at most 100.
 type ListOrdersRequest struct {
 	CustomerID string `json:"customer_id"`
-	Limit      int    `json:"limit,omitempty"`
-	Cursor     string `json:"cursor,omitempty"`
+	// AllCustomers lists every customer's orders (the admin view; the HTTP
+	// API checks the role), and CustomerID is then ignored.
+	AllCustomers bool   `json:"all_customers,omitempty"`
+	Limit        int    `json:"limit,omitempty"`
+	Cursor       string `json:"cursor,omitempty"`
 }
 
 // CancelOrderRequest is the input of CancelOrder.

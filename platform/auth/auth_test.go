@@ -1,12 +1,17 @@
 package auth_test
 
 import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,24 +29,47 @@ import (
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
 
-func TestIssueAndVerify(t *testing.T) {
-	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
-	issued, err := tokens.Issue("user-1")
-	require.NoError(t, err)
-	sub, err := tokens.Verify(issued.Token)
-	require.NoError(t, err)
-	assert.Equal(t, "user-1", sub)
+// staticKeys is a KeySource over a fixed map.
+type staticKeys map[string]ed25519.PublicKey
+
+func (k staticKeys) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, error) {
+	if key, ok := k[kid]; ok {
+		return key, nil
+	}
+	return nil, auth.ErrUnknownKey
 }
 
+func newKey(t *testing.T) auth.SigningKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	return auth.SigningKey{ID: auth.KeyID(pub), Private: priv}
+}
+
+func public(k auth.SigningKey) ed25519.PublicKey { return k.Private.Public().(ed25519.PublicKey) }
+
+func TestIssueAndVerify(t *testing.T) {
+	key := newKey(t)
+	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
+	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
+	issued, err := issuer.Issue(key, "user-1", auth.RoleAdmin)
+	require.NoError(t, err)
+	claims, err := verifier.Verify(context.Background(), issued.Token)
+	require.NoError(t, err)
+	assert.Equal(t, auth.Claims{Subject: "user-1", Role: auth.RoleAdmin}, claims)
+}
+
+// TestHostileTokensAreRefused sends every kind of forged, stale or
+// misaddressed token to a protected route: each gets 401 problem+json.
 func TestHostileTokensAreRefused(t *testing.T) {
-	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
-	sign := func(method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
-		s, err := jwt.NewWithClaims(method, claims).SignedString(key)
-		require.NoError(t, err)
-		return s
-	}
+	key, stranger := newKey(t), newKey(t)
+	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, verifier.Required)
+
 	now := time.Now()
-	valid := jwt.MapClaims{"sub": "u", "iss": "mitosis", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+	valid := jwt.MapClaims{"sub": "u", "role": "customer", "iss": "mitosis", "aud": "mitosis-api",
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}
 	with := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for key, val := range valid {
@@ -54,36 +82,89 @@ func TestHostileTokensAreRefused(t *testing.T) {
 		}
 		return c
 	}
-	good := sign(jwt.SigningMethodHS256, secret, valid)
+	sign := func(method jwt.SigningMethod, signer any, kid string, claims jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(method, claims)
+		if kid != "" {
+			tok.Header["kid"] = kid
+		}
+		s, err := tok.SignedString(signer)
+		require.NoError(t, err)
+		return s
+	}
+	ed := func(claims jwt.MapClaims) string { return sign(jwt.SigningMethodEdDSA, key.Private, key.ID, claims) }
+	good := ed(valid)
 	parts := strings.Split(good, ".")
-	for name, token := range map[string]string{
-		"alg none":       sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
-		"other secret":   sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-000"), valid),
-		"HS512":          sign(jwt.SigningMethodHS512, secret, valid),
-		"expired":        sign(jwt.SigningMethodHS256, secret, with("exp", now.Add(-time.Hour).Unix())),
-		"no expiry":      sign(jwt.SigningMethodHS256, secret, with("exp", nil)),
-		"wrong issuer":   sign(jwt.SigningMethodHS256, secret, with("iss", "evil")),
-		"no subject":     sign(jwt.SigningMethodHS256, secret, with("sub", nil)),
-		"not yet valid":  sign(jwt.SigningMethodHS256, secret, with("nbf", now.Add(time.Hour).Unix())),
-		"tampered claim": parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2],
-		"garbage":        "not.a.token",
-		"empty":          "",
-	} {
+	h := http.Header{}
+	require.NoError(t, auth.NewJWTServiceAuth(secret, "orders").Apply(h, "users"))
+	serviceToken := h.Get("Authorization")
+
+	tokens := map[string]string{
+		"alg none":                  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, key.ID, valid),
+		"HS256 with the public key": sign(jwt.SigningMethodHS256, []byte(public(key)), key.ID, valid),
+		"HS256 with the JWK x":      sign(jwt.SigningMethodHS256, []byte(auth.PublicJWK(key.ID, public(key)).X), key.ID, valid),
+		"other key, same kid":       sign(jwt.SigningMethodEdDSA, stranger.Private, key.ID, valid),
+		"unknown kid":               sign(jwt.SigningMethodEdDSA, stranger.Private, stranger.ID, valid),
+		"no kid":                    sign(jwt.SigningMethodEdDSA, key.Private, "", valid),
+		"expired":                   ed(with("exp", now.Add(-time.Hour).Unix())),
+		"no expiry":                 ed(with("exp", nil)),
+		"not yet valid":             ed(with("nbf", now.Add(time.Hour).Unix())),
+		"issued in the future":      ed(with("iat", now.Add(time.Hour).Unix())),
+		"wrong issuer":              ed(with("iss", "evil")),
+		"no issuer":                 ed(with("iss", nil)),
+		"wrong audience":            ed(with("aud", "mitosis-internal")),
+		"no audience":               ed(with("aud", nil)),
+		"no subject":                ed(with("sub", nil)),
+		"unknown role":              ed(with("role", "root")),
+		"tampered claim":            parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2],
+		"tampered role":             parts[0] + "." + jwtPart(t, with("role", "admin")) + "." + parts[2],
+		"service token":             strings.TrimPrefix(serviceToken, "Bearer "),
+		"garbage":                   "not.a.token",
+	}
+	for name, token := range tokens {
 		t.Run(name, func(t *testing.T) {
-			_, err := tokens.Verify(token)
+			_, err := verifier.Verify(context.Background(), token)
 			require.ErrorIs(t, err, problem.ErrUnauthorized)
+
+			req := httptest.NewRequest(http.MethodGet, "/me", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			require.Equal(t, http.StatusUnauthorized, rec.Code)
+			assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+			assert.Contains(t, rec.Body.String(), `"code":"unauthorized"`)
 		})
 	}
+	// The table can fail: the untouched token passes.
+	_, err := verifier.Verify(context.Background(), good)
+	require.NoError(t, err)
+	// A small clock skew is tolerated.
+	_, err = verifier.Verify(context.Background(), ed(with("nbf", now.Add(10*time.Second).Unix())))
+	require.NoError(t, err)
+	_, err = verifier.Verify(context.Background(), ed(with("exp", now.Add(-10*time.Second).Unix())))
+	require.NoError(t, err)
+	_, err = verifier.Verify(context.Background(), ed(with("exp", now.Add(-time.Minute).Unix())))
+	require.ErrorIs(t, err, problem.ErrUnauthorized, "but no more than the leeway")
+}
+
+func jwtPart(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	raw, err := json.Marshal(claims)
+	require.NoError(t, err)
+	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
 func TestRequiredMiddleware(t *testing.T) {
-	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
+	key := newKey(t)
+	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
+	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
 	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.GET("/me", func(c echo.Context) error {
-		return c.String(http.StatusOK, auth.Subject(c.Request().Context()))
-	}, tokens.Required)
-	issued, err := tokens.Issue("user-7")
+		ctx := c.Request().Context()
+		return c.String(http.StatusOK, auth.Subject(ctx)+" "+strconv.FormatBool(auth.IsAdmin(ctx)))
+	}, verifier.Required)
+	issued, err := issuer.Issue(key, "user-7", auth.RoleCustomer)
 	require.NoError(t, err)
+
 	for name, tc := range map[string]struct {
 		headers []string
 		status  int
@@ -105,7 +186,7 @@ func TestRequiredMiddleware(t *testing.T) {
 			e.ServeHTTP(rec, req)
 			require.Equal(t, tc.status, rec.Code)
 			if tc.status == 200 {
-				assert.Equal(t, "user-7", rec.Body.String())
+				assert.Equal(t, "user-7 false", rec.Body.String())
 			} else {
 				assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
 				assert.Contains(t, rec.Body.String(), `"code":"unauthorized"`)
@@ -118,13 +199,13 @@ func TestSecretInDevelopmentIsGeneratedOnceAndKept(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Config{Env: config.Development, DataDir: dir}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	first, err := auth.Secret(cfg, log)
+	first, err := auth.Secret(cfg, log, "SERVICE_SECRET", "", "service_secret")
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(first), 32)
-	second, err := auth.Secret(cfg, log)
+	second, err := auth.Secret(cfg, log, "SERVICE_SECRET", "", "service_secret")
 	require.NoError(t, err)
 	assert.Equal(t, first, second, "restarts keep accepting tokens")
-	info, err := os.Stat(filepath.Join(dir, "jwt_secret"))
+	info, err := os.Stat(filepath.Join(dir, "service_secret"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 }
@@ -132,58 +213,134 @@ func TestSecretInDevelopmentIsGeneratedOnceAndKept(t *testing.T) {
 func TestSecretInProductionIsRequired(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Config{Env: config.Production, DataDir: dir}
-	_, err := auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.ErrorContains(t, err, "JWT_SECRET")
-	_, statErr := os.Stat(filepath.Join(dir, "jwt_secret"))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, err := auth.Secret(cfg, log, "SIGNING_KEY_SECRET", "", "signing_key_secret")
+	require.ErrorContains(t, err, "SIGNING_KEY_SECRET")
+	_, statErr := os.Stat(filepath.Join(dir, "signing_key_secret"))
 	assert.True(t, os.IsNotExist(statErr), "nothing generated in production")
-
-	cfg.Auth.JWTSecret = "short"
-	_, err = auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.ErrorContains(t, err, "JWT_SECRET")
+	_, err = auth.Secret(cfg, log, "SIGNING_KEY_SECRET", "short", "signing_key_secret")
+	require.ErrorContains(t, err, "SIGNING_KEY_SECRET")
 }
 
-func TestInternalRoutesNeedServiceCredentials(t *testing.T) {
-	tokens := auth.NewTokens(secret, "mitosis", time.Minute)
+// internalServer mounts /internal/payments/thing behind guard, answering
+// with the caller, and a user route.
+func internalServer(t testing.TB, guard *auth.ServiceAuth, verifier *auth.Verifier) *echo.Echo {
+	t.Helper()
 	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(tokens.GuardInternal)
-	e.POST("/internal/thing", func(c echo.Context) error {
+	e.Use(guard.GuardInternal)
+	e.POST("/internal/payments/thing", func(c echo.Context) error {
 		return c.String(http.StatusOK, auth.Caller(c.Request().Context()))
 	})
-	e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, tokens.Required)
-
-	user, err := tokens.Issue("user-1")
-	require.NoError(t, err)
-	service, err := auth.NewServiceCredentials(tokens, "orders").Authorization()
-	require.NoError(t, err)
-	foreign, err := auth.NewServiceCredentials(auth.NewTokens([]byte("another-secret-another-secret-000"), "mitosis", time.Minute), "orders").Authorization()
-	require.NoError(t, err)
-
-	call := func(method, path, authz string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, nil)
-		if authz != "" {
-			req.Header.Set("Authorization", authz)
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		return rec
+	if verifier != nil {
+		e.GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, verifier.Required)
 	}
-	rec := call(http.MethodPost, "/internal/thing", service)
-	require.Equal(t, http.StatusOK, rec.Code)
+	return e
+}
+
+func call(e *echo.Echo, method, path string, h http.Header) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
+}
+
+func applied(t *testing.T, s *auth.ServiceAuth, callee string) http.Header {
+	t.Helper()
+	h := http.Header{}
+	require.NoError(t, s.Apply(h, callee))
+	return h
+}
+
+func bearerHeader(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+// TestServiceJWT: the callee accepts a token its caller signed for it, knows
+// who called, and refuses tokens for another module, from another secret,
+// expired, unsigned, without an issuer, or made for users.
+func TestServiceJWT(t *testing.T) {
+	key := newKey(t)
+	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
+	verifier := auth.NewVerifier(staticKeys{key.ID: public(key)}, "mitosis", "mitosis-api", time.Now)
+	orders := auth.NewJWTServiceAuth(secret, "orders")
+	e := internalServer(t, auth.NewJWTServiceAuth(secret, "payments"), verifier)
+
+	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, orders, "payments"))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, "orders", rec.Body.String(), "the callee knows which module called")
 
-	for name, authz := range map[string]string{"none": "", "user token": "Bearer " + user.Token, "other secret": foreign} {
-		assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/internal/thing", authz).Code, name)
+	now := time.Now()
+	hs := func(claims jwt.MapClaims, key any, method jwt.SigningMethod) http.Header {
+		s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+		require.NoError(t, err)
+		return bearerHeader(s)
 	}
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/internal/unknown", "").Code, "unknown internal paths reveal nothing")
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodGet, "/me", service).Code, "a service token is no user")
-	assert.Equal(t, http.StatusNoContent, call(http.MethodGet, "/me", "Bearer "+user.Token).Code)
+	valid := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "orders", "sub": "orders", "aud": "payments", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+		edit(c)
+		return c
+	}
+	user, err := issuer.Issue(key, "user-1", auth.RoleAdmin)
+	require.NoError(t, err)
+	for name, h := range map[string]http.Header{
+		"none":               nil,
+		"for another module": applied(t, orders, "users"),
+		"other secret":       applied(t, auth.NewJWTServiceAuth([]byte("another-secret-another-secret-000"), "orders"), "payments"),
+		"expired":            hs(valid(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() }), secret, jwt.SigningMethodHS256),
+		"no issuer":          hs(valid(func(c jwt.MapClaims) { delete(c, "iss") }), secret, jwt.SigningMethodHS256),
+		"no audience":        hs(valid(func(c jwt.MapClaims) { delete(c, "aud") }), secret, jwt.SigningMethodHS256),
+		"alg none":           hs(valid(func(jwt.MapClaims) {}), jwt.UnsafeAllowNoneSignatureType, jwt.SigningMethodNone),
+		"HS512":              hs(valid(func(jwt.MapClaims) {}), secret, jwt.SigningMethodHS512),
+		"user token":         bearerHeader(user.Token),
+		"api key":            applied(t, auth.NewAPIKeyServiceAuth(string(secret), "orders"), "payments"),
+	} {
+		rec := call(e, http.MethodPost, "/internal/payments/thing", h)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, name)
+		assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"), name)
+	}
+	assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodPost, "/internal/unknown", nil).Code, "unknown internal paths reveal nothing")
+	assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodPost, "/internal/", applied(t, orders, "")).Code)
+	assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodGet, "/me", applied(t, orders, "payments")).Code, "a service token is no user")
+	assert.Equal(t, http.StatusNoContent, call(e, http.MethodGet, "/me", bearerHeader(user.Token)).Code)
+}
+
+// TestServiceAPIKey: the right key and a caller name pass; anything else,
+// including a key of another length, is refused.
+func TestServiceAPIKey(t *testing.T) {
+	const key = "api-key-api-key-api-key-api-key-0123"
+	e := internalServer(t, auth.NewAPIKeyServiceAuth(key, "payments"), nil)
+	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, auth.NewAPIKeyServiceAuth(key, "orders"), "payments"))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "orders", rec.Body.String())
+
+	for name, h := range map[string]http.Header{
+		"none":          nil,
+		"wrong key":     applied(t, auth.NewAPIKeyServiceAuth(key[:len(key)-1]+"X", "orders"), "payments"),
+		"short key":     applied(t, auth.NewAPIKeyServiceAuth("a", "orders"), "payments"),
+		"no caller":     {"Authorization": {"ApiKey " + key}},
+		"bearer scheme": {"Authorization": {"Bearer " + key}, auth.CallerHeader: {"orders"}},
+		"jwt":           applied(t, auth.NewJWTServiceAuth([]byte(key), "orders"), "payments"),
+	} {
+		assert.Equal(t, http.StatusUnauthorized, call(e, http.MethodPost, "/internal/payments/thing", h).Code, name)
+	}
+}
+
+// TestServiceNone lets calls through, naming the caller it was told.
+func TestServiceNone(t *testing.T) {
+	e := internalServer(t, auth.NewNoServiceAuth("payments"), nil)
+	rec := call(e, http.MethodPost, "/internal/payments/thing", applied(t, auth.NewNoServiceAuth("orders"), "payments"))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "orders", rec.Body.String())
 }
 
 func TestACorruptDevelopmentSecretIsNamed(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "jwt_secret"), []byte("short\n"), 0o600))
-	_, err := auth.Secret(config.Config{Env: config.Development, DataDir: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.ErrorContains(t, err, "jwt_secret")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "service_secret"), []byte("short\n"), 0o600))
+	_, err := auth.Secret(config.Config{Env: config.Development, DataDir: dir}, slog.New(slog.NewTextHandler(io.Discard, nil)), "SERVICE_SECRET", "", "service_secret")
+	require.ErrorContains(t, err, "service_secret")
 }
 
 func TestProcessesStartingTogetherShareOneSecret(t *testing.T) {
@@ -192,7 +349,7 @@ func TestProcessesStartingTogetherShareOneSecret(t *testing.T) {
 	secrets := make(chan string, 8)
 	for range 8 {
 		go func() {
-			s, err := auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			s, err := auth.Secret(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "SERVICE_SECRET", "", "service_secret")
 			if err != nil {
 				secrets <- "error: " + err.Error()
 				return

@@ -14,63 +14,66 @@ import (
 	"mitosis/platform/config"
 )
 
-// minSecretLen keeps HS256 keys at least as long as the hash.
+// minSecretLen keeps secrets (HS256 keys, key-encryption secrets) at least
+// as long as the hash.
 const minSecretLen = 32
 
-// Secret returns JWT_SECRET. In production it is required; in development a
-// missing one is generated once and kept under the data directory, so
-// restarts (and processes sharing the directory) keep accepting tokens.
-func Secret(cfg config.Config, log *slog.Logger) ([]byte, error) {
-	if s := cfg.Auth.JWTSecret; s != "" {
-		if len(s) < minSecretLen {
-			return nil, fmt.Errorf("JWT_SECRET must be at least %d characters", minSecretLen)
+// Secret returns the value of the secret variable name (given as value).
+// In production it is required; in development a missing one is generated
+// once and kept under the data directory in file, so restarts (and processes
+// sharing the directory) keep working. Nothing ever falls back to a built-in
+// secret.
+func Secret(cfg config.Config, log *slog.Logger, name, value, file string) ([]byte, error) {
+	if value != "" {
+		if len(value) < minSecretLen {
+			return nil, fmt.Errorf("%s must be at least %d characters", name, minSecretLen)
 		}
-		return []byte(s), nil
+		return []byte(value), nil
 	}
 	if cfg.IsProduction() {
-		return nil, errors.New("JWT_SECRET is required in production")
+		return nil, fmt.Errorf("%s is required in production", name)
 	}
-	path := filepath.Join(cfg.DataDir, "jwt_secret")
-	secret, err := readSecret(path)
+	path := filepath.Join(cfg.DataDir, file)
+	secret, err := readSecret(path, name)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return secret, err
 	}
 	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
-		return nil, fmt.Errorf("generate JWT secret: %w", err)
+		return nil, fmt.Errorf("generate %s: %w", name, err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	// Written aside, then linked into place: the file is complete whenever it
 	// exists, and when processes start together the first link wins.
-	tmp, err := os.CreateTemp(cfg.DataDir, ".jwt_secret-*")
+	tmp, err := os.CreateTemp(cfg.DataDir, "."+file+"-*")
 	if err != nil {
-		return nil, fmt.Errorf("keep development JWT secret: %w", err)
+		return nil, fmt.Errorf("keep development %s: %w", name, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.WriteString(hex.EncodeToString(buf) + "\n")
 	if err = errors.Join(err, tmp.Close()); err != nil {
-		return nil, fmt.Errorf("keep development JWT secret: %w", err)
+		return nil, fmt.Errorf("keep development %s: %w", name, err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return readSecret(path)
+			return readSecret(path, name)
 		}
-		return nil, fmt.Errorf("keep development JWT secret: %w", err)
+		return nil, fmt.Errorf("keep development %s: %w", name, err)
 	}
-	log.Warn("JWT_SECRET not set: generated a development secret; set JWT_SECRET in production", "path", path)
+	log.Warn(name+" not set: generated a development secret; set "+name+" in production", "path", path)
 	return []byte(hex.EncodeToString(buf)), nil
 }
 
-func readSecret(path string) ([]byte, error) {
+func readSecret(path, name string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	secret := strings.TrimSpace(string(raw))
 	if len(secret) < minSecretLen {
-		return nil, fmt.Errorf("%s holds no valid development JWT secret; delete it to generate a new one", path)
+		return nil, fmt.Errorf("%s holds no valid development %s; delete it to generate a new one", path, name)
 	}
 	return []byte(secret), nil
 }

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
-	"slices"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -14,59 +16,159 @@ import (
 	"mitosis/platform/problem"
 )
 
-// internalAudience marks the tokens modules sign for each other. A user
-// token never carries it, so it can never open an internal route, and a
-// service token is refused on public routes.
-const internalAudience = "mitosis-internal"
+// Strategies of service authentication (SERVICE_AUTH).
+const (
+	// ServiceAuthJWT: short-lived HS256 tokens the caller signs with
+	// SERVICE_SECRET, iss = calling module, aud = called module.
+	ServiceAuthJWT = "jwt"
+	// ServiceAuthAPIKey: one shared SERVICE_API_KEY; the caller names
+	// itself in CallerHeader.
+	ServiceAuthAPIKey = "api-key"
+	// ServiceAuthNone: no credentials; development only.
+	ServiceAuthNone = "none"
+)
+
+// CallerHeader names the calling module where the credential itself does
+// not (api-key, none).
+const CallerHeader = "X-Service-Caller"
 
 // serviceTTL keeps stolen service tokens short-lived.
 const serviceTTL = 5 * time.Minute
 
-// IssueService signs a token that identifies the calling module.
-func (t *Tokens) IssueService(caller string) (Issued, error) {
-	now := t.now()
-	claims := jwt.RegisteredClaims{
-		Subject:   "service:" + caller,
-		Issuer:    t.issuer,
-		Audience:  jwt.ClaimStrings{internalAudience},
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(serviceTTL)),
-	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
-	if err != nil {
-		return Issued{}, fmt.Errorf("sign service token: %w", err)
-	}
-	return Issued{Token: signed, ExpiresIn: serviceTTL}, nil
+// ServiceAuth attaches this process's credentials to its calls to other
+// modules, and checks the credentials of calls to its /internal/ routes.
+type ServiceAuth struct {
+	mode   string
+	caller string // this process's modules, comma-separated
+	secret []byte
+	rawKey string
+	keySum [sha256.Size]byte
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedToken // callee → token
 }
 
-// VerifyService checks a service token and returns the calling module.
-func (t *Tokens) VerifyService(raw string) (string, error) {
-	var claims jwt.RegisteredClaims
-	_, err := t.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return t.secret, nil })
+type cachedToken struct {
+	header  string
+	renewAt time.Time
+}
+
+// NewJWTServiceAuth signs and verifies service tokens with secret.
+func NewJWTServiceAuth(secret []byte, caller string) *ServiceAuth {
+	return &ServiceAuth{mode: ServiceAuthJWT, caller: caller, secret: secret, now: time.Now, cache: map[string]cachedToken{}}
+}
+
+// NewAPIKeyServiceAuth sends and expects key.
+func NewAPIKeyServiceAuth(key, caller string) *ServiceAuth {
+	// Comparing hashes keeps the comparison constant-time whatever the
+	// lengths.
+	return &ServiceAuth{mode: ServiceAuthAPIKey, caller: caller, rawKey: key, keySum: sha256.Sum256([]byte(key)), now: time.Now}
+}
+
+// NewNoServiceAuth lets every internal call through (development only; the
+// caller of this constructor enforces that).
+func NewNoServiceAuth(caller string) *ServiceAuth {
+	return &ServiceAuth{mode: ServiceAuthNone, caller: caller, now: time.Now}
+}
+
+// Apply sets the credentials of a call to the module callee.
+func (s *ServiceAuth) Apply(h http.Header, callee string) error {
+	switch s.mode {
+	case ServiceAuthJWT:
+		authz, err := s.token(callee)
+		if err != nil {
+			return err
+		}
+		h.Set("Authorization", authz)
+	case ServiceAuthAPIKey:
+		h.Set("Authorization", "ApiKey "+s.rawKey)
+		h.Set(CallerHeader, s.caller)
+	default:
+		h.Set(CallerHeader, s.caller)
+	}
+	return nil
+}
+
+// token returns a cached token for callee, renewed at half its life.
+func (s *ServiceAuth) token(callee string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if c, ok := s.cache[callee]; ok && now.Before(c.renewAt) {
+		return c.header, nil
+	}
+	claims := jwt.RegisteredClaims{
+		Issuer:    s.caller,
+		Subject:   s.caller,
+		Audience:  jwt.ClaimStrings{callee},
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(serviceTTL)),
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s", problem.ErrUnauthorized, reason(err))
+		return "", fmt.Errorf("sign service token: %w", err)
 	}
-	caller, ok := strings.CutPrefix(claims.Subject, "service:")
-	if !ok || !slices.Contains(claims.Audience, internalAudience) {
-		return "", fmt.Errorf("%w: service credentials required", problem.ErrUnauthorized)
+	header := "Bearer " + signed
+	s.cache[callee] = cachedToken{header: header, renewAt: now.Add(serviceTTL / 2)}
+	return header, nil
+}
+
+// verify checks the credentials of a call to callee and returns the caller.
+func (s *ServiceAuth) verify(c echo.Context, callee string) (string, error) {
+	switch s.mode {
+	case ServiceAuthJWT:
+		raw, err := bearer(c)
+		if err != nil {
+			return "", err
+		}
+		var claims jwt.RegisteredClaims
+		parser := jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithAudience(callee),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(leeway),
+			jwt.WithTimeFunc(s.now),
+		)
+		if _, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return s.secret, nil }); err != nil {
+			return "", fmt.Errorf("%w: %s", problem.ErrUnauthorized, reason(err))
+		}
+		if claims.Issuer == "" || claims.Subject != claims.Issuer {
+			return "", fmt.Errorf("%w: service credentials required", problem.ErrUnauthorized)
+		}
+		return claims.Issuer, nil
+	case ServiceAuthAPIKey:
+		scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+		sum := sha256.Sum256([]byte(key))
+		caller := c.Request().Header.Get(CallerHeader)
+		if !strings.EqualFold(scheme, "ApiKey") || subtle.ConstantTimeCompare(sum[:], s.keySum[:]) != 1 || caller == "" {
+			return "", fmt.Errorf("%w: service credentials required", problem.ErrUnauthorized)
+		}
+		return caller, nil
+	default:
+		return c.Request().Header.Get(CallerHeader), nil
 	}
-	return caller, nil
 }
 
 type callerKey struct{}
 
 // GuardInternal requires service credentials on every /internal/ route, so
-// no route can be mounted there unprotected.
-func (t *Tokens) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
+// no route can be mounted there unprotected. The module named by the path
+// (/internal/<module>/...) is the callee: a credential made out to another
+// module is refused.
+func (s *ServiceAuth) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !strings.HasPrefix(c.Request().URL.Path, "/internal/") {
+		rest, ok := strings.CutPrefix(c.Request().URL.Path, "/internal/")
+		if !ok {
 			return next(c)
 		}
-		token, err := bearer(c)
-		if err != nil {
-			return err
+		callee, _, _ := strings.Cut(rest, "/")
+		if callee == "" {
+			return fmt.Errorf("%w: service credentials required", problem.ErrUnauthorized)
 		}
-		caller, err := t.VerifyService(token)
+		caller, err := s.verify(c, callee)
 		if err != nil {
 			return err
 		}
@@ -79,36 +181,4 @@ func (t *Tokens) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
 func Caller(ctx context.Context) string {
 	s, _ := ctx.Value(callerKey{}).(string)
 	return s
-}
-
-// ServiceCredentials signs and caches the token a process attaches to its
-// calls to other modules.
-type ServiceCredentials struct {
-	tokens *Tokens
-	caller string
-
-	mu      sync.Mutex
-	current string
-	renewAt time.Time
-}
-
-// NewServiceCredentials returns credentials naming caller.
-func NewServiceCredentials(tokens *Tokens, caller string) *ServiceCredentials {
-	return &ServiceCredentials{tokens: tokens, caller: caller}
-}
-
-// Authorization returns the Authorization header value for a call.
-func (s *ServiceCredentials) Authorization() (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.tokens.now()
-	if s.current == "" || now.After(s.renewAt) {
-		issued, err := s.tokens.IssueService(s.caller)
-		if err != nil {
-			return "", err
-		}
-		s.current = "Bearer " + issued.Token
-		s.renewAt = now.Add(issued.ExpiresIn / 2)
-	}
-	return s.current, nil
 }

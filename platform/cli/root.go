@@ -34,6 +34,7 @@ func New(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env))
+	root.AddCommand(moduleCommands(env)...)
 	return root
 }
 

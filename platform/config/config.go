@@ -64,9 +64,24 @@ type Database struct {
 
 // Auth configures token signing and verification.
 type Auth struct {
-	JWTSecret string        `yaml:"jwt_secret"`
-	TokenTTL  time.Duration `yaml:"token_ttl"`
-	Issuer    string        `yaml:"issuer"`
+	// ServiceAuth is how internal calls authenticate: jwt, api-key or none.
+	ServiceAuth string `yaml:"service_auth"`
+	// ServiceSecret signs the tokens modules attach to internal calls (jwt).
+	ServiceSecret string `yaml:"service_secret"`
+	// ServiceAPIKey is the shared key of internal calls (api-key).
+	ServiceAPIKey string `yaml:"service_api_key"`
+	// SigningKeySecret encrypts users' private signing keys at rest.
+	SigningKeySecret string `yaml:"signing_key_secret"`
+	// SigningKeyMaxAge rotates the signing key once it is this old (0: only
+	// by command).
+	SigningKeyMaxAge time.Duration `yaml:"signing_key_max_age"`
+	TokenTTL         time.Duration `yaml:"token_ttl"`
+	RefreshTokenTTL  time.Duration `yaml:"refresh_token_ttl"`
+	Issuer           string        `yaml:"issuer"`
+	Audience         string        `yaml:"audience"`
+	// JWKSURL is where processes without users fetch its public keys;
+	// empty: USERS_URL + /.well-known/jwks.json.
+	JWKSURL string `yaml:"jwks_url"`
 	// PasswordHashCost is bcrypt's work factor; tests lower it for speed.
 	PasswordHashCost int `yaml:"password_hash_cost"`
 }
@@ -174,6 +189,24 @@ func (c Config) validate() error {
 	}
 	if c.Auth.TokenTTL <= 0 {
 		errs = append(errs, "TOKEN_TTL must be positive")
+	}
+	switch c.Auth.ServiceAuth {
+	case "jwt", "api-key":
+	case "none":
+		if c.Env != Development {
+			errs = append(errs, "SERVICE_AUTH=none is refused unless APP_ENV=development")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("SERVICE_AUTH must be jwt, api-key or none, got %q", c.Auth.ServiceAuth))
+	}
+	if c.Auth.RefreshTokenTTL <= 0 {
+		errs = append(errs, "REFRESH_TOKEN_TTL must be positive")
+	}
+	if c.Auth.SigningKeyMaxAge < 0 {
+		errs = append(errs, "SIGNING_KEY_MAX_AGE must not be negative")
+	}
+	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
+		errs = append(errs, "JWT_ISSUER and JWT_AUDIENCE must not be empty")
 	}
 	if c.Auth.PasswordHashCost < 4 || c.Auth.PasswordHashCost > 31 {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")

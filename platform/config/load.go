@@ -56,8 +56,13 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	str("DATABASE_URL", &cfg.Database.URL)
 	str("DATABASE_ISOLATION", &cfg.Database.Isolation)
 	str("DATABASE_ROLES", &cfg.Database.Roles)
-	str("JWT_SECRET", &cfg.Auth.JWTSecret)
+	str("SERVICE_AUTH", &cfg.Auth.ServiceAuth)
+	str("SERVICE_SECRET", &cfg.Auth.ServiceSecret)
+	str("SERVICE_API_KEY", &cfg.Auth.ServiceAPIKey)
+	str("SIGNING_KEY_SECRET", &cfg.Auth.SigningKeySecret)
 	str("JWT_ISSUER", &cfg.Auth.Issuer)
+	str("JWT_AUDIENCE", &cfg.Auth.Audience)
+	str("JWKS_URL", &cfg.Auth.JWKSURL)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
@@ -110,6 +115,8 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	}
 	for key, dst := range map[string]*time.Duration{
 		"TOKEN_TTL":                &cfg.Auth.TokenTTL,
+		"REFRESH_TOKEN_TTL":        &cfg.Auth.RefreshTokenTTL,
+		"SIGNING_KEY_MAX_AGE":      &cfg.Auth.SigningKeyMaxAge,
 		"CALL_TIMEOUT":             &cfg.Calls.Timeout,
 		"CALL_BACKOFF":             &cfg.Calls.Backoff,
 		"BREAKER_COOLDOWN":         &cfg.Calls.BreakerCooldown,

@@ -7,7 +7,7 @@
 //   - A relay per local module (Relay) reads only that module's outbox, fans
 //     each event out into one delivery row per subscriber, and delivers it at
 //     least once, in order per (aggregate, subscriber): by direct call when
-//     the subscriber runs in this process, by POST /internal/events with the
+//     the subscriber runs in this process, by POST /internal/<subscriber>/events with the
 //     service credentials when it runs elsewhere. Failures retry with
 //     exponential backoff and jitter; after EVENTS_MAX_ATTEMPTS the delivery
 //     is a dead letter, which `app events replay` puts back in line. Rows

@@ -17,14 +17,13 @@ import (
 	"mitosis/platform/transport"
 )
 
-// InternalPath receives events for the subscribers of a process.
-const InternalPath = "/internal/events"
+// InternalPath receives the events of one subscriber, the module named in
+// the path: service credentials are made out to that module, as for every
+// /internal/<module>/ route.
+const InternalPath = "/internal/:subscriber/events"
 
-// delivery is the body of POST /internal/events.
-type delivery struct {
-	Subscriber string `json:"subscriber"`
-	Event      Event  `json:"event"`
-}
+// internalPath is where subscriber receives its events.
+func internalPath(subscriber string) string { return "/internal/" + subscriber + "/events" }
 
 // Module provides the process's bus and mounts the internal route that
 // remote relays deliver to.
@@ -33,15 +32,15 @@ var Module = fx.Module("events",
 	fx.Invoke(Mount),
 )
 
-// Mount serves POST /internal/events (service tokens only, like every
-// internal route).
+// Mount serves POST /internal/<subscriber>/events (service credentials
+// only, like every internal route); the body is the event.
 func Mount(e *echo.Echo, b *Bus) {
 	e.POST(InternalPath, func(c echo.Context) error {
-		var in delivery
+		var in Event
 		if err := transport.Bind(c, &in); err != nil {
 			return err
 		}
-		if err := b.Deliver(c.Request().Context(), in.Subscriber, in.Event); err != nil {
+		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
@@ -60,7 +59,7 @@ func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory) Delive
 			return fmt.Errorf("subscriber %s is neither local nor configured", subscriber)
 		}
 		// Idempotent: the subscriber's inbox makes a repeat harmless.
-		return f.New(subscriber, url, Errors...).Call(ctx, transport.Idempotent, http.MethodPost, InternalPath, delivery{Subscriber: subscriber, Event: e}, nil)
+		return f.New(subscriber, url, Errors...).Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"mitosis/platform/auth"
 	"mitosis/platform/problem"
 )
 
@@ -26,8 +27,12 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		d := problem.From(err)
 		d.Instance = c.Request().URL.Path
 		if d.Status >= 500 {
-			log.Error("request failed", "method", c.Request().Method, "path", d.Instance,
-				"status", d.Status, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+			attrs := []any{"method", c.Request().Method, "path", d.Instance, "status", d.Status,
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err}
+			if caller := auth.Caller(c.Request().Context()); caller != "" {
+				attrs = append(attrs, "caller", caller) // the module whose internal call failed
+			}
+			log.Error("request failed", attrs...)
 		}
 		WriteProblem(c.Response(), d)
 	}

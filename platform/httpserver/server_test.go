@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/transport"
@@ -167,4 +168,32 @@ func TestPromptClientsAreServed(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestFailedInternalCallsNameTheCaller: a 500 on an internal route is
+// logged with the module that called, taken from its service credentials.
+func TestFailedInternalCallsNameTheCaller(t *testing.T) {
+	var logs strings.Builder
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	key := "caller-test-key-caller-test-key-0123"
+	e.Use(auth.NewAPIKeyServiceAuth(key, "payments").GuardInternal)
+	e.POST("/internal/payments/boom", func(echo.Context) error { return errors.New("boom") })
+	e.POST("/boom", func(echo.Context) error { return errors.New("boom") })
+
+	h := http.Header{}
+	require.NoError(t, auth.NewAPIKeyServiceAuth(key, "orders").Apply(h, "payments"))
+	req := httptest.NewRequest(http.MethodPost, "/internal/payments/boom", nil)
+	req.Header = h
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Contains(t, logs.String(), "caller=orders")
+	assert.NotContains(t, rec.Body.String(), "orders", "the caller is logged, not answered")
+
+	logs.Reset()
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/boom", nil))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Contains(t, logs.String(), "boom")
+	assert.NotContains(t, logs.String(), "caller=", "a public route has no calling module")
 }

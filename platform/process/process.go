@@ -3,8 +3,11 @@
 package process
 
 import (
+	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
@@ -37,10 +40,9 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, newTokens, newPasswords),
-		fx.Provide(func(tokens *auth.Tokens) *transport.Factory {
-			return transport.NewFactory(cfg, auth.NewServiceCredentials(tokens, strings.Join(place.Local(), ",")), log)
-		}),
+		fx.Provide(health.NewRegistry, newPasswords, newVerifier),
+		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
+		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
 		db.Module,
 		httpserver.Module,
 		events.Module,
@@ -50,8 +52,8 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry, tokens *auth.Tokens) {
-			e.Use(tokens.GuardInternal)
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth) {
+			e.Use(services.GuardInternal)
 			checks.Mount(e)
 			doc.Mount(e)
 		}),
@@ -60,12 +62,58 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	return opts, place, nil
 }
 
-func newTokens(cfg config.Config, log *slog.Logger) (*auth.Tokens, error) {
-	secret, err := auth.Secret(cfg, log)
-	if err != nil {
-		return nil, err
+// newServiceAuth builds the SERVICE_AUTH strategy; config validation has
+// already refused unknown strategies, and none outside development.
+func newServiceAuth(cfg config.Config, log *slog.Logger, caller string) (*auth.ServiceAuth, error) {
+	switch cfg.Auth.ServiceAuth {
+	case auth.ServiceAuthAPIKey:
+		if len(cfg.Auth.ServiceAPIKey) < 32 {
+			return nil, errors.New("SERVICE_API_KEY (at least 32 characters) is required when SERVICE_AUTH=api-key")
+		}
+		return auth.NewAPIKeyServiceAuth(cfg.Auth.ServiceAPIKey, caller), nil
+	case auth.ServiceAuthNone:
+		log.Warn("SERVICE_AUTH=none: internal routes accept any caller (development only)")
+		return auth.NewNoServiceAuth(caller), nil
+	default:
+		secret, err := auth.Secret(cfg, log, "SERVICE_SECRET", cfg.Auth.ServiceSecret, "service_secret")
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewJWTServiceAuth(secret, caller), nil
 	}
-	return auth.NewTokens(secret, cfg.Auth.Issuer, cfg.Auth.TokenTTL), nil
+}
+
+// jwksTTL: keys are refetched this often, and early on an unknown kid at
+// most once per auth.JWKSMinRefresh.
+const jwksTTL = 10 * time.Minute
+
+type verifierIn struct {
+	fx.In
+	// Keys is provided by users when it runs here (its own keys, read
+	// in-process); elsewhere the JWKS is fetched over HTTP.
+	Keys auth.KeySource `optional:"true"`
+}
+
+func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger) (*auth.Verifier, error) {
+	keys := in.Keys
+	if keys == nil {
+		url := cfg.Auth.JWKSURL
+		// users issues the tokens; this is the one place platform names it,
+		// as a default that JWKS_URL overrides.
+		if base := strings.TrimRight(cfg.Module("users").URL, "/"); url == "" && base != "" {
+			url = base + auth.JWKSPath
+		}
+		switch {
+		case url != "":
+			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh)
+		case cfg.IsProduction():
+			return nil, errors.New("JWKS_URL or USERS_URL is required to verify access tokens where users does not run")
+		default:
+			log.Warn("neither JWKS_URL nor USERS_URL is set: every access token will be refused here")
+			keys = auth.NoKeys{}
+		}
+	}
+	return auth.NewVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Audience, time.Now), nil
 }
 
 func newPasswords(cfg config.Config) (*auth.Passwords, error) {

@@ -31,6 +31,8 @@ type Spec struct {
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
 	Remote fx.Option
+	// Commands are the module's maintenance commands (app <name> ...).
+	Commands []Command
 }
 
 // Placement says where every module runs, as seen from this process.

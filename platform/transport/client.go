@@ -33,6 +33,7 @@ type Client struct {
 	known   map[string]error
 	timeout time.Duration
 	creds   Credentials // nil: calls carry no credentials
+	callee  string      // the module called, for its credentials
 	guard   *guard      // shared by every client of the module
 	send    send        // attempt, behind the decorators
 }
@@ -94,11 +95,9 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 		req.Header.Set(DeadlineHeader, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
 	}
 	if c.creds != nil {
-		authz, err := c.creds.Authorization()
-		if err != nil {
+		if err := c.creds.Apply(req.Header, c.callee); err != nil {
 			return fmt.Errorf("%s: credentials: %w", r, err)
 		}
-		req.Header.Set("Authorization", authz)
 	}
 	if id := RequestID(ctx); id != "" {
 		req.Header.Set(RequestIDHeader, id)

@@ -12,9 +12,10 @@ import (
 	"mitosis/platform/problem"
 )
 
-// Credentials supplies the Authorization header of calls to other modules.
+// Credentials sets the headers that authenticate a call to the module
+// callee.
 type Credentials interface {
-	Authorization() (string, error)
+	Apply(h http.Header, callee string) error
 }
 
 // Factory builds the clients of remote modules. They share one connection
@@ -64,7 +65,7 @@ func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
 	g := f.guard(module, base)
 	c := &Client{
 		base: base, http: f.http, known: problem.Registry(known...),
-		timeout: f.calls.Timeout, creds: f.creds, guard: g,
+		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
 	}
 	c.send = retry(f.calls.Retries, f.calls.Backoff, g.limiter.wrap(g.breaker.wrap(c.attempt)))
 	return c

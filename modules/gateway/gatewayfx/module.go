@@ -30,7 +30,7 @@ var Module = topology.Spec{
 	DependsOn: []string{"users", "orders", "payments"},
 	Stateless: true,
 	Local: fx.Options(
-		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Tokens) error {
+		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier) error {
 			lim, err := ratelimit.New(cfg.Gateway.RateLimits, tokens)
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ var Module = topology.Spec{
 			e.Pre(proxy.HideInternal(place))
 			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, log)
 		}),
-		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Tokens, o orders.Service, u users.Service, p payments.Service) {
+		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
 			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)
 		}),
 		fx.Invoke(services.Mount),

@@ -4,20 +4,28 @@
 package usersfx
 
 import (
+	"log/slog"
+	"time"
+
 	"go.uber.org/fx"
 
 	"mitosis/modules/orders"
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/internal/httpapi"
+	"mitosis/modules/users/internal/keys"
 	"mitosis/modules/users/internal/store"
+	"mitosis/platform/auth"
+	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
 
-// Module describes the users module for both placements.
+// Module describes the users module for both placements. Locally it also
+// provides the auth.KeySource, so this process verifies tokens with its
+// own keys and no HTTP.
 var Module = topology.Spec{
 	Name:       "users",
 	Publishes:  []string{users.EventUserRegistered},
@@ -28,9 +36,12 @@ var Module = topology.Spec{
 			fx.Private,
 			db.ForModule("users"),
 			store.New,
+			newRing,
+			newIssuer,
 			app.New,
 		),
 		fx.Provide(func(s *app.Service) users.Service { return s }),
+		fx.Provide(func(r *keys.Ring) auth.KeySource { return r }),
 		fx.Invoke(httpapi.Mount),
 		events.Outbox("users"),
 		events.Subscriber("users", store.Handlers()),
@@ -38,4 +49,20 @@ var Module = topology.Spec{
 	Remote: topology.Remote("users", users.Errors, func(c *transport.Client) users.Service {
 		return httpapi.NewClient(c)
 	}),
+	Commands: commands,
+}
+
+// newRing seals keys with SIGNING_KEY_SECRET (required in production) and
+// makes sure, once migrations have run, that a signing key exists.
+func newRing(lc fx.Lifecycle, cfg config.Config, log *slog.Logger, s *store.Store) (*keys.Ring, error) {
+	ring, err := openRing(cfg, log, s)
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{OnStart: ring.Load})
+	return ring, nil
+}
+
+func newIssuer(cfg config.Config) *auth.Issuer {
+	return auth.NewIssuer(cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.TokenTTL, time.Now)
 }

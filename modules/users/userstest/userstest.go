@@ -35,6 +35,30 @@ func Run(t *testing.T, svc users.Service) {
 		assert.Equal(t, u, got)
 	})
 
+	t.Run("list pages through every user, newest first", func(t *testing.T) {
+		var made []string
+		for range 3 {
+			u, err := svc.Register(ctx, users.RegisterRequest{Email: Email(), Name: "L", Password: "password1"})
+			require.NoError(t, err)
+			assert.Equal(t, users.RoleCustomer, u.Role)
+			made = append([]string{u.ID}, made...)
+		}
+		first, err := svc.List(ctx, users.ListUsersRequest{Limit: 2})
+		require.NoError(t, err)
+		require.Len(t, first.Items, 2)
+		require.NotEmpty(t, first.NextCursor)
+		second, err := svc.List(ctx, users.ListUsersRequest{Limit: 2, Cursor: first.NextCursor})
+		require.NoError(t, err)
+		require.NotEmpty(t, second.Items)
+		got := []string{first.Items[0].ID, first.Items[1].ID, second.Items[0].ID}
+		assert.Equal(t, made, got, "the three newest users, in order")
+
+		_, err = svc.List(ctx, users.ListUsersRequest{Limit: 101, Cursor: "garbage!"})
+		var ve *problem.ValidationError
+		require.True(t, errors.As(err, &ve), "%v", err)
+		assert.ElementsMatch(t, []string{"limit", "cursor"}, ve.FieldNames())
+	})
+
 	t.Run("email taken regardless of case", func(t *testing.T) {
 		email := Email()
 		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "A", Password: "password1"})
@@ -81,6 +105,70 @@ func Run(t *testing.T, svc users.Service) {
 		assert.Equal(t, "Bearer", tok.TokenType)
 		assert.NotEmpty(t, tok.AccessToken)
 		assert.Positive(t, tok.ExpiresIn)
+	})
+
+	t.Run("refresh rotates; reuse revokes the family; logout ends it", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "R", Password: "password1"})
+		require.NoError(t, err)
+		login, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password1"})
+		require.NoError(t, err)
+		require.NotEmpty(t, login.RefreshToken)
+
+		second, err := svc.Refresh(ctx, users.RefreshRequest{RefreshToken: login.RefreshToken})
+		require.NoError(t, err)
+		assert.NotEmpty(t, second.AccessToken)
+		assert.NotEqual(t, login.RefreshToken, second.RefreshToken, "rotated on every use")
+		third, err := svc.Refresh(ctx, users.RefreshRequest{RefreshToken: second.RefreshToken})
+		require.NoError(t, err)
+
+		// The first token, already spent, comes back: someone copied it.
+		_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: login.RefreshToken})
+		require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+		_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: third.RefreshToken})
+		require.ErrorIs(t, err, users.ErrInvalidRefreshToken, "the whole family is revoked")
+
+		// Another login is another family, untouched; logout ends it.
+		other, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password1"})
+		require.NoError(t, err)
+		renewed, err := svc.Refresh(ctx, users.RefreshRequest{RefreshToken: other.RefreshToken})
+		require.NoError(t, err)
+		_, err = svc.Logout(ctx, users.RefreshRequest{RefreshToken: renewed.RefreshToken})
+		require.NoError(t, err)
+		_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: renewed.RefreshToken})
+		require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+		_, err = svc.Logout(ctx, users.RefreshRequest{RefreshToken: renewed.RefreshToken})
+		require.NoError(t, err, "logging out twice is fine")
+
+		for _, bad := range []string{"", "garbage", strings.Repeat("A", 43)} {
+			_, err = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: bad})
+			require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+		}
+	})
+
+	t.Run("concurrent uses of one refresh token: exactly one succeeds", func(t *testing.T) {
+		email := Email()
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "S", Password: "password1"})
+		require.NoError(t, err)
+		login, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: "password1"})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = svc.Refresh(ctx, users.RefreshRequest{RefreshToken: login.RefreshToken})
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+			} else {
+				require.ErrorIs(t, err, users.ErrInvalidRefreshToken)
+			}
+		}
+		assert.Equal(t, 1, wins)
 	})
 
 	t.Run("wrong credentials", func(t *testing.T) {

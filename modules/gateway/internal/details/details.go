@@ -90,7 +90,7 @@ func (c *Composer) Compose(ctx context.Context, customerID, orderID string) (gat
 }
 
 // Mount serves the composed route to authenticated callers.
-func Mount(e *echo.Echo, c *Composer, tokens *auth.Tokens) {
+func Mount(e *echo.Echo, c *Composer, tokens *auth.Verifier) {
 	e.GET(Path, func(ec echo.Context) error {
 		ctx := ec.Request().Context()
 		d, err := c.Compose(ctx, auth.Subject(ctx), ec.Param("id"))

@@ -138,7 +138,7 @@ func HideInternal(place topology.Placement) echo.MiddlewareFunc {
 				return next(c)
 			}
 			// Only paths naming a module are hidden; shared internal endpoints
-			// (such as /internal/events) are the process's own, still guarded
+			// (such as /internal/<local module>/events) are the process's own, still guarded
 			// by service credentials.
 			module, _, _ := strings.Cut(rest, "/")
 			if module == gateway.Name || (isModule(place, module) && !place.IsLocal(module)) {

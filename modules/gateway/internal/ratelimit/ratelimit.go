@@ -30,7 +30,7 @@ const (
 // Limiter applies the configured limits.
 type Limiter struct {
 	groups []group // longest prefix first
-	tokens *auth.Tokens
+	tokens *auth.Verifier
 	now    func() time.Time
 }
 
@@ -41,7 +41,7 @@ type group struct {
 }
 
 // New builds the limiter of the configured groups.
-func New(limits map[string]config.RateLimit, tokens *auth.Tokens) (*Limiter, error) {
+func New(limits map[string]config.RateLimit, tokens *auth.Verifier) (*Limiter, error) {
 	l := &Limiter{tokens: tokens, now: time.Now}
 	for name, rl := range limits {
 		r, err := config.ParseRate(rl.Limit)
@@ -93,8 +93,8 @@ func (l *Limiter) match(path string) *group {
 // IP (as echo's IP extractor sees it, trusting only configured proxies).
 func (l *Limiter) key(c echo.Context) string {
 	if scheme, token, ok := strings.Cut(c.Request().Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if sub, err := l.tokens.Verify(strings.TrimSpace(token)); err == nil {
-			return "user:" + sub
+		if claims, err := l.tokens.Verify(c.Request().Context(), strings.TrimSpace(token)); err == nil {
+			return "user:" + claims.Subject
 		}
 	}
 	return "ip:" + c.RealIP()

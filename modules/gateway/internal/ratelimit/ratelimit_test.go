@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,7 +23,15 @@ import (
 	"mitosis/platform/problem"
 )
 
-var secret = []byte("ratelimit-test-secret-0123456789abcdef")
+// oneKey is a KeySource of a single key.
+type oneKey struct{ key auth.SigningKey }
+
+func (k oneKey) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, error) {
+	if kid != k.key.ID {
+		return nil, auth.ErrUnknownKey
+	}
+	return k.key.Private.Public().(ed25519.PublicKey), nil
+}
 
 // clock is a settable time for the buckets.
 type clock struct {
@@ -38,15 +48,19 @@ func (c *clock) Add(d time.Duration) {
 
 type fixture struct {
 	url    string
-	tokens *auth.Tokens
+	issuer *auth.Issuer
+	key    auth.SigningKey
 	clock  *clock
 	lim    *Limiter
 }
 
 func setup(t *testing.T, limits map[string]config.RateLimit) fixture {
 	t.Helper()
-	tokens := auth.NewTokens(secret, "mitosis", time.Hour)
-	lim, err := New(limits, tokens)
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	key := auth.SigningKey{ID: auth.KeyID(pub), Private: priv}
+	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Hour, time.Now)
+	lim, err := New(limits, auth.NewVerifier(oneKey{key}, "mitosis", "mitosis-api", time.Now))
 	require.NoError(t, err)
 	clk := &clock{now: time.Unix(1_700_000_000, 0)}
 	lim.now = clk.Now
@@ -58,12 +72,12 @@ func setup(t *testing.T, limits map[string]config.RateLimit) fixture {
 	e.GET("/health/live", ok)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return fixture{url: srv.URL, tokens: tokens, clock: clk, lim: lim}
+	return fixture{url: srv.URL, issuer: issuer, key: key, clock: clk, lim: lim}
 }
 
 func (f fixture) token(t *testing.T, user string) string {
 	t.Helper()
-	iss, err := f.tokens.Issue(user)
+	iss, err := f.issuer.Issue(f.key, user, auth.RoleCustomer)
 	require.NoError(t, err)
 	return iss.Token
 }

@@ -17,12 +17,16 @@ const (
 	maxLimit     = 100
 )
 
-// ListOrders returns a page of the customer's orders, newest first. The
+// ListOrders returns a page of the customer's (or every customer's) orders,
+// newest first. The
 // cursor is the position of the last order returned (keyset pagination), so
 // pages stay stable while new orders arrive.
 func (s *Service) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (orders.OrderPage, error) {
 	var bad problem.Fields
-	if !ids.Valid(in.CustomerID) {
+	customer := in.CustomerID
+	if in.AllCustomers {
+		customer = ""
+	} else if !ids.Valid(customer) {
 		bad.Add("customer_id", "must be a UUID")
 	}
 	limit := in.Limit
@@ -43,7 +47,7 @@ func (s *Service) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (
 	if err := bad.Err(); err != nil {
 		return orders.OrderPage{}, err
 	}
-	items, err := s.store.List(ctx, in.CustomerID, page)
+	items, err := s.store.List(ctx, customer, page)
 	if err != nil {
 		return orders.OrderPage{}, err
 	}

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -29,7 +30,7 @@ type placeBody struct {
 }
 
 // Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
+func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
 	e.GET("/api/v1/products", func(c echo.Context) error {
 		list, err := svc.ListProducts(c.Request().Context(), orders.ListProductsRequest{})
 		if err != nil {
@@ -60,6 +61,17 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Tokens) {
 	e.GET("/api/v1/orders", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		in := orders.ListOrdersRequest{CustomerID: auth.Subject(ctx), Cursor: c.QueryParam("cursor")}
+		// ?all=true is the admin view of every customer's orders.
+		if all := c.QueryParam("all"); all != "" {
+			b, err := strconv.ParseBool(all)
+			if err != nil {
+				return problem.Malformed("all", "must be true or false")
+			}
+			if b && !auth.IsAdmin(ctx) {
+				return fmt.Errorf("%w: only admins list every customer's orders", problem.ErrForbidden)
+			}
+			in.AllCustomers = b
+		}
 		if raw := c.QueryParam("limit"); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil {

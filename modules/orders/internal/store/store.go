@@ -100,12 +100,15 @@ type Page struct {
 	Limit    int
 }
 
-// List returns up to page.Limit orders older than the cursor position.
+// List returns up to page.Limit orders older than the cursor position, of
+// one customer, or of all when customerID is empty.
 func (s *Store) List(ctx context.Context, customerID string, page Page) ([]orders.Order, error) {
 	var rows []orderRow
 	q := s.db.NewSelect().Model(&rows).Relation("Items", orderItems).
-		Where("customer_id = ?", customerID).
 		OrderExpr("o.created_at DESC, o.id DESC").Limit(int64(page.Limit))
+	if customerID != "" {
+		q = q.Where("customer_id = ?", customerID)
+	}
 	if page.BeforeID != "" {
 		q = q.Where("(o.created_at, o.id) < (?, ?)", page.Before, page.BeforeID)
 	}

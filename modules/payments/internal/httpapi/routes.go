@@ -28,7 +28,7 @@ type depositBody struct {
 }
 
 // Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Tokens) {
+func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Verifier) {
 	// Middleware per route, not per group: an echo group with middleware
 	// also claims every unknown path under its prefix.
 	e.POST("/api/v1/wallet/deposits", func(c echo.Context) error {

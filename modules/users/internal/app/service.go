@@ -13,8 +13,10 @@ import (
 	"github.com/google/uuid"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/keys"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
+	"mitosis/platform/config"
 	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
@@ -22,8 +24,11 @@ import (
 // Service is the local implementation of users.Service.
 type Service struct {
 	store     *store.Store
-	tokens    *auth.Tokens
+	keys      *keys.Ring
+	issuer    *auth.Issuer
 	passwords *auth.Passwords
+	// refreshTTL is how long an unused refresh token stays valid.
+	refreshTTL time.Duration
 	// dummyHash is compared against when an email is unknown, so a login
 	// takes as long whether or not the account exists.
 	dummyHash string
@@ -32,12 +37,12 @@ type Service struct {
 var _ users.Service = (*Service)(nil)
 
 // New returns the users service.
-func New(s *store.Store, tokens *auth.Tokens, passwords *auth.Passwords) (*Service, error) {
+func New(s *store.Store, ring *keys.Ring, issuer *auth.Issuer, passwords *auth.Passwords, cfg config.Config) (*Service, error) {
 	dummy, err := passwords.Hash("not a real password")
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: s, tokens: tokens, passwords: passwords, dummyHash: dummy}, nil
+	return &Service{store: s, keys: ring, issuer: issuer, passwords: passwords, refreshTTL: cfg.Auth.RefreshTokenTTL, dummyHash: dummy}, nil
 }
 
 // Register validates and stores a new user with a bcrypt password hash.
@@ -56,7 +61,8 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 		return users.User{}, fmt.Errorf("new user id: %w", err)
 	}
 	acc := store.Account{
-		User:         users.User{ID: id.String(), Email: email, Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
+		User: users.User{ID: id.String(), Email: email, Name: name, Role: users.RoleCustomer,
+			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
 		PasswordHash: hash,
 	}
 	if err := s.store.Insert(ctx, acc); err != nil {
@@ -80,7 +86,8 @@ func validateRegistration(email, name, password string) error {
 	return bad.Err()
 }
 
-// Authenticate verifies the password and issues an access token.
+// Authenticate verifies the password and issues an access token and a
+// refresh token.
 func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
 	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
 	if errors.Is(err, users.ErrNotFound) {
@@ -93,11 +100,7 @@ func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users
 	if !s.passwords.Matches(acc.PasswordHash, in.Password) {
 		return users.Token{}, users.ErrInvalidCredentials
 	}
-	issued, err := s.tokens.Issue(acc.ID)
-	if err != nil {
-		return users.Token{}, err
-	}
-	return users.Token{AccessToken: issued.Token, TokenType: "Bearer", ExpiresIn: int(issued.ExpiresIn.Seconds())}, nil
+	return s.login(ctx, acc)
 }
 
 // Get returns a user by id.

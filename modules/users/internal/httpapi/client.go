@@ -32,3 +32,20 @@ func (cl *Client) Authenticate(ctx context.Context, in users.Credentials) (users
 func (cl *Client) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
 	return transport.Invoke[users.User](ctx, cl.c, transport.Read, http.MethodPost, internalGet, in)
 }
+
+// Refresh calls Refresh remotely. It is never repeated: the first attempt
+// may have rotated the token, and presenting it again revokes its family.
+func (cl *Client) Refresh(ctx context.Context, in users.RefreshRequest) (users.Token, error) {
+	return transport.Invoke[users.Token](ctx, cl.c, transport.Unsafe, http.MethodPost, internalRefresh, in)
+}
+
+// Logout calls Logout remotely; revoking twice revokes once, so it is
+// repeated.
+func (cl *Client) Logout(ctx context.Context, in users.RefreshRequest) (users.LoggedOut, error) {
+	return transport.Invoke[users.LoggedOut](ctx, cl.c, transport.Idempotent, http.MethodPost, internalLogout, in)
+}
+
+// List calls List remotely.
+func (cl *Client) List(ctx context.Context, in users.ListUsersRequest) (users.UserPage, error) {
+	return transport.Invoke[users.UserPage](ctx, cl.c, transport.Read, http.MethodPost, internalList, in)
+}

@@ -4,12 +4,15 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/app"
+	"mitosis/modules/users/internal/keys"
 	"mitosis/platform/auth"
+	"mitosis/platform/problem"
 	"mitosis/platform/transport"
 )
 
@@ -18,11 +21,24 @@ const (
 	internalRegister     = "/internal/users/register"
 	internalAuthenticate = "/internal/users/authenticate"
 	internalGet          = "/internal/users/get"
+	internalRefresh      = "/internal/users/refresh"
+	internalLogout       = "/internal/users/logout"
+	internalList         = "/internal/users/list"
 )
 
 // Mount registers the public and internal routes. It takes the local
 // service, which also serves the profile with its order statistics.
-func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Tokens) {
+func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier, ring *keys.Ring) {
+	// Public keys are public: every verifier (other processes, the gateway)
+	// reads them here. Short caching lets a rotation show quickly.
+	e.GET(auth.JWKSPath, func(c echo.Context) error {
+		set, err := ring.JWKS(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=60")
+		return c.JSON(http.StatusOK, set)
+	})
 	e.POST("/api/v1/users", func(c echo.Context) error {
 		var in users.RegisterRequest
 		if err := transport.Bind(c, &in); err != nil {
@@ -46,6 +62,44 @@ func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Tokens) {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.JSON(http.StatusOK, tok)
 	})
+	e.POST("/api/v1/auth/refresh", func(c echo.Context) error {
+		var in users.RefreshRequest
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		tok, err := svc.Refresh(c.Request().Context(), in)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.JSON(http.StatusOK, tok)
+	})
+	e.POST("/api/v1/auth/logout", func(c echo.Context) error {
+		var in users.RefreshRequest
+		if err := transport.Bind(c, &in); err != nil {
+			return err
+		}
+		if _, err := svc.Logout(c.Request().Context(), in); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	// Admins list every user; anyone else is forbidden.
+	e.GET("/api/v1/users", func(c echo.Context) error {
+		in := users.ListUsersRequest{Cursor: c.QueryParam("cursor")}
+		if raw := c.QueryParam("limit"); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return problem.Malformed("limit", "must be an integer")
+			}
+			in.Limit = n
+		}
+		page, err := svc.List(c.Request().Context(), in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, page)
+	}, tokens.Required, auth.AdminOnly)
 	e.GET("/api/v1/users/me", func(c echo.Context) error {
 		me, err := svc.Me(c.Request().Context(), auth.Subject(c.Request().Context()))
 		if err != nil {
@@ -57,4 +111,7 @@ func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Tokens) {
 	e.POST(internalRegister, transport.Handle(svc.Register, http.StatusOK))
 	e.POST(internalAuthenticate, transport.Handle(svc.Authenticate, http.StatusOK))
 	e.POST(internalGet, transport.Handle(svc.Get, http.StatusOK))
+	e.POST(internalRefresh, transport.Handle(svc.Refresh, http.StatusOK))
+	e.POST(internalLogout, transport.Handle(svc.Logout, http.StatusOK))
+	e.POST(internalList, transport.Handle(svc.List, http.StatusOK))
 }

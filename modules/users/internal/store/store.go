@@ -22,6 +22,7 @@ type userRow struct {
 	Email        string    `bun:"email"`
 	Name         string    `bun:"name"`
 	PasswordHash string    `bun:"password_hash"`
+	Role         string    `bun:"role"`
 	CreatedAt    time.Time `bun:"created_at"`
 }
 
@@ -33,7 +34,7 @@ type Account struct {
 
 func fromRow(r userRow) Account {
 	return Account{
-		User:         users.User{ID: r.ID, Email: r.Email, Name: r.Name, CreatedAt: r.CreatedAt.UTC()},
+		User:         users.User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt.UTC()},
 		PasswordHash: r.PasswordHash,
 	}
 }
@@ -47,7 +48,7 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 // Insert stores a new account and its user.registered event in one
 // transaction; users.ErrEmailTaken on a duplicate email.
 func (s *Store) Insert(ctx context.Context, a Account) error {
-	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, CreatedAt: a.CreatedAt}
+	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, Role: a.Role, CreatedAt: a.CreatedAt}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			return err
@@ -87,4 +88,43 @@ func found(row userRow, err error) (Account, error) {
 		return Account{}, fmt.Errorf("select user: %w", err)
 	}
 	return fromRow(row), nil
+}
+
+// Page selects users created before (Before, BeforeID), newest first.
+type Page struct {
+	Limit    int
+	Before   time.Time
+	BeforeID string
+}
+
+// List returns a page of users, newest first.
+func (s *Store) List(ctx context.Context, page Page) ([]users.User, error) {
+	var rows []userRow
+	q := s.db.NewSelect().Model(&rows).OrderExpr("created_at DESC, id DESC").Limit(int64(page.Limit))
+	if page.BeforeID != "" {
+		q = q.Where("(created_at, id) < (?, ?)", page.Before, page.BeforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out := make([]users.User, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, fromRow(r).User)
+	}
+	return out, nil
+}
+
+// SetRole gives the user with email (any case) role; users.ErrNotFound if
+// there is none.
+func (s *Store) SetRole(ctx context.Context, email, role string) (users.User, error) {
+	var row userRow
+	res, err := s.db.NewUpdate().Model(&row).Set("role = ?", role).
+		Where("lower(email) = lower(?)", email).Returning("*").Exec(ctx, &row)
+	if err != nil {
+		return users.User{}, fmt.Errorf("set role: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return users.User{}, users.ErrNotFound
+	}
+	return fromRow(row).User, nil
 }
