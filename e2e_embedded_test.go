@@ -38,6 +38,15 @@ func TestE2EEmbeddedDatabase(t *testing.T) {
 	}), http.StatusOK)
 	require.FileExists(t, pidFile, "the embedded server runs in DATA_DIR")
 
+	// The first admin is made beside the running `make run`: the command
+	// attaches to its embedded server and leaves it running.
+	stdout, stderr, err := runApp(t, env, "users", "promote", "kept@example.com")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stdout+stderr, "admin")
+	require.Contains(t, stderr, "attached to it")
+	require.FileExists(t, pidFile, "the command did not stop the app's server")
+	first.waitReady(t)
+
 	first.stop(t)
 	require.NoFileExists(t, pidFile, "the embedded server stops with the app")
 
@@ -46,4 +55,5 @@ func TestE2EEmbeddedDatabase(t *testing.T) {
 	topo = topology{users: second.url, payments: second.url, orders: second.url}
 	me := decode[users.User](t, topo.get(t, "/api/v1/users/me", token.AccessToken), http.StatusOK)
 	require.Equal(t, "kept@example.com", me.Email, "data and development secret survive a restart")
+	require.Equal(t, users.RoleAdmin, me.Role, "promoted while the app ran")
 }

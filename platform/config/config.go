@@ -44,6 +44,7 @@ type Config struct {
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
 	Events   Events            `yaml:"events"`
+	Saga     Saga              `yaml:"saga"`
 	Gateway  Gateway           `yaml:"gateway"`
 	Modules  map[string]Module `yaml:"modules"`
 }
@@ -123,6 +124,23 @@ type Events struct {
 	MaxAttempts  int           `yaml:"max_attempts"`
 	BackoffBase  time.Duration `yaml:"backoff_base"`
 	BackoffMax   time.Duration `yaml:"backoff_max"`
+}
+
+// Saga configures the order saga: how long an order may take to settle,
+// how much of that a placing request waits, and the recovery worker.
+type Saga struct {
+	// Deadline is how long after placement an order's forward steps may
+	// still run; past it, the saga compensates and cancels the order.
+	Deadline time.Duration `yaml:"deadline"`
+	// InlineTimeout caps how long a request runs the saga before answering
+	// with the order still pending.
+	InlineTimeout time.Duration `yaml:"inline_timeout"`
+	// RecoveryInterval is how often the worker looks for due sagas.
+	RecoveryInterval time.Duration `yaml:"recovery_interval"`
+	// Lease is how long a runner holds a saga between two steps.
+	Lease time.Duration `yaml:"lease"`
+	// BackoffMax caps the delay before a step that failed is tried again.
+	BackoffMax time.Duration `yaml:"backoff_max"`
 }
 
 // Gateway configures the public entry point.
@@ -233,6 +251,12 @@ func (c Config) validate() error {
 	}
 	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
 		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
+	}
+	if c.Saga.Deadline <= 0 || c.Saga.InlineTimeout <= 0 || c.Saga.RecoveryInterval <= 0 || c.Saga.BackoffMax <= 0 {
+		errs = append(errs, "SAGA_DEADLINE, SAGA_INLINE_TIMEOUT, SAGA_RECOVERY_INTERVAL and SAGA_BACKOFF_MAX must be positive")
+	}
+	if c.Saga.Lease < time.Second {
+		errs = append(errs, "SAGA_LEASE must be at least 1s")
 	}
 	if c.Gateway.ProxyTimeout <= 0 {
 		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")

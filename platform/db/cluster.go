@@ -69,7 +69,7 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (*Clus
 		return nil, err
 	}
 	log.Info("DATABASE_URL not set: starting the embedded PostgreSQL", "dir", dir)
-	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Fsync: true, Logger: log})
+	srv, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Fsync: true, Logger: log, Attach: true})
 	if err != nil {
 		return nil, fmt.Errorf("embedded PostgreSQL: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -98,6 +99,24 @@ func (c *cluster) serverOptions(port int) string {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
 	return opts
+}
+
+// runningPort reads the port of the running server from its postmaster.pid,
+// whose fourth line is the port (PostgreSQL's documented layout).
+func (c *cluster) runningPort() (int, error) {
+	raw, err := os.ReadFile(filepath.Join(c.dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("find the running server's port: %w", err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	if len(lines) < 4 {
+		return 0, fmt.Errorf("find the running server's port: short postmaster.pid in %s", c.dataDir)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil || port <= 0 || port > 65535 {
+		return 0, fmt.Errorf("find the running server's port: bad port %q in postmaster.pid", lines[3])
+	}
+	return port, nil
 }
 
 // stop shuts the server down, aborting open sessions (fast mode).

@@ -30,6 +30,10 @@ type Options struct {
 	Logger *slog.Logger
 	// BinDir holds initdb, pg_ctl and postgres; empty means FindBinaries().
 	BinDir string
+	// Attach lets Start use a server another process already runs on Dir
+	// (a CLI command beside `app serve`) instead of failing. The attached
+	// Server never stops it: its owner does.
+	Attach bool
 }
 
 // Server is a running PostgreSQL cluster started by Start.
@@ -38,8 +42,9 @@ type Server struct {
 	port     int
 	password string
 
-	mu      sync.Mutex
-	stopped bool
+	mu       sync.Mutex
+	stopped  bool
+	attached bool
 }
 
 // Start initialises the cluster on first use, starts it on a free loopback
@@ -86,6 +91,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if up, err := c.running(ctx); err != nil {
 		return nil, err
 	} else if up {
+		if opts.Attach {
+			return attach(ctx, c, password, logger)
+		}
 		return nil, fmt.Errorf("another PostgreSQL instance is already using %s; stop it first (pg_ctl stop -D %s)", dir, c.dataDir)
 	}
 	port, err := c.start(ctx)
@@ -100,6 +108,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.Join(err, s.Stop(stopCtx))
 	}
 	logger.Info("postgres started", "dir", dir, "port", port, "log", c.logFile)
+	return s, nil
+}
+
+// attach returns the server another process runs on c, found through the
+// port in its postmaster.pid.
+func attach(ctx context.Context, c *cluster, password string, logger *slog.Logger) (*Server, error) {
+	port, err := c.runningPort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{c: c, port: port, password: password, attached: true}
+	if err := waitReady(ctx, s.URL("postgres")); err != nil {
+		return nil, err
+	}
+	logger.Info("postgres already running: attached to it; it stops with the process that started it", "dir", c.dir, "port", port)
 	return s, nil
 }
 
@@ -170,7 +193,7 @@ func (s *Server) Dir() string { return s.c.dir }
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	if s.stopped || s.attached {
 		return nil
 	}
 	if err := s.c.stop(ctx); err != nil {

@@ -71,6 +71,12 @@ func TestStartRestartKeepsDataAndPassword(t *testing.T) {
 
 	_, err = Start(ctx, Options{Dir: dir})
 	require.ErrorContains(t, err, "already using "+dir)
+	attached, err := Start(ctx, Options{Dir: dir, Attach: true})
+	require.NoError(t, err)
+	require.Equal(t, s.URL("postgres"), attached.URL("postgres"), "attached to the running server")
+	require.Equal(t, 42, queryInt(t, attached.URL("postgres"), "SELECT v FROM kept"))
+	require.NoError(t, attached.Stop(ctx))
+	require.Equal(t, 1, queryInt(t, s.URL("postgres"), "SELECT 1"), "an attached Stop leaves the owner's server running")
 
 	require.NoError(t, s.Stop(ctx))
 	require.NoError(t, s.Stop(ctx), "Stop is idempotent")
