@@ -158,7 +158,7 @@ var chaosFaults = []chaosFault{
 // crash kills the module's process with SIGKILL and restarts it a second
 // later on the same address.
 func (r *chaosRig) crash(module string) {
-	r.procs[module].kill()
+	r.procs[module].kill(r.t)
 	time.Sleep(time.Second)
 	r.start(module)
 }
