@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build test vet lint-api fuzz fmt bench clean
+.PHONY: run build test vet lint-api fuzz chaos fmt bench clean
 
 ## run: every module in one process on :8080 (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
@@ -36,6 +36,12 @@ fuzz:
 		echo "== $$fn ($$(dirname $$file))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$(dirname $$file) || exit 1; \
 	done
+
+CHAOS_DURATION ?= 5m
+
+## chaos: the long chaos suite, CHAOS_DURATION of load under rounds of faults (make test runs the short form)
+chaos:
+	CHAOS=long CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -run '^TestChaos$$' -v -timeout 60m .
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

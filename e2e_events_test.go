@@ -9,7 +9,8 @@ import (
 	"mitosis/platform/pgtest"
 )
 
-// TestCLIEvents shows the outbox lag and a dead letter, replays it, and
+// TestCLIEvents shows the outbox lag and a dead letter of each bus (a
+// publisher's delivery, a subscriber's own with NATS), replays them, and
 // refuses a replay that names nothing.
 func TestCLIEvents(t *testing.T) {
 	t.Parallel()
@@ -34,9 +35,17 @@ func TestCLIEvents(t *testing.T) {
 		require.NoError(t, err)
 	}
 
+	// With EVENTS_BROKER=nats the subscriber keeps its own dead letters.
+	brokerDeadID := uuid.NewString()
+	_, err = conn.Exec(t.Context(), `INSERT INTO payments.event_dead_letters
+			(event_id, subscriber, type, aggregate_id, source, payload, occurred_at, attempts, last_error)
+		VALUES ($1::uuid, 'payments', 'user.registered', $1::text, 'users', '{}', now(), 8, 'wallet store down')`, brokerDeadID)
+	require.NoError(t, err)
+
 	out, err = app("events", "status")
 	require.NoError(t, err, out)
 	require.Regexp(t, `users\s+payments\s+1\s+1m\d+s\s+1`, out)
+	require.Regexp(t, `payments\s+payments\s+0\s+-\s+1`, out)
 	require.Regexp(t, `orders\s+-\s+0\s+-\s+0`, out)
 
 	out, err = app("events", "dead")
@@ -44,6 +53,8 @@ func TestCLIEvents(t *testing.T) {
 	require.Contains(t, out, deadID)
 	require.Contains(t, out, "subscriber down")
 	require.NotContains(t, out, pendingID)
+	require.Contains(t, out, brokerDeadID)
+	require.Contains(t, out, "wallet store down")
 
 	for _, args := range [][]string{{}, {"--id", deadID, "--all"}, {"--id", "not-a-uuid"}} {
 		out, err = app(append([]string{"events", "replay"}, args...)...)
@@ -52,7 +63,11 @@ func TestCLIEvents(t *testing.T) {
 	out, err = app("events", "replay", "--id", deadID, "--module", "users")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "users: 1 dead letter(s) back in line")
+	out, err = app("events", "replay", "--all", "--module", "payments")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "payments: 1 dead letter(s) back in line")
 	out, err = app("events", "dead")
 	require.NoError(t, err, out)
 	require.NotContains(t, out, deadID)
+	require.NotContains(t, out, brokerDeadID)
 }

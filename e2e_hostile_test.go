@@ -26,7 +26,7 @@ func TestHostileInput(t *testing.T) {
 	t.Run("one process", func(t *testing.T) {
 		t.Parallel()
 		db := pgtest.NewDatabase(t)
-		runHostile(t, oneProcessOn(t, db), db)
+		runHostile(t, oneProcessOn(t, db, nil), db)
 	})
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()

@@ -169,7 +169,7 @@ func TestAdmin(t *testing.T) {
 	t.Run("one process", func(t *testing.T) {
 		t.Parallel()
 		db := pgtest.NewDatabase(t)
-		runAdmin(t, oneProcessOn(t, db), db)
+		runAdmin(t, oneProcessOn(t, db, nil), db)
 	})
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()

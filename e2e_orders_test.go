@@ -108,6 +108,26 @@ func (s *session) getOrder(t *testing.T) {
 	}
 }
 
+func (s *session) orderHistory(t *testing.T) {
+	for o, want := range map[*orders.Order][]string{
+		&s.paid:    {"check_customer succeeded", "charge succeeded", "confirm succeeded"},
+		&s.refused: {"check_customer succeeded", "charge failed", "void_charge succeeded", "cancel succeeded"},
+	} {
+		r := s.topo.get(t, "/api/v1/orders/"+o.ID+"/history", s.alice.token)
+		h := decode[orders.OrderHistory](t, r, http.StatusOK)
+		requireKeys(t, r, "order_id", "status", "next_step", "steps")
+		require.Equal(t, o.ID, h.OrderID)
+		require.Equal(t, o.Status, h.Status)
+		require.Nil(t, h.NextStep)
+		var got []string
+		for _, st := range h.Steps {
+			got = append(got, st.Step+" "+st.Outcome)
+		}
+		require.Equal(t, want, got)
+	}
+	requireProblem(t, s.topo.get(t, "/api/v1/orders/"+s.paid.ID+"/history", s.bob.token), http.StatusNotFound, orders.ErrNotFound.Code)
+}
+
 func (s *session) listOrders(t *testing.T) {
 	r := s.topo.get(t, "/api/v1/orders?limit=1", s.alice.token)
 	first := decode[orders.OrderPage](t, r, http.StatusOK)

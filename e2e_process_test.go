@@ -41,6 +41,7 @@ type appProcess struct {
 	output *syncBuffer // stdout and stderr
 	exited chan struct{}
 	err    error // the exit status; read after exited is closed
+	killed bool  // by kill: no clean exit expected
 }
 
 // startApp runs `app serve` on a free loopback port (or env's HTTP_ADDR)
@@ -101,6 +102,14 @@ func (p *appProcess) waitReady(t *testing.T) {
 	}
 }
 
+// kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (p *appProcess) kill(t *testing.T) {
+	t.Helper()
+	p.killed = true
+	require.NoError(t, p.cmd.Process.Kill())
+	<-p.exited
+}
+
 // stop sends SIGTERM and expects a clean exit; the output is logged when the
 // test failed, so every failure comes with the server's side of the story.
 func (p *appProcess) stop(t *testing.T) {
@@ -108,7 +117,7 @@ func (p *appProcess) stop(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
-		if p.err != nil {
+		if p.err != nil && !p.killed {
 			t.Errorf("%s did not exit cleanly on SIGTERM: %v", p.name, p.err)
 		}
 	case <-time.After(stopTimeout):

@@ -12,15 +12,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/orders"
+	"mitosis/modules/payments"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
 
-// TestE2EADeadModuleOpensItsBreaker stops payments under a running orders
-// process: orders' breaker for payments opens and answers at once with a 503
-// saying so, /health shows it, and once payments is back a probe closes it
-// and the order placed with the same key is charged exactly once.
-func TestE2EADeadModuleOpensItsBreaker(t *testing.T) {
+// TestE2EOrdersSettleByThemselvesAfterPaymentsDies kills payments (SIGKILL)
+// under a running orders process: placements answer 202 with the order
+// pending within the inline timeout, orders' breaker for payments opens
+// (/health shows it), and once payments is back every pending order is
+// confirmed by the recovery worker, with no client retry, charged exactly
+// once; its history shows the steps it took.
+func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
 	env := func(services string) map[string]string {
@@ -40,6 +43,7 @@ func TestE2EADeadModuleOpensItsBreaker(t *testing.T) {
 	ordersEnv := env("orders")
 	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	ordersEnv["BREAKER_FAILURES"], ordersEnv["BREAKER_COOLDOWN"], ordersEnv["CALL_BACKOFF"] = "3", "200ms", "5ms"
+	ordersEnv["SAGA_INLINE_TIMEOUT"], ordersEnv["SAGA_RECOVERY_INTERVAL"], ordersEnv["SAGA_BACKOFF_MAX"] = "2s", "100ms", "300ms"
 	o := startApp(t, "orders", ordersEnv)
 	o.waitReady(t)
 
@@ -55,35 +59,54 @@ func TestE2EADeadModuleOpensItsBreaker(t *testing.T) {
 	cheapest := slices.MinFunc(s.catalog, func(a, b orders.Product) int { return int(a.PriceCents - b.PriceCents) })
 	items := []orders.Item{{SKU: cheapest.SKU, Quantity: 1}}
 
-	p.stop(t)
-	key := uuid.NewString()
-	// The charge carries a key: three refused attempts, which open the breaker.
-	requireProblem(t, s.placeWithKey(t, key, items), http.StatusServiceUnavailable, "unavailable")
-	start := time.Now()
-	d := requireProblem(t, s.placeWithKey(t, uuid.NewString(), items), http.StatusServiceUnavailable, "unavailable")
-	assert.Contains(t, d.Detail, "circuit open")
-	assert.Less(t, time.Since(start), time.Second)
+	p.kill(t)
+	var pending []orders.Order
+	for range 2 {
+		start := time.Now()
+		r := s.placeWithKey(t, uuid.NewString(), items)
+		assert.Less(t, time.Since(start), 3*time.Second, "answered within the inline timeout")
+		placed := decode[orders.Order](t, r, http.StatusAccepted)
+		require.Equal(t, orders.StatusPending, placed.Status)
+		require.Nil(t, placed.PaymentID)
+		pending = append(pending, placed)
+	}
 	rep := decode[health.Report](t, s.topo.do(t, request{method: http.MethodGet, base: o.url, path: "/health"}), http.StatusServiceUnavailable)
 	assert.Equal(t, map[string][2]string{"payments": {"down", "open"}, "users": {"up", "closed"}}, breakers(rep))
+	h := decode[orders.OrderHistory](t, s.topo.get(t, "/api/v1/orders/"+pending[0].ID+"/history", s.alice.token), http.StatusOK)
+	require.NotNil(t, h.NextStep)
+	assert.Equal(t, orders.StepCharge, *h.NextStep)
+	assert.Equal(t, orders.OutcomeRetrying, h.Steps[len(h.Steps)-1].Outcome)
 
-	// payments comes back where it was; after the cool-down a probe closes
-	// the breaker, and the first order resumes under its key.
+	// payments comes back where it was; nobody asks again, yet the orders
+	// are confirmed and charged once each.
 	ppEnv := env("payments")
 	ppEnv["HTTP_ADDR"], ppEnv["USERS_URL"] = strings.TrimPrefix(p.url, "http://"), u.url
 	again := startApp(t, "payments again", ppEnv)
 	again.url = p.url
 	again.waitReady(t)
-	var placed orders.Order
+	for _, placed := range pending {
+		require.Eventually(t, func() bool {
+			got := decode[orders.Order](t, s.topo.get(t, "/api/v1/orders/"+placed.ID, s.alice.token), http.StatusOK)
+			return got.Status == orders.StatusConfirmed
+		}, 15*time.Second, 100*time.Millisecond)
+		list := decode[payments.PaymentList](t, s.topo.get(t, "/api/v1/payments?order_id="+placed.ID, s.alice.token), http.StatusOK)
+		require.Len(t, list.Items, 1)
+		assert.Equal(t, payments.StatusCaptured, list.Items[0].Status)
+	}
+	s.requireBalance(t, s.alice, depositCents-2*cheapest.PriceCents)
+	h = decode[orders.OrderHistory](t, s.topo.get(t, "/api/v1/orders/"+pending[0].ID+"/history", s.alice.token), http.StatusOK)
+	assert.Nil(t, h.NextStep)
+	var steps []string
+	for _, st := range h.Steps {
+		steps = append(steps, st.Step+" "+st.Outcome)
+	}
+	assert.Equal(t, "check_customer succeeded", steps[0])
+	assert.Contains(t, steps, "charge retrying")
+	assert.Equal(t, []string{"charge succeeded", "confirm succeeded"}, steps[len(steps)-2:])
 	require.Eventually(t, func() bool {
-		r := s.placeWithKey(t, key, items)
-		if r.status != http.StatusCreated {
-			return false
-		}
-		placed = decode[orders.Order](t, r, http.StatusCreated)
-		return true
-	}, 10*time.Second, 50*time.Millisecond)
-	assert.Equal(t, orders.StatusConfirmed, placed.Status)
-	s.requireBalance(t, s.alice, depositCents-cheapest.PriceCents)
+		r := s.topo.do(t, request{method: http.MethodGet, base: o.url, path: "/health"})
+		return r.status == http.StatusOK
+	}, 5*time.Second, 100*time.Millisecond)
 	rep = decode[health.Report](t, s.topo.do(t, request{method: http.MethodGet, base: o.url, path: "/health"}), http.StatusOK)
 	assert.Equal(t, map[string][2]string{"payments": {"up", "closed"}, "users": {"up", "closed"}}, breakers(rep))
 }
@@ -95,4 +118,73 @@ func breakers(rep health.Report) map[string][2]string {
 		out[d.Name] = [2]string{d.Status, d.Breaker}
 	}
 	return out
+}
+
+// TestE2EOrdersKilledMidSagaSettleAfterRestart kills payments, places
+// orders that stay pending, then kills orders too (SIGKILL, possibly
+// holding a saga's lease mid-step). Once both are back, the recovery worker
+// of the new orders process settles every order at start: confirmed,
+// charged exactly once.
+func TestE2EOrdersKilledMidSagaSettleAfterRestart(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	env := func(services string) map[string]string {
+		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
+	}
+	usersAddr := freeAddr(t)
+	paymentsEnv := env("payments")
+	paymentsEnv["USERS_URL"] = "http://" + usersAddr
+	p := startApp(t, "payments", paymentsEnv)
+	p.waitReady(t)
+	usersEnv := env("users")
+	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
+	u := startApp(t, "users", usersEnv)
+	u.waitReady(t)
+	ordersEnv := env("orders")
+	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
+	ordersEnv["SAGA_INLINE_TIMEOUT"], ordersEnv["SAGA_RECOVERY_INTERVAL"] = "1s", "50ms"
+	ordersEnv["SAGA_BACKOFF_MAX"], ordersEnv["SAGA_LEASE"] = "200ms", "2s"
+	o := startApp(t, "orders", ordersEnv)
+	o.waitReady(t)
+
+	s := &session{
+		topo:  topology{users: u.url, payments: p.url, orders: o.url},
+		alice: account{email: "alice@example.com", name: "Alice", password: "correct horse battery"},
+		bob:   account{email: "bob@example.com", name: "Bob", password: "another long password"},
+	}
+	s.catalogIsPublic(t)
+	s.register(t)
+	s.issueTokens(t)
+	s.deposit(t)
+	cheapest := slices.MinFunc(s.catalog, func(a, b orders.Product) int { return int(a.PriceCents - b.PriceCents) })
+	items := []orders.Item{{SKU: cheapest.SKU, Quantity: 1}}
+
+	p.kill(t)
+	var pending []orders.Order
+	for range 3 {
+		pending = append(pending, decode[orders.Order](t, s.placeWithKey(t, uuid.NewString(), items), http.StatusAccepted))
+	}
+	o.kill(t)
+
+	restart := func(name, services string, old *appProcess, extra map[string]string) {
+		e := env(services)
+		for k, v := range extra {
+			e[k] = v
+		}
+		e["HTTP_ADDR"] = strings.TrimPrefix(old.url, "http://")
+		again := startApp(t, name, e)
+		again.url = old.url
+		again.waitReady(t)
+	}
+	restart("payments again", "payments", p, paymentsEnv)
+	restart("orders again", "orders", o, ordersEnv)
+	for _, placed := range pending {
+		require.Eventually(t, func() bool {
+			got := decode[orders.Order](t, s.topo.get(t, "/api/v1/orders/"+placed.ID, s.alice.token), http.StatusOK)
+			return got.Status == orders.StatusConfirmed
+		}, 15*time.Second, 100*time.Millisecond)
+		list := decode[payments.PaymentList](t, s.topo.get(t, "/api/v1/payments?order_id="+placed.ID, s.alice.token), http.StatusOK)
+		require.Len(t, list.Items, 1, "charged exactly once")
+	}
+	s.requireBalance(t, s.alice, depositCents-3*cheapest.PriceCents)
 }

@@ -58,6 +58,7 @@ var scenario = []step{
 	{"same key with another body conflicts", (*session).conflictingKey},
 	{"order beyond the balance is cancelled", (*session).orderBeyondBalance},
 	{"get order", (*session).getOrder},
+	{"order history shows the saga's steps", (*session).orderHistory},
 	{"list orders a page at a time", (*session).listOrders},
 	{"payments of the order", (*session).paymentsOfOrder},
 	{"order details composed by the gateway", (*session).orderDetails},

@@ -28,18 +28,20 @@ func TestEveryTopologyWires(t *testing.T) {
 		"USERS_URL": "http://users:8080", "PAYMENTS_URL": "http://payments:8080", "ORDERS_URL": "http://orders:8080",
 		"DATABASE_URL": "postgres://u:p@db/app", "SERVICE_SECRET": "0123456789abcdef0123456789abcdef",
 	}
-	for _, services := range []string{"", "users", "payments", "orders", "users,payments", "orders,users", "gateway", "gateway,orders"} {
-		t.Run("SERVICES="+services, func(t *testing.T) {
-			vars := map[string]string{"SERVICES": services}
-			for k, v := range urls {
-				vars[k] = v
-			}
-			cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
-			require.NoError(t, err)
-			opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			require.NoError(t, err)
-			require.NoError(t, fx.ValidateApp(opts, fx.NopLogger))
-		})
+	for _, broker := range []string{config.BrokerPostgres, config.BrokerNATS} {
+		for _, services := range []string{"", "users", "payments", "orders", "users,payments", "orders,users", "gateway", "gateway,orders"} {
+			t.Run("EVENTS_BROKER="+broker+",SERVICES="+services, func(t *testing.T) {
+				vars := map[string]string{"SERVICES": services, "EVENTS_BROKER": broker}
+				for k, v := range urls {
+					vars[k] = v
+				}
+				cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
+				require.NoError(t, err)
+				opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				require.NoError(t, err)
+				require.NoError(t, fx.ValidateApp(opts, fx.NopLogger))
+			})
+		}
 	}
 }
 

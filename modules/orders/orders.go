@@ -14,16 +14,22 @@ import (
 type Service interface {
 	// ListProducts returns the catalog.
 	ListProducts(ctx context.Context, in ListProductsRequest) (ProductList, error)
-	// PlaceOrder prices the items, checks the customer, charges the wallet
-	// and returns the order, confirmed or cancelled. The same
-	// IdempotencyKey returns the same order and never charges twice.
+	// PlaceOrder prices the items, stores the order and runs its saga
+	// (check the customer, charge the wallet, confirm; or compensate and
+	// cancel). The order is confirmed or cancelled, or still pending when a
+	// dependency did not answer in time: it then settles by itself. The
+	// same IdempotencyKey returns the same order and never charges twice.
 	PlaceOrder(ctx context.Context, in PlaceOrderRequest) (Order, error)
 	// GetOrder returns one of the customer's orders; ErrNotFound otherwise.
 	GetOrder(ctx context.Context, in GetOrderRequest) (Order, error)
 	// ListOrders returns the customer's orders, newest first, a page at a time.
 	ListOrders(ctx context.Context, in ListOrdersRequest) (OrderPage, error)
 	// CancelOrder cancels a confirmed order and refunds it, exactly once.
+	// The intent is durable: if the refund fails, it is retried until done.
 	CancelOrder(ctx context.Context, in CancelOrderRequest) (Order, error)
+	// GetOrderHistory returns the steps an order's saga took; ErrNotFound
+	// for another customer's order.
+	GetOrderHistory(ctx context.Context, in GetOrderRequest) (OrderHistory, error)
 }
 
 // ListProductsRequest is the input of ListProducts.
@@ -88,7 +94,51 @@ const (
 const (
 	ReasonInsufficientFunds = "insufficient_funds"
 	ReasonCancelledByUser   = "cancelled_by_customer"
+	ReasonCustomerNotFound  = "customer_not_found"
+	// ReasonDeadlineExceeded means the order could not be paid before its
+	// saga's deadline (a dependency stayed unavailable); nothing is charged.
+	ReasonDeadlineExceeded = "deadline_exceeded"
 )
+
+// Steps of an order's saga. Forward: check_customer, charge, confirm.
+// Compensations: void_charge (refunds the charge, or forbids it if it never
+// happened), refund (a customer's cancellation), cancel.
+const (
+	StepCheckCustomer = "check_customer"
+	StepCharge        = "charge"
+	StepConfirm       = "confirm"
+	StepVoidCharge    = "void_charge"
+	StepRefund        = "refund"
+	StepCancel        = "cancel"
+)
+
+// Outcomes of a saga step.
+const (
+	// OutcomeSucceeded means the step is done.
+	OutcomeSucceeded = "succeeded"
+	// OutcomeFailed means the step cannot succeed: the saga compensates.
+	OutcomeFailed = "failed"
+	// OutcomeRetrying means a dependency did not answer: the step runs again later.
+	OutcomeRetrying = "retrying"
+)
+
+// OrderHistory is the output of GetOrderHistory. NextStep is the step to
+// run next, nil once the order is settled.
+type OrderHistory struct {
+	OrderID  string        `json:"order_id"`
+	Status   string        `json:"status"`
+	NextStep *string       `json:"next_step"`
+	Steps    []HistoryStep `json:"steps"`
+}
+
+// HistoryStep is one recorded outcome of a saga step.
+type HistoryStep struct {
+	Seq     int       `json:"seq"`
+	Step    string    `json:"step"`
+	Outcome string    `json:"outcome"`
+	Detail  string    `json:"detail"`
+	At      time.Time `json:"at"`
+}
 
 // Order is a customer's order.
 type Order struct {

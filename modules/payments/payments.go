@@ -20,8 +20,13 @@ type Service interface {
 	// Charge takes money for an order; ErrInsufficientFunds if the balance
 	// is short. The same IdempotencyKey never charges twice.
 	Charge(ctx context.Context, in ChargeRequest) (Payment, error)
-	// Refund returns a captured payment to the wallet, exactly once.
+	// Refund returns a captured payment to the wallet, exactly once. A
+	// repeat with the same IdempotencyKey returns the same payment.
 	Refund(ctx context.Context, in RefundRequest) (Payment, error)
+	// VoidCharge undoes the charge made (or still to come) with ChargeKey:
+	// an existing charge is refunded, and a later Charge with that key is
+	// refused with ErrChargeVoided. Repeating it changes nothing more.
+	VoidCharge(ctx context.Context, in VoidChargeRequest) (Void, error)
 	// GetPayment returns one of the user's payments; ErrNotFound otherwise.
 	GetPayment(ctx context.Context, in GetPaymentRequest) (Payment, error)
 	// ListPayments returns the user's payments, newest first, optionally of one order.
@@ -54,10 +59,28 @@ type ChargeRequest struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
-// RefundRequest is the input of Refund.
+// RefundRequest is the input of Refund. IdempotencyKey is optional; a key
+// already used to refund another payment is ErrIdempotencyConflict.
 type RefundRequest struct {
+	UserID         string `json:"user_id"`
+	PaymentID      string `json:"payment_id"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// VoidChargeRequest is the input of VoidCharge: ChargeKey is the
+// IdempotencyKey the charge was (or would be) made with, and is itself the
+// key of the void.
+type VoidChargeRequest struct {
 	UserID    string `json:"user_id"`
-	PaymentID string `json:"payment_id"`
+	ChargeKey string `json:"charge_key"`
+}
+
+// Void is the output of VoidCharge. Payment is the refunded charge, or nil
+// when no charge had been made with the key (and none ever will be).
+type Void struct {
+	ChargeKey string    `json:"charge_key"`
+	Payment   *Payment  `json:"payment"`
+	VoidedAt  time.Time `json:"voided_at"`
 }
 
 // GetPaymentRequest is the input of GetPayment.
@@ -105,10 +128,12 @@ var (
 	ErrNotFound = problem.New("payments.not_found", http.StatusNotFound, "Payment not found")
 	// ErrIdempotencyConflict means the key was used for a different request.
 	ErrIdempotencyConflict = problem.New("payments.idempotency_conflict", http.StatusConflict, "Idempotency key reused with a different request")
+	// ErrChargeVoided means the charge's key was voided: it never charges.
+	ErrChargeVoided = problem.New("payments.charge_voided", http.StatusConflict, "Charge voided")
 )
 
 // Errors lists the contract's errors, for clients decoding codes.
-var Errors = []*problem.Error{ErrInsufficientFunds, ErrNotFound, ErrIdempotencyConflict}
+var Errors = []*problem.Error{ErrInsufficientFunds, ErrNotFound, ErrIdempotencyConflict, ErrChargeVoided}
 
 // Event types payments publishes; the aggregate of each is the payment.
 const (

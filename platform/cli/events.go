@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/uptrace/bun"
 
+	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 )
@@ -23,7 +25,7 @@ func eventsCommand(env Env) *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&module, "module", "", "act on this module only (default: every local module)")
 	status := &cobra.Command{
-		Use: "status", Short: "Per module and subscriber: undelivered events, the oldest one's age, dead letters",
+		Use: "status", Short: "Per module and subscriber: undelivered events, the oldest one's age, dead letters; with NATS, each consumer's backlog",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -34,7 +36,7 @@ func eventsCommand(env Env) *cobra.Command {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 				if unfanned > 0 {
-					fmt.Fprintf(w, "%s\t(not yet fanned out)\t%d\t-\t-\n", name, unfanned)
+					fmt.Fprintf(w, "%s\t(not yet fanned out or published)\t%d\t-\t-\n", name, unfanned)
 				}
 				for _, l := range lags {
 					age := "-"
@@ -48,6 +50,9 @@ func eventsCommand(env Env) *cobra.Command {
 				}
 				return nil
 			})
+			if err == nil {
+				err = env.brokerLag(cmd.Context(), w, module)
+			}
 			if ferr := w.Flush(); err == nil {
 				err = ferr
 			}
@@ -133,6 +138,29 @@ func (env Env) forEachModuleDB(ctx context.Context, only string, act func(contex
 		_ = bdb.Close()
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// brokerLag adds, with EVENTS_BROKER=nats, a row per local subscriber
+// module: the events its durable consumer has not yet acknowledged.
+func (env Env) brokerLag(ctx context.Context, w io.Writer, only string) error {
+	cfg, _, err := env.load()
+	if err != nil || cfg.Events.Broker != config.BrokerNATS {
+		return err
+	}
+	local, err := selectModules(env.Specs, cfg, only)
+	if err != nil {
+		return err
+	}
+	lags, err := events.ConsumerLag(ctx, cfg.Events.NATSURL, local)
+	if err != nil {
+		return err
+	}
+	for _, name := range local {
+		if n, ok := lags[name]; ok {
+			fmt.Fprintf(w, "%s\t(nats consumer)\t%d\t-\t-\n", name, n)
 		}
 	}
 	return nil

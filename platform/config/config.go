@@ -25,6 +25,14 @@ const (
 	RolesSingle    = "single"
 )
 
+// Event brokers: PostgreSQL itself (the relay delivers each outbox row to
+// each subscriber) or NATS JetStream (the relay publishes to a stream that
+// every subscriber consumes).
+const (
+	BrokerPostgres = "postgres"
+	BrokerNATS     = "nats"
+)
+
 // Config is the whole configuration of one process.
 type Config struct {
 	Env      string            `yaml:"env"`
@@ -36,6 +44,7 @@ type Config struct {
 	Auth     Auth              `yaml:"auth"`
 	Calls    Calls             `yaml:"calls"`
 	Events   Events            `yaml:"events"`
+	Saga     Saga              `yaml:"saga"`
 	Gateway  Gateway           `yaml:"gateway"`
 	Modules  map[string]Module `yaml:"modules"`
 }
@@ -106,11 +115,32 @@ type Calls struct {
 
 // Events configures the relays that deliver each module's outbox.
 type Events struct {
+	// Broker is postgres or nats; NATSURL is the server the nats broker
+	// connects to (comma-separated URLs of a cluster).
+	Broker       string        `yaml:"broker"`
+	NATSURL      string        `yaml:"nats_url"`
 	PollInterval time.Duration `yaml:"poll_interval"`
 	BatchSize    int           `yaml:"batch_size"`
 	MaxAttempts  int           `yaml:"max_attempts"`
 	BackoffBase  time.Duration `yaml:"backoff_base"`
 	BackoffMax   time.Duration `yaml:"backoff_max"`
+}
+
+// Saga configures the order saga: how long an order may take to settle,
+// how much of that a placing request waits, and the recovery worker.
+type Saga struct {
+	// Deadline is how long after placement an order's forward steps may
+	// still run; past it, the saga compensates and cancels the order.
+	Deadline time.Duration `yaml:"deadline"`
+	// InlineTimeout caps how long a request runs the saga before answering
+	// with the order still pending.
+	InlineTimeout time.Duration `yaml:"inline_timeout"`
+	// RecoveryInterval is how often the worker looks for due sagas.
+	RecoveryInterval time.Duration `yaml:"recovery_interval"`
+	// Lease is how long a runner holds a saga between two steps.
+	Lease time.Duration `yaml:"lease"`
+	// BackoffMax caps the delay before a step that failed is tried again.
+	BackoffMax time.Duration `yaml:"backoff_max"`
 }
 
 // Gateway configures the public entry point.
@@ -210,8 +240,23 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Sprintf("CORS_ALLOWED_ORIGINS holds %q; origins look like https://shop.example.com", o))
 		}
 	}
+	switch c.Events.Broker {
+	case BrokerPostgres:
+	case BrokerNATS:
+		if c.Events.NATSURL == "" {
+			errs = append(errs, "NATS_URL is required with EVENTS_BROKER=nats")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("EVENTS_BROKER must be postgres or nats, got %q", c.Events.Broker))
+	}
 	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
 		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
+	}
+	if c.Saga.Deadline <= 0 || c.Saga.InlineTimeout <= 0 || c.Saga.RecoveryInterval <= 0 || c.Saga.BackoffMax <= 0 {
+		errs = append(errs, "SAGA_DEADLINE, SAGA_INLINE_TIMEOUT, SAGA_RECOVERY_INTERVAL and SAGA_BACKOFF_MAX must be positive")
+	}
+	if c.Saga.Lease < time.Second {
+		errs = append(errs, "SAGA_LEASE must be at least 1s")
 	}
 	if c.Gateway.ProxyTimeout <= 0 {
 		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")

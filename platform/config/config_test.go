@@ -33,6 +33,8 @@ func TestDefaults(t *testing.T) {
 	assert.Empty(t, cfg.HTTP.CORSAllowedOrigins)
 	assert.Equal(t, 5*time.Second, cfg.HTTP.ReadHeaderTimeout)
 	assert.Equal(t, 30*time.Second, cfg.HTTP.ReadTimeout)
+	assert.Equal(t, config.BrokerPostgres, cfg.Events.Broker)
+	assert.Equal(t, "nats://127.0.0.1:4222", cfg.Events.NATSURL)
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
@@ -51,6 +53,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"MIGRATE_ON_START":            "false",
 		"CORS_ALLOWED_ORIGINS":        "https://shop.example.com, http://localhost:3000",
 		"HTTP_READ_HEADER_TIMEOUT":    "1s",
+		"EVENTS_BROKER":               "nats",
+		"NATS_URL":                    "nats://nats-1:4222,nats://nats-2:4222",
 	}), modules)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"orders", "payments"}, cfg.Services, "trimmed, duplicates ignored")
@@ -65,6 +69,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.False(t, cfg.Database.MigrateOnStart)
 	assert.Equal(t, []string{"https://shop.example.com", "http://localhost:3000"}, cfg.HTTP.CORSAllowedOrigins)
 	assert.Equal(t, time.Second, cfg.HTTP.ReadHeaderTimeout)
+	assert.Equal(t, config.BrokerNATS, cfg.Events.Broker)
+	assert.Equal(t, "nats://nats-1:4222,nats://nats-2:4222", cfg.Events.NATSURL)
 }
 
 func TestConfigFileThenEnvironment(t *testing.T) {
@@ -101,6 +107,7 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"origin":     {map[string]string{"CORS_ALLOWED_ORIGINS": "shop.example.com"}, "CORS_ALLOWED_ORIGINS"},
 		"wildcard":   {map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
 		"timeout":    {map[string]string{"HTTP_READ_TIMEOUT": "0s"}, "HTTP_READ_TIMEOUT"},
+		"broker":     {map[string]string{"EVENTS_BROKER": "kafka"}, "EVENTS_BROKER must be postgres or nats"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

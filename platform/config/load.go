@@ -63,6 +63,8 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	str("JWT_ISSUER", &cfg.Auth.Issuer)
 	str("JWT_AUDIENCE", &cfg.Auth.Audience)
 	str("JWKS_URL", &cfg.Auth.JWKSURL)
+	str("EVENTS_BROKER", &cfg.Events.Broker)
+	str("NATS_URL", &cfg.Events.NATSURL)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
@@ -123,6 +125,11 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		"EVENTS_POLL_INTERVAL":     &cfg.Events.PollInterval,
 		"EVENTS_BACKOFF_BASE":      &cfg.Events.BackoffBase,
 		"EVENTS_BACKOFF_MAX":       &cfg.Events.BackoffMax,
+		"SAGA_DEADLINE":            &cfg.Saga.Deadline,
+		"SAGA_INLINE_TIMEOUT":      &cfg.Saga.InlineTimeout,
+		"SAGA_RECOVERY_INTERVAL":   &cfg.Saga.RecoveryInterval,
+		"SAGA_LEASE":               &cfg.Saga.Lease,
+		"SAGA_BACKOFF_MAX":         &cfg.Saga.BackoffMax,
 		"GATEWAY_PROXY_TIMEOUT":    &cfg.Gateway.ProxyTimeout,
 		"GATEWAY_PART_TIMEOUT":     &cfg.Gateway.PartTimeout,
 		"HTTP_READ_HEADER_TIMEOUT": &cfg.HTTP.ReadHeaderTimeout,

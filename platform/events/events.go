@@ -32,8 +32,34 @@
 // migrations, leader election and tables per schema (one client per
 // module), and still needs the per-aggregate ordering across jobs that it
 // does not offer. The relay here is about 200 lines of SQL we can read, on
-// the bun connection each module already has. A broker (NATS) can replace
-// the HTTP leg later behind the same Deliver function.
+// the bun connection each module already has.
+//
+// # A real broker: EVENTS_BROKER=nats
+//
+// Where PostgreSQL no longer fits as the bus (many subscribers, volume,
+// consumers outside this binary), the same outbox feeds NATS JetStream:
+//
+//   - The relay of each local module publishes its outbox rows, in sequence
+//     order, to the stream MITOSIS_EVENTS on subject mitosis.events.<type>,
+//     with Nats-Msg-Id = the event id so the stream drops a repeat, and
+//     marks a row published (fanned_out_at) only after the stream's
+//     acknowledgement (Broker). Outbox lag is then the unpublished rows.
+//   - Each local subscriber module consumes its types with one durable
+//     consumer (Consumer), hands each message to the same Bus (inbox and
+//     handler in one transaction) and acknowledges after the commit.
+//     Failures are retried with the same backoff (NakWithDelay); at
+//     EVENTS_MAX_ATTEMPTS the event is recorded in the subscriber's
+//     event_dead_letters, which `app events dead|replay` read and replay.
+//     MaxAckPending 1 keeps the stream's order (see Consumer for the cost).
+//
+// Why the official client (github.com/nats-io/nats.go and its jetstream
+// package): it is the reference client, covers streams, durable pull
+// consumers, dedupe headers and delayed naks, and the server's own Go
+// module embeds a real JetStream server in tests (platform/natstest).
+// Watermill was considered again: its NATS JetStream Pub/Sub would add a
+// router, marshaler and middleware layer on top of the same client, while
+// the outbox, inbox, ordering and dead letters stay ours anyway; the
+// client directly is less code to read.
 package events
 
 import (

@@ -25,6 +25,9 @@ type Relay struct {
 	deliver     DeliverFunc
 	cfg         config.Events
 	log         *slog.Logger
+	// step is one round of work: fan out and deliver (postgres), or
+	// publish to the broker (nats).
+	step func(context.Context) (int, error)
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -33,7 +36,9 @@ type Relay struct {
 // NewRelay returns a relay of module's outbox on db. subscribers names the
 // modules that handle an event type.
 func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverFunc, cfg config.Events, log *slog.Logger) *Relay {
-	return &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log}
+	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log}
+	r.step = r.fanOutAndDeliver
+	return r
 }
 
 // Start runs the relay in the background until Stop.
@@ -70,9 +75,12 @@ func (r *Relay) Stop() {
 	}
 }
 
-// RunOnce fans new events out and attempts one batch of due deliveries; it
-// returns how many it attempted.
-func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+// RunOnce does one round: with PostgreSQL as the bus it fans new events out
+// and attempts one batch of due deliveries, with a broker it publishes one
+// batch of the outbox. It returns how many events it handed on or tried.
+func (r *Relay) RunOnce(ctx context.Context) (int, error) { return r.step(ctx) }
+
+func (r *Relay) fanOutAndDeliver(ctx context.Context) (int, error) {
 	if err := r.fanOut(ctx); err != nil {
 		return 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/health"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -28,7 +29,7 @@ func internalPath(subscriber string) string { return "/internal/" + subscriber +
 // Module provides the process's bus and mounts the internal route that
 // remote relays deliver to.
 var Module = fx.Module("events",
-	fx.Provide(NewBus, NewDeliverer),
+	fx.Provide(NewBus, NewDeliverer, provideBroker),
 	fx.Invoke(Mount),
 )
 
@@ -63,30 +64,59 @@ func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory) Delive
 	}
 }
 
+// provideBroker connects to NATS when EVENTS_BROKER=nats, and adds its
+// readiness check; with the PostgreSQL bus there is no broker (nil).
+func provideBroker(lc fx.Lifecycle, cfg config.Config, checks *health.Registry, log *slog.Logger) *Broker {
+	if cfg.Events.Broker != config.BrokerNATS {
+		return nil
+	}
+	b := NewBroker(cfg.Events, log)
+	lc.Append(fx.StartStopHook(b.Start, b.Stop))
+	checks.Add("nats", health.KindDependency, b.Ping)
+	return b
+}
+
 // Outbox runs the relay of module's outbox while the app runs. Used inside
 // the module's own fx.Module, where its private *bun.DB is visible.
 func Outbox(module string) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, cfg config.Config, log *slog.Logger) {
+	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config, log *slog.Logger) {
 		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log)
+		if broker != nil {
+			r = broker.Relay(module, db, log)
+		}
 		lc.Append(fx.StartStopHook(r.Start, r.Stop))
 	})
+}
+
+type subscriberDeps struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Bus       *Bus
+	DB        *bun.DB
+	Place     topology.Placement
+	Broker    *Broker `optional:"true"`
 }
 
 // Subscriber registers module's handlers, by event type, on the bus. Used
 // inside the module's own fx.Module, so its inbox is on its own *bun.DB.
 // The handlers must be exactly the types the module's Spec subscribes to:
 // a publisher routes by the Spec, so a gap would dead-letter every event.
+// With a broker, the module also consumes those types from the stream.
 func Subscriber(module string, handlers map[string]Handler) fx.Option {
-	return fx.Invoke(func(b *Bus, db *bun.DB, place topology.Placement) error {
+	return fx.Invoke(func(d subscriberDeps) error {
 		var have []string
 		for typ := range handlers {
 			have = append(have, typ)
 		}
 		sort.Strings(have)
-		if want := place.Subscriptions(module); !slices.Equal(have, want) {
+		if want := d.Place.Subscriptions(module); !slices.Equal(have, want) {
 			return fmt.Errorf("%s handles events %v but its Spec subscribes to %v", module, have, want)
 		}
-		b.Subscribe(module, db, handlers)
+		d.Bus.Subscribe(module, d.DB, handlers)
+		if d.Broker != nil {
+			c := d.Broker.Consumer(module, have, d.Bus, d.DB)
+			d.Lifecycle.Append(fx.Hook{OnStart: c.Start, OnStop: c.Stop})
+		}
 		return nil
 	})
 }

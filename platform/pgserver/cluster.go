@@ -62,16 +62,22 @@ func (c *cluster) running(ctx context.Context) (bool, error) {
 	}
 }
 
-// start launches the server on a fresh free port and returns the port. A
-// port picked by the kernel can be taken by someone else before postgres
-// binds it, so that specific failure is retried with another port.
-func (c *cluster) start(ctx context.Context) (int, error) {
-	const attempts = 3
+// start launches the server and returns its port: fixed if port is not 0,
+// otherwise a fresh free one. A port picked by the kernel can be taken by
+// someone else before postgres binds it, so that specific failure is retried
+// with another port (a fixed port is tried once).
+func (c *cluster) start(ctx context.Context, port int) (int, error) {
+	attempts, fixed := 3, port != 0
+	if fixed {
+		attempts = 1
+	}
 	var lastErr error
 	for range attempts {
-		port, err := freePort()
-		if err != nil {
-			return 0, err
+		if !fixed {
+			var err error
+			if port, err = freePort(); err != nil {
+				return 0, err
+			}
 		}
 		logStart := fileSize(c.logFile)
 		out, err := c.run(ctx, "pg_ctl", "start", "-D", c.dataDir, "-l", c.logFile,

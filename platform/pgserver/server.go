@@ -96,7 +96,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("another PostgreSQL instance is already using %s; stop it first (pg_ctl stop -D %s)", dir, c.dataDir)
 	}
-	port, err := c.start(ctx)
+	port, err := c.start(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -201,4 +201,27 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.stopped = true
 	return nil
+}
+
+// Restart stops the server (fast mode, aborting open sessions) and starts it
+// again on the same port and data, returning once it accepts connections;
+// clients see the connection loss a real database restart causes. An
+// attached server is not this process's to restart.
+func (s *Server) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.attached {
+		return errors.New("pgserver: an attached server is restarted by the process that started it")
+	}
+	if !s.stopped {
+		if err := s.c.stop(ctx); err != nil {
+			return err
+		}
+		s.stopped = true
+	}
+	if _, err := s.c.start(ctx, s.port); err != nil {
+		return err
+	}
+	s.stopped = false
+	return waitReady(ctx, s.URL("postgres"))
 }

@@ -92,6 +92,30 @@ func TestStartRestartKeepsDataAndPassword(t *testing.T) {
 	require.NoError(t, s2.Stop(ctx))
 }
 
+func TestRestartKeepsPortAndDataAndCutsSessions(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{Dir: filepath.Join(baseDir(t), "pg")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	url := s.URL("postgres")
+	execSQL(t, url, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)")
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+
+	require.NoError(t, s.Restart(ctx))
+	require.Equal(t, url, s.URL("postgres"), "same port")
+	require.Error(t, conn.Ping(ctx), "a session from before the restart is gone")
+	require.Equal(t, 7, queryInt(t, url, "SELECT v FROM kept"))
+
+	require.NoError(t, s.Stop(ctx))
+	require.NoError(t, s.Restart(ctx), "a stopped server starts again")
+	require.Equal(t, 7, queryInt(t, url, "SELECT v FROM kept"))
+	require.NoError(t, s.Stop(ctx))
+}
+
 func TestURL(t *testing.T) {
 	t.Parallel()
 	s := &Server{c: &cluster{}, port: 5555, password: "abc123"}

@@ -56,8 +56,9 @@ type Module struct {
 
 // Plan validates SERVICES and the module URLs against the specs. Every
 // dependency of a local module must be local or have a URL, and so must
-// every module subscribed to an event a local module publishes; the error
-// names all that are missing at once.
+// every module subscribed to an event a local module publishes (unless
+// events go through a broker); the error names all that are missing at
+// once.
 func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	known := map[string]Spec{}
 	var names []string
@@ -103,6 +104,9 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	for _, name := range local {
 		for _, dep := range known[name].DependsOn {
 			need(dep, name, p.remote)
+		}
+		if cfg.Events.Broker == config.BrokerNATS {
+			continue // subscribers take their events from the broker
 		}
 		for _, typ := range known[name].Publishes {
 			for _, sub := range p.subscribers[typ] {

@@ -85,6 +85,15 @@ func TestARemoteSubscriberOfALocalPublisherNeedsAURL(t *testing.T) {
 	assert.Equal(t, []string{"payments"}, p.SubscribersOf("user.registered"))
 }
 
+func TestWithABrokerARemoteSubscriberNeedsNoURL(t *testing.T) {
+	c := cfg([]string{"users"}, nil)
+	c.Events.Broker = config.BrokerNATS
+	p, err := topology.Plan(eventSpecs, c)
+	require.NoError(t, err)
+	assert.Empty(t, p.URL("payments"))
+	assert.Equal(t, []string{"payments"}, p.SubscribersOf("user.registered"))
+}
+
 func TestSubscribersWithoutLocalPublishersNeedNoURLs(t *testing.T) {
 	p, err := topology.Plan(eventSpecs, cfg([]string{"payments"}, nil))
 	require.NoError(t, err)

@@ -10,6 +10,9 @@ import (
 	"mitosis/modules/orders/internal/app"
 	"mitosis/modules/orders/internal/httpapi"
 	"mitosis/modules/orders/internal/store"
+	"mitosis/modules/payments"
+	"mitosis/modules/users"
+	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/topology"
@@ -28,10 +31,15 @@ var Module = topology.Spec{
 			fx.Private,
 			db.ForModule("orders"),
 			store.New,
+			func(c config.Config) config.Saga { return c.Saga },
+			func(u users.Service) app.Customers { return u },
+			func(p payments.Service) app.Wallets { return p },
 			app.New,
+			app.NewWorker,
 		),
 		fx.Provide(func(s *app.Service) orders.Service { return s }),
 		fx.Invoke(httpapi.Mount),
+		fx.Invoke(func(lc fx.Lifecycle, w *app.Worker) { lc.Append(fx.StartStopHook(w.Start, w.Stop)) }),
 		events.Outbox("orders"),
 	),
 	Remote: topology.Remote("orders", orders.Errors, func(c *transport.Client) orders.Service {

@@ -114,6 +114,10 @@ func (s *suite) testDeadline(t *testing.T) {
 			_, err := s.Orders.GetOrder(dctx, orders.GetOrderRequest{CustomerID: s.alice, OrderID: id})
 			return err
 		}},
+		{"GetOrderHistory", func() error {
+			_, err := s.Orders.GetOrderHistory(dctx, orders.GetOrderRequest{CustomerID: s.alice, OrderID: id})
+			return err
+		}},
 		{"ListOrders", func() error {
 			_, err := s.Orders.ListOrders(dctx, orders.ListOrdersRequest{CustomerID: s.alice})
 			return err

@@ -59,6 +59,9 @@ func Run(t *testing.T, deps Deps) {
 	t.Run("cancelling a confirmed order refunds it once", s.testCancel)
 	t.Run("concurrent cancels refund once", s.testConcurrentCancel)
 	t.Run("cancelling an unpaid order changes nothing", s.testCancelUnpaid)
+	t.Run("an order's history lists its saga's steps", s.testHistoryConfirmed)
+	t.Run("a refused charge is compensated in the history", s.testHistoryCompensated)
+	t.Run("another customer's history is not found", s.testHistoryOfOthers)
 	t.Run("an expired deadline is honoured", s.testDeadline)
 }
 

@@ -1,11 +1,11 @@
-// Package app is the orders domain: pricing, placement and cancellation,
-// calling users and payments only through their contracts.
+// Package app is the orders domain: pricing, and the saga that places and
+// cancels orders (saga.go) with its recovery worker (worker.go), calling
+// users and payments only through their contracts.
 package app
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +14,7 @@ import (
 	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
+	"mitosis/platform/config"
 	"mitosis/platform/ids"
 )
 
@@ -26,6 +27,7 @@ type Customers interface {
 type Wallets interface {
 	Charge(ctx context.Context, in payments.ChargeRequest) (payments.Payment, error)
 	Refund(ctx context.Context, in payments.RefundRequest) (payments.Payment, error)
+	VoidCharge(ctx context.Context, in payments.VoidChargeRequest) (payments.Void, error)
 }
 
 // Service is the local implementation of orders.Service.
@@ -33,14 +35,15 @@ type Service struct {
 	store     *store.Store
 	customers Customers
 	wallets   Wallets
+	cfg       config.Saga
 }
 
 var _ orders.Service = (*Service)(nil)
 
-// New returns the orders service. users.Service and payments.Service may be
-// local implementations or HTTP clients; this code cannot tell.
-func New(s *store.Store, customers users.Service, wallets payments.Service) *Service {
-	return &Service{store: s, customers: customers, wallets: wallets}
+// New returns the orders service. customers and wallets may be local
+// implementations or HTTP clients; this code cannot tell.
+func New(s *store.Store, customers Customers, wallets Wallets, cfg config.Saga) *Service {
+	return &Service{store: s, customers: customers, wallets: wallets, cfg: cfg}
 }
 
 // ListProducts returns the catalog.
@@ -49,8 +52,10 @@ func (s *Service) ListProducts(ctx context.Context, _ orders.ListProductsRequest
 	return orders.ProductList{Items: items}, err
 }
 
-// PlaceOrder places, charges and settles an order. A repeat with the same
-// idempotency key returns the existing order, resuming it if still pending.
+// PlaceOrder stores the order with its saga and runs the saga here for at
+// most SAGA_INLINE_TIMEOUT; an order still pending then is finished by the
+// recovery worker. A repeat with the same idempotency key returns the
+// existing order, resuming its saga if no one else is running it.
 func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (orders.Order, error) {
 	if err := validatePlacement(in); err != nil {
 		return orders.Order{}, err
@@ -65,13 +70,13 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	if err != nil {
 		return orders.Order{}, err
 	}
-	if _, err := s.customers.Get(ctx, users.GetRequest{ID: in.CustomerID}); err != nil {
-		if errors.Is(err, users.ErrNotFound) {
-			return orders.Order{}, orders.ErrCustomerNotFound
-		}
-		return orders.Order{}, fmt.Errorf("check customer: %w", err)
+	inline, cancel := context.WithTimeout(ctx, s.cfg.InlineTimeout)
+	defer cancel()
+	sg, err := s.newSaga(inline, in.CustomerID)
+	if err != nil {
+		return orders.Order{}, err
 	}
-	if err := s.store.Insert(ctx, o, in.IdempotencyKey, hash); err != nil {
+	if err := s.store.Insert(ctx, o, in.IdempotencyKey, hash, sg); err != nil {
 		if errors.Is(err, store.ErrDuplicateKey) {
 			// A concurrent twin with the same key won the insert.
 			o, _, err := s.replay(ctx, in, hash)
@@ -79,7 +84,40 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 		}
 		return orders.Order{}, err
 	}
-	return s.settle(ctx, o)
+	if sg.Owner != "" {
+		held := store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: sg.Step,
+			DeadlineAt: time.Now().Add(sg.Deadline), Owner: sg.Owner}
+		if err := s.run(inline, held); err != nil && !settledLater(err) {
+			return orders.Order{}, err
+		}
+	}
+	return s.store.Get(ctx, o.CustomerID, o.ID)
+}
+
+// newSaga checks the customer before anything is stored, so an unknown
+// customer leaves no order behind. If users does not answer, the saga
+// starts at that check, left to the worker.
+func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga, error) {
+	sg := store.NewSaga{Deadline: s.cfg.Deadline}
+	_, err := s.customers.Get(ctx, users.GetRequest{ID: customerID})
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		return sg, orders.ErrCustomerNotFound
+	case err != nil:
+		out, _ := s.retry(store.Saga{Step: orders.StepCheckCustomer}, err)
+		sg.Step, sg.Attempts, sg.RetryIn, sg.Done = orders.StepCheckCustomer, 1, out.RetryIn, []store.Outcome{out}
+	default:
+		sg.Step, sg.Owner, sg.Lease = orders.StepCharge, newOwner(), s.cfg.Lease
+		sg.Done = []store.Outcome{succeeded(orders.StepCheckCustomer, "", orders.StepCharge)}
+	}
+	return sg, nil
+}
+
+// settledLater reports an error of run after which the order is still
+// pending but in good hands: the worker (or another runner) goes on.
+func settledLater(err error) bool {
+	var r *rescheduled
+	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost)
 }
 
 // replay answers a repeated idempotency key: ok is false if it is new.
@@ -94,10 +132,39 @@ func (s *Service) replay(ctx context.Context, in orders.PlaceOrderRequest, hash 
 	if prevHash != hash {
 		return orders.Order{}, true, orders.ErrIdempotencyConflict
 	}
-	if o.Status == orders.StatusPending {
-		o, err = s.settle(ctx, o)
+	if o.Status != orders.StatusPending {
+		return o, true, nil
 	}
+	inline, cancel := context.WithTimeout(ctx, s.cfg.InlineTimeout)
+	defer cancel()
+	if err := s.settle(inline, o.ID); err != nil && !settledLater(err) {
+		return orders.Order{}, true, err
+	}
+	o, err = s.store.Get(ctx, in.CustomerID, o.ID)
 	return o, true, err
+}
+
+// settle runs the order's unfinished saga here if no one else is running
+// it, or waits while someone else does, until it is settled or ctx ends.
+func (s *Service) settle(ctx context.Context, orderID string) error {
+	for {
+		sg, ok, err := s.store.ClaimOne(ctx, orderID, newOwner(), s.cfg.Lease)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return s.run(ctx, sg)
+		}
+		step, err := s.store.SagaStep(ctx, orderID)
+		if err != nil || step == store.StepDone {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // price builds a pending order from the catalog; unknown SKUs are named.
@@ -136,78 +203,10 @@ func (s *Service) price(ctx context.Context, in orders.PlaceOrderRequest) (order
 	return o, nil
 }
 
-// settle charges a pending order and records the outcome. The charge key is
-// derived from the order, so settling twice never charges twice.
-func (s *Service) settle(ctx context.Context, o orders.Order) (orders.Order, error) {
-	p, err := s.wallets.Charge(ctx, payments.ChargeRequest{
-		UserID: o.CustomerID, OrderID: o.ID, AmountCents: o.TotalCents, IdempotencyKey: "order:" + o.ID + ":charge",
-	})
-	switch {
-	case errors.Is(err, payments.ErrInsufficientFunds):
-		reason := orders.ReasonInsufficientFunds
-		if _, err := s.store.Transition(ctx, o.ID, orders.StatusPending, orders.StatusCancelled, nil, &reason); err != nil {
-			return orders.Order{}, err
-		}
-	case err != nil:
-		// The order stays pending; a retry with the same key resumes it.
-		return orders.Order{}, fmt.Errorf("charge order %s: %w", o.ID, err)
-	default:
-		moved, err := s.store.Transition(ctx, o.ID, orders.StatusPending, orders.StatusConfirmed, &p.ID, nil)
-		if err != nil {
-			return orders.Order{}, err
-		}
-		if !moved {
-			return s.reconcile(ctx, o, p)
-		}
-	}
-	return s.store.Get(ctx, o.CustomerID, o.ID)
-}
-
-// reconcile handles a charge that succeeded after a concurrent settle of the
-// same order had already ended it: unless the order is confirmed with this
-// very payment, the money goes back.
-func (s *Service) reconcile(ctx context.Context, o orders.Order, p payments.Payment) (orders.Order, error) {
-	current, err := s.store.Get(ctx, o.CustomerID, o.ID)
-	if err != nil {
-		return orders.Order{}, err
-	}
-	if current.Status == orders.StatusConfirmed && current.PaymentID != nil && *current.PaymentID == p.ID {
-		return current, nil
-	}
-	if _, err := s.wallets.Refund(ctx, payments.RefundRequest{UserID: o.CustomerID, PaymentID: p.ID}); err != nil {
-		return orders.Order{}, fmt.Errorf("refund stray charge of order %s: %w", o.ID, err)
-	}
-	return current, nil
-}
-
 // GetOrder returns one of the customer's orders.
 func (s *Service) GetOrder(ctx context.Context, in orders.GetOrderRequest) (orders.Order, error) {
 	if !ids.Valid(in.OrderID) || !ids.Valid(in.CustomerID) {
 		return orders.Order{}, orders.ErrNotFound
 	}
 	return s.store.Get(ctx, in.CustomerID, in.OrderID)
-}
-
-// CancelOrder refunds and cancels a confirmed order. The refund is
-// idempotent per payment and the status move is conditional, so concurrent
-// or repeated cancels refund once.
-func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (orders.Order, error) {
-	o, err := s.GetOrder(ctx, orders.GetOrderRequest(in))
-	if err != nil {
-		return orders.Order{}, err
-	}
-	switch o.Status {
-	case orders.StatusCancelled:
-		return o, nil
-	case orders.StatusPending:
-		return orders.Order{}, orders.ErrNotCancellable
-	}
-	if _, err := s.wallets.Refund(ctx, payments.RefundRequest{UserID: o.CustomerID, PaymentID: *o.PaymentID}); err != nil {
-		return orders.Order{}, fmt.Errorf("refund order %s: %w", o.ID, err)
-	}
-	reason := orders.ReasonCancelledByUser
-	if _, err := s.store.Transition(ctx, o.ID, orders.StatusConfirmed, orders.StatusCancelled, nil, &reason); err != nil {
-		return orders.Order{}, err
-	}
-	return s.store.Get(ctx, o.CustomerID, o.ID)
 }

@@ -41,3 +41,8 @@ func (cl *Client) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (
 func (cl *Client) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (orders.Order, error) {
 	return transport.Invoke[orders.Order](ctx, cl.c, transport.Idempotent, http.MethodPost, internalCancel, in)
 }
+
+// GetOrderHistory calls GetOrderHistory remotely.
+func (cl *Client) GetOrderHistory(ctx context.Context, in orders.GetOrderRequest) (orders.OrderHistory, error) {
+	return transport.Invoke[orders.OrderHistory](ctx, cl.c, transport.Read, http.MethodPost, internalHistory, in)
+}

@@ -22,6 +22,7 @@ const (
 	internalGet          = "/internal/orders/get"
 	internalList         = "/internal/orders/list"
 	internalCancel       = "/internal/orders/cancel"
+	internalHistory      = "/internal/orders/history"
 )
 
 type placeBody struct {
@@ -50,6 +51,10 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
 		})
 		if err != nil {
 			return err
+		}
+		if o.Status == orders.StatusPending {
+			// Accepted: the saga settles the order by itself.
+			return c.JSON(http.StatusAccepted, o)
 		}
 		return c.JSON(http.StatusCreated, o)
 	}, tokens.Required)
@@ -88,6 +93,14 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
 		}
 		return c.JSON(http.StatusOK, o)
 	}, tokens.Required)
+	e.GET("/api/v1/orders/:id/history", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		h, err := svc.GetOrderHistory(ctx, orders.GetOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, h)
+	}, tokens.Required)
 	e.POST("/api/v1/orders/:id/cancel", func(c echo.Context) error {
 		ctx := c.Request().Context()
 		o, err := svc.CancelOrder(ctx, orders.CancelOrderRequest{CustomerID: auth.Subject(ctx), OrderID: c.Param("id")})
@@ -102,4 +115,5 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
 	e.POST(internalGet, transport.Handle(svc.GetOrder, http.StatusOK))
 	e.POST(internalList, transport.Handle(svc.ListOrders, http.StatusOK))
 	e.POST(internalCancel, transport.Handle(svc.CancelOrder, http.StatusOK))
+	e.POST(internalHistory, transport.Handle(svc.GetOrderHistory, http.StatusOK))
 }

@@ -40,9 +40,9 @@ func (s *Store) Products(ctx context.Context, skus ...string) ([]orders.Product,
 	return out, nil
 }
 
-// Insert stores a new order with its items and its order.placed event in
-// one transaction.
-func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string) error {
+// Insert stores a new order with its items, its saga (held by the placing
+// request) and its order.placed event in one transaction.
+func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string, sg NewSaga) error {
 	row := toRow(o, key, hash)
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
@@ -50,6 +50,17 @@ func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string) er
 		}
 		if _, err := tx.NewInsert().Model(&row.Items).Exec(ctx); err != nil {
 			return err
+		}
+		if _, err := tx.NewRaw(`INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at)
+			VALUES (?, ?, ?, now() + ? * interval '1 millisecond', nullif(?, ''), now() + ? * interval '1 millisecond',
+				now() + ? * interval '1 millisecond')`,
+			o.ID, sg.Step, sg.Attempts, sg.Deadline.Milliseconds(), sg.Owner, sg.Lease.Milliseconds(), sg.RetryIn.Milliseconds()).Exec(ctx); err != nil {
+			return err
+		}
+		for _, out := range sg.Done {
+			if err := appendStep(ctx, tx, o.ID, out); err != nil {
+				return err
+			}
 		}
 		return publish(ctx, tx, orders.EventOrderPlaced, o.ID,
 			orders.OrderPlaced{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents})
@@ -111,46 +122,39 @@ func (s *Store) List(ctx context.Context, customerID string, page Page) ([]order
 	return out, nil
 }
 
-// Transition moves an order from one status to another and reports whether
-// it did: the condition on the current status makes each move happen once.
-// The move and its event (order.confirmed or order.cancelled) commit
-// together.
-func (s *Store) Transition(ctx context.Context, orderID, from, to string, paymentID, reason *string) (bool, error) {
-	moved := false
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var row orderRow
-		q := tx.NewUpdate().Model(&row).
-			Set("status = ?", to).Set("updated_at = now()").
-			Where("id = ? AND status = ?", orderID, from).
-			Returning("customer_id, total_cents")
-		if paymentID != nil {
-			q = q.Set("payment_id = ?", *paymentID)
-		}
-		if reason != nil {
-			q = q.Set("failure_reason = ?", *reason)
-		}
-		res, err := q.Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return err
-		}
-		moved = true
-		switch to {
-		case orders.StatusConfirmed:
-			return publish(ctx, tx, orders.EventOrderConfirmed, orderID, orders.OrderConfirmed{
-				OrderID: orderID, CustomerID: row.CustomerID, TotalCents: row.TotalCents, PaymentID: deref(paymentID)})
-		case orders.StatusCancelled:
-			return publish(ctx, tx, orders.EventOrderCancelled, orderID, orders.OrderCancelled{
-				OrderID: orderID, CustomerID: row.CustomerID, TotalCents: row.TotalCents, PreviousStatus: from, Reason: deref(reason)})
-		}
-		return nil
-	})
+// transition settles an order: pending or confirmed to cancelled, or
+// pending to confirmed, with its event (order.confirmed or order.cancelled)
+// in the caller's transaction. It reports whether the order moved.
+func transition(ctx context.Context, tx bun.Tx, orderID, to string, paymentID, reason *string) (bool, error) {
+	var row orderRow
+	err := tx.NewSelect().Model(&row).Column("status", "customer_id", "total_cents").
+		Where("id = ?", orderID).For("UPDATE").Scan(ctx)
 	if err != nil {
-		return false, fmt.Errorf("update order: %w", err)
+		return false, err
 	}
-	return moved, nil
+	from := row.Status
+	if from == to || from == orders.StatusCancelled {
+		return false, nil
+	}
+	q := tx.NewUpdate().Model((*orderRow)(nil)).
+		Set("status = ?", to).Set("updated_at = now()").Where("id = ?", orderID)
+	if paymentID != nil {
+		q = q.Set("payment_id = ?", *paymentID)
+	}
+	if reason != nil {
+		q = q.Set("failure_reason = ?", *reason)
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return false, err
+	}
+	switch to {
+	case orders.StatusConfirmed:
+		return true, publish(ctx, tx, orders.EventOrderConfirmed, orderID, orders.OrderConfirmed{
+			OrderID: orderID, CustomerID: row.CustomerID, TotalCents: row.TotalCents, PaymentID: deref(paymentID)})
+	default:
+		return true, publish(ctx, tx, orders.EventOrderCancelled, orderID, orders.OrderCancelled{
+			OrderID: orderID, CustomerID: row.CustomerID, TotalCents: row.TotalCents, PreviousStatus: from, Reason: deref(reason)})
+	}
 }
 
 func publish(ctx context.Context, tx bun.Tx, eventType, orderID string, payload any) error {

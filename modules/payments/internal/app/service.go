@@ -82,7 +82,8 @@ func (s *Service) GetWallet(ctx context.Context, in payments.WalletRequest) (pay
 	return payments.Wallet{UserID: in.UserID, BalanceCents: balance}, nil
 }
 
-// Charge debits the wallet for an order, once per idempotency key.
+// Charge debits the wallet for an order, once per idempotency key, unless
+// the key was voided.
 func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (payments.Payment, error) {
 	var bad problem.Fields
 	checkUser(&bad, in.UserID)
@@ -97,6 +98,9 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 	var out payments.Payment
 	err := retryOnDuplicate(func() error {
 		return s.store.InTx(ctx, func(tx bun.Tx) error {
+			if err := store.LockChargeKey(ctx, tx, in.IdempotencyKey); err != nil {
+				return err
+			}
 			prev, err := store.PaymentByKey(ctx, tx, in.IdempotencyKey)
 			if err == nil {
 				if prev.UserID != in.UserID || prev.OrderID != in.OrderID || prev.AmountCents != in.AmountCents {
@@ -107,6 +111,11 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			}
 			if !errors.Is(err, payments.ErrNotFound) {
 				return err
+			}
+			if _, voided, err := store.VoidedAt(ctx, tx, in.IdempotencyKey); err != nil {
+				return err
+			} else if voided {
+				return payments.ErrChargeVoided
 			}
 			id, err := uuid.NewV7()
 			if err != nil {
@@ -134,48 +143,6 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			out = p
 			return nil
 		})
-	})
-	return out, err
-}
-
-// Refund credits a captured payment back, exactly once; refunding a
-// refunded payment returns it unchanged.
-func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (payments.Payment, error) {
-	var bad problem.Fields
-	checkUser(&bad, in.UserID)
-	if err := bad.Err(); err != nil {
-		return payments.Payment{}, err
-	}
-	if !ids.Valid(in.PaymentID) {
-		return payments.Payment{}, payments.ErrNotFound
-	}
-	var out payments.Payment
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
-		p, err := store.PaymentOf(ctx, tx, in.UserID, in.PaymentID, true)
-		if err != nil {
-			return err
-		}
-		if p.Status == payments.StatusRefunded {
-			out = p
-			return nil
-		}
-		if _, err := store.Adjust(ctx, tx, store.LedgerEntry{
-			UserID: p.UserID, Kind: store.KindRefund, AmountCents: p.AmountCents, PaymentID: p.ID,
-		}); err != nil {
-			return err
-		}
-		at := now()
-		if err := store.MarkRefunded(ctx, tx, p.ID, at); err != nil {
-			return err
-		}
-		if err := store.Publish(ctx, tx, payments.EventPaymentRefunded, p.ID, payments.PaymentRefunded{
-			PaymentID: p.ID, UserID: p.UserID, OrderID: p.OrderID, AmountCents: p.AmountCents,
-		}); err != nil {
-			return err
-		}
-		p.Status, p.RefundedAt = payments.StatusRefunded, &at
-		out = p
-		return nil
 	})
 	return out, err
 }

@@ -37,6 +37,11 @@ func (cl *Client) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 	return transport.Invoke[payments.Payment](ctx, cl.c, transport.Idempotent, http.MethodPost, internalRefund, in)
 }
 
+// VoidCharge calls VoidCharge remotely; voiding a key twice voids it once.
+func (cl *Client) VoidCharge(ctx context.Context, in payments.VoidChargeRequest) (payments.Void, error) {
+	return transport.Invoke[payments.Void](ctx, cl.c, transport.Idempotent, http.MethodPost, internalVoidCharge, in)
+}
+
 // GetPayment calls GetPayment remotely.
 func (cl *Client) GetPayment(ctx context.Context, in payments.GetPaymentRequest) (payments.Payment, error) {
 	return transport.Invoke[payments.Payment](ctx, cl.c, transport.Read, http.MethodPost, internalGetPayment, in)

@@ -18,6 +18,7 @@ const (
 	internalGetWallet    = "/internal/payments/wallet"
 	internalCharge       = "/internal/payments/charge"
 	internalRefund       = "/internal/payments/refund"
+	internalVoidCharge   = "/internal/payments/void-charge"
 	internalGetPayment   = "/internal/payments/get"
 	internalListPayments = "/internal/payments/list"
 )
@@ -74,6 +75,7 @@ func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Verifier) {
 	e.POST(internalGetWallet, transport.Handle(svc.GetWallet, http.StatusOK))
 	e.POST(internalCharge, transport.Handle(svc.Charge, http.StatusOK))
 	e.POST(internalRefund, transport.Handle(svc.Refund, http.StatusOK))
+	e.POST(internalVoidCharge, transport.Handle(svc.VoidCharge, http.StatusOK))
 	e.POST(internalGetPayment, transport.Handle(svc.GetPayment, http.StatusOK))
 	e.POST(internalListPayments, transport.Handle(svc.ListPayments, http.StatusOK))
 }

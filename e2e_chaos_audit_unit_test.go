@@ -1,0 +1,101 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/pgtest"
+)
+
+// TestChaosAuditFindsBrokenData proves the chaos suite's checks can fail:
+// on a migrated, empty database they all pass; on data broken in each of
+// the ways chaos could break it, each one names the break.
+func TestChaosAuditFindsBrokenData(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	_, stderr, err := runApp(t, map[string]string{"DATABASE_URL": dbURL}, "migrate", "up")
+	require.NoError(t, err, stderr)
+	conn := connect(t, dbURL)
+	checks := chaosChecks()
+
+	failures, err := audit(t.Context(), conn, checks)
+	require.NoError(t, err)
+	require.Empty(t, failures, "an empty database breaks nothing")
+
+	const (
+		ann   = "00000000-0000-4000-8000-00000000000a"
+		bob   = "00000000-0000-4000-8000-00000000000b"
+		o1    = "00000000-0000-4000-8000-000000000001" // confirmed, charged twice
+		o2    = "00000000-0000-4000-8000-000000000002" // cancelled, still charged
+		o3    = "00000000-0000-4000-8000-000000000003" // left pending
+		p1    = "00000000-0000-4000-8000-0000000000f1"
+		p2    = "00000000-0000-4000-8000-0000000000f2"
+		p3    = "00000000-0000-4000-8000-0000000000f3"
+		p4    = "00000000-0000-4000-8000-0000000000f4" // of no order
+		lost  = "00000000-0000-4000-8000-0000000000d1"
+		stray = "00000000-0000-4000-8000-0000000000e1"
+	)
+	_, err = conn.Exec(t.Context(), strings.NewReplacer("ANN", ann, "BOB", bob, "O1", o1, "O2", o2, "O3", o3,
+		"P1", p1, "P2", p2, "P3", p3, "P4", p4, "LOST", lost, "STRAY", stray).Replace(`
+		INSERT INTO users.users (id, email, name, password_hash) VALUES ('ANN', 'ann@example.com', 'Ann', 'x'), ('BOB', 'bob@example.com', 'Bob', 'x');
+		-- bob never got a wallet; ann's balance lost 100 cents the ledger knows of.
+		INSERT INTO payments.wallets (user_id, balance_cents) VALUES ('ANN', 7000);
+		INSERT INTO payments.ledger_entries (user_id, kind, amount_cents, idempotency_key) VALUES ('ANN', 'deposit', 10000, 'd1');
+		INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_id, request_hash) VALUES
+			('O1', 'ANN', 'confirmed', 1000, 'P1', 'h'), ('O2', 'ANN', 'cancelled', 900, NULL, 'h'), ('O3', 'BOB', 'pending', 500, NULL, 'h');
+		INSERT INTO payments.payments (id, user_id, order_id, amount_cents, status, idempotency_key) VALUES
+			('P1', 'ANN', 'O1', 1000, 'captured', 'k1'), ('P2', 'ANN', 'O1', 1000, 'captured', 'k2'), ('P3', 'ANN', 'O2', 900, 'captured', 'k3'),
+			('P4', 'ANN', 'LOST', 100, 'captured', 'k4');
+		UPDATE orders.orders SET failure_reason = 'cancelled_by_customer' WHERE id = 'O2';
+		INSERT INTO payments.ledger_entries (user_id, kind, amount_cents, payment_id) VALUES
+			('ANN', 'charge', -1000, 'P1'), ('ANN', 'charge', -1000, 'P2'), ('ANN', 'charge', -900, 'P3'), ('ANN', 'refund', 900, 'P3'), ('ANN', 'charge', -100, 'P4');
+		-- ann's stats count one order too many.
+		INSERT INTO users.order_stats (user_id, orders_confirmed, total_spent_cents) VALUES ('ANN', 2, 2000);
+		-- an event never fanned out, one delivered to users but absent from its inbox, one dead letter,
+		-- and an inbox entry nothing delivered.
+		INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, fanned_out_at) VALUES
+			(gen_random_uuid(), 'order.placed', 'O1', 'orders', '{}', now(), NULL),
+			(gen_random_uuid(), 'order.confirmed', 'O1', 'orders', '{}', now(), now()),
+			(gen_random_uuid(), 'order.cancelled', 'O2', 'orders', '{}', now(), now());
+		INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id, status, attempts)
+			SELECT seq, 'users', aggregate_id, CASE type WHEN 'order.confirmed' THEN 'delivered' ELSE 'dead' END, 8
+			FROM orders.event_outbox WHERE fanned_out_at IS NOT NULL;
+		INSERT INTO users.event_outbox (id, type, aggregate_id, source, payload, occurred_at, fanned_out_at) VALUES
+			(gen_random_uuid(), 'user.registered', 'ANN', 'users', '{}', now(), now());
+		INSERT INTO payments.event_inbox (event_id, type, source) VALUES ('STRAY', 'user.registered', 'users');
+	`))
+	require.NoError(t, err)
+
+	failures, err = audit(t.Context(), conn, checks)
+	require.NoError(t, err)
+	report := strings.Join(failures, "\n")
+	wants := []string{
+		"money is conserved: deposits = balances + charges - refunds: 1 rows, e.g. deposits 10000 <> balances 7000 + charges 3000 - refunds 900",
+		"each wallet's balance is the sum of its ledger entries: 1 rows, e.g. wallet " + ann + ": balance 7000, entries 7900",
+		"each payment is one charge, and one refund if refunded: 1 rows, e.g. payment " + p3 + " (captured, 900 cents): ledger net 0 in 2 entries",
+		"every payment belongs to an order: 1 rows, e.g. payment " + p4 + " of missing order " + lost,
+		"no order stays pending: 1 rows, e.g. order " + o3,
+		"a confirmed order has exactly one net charge, equal to its total: 1 rows, e.g. order " + o1 + " confirmed: 2 net charges of 2000 cents",
+		"a cancelled order has no net charge: 1 rows, e.g. order " + o2 + " cancelled: 1 net charges of 900 cents",
+		"every user has a wallet: 1 rows, e.g. user " + bob + " has no wallet",
+		"users' order statistics agree with the confirmed orders: 1 rows, e.g. user " + ann + ": stats 2 orders / 2000 cents, orders say 1 / 1000",
+		"one event per change: user.registered per user: 1 rows, e.g. user.registered of " + bob,
+		"one event per change: order.placed per order: 2 rows",
+		"one event per change: order.confirmed per order once confirmed: 1 rows, e.g. order.confirmed of " + o2 + ": 0 events, want 1",
+		"one event per change: payment.captured per payment: 4 rows",
+		"every subscribed event has a delivery per subscriber: 1 rows, e.g. users event",
+		"every outbox event is fanned out: 1 rows, e.g. orders event",
+		"every delivery is done: none pending, no dead letter: 1 rows",
+		"every delivered event is in its subscriber's inbox: 1 rows",
+		"no inbox entry without a delivery: 1 rows, e.g. payments inbox holds " + stray,
+	}
+	for _, want := range wants {
+		assert.Contains(t, report, want)
+	}
+	// Only the order.cancelled and payment.refunded counts hold here.
+	assert.Len(t, failures, len(wants), "%s", report)
+	assert.Len(t, checks, len(wants)+2)
+}

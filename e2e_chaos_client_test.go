@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// chaosClient is the chaos suite's HTTP client: a good client, which retries
+// a request that got no answer or a 5xx, with the same idempotency key and
+// backoff, and records every exchange so faults can be told apart by time.
+type chaosClient struct {
+	http *http.Client
+	log  *exchangeLog
+}
+
+// exchange is one HTTP attempt: when its answer (or failure) came, and the
+// status, 0 when no answer came (refused, reset, timed out).
+type exchange struct {
+	at     time.Time
+	status int
+}
+
+// exchangeLog collects the exchanges of every worker.
+type exchangeLog struct {
+	mu   sync.Mutex
+	list []exchange
+}
+
+func (l *exchangeLog) add(e exchange) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, e)
+}
+
+// count returns the exchanges, those that got a 5xx and those that got no
+// answer, between from and to (all of them when both are zero).
+func (l *exchangeLog) count(from, to time.Time) (total, fivexx, none int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.list {
+		if !from.IsZero() && (e.at.Before(from) || e.at.After(to)) {
+			continue
+		}
+		total++
+		switch {
+		case e.status == 0:
+			none++
+		case e.status >= 500:
+			fivexx++
+		}
+	}
+	return total, fivexx, none
+}
+
+// byStatus counts the exchanges answered with each 5xx status.
+func (l *exchangeLog) byStatus() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[int]int{}
+	for _, e := range l.list {
+		if e.status >= 500 {
+			out[e.status]++
+		}
+	}
+	return out
+}
+
+// answer is the outcome of one attempt.
+type answer struct {
+	status   int // 0: no answer
+	body     []byte
+	attempts int // sent this many times (by do)
+}
+
+// retryable says whether a good client repeats the request: no answer, or
+// a server error. A 4xx is an answer about the request itself.
+func (a answer) retryable() bool { return a.status == 0 || a.status >= 500 }
+
+// decode unmarshals the body into out, reporting whether it could.
+func (a answer) decode(out any) bool { return json.Unmarshal(a.body, out) == nil }
+
+// once sends one request; key, when set, is the Idempotency-Key.
+func (c *chaosClient) once(method, url, token, key string, body any) answer {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			panic(err) // the suite's own request types always encode
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), chaosRequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		panic(err) // the suite builds only valid URLs
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.log.add(exchange{at: time.Now(), status: 0})
+		return answer{}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.log.add(exchange{at: time.Now(), status: 0})
+		return answer{}
+	}
+	c.log.add(exchange{at: time.Now(), status: resp.StatusCode})
+	return answer{status: resp.StatusCode, body: raw}
+}
+
+// do sends the request until it gets an answer that is not a server error,
+// with exponential backoff, for at most patience. The last answer is
+// returned either way.
+func (c *chaosClient) do(patience time.Duration, method, url, token, key string, body any) answer {
+	deadline := time.Now().Add(patience)
+	pause := 50 * time.Millisecond
+	for n := 1; ; n++ {
+		a := c.once(method, url, token, key, body)
+		a.attempts = n
+		if !a.retryable() || time.Now().Add(pause).After(deadline) {
+			return a
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, time.Second)
+	}
+}

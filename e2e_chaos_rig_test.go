@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/pgserver"
+)
+
+// chaosRig is the split topology under test: its own PostgreSQL cluster
+// (restarting it must not disturb the other tests of the package), the
+// three module processes, and a toxiproxy in front of users and payments
+// through which every call between modules passes.
+type chaosRig struct {
+	t       *testing.T
+	pg      *pgserver.Server
+	dbURL   string
+	proxies map[string]*toxiproxy.Proxy
+	addrs   map[string]string // where each module process listens
+	procs   map[string]*appProcess
+}
+
+// chaosModules start in this order: users delivers to payments, orders
+// calls both.
+var chaosModules = []string{"payments", "users", "orders"}
+
+func startChaosRig(t *testing.T) *chaosRig {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	base, err := os.MkdirTemp("", "mitosis-chaos-*")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	// The server may run as the postgres user, who must reach its directory.
+	require.NoError(t, os.Chmod(base, 0o755))
+	pg, err := pgserver.Start(ctx, pgserver.Options{Dir: filepath.Join(base, "pg")})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := pg.Stop(stopCtx); err != nil {
+			t.Errorf("stop chaos PostgreSQL: %v", err)
+		}
+		if pg.Dir() != filepath.Join(base, "pg") {
+			_ = os.RemoveAll(pg.Dir())
+		}
+	})
+	conn, err := pgx.Connect(ctx, pg.URL("postgres"))
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE DATABASE mitosis")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+
+	r := &chaosRig{t: t, pg: pg, dbURL: pg.URL("mitosis"),
+		proxies: map[string]*toxiproxy.Proxy{}, addrs: map[string]string{}, procs: map[string]*appProcess{}}
+	toxi := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	for _, m := range chaosModules {
+		r.addrs[m] = freeAddr(t)
+	}
+	for _, m := range []string{"users", "payments"} {
+		p := toxiproxy.NewProxy(toxi, m, "127.0.0.1:0", r.addrs[m])
+		require.NoError(t, p.Start())
+		t.Cleanup(p.Stop)
+		r.proxies[m] = p
+	}
+	for _, m := range chaosModules {
+		r.start(m)
+	}
+	return r
+}
+
+// env is a module process's environment: calls to other modules (and
+// payments' reads of users' signing keys) go through the proxies; breakers probe again after a second; event deliveries retry
+// quickly but long enough (about a minute and a half) to outlast any fault
+// without becoming dead letters.
+func (r *chaosRig) env(module string) map[string]string {
+	env := map[string]string{
+		"SERVICES": module, "DATABASE_URL": r.dbURL, "HTTP_ADDR": r.addrs[module],
+		"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret,
+		"BREAKER_COOLDOWN": "1s", "PASSWORD_HASH_COST": "4", "TOKEN_TTL": "2h", "DATABASE_MAX_CONNS": "10",
+		"EVENTS_POLL_INTERVAL": "100ms", "EVENTS_BACKOFF_BASE": "250ms", "EVENTS_BACKOFF_MAX": "3s", "EVENTS_MAX_ATTEMPTS": "40",
+	}
+	switch module {
+	case "payments": // verifies access tokens with users' published keys
+		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
+	case "users":
+		env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
+	case "orders":
+		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
+		env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
+	}
+	return env
+}
+
+// start runs the module's process on its address and waits until ready.
+func (r *chaosRig) start(module string) {
+	name := module
+	if r.procs[module] != nil {
+		name += " again"
+	}
+	p := startApp(r.t, name, r.env(module))
+	p.url = "http://" + r.addrs[module]
+	p.waitReady(r.t)
+	r.procs[module] = p
+}
+
+// url is where clients reach a module's public routes.
+func (r *chaosRig) url(module string) string { return "http://" + r.addrs[module] }
+
+// chaosFault is one fault: inject returns once the fault is lifted.
+type chaosFault struct {
+	name   string
+	inject func(r *chaosRig)
+}
+
+// chaosFaults are injected in this order, round after round.
+var chaosFaults = []chaosFault{
+	{"SIGKILL payments, restart after 1s", func(r *chaosRig) { r.crash("payments") }},
+	{"SIGKILL orders, restart after 1s", func(r *chaosRig) { r.crash("orders") }},
+	{"PostgreSQL stopped (fast) for 2s, restarted", func(r *chaosRig) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		require.NoError(r.t, r.pg.Stop(ctx))
+		time.Sleep(2 * time.Second)
+		require.NoError(r.t, r.pg.Restart(ctx))
+	}},
+	{"latency 200±100ms each way between modules for 6s", func(r *chaosRig) {
+		for _, p := range r.proxies {
+			for _, stream := range []string{"upstream", "downstream"} {
+				r.toxic(p, fmt.Sprintf(`{"name":"lag_%s","type":"latency","stream":%q,"attributes":{"latency":200,"jitter":100}}`, stream, stream))
+			}
+		}
+		time.Sleep(6 * time.Second)
+		for _, p := range r.proxies {
+			r.untoxic(p, "lag_upstream", "lag_downstream")
+		}
+	}},
+	{"connections cut for 4s: to payments refused, to users reset", func(r *chaosRig) {
+		r.proxies["payments"].Stop() // closes the open connections too
+		r.toxic(r.proxies["users"], `{"name":"reset","type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}`)
+		time.Sleep(4 * time.Second)
+		require.NoError(r.t, r.proxies["payments"].Start())
+		r.untoxic(r.proxies["users"], "reset")
+	}},
+}
+
+// crash kills the module's process with SIGKILL and restarts it a second
+// later on the same address.
+func (r *chaosRig) crash(module string) {
+	r.procs[module].kill(r.t)
+	time.Sleep(time.Second)
+	r.start(module)
+}
+
+func (r *chaosRig) toxic(p *toxiproxy.Proxy, spec string) {
+	_, err := p.Toxics.AddToxicJson(strings.NewReader(spec))
+	require.NoError(r.t, err, spec)
+}
+
+func (r *chaosRig) untoxic(p *toxiproxy.Proxy, names ...string) {
+	for _, n := range names {
+		require.NoError(r.t, p.Toxics.RemoveToxic(context.Background(), n))
+	}
+}

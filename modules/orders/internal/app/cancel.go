@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"mitosis/modules/orders"
+	"mitosis/modules/orders/internal/store"
+	"mitosis/platform/ids"
+)
+
+// CancelOrder refunds and cancels a confirmed order. The intent is stored
+// first (the saga restarts at its refund step), so a crash or an
+// unavailable payments only delays it: the worker finishes it. The refund
+// carries a key derived from the order, so it happens once.
+func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (orders.Order, error) {
+	o, err := s.GetOrder(ctx, orders.GetOrderRequest(in))
+	if err != nil {
+		return orders.Order{}, err
+	}
+	switch o.Status {
+	case orders.StatusCancelled:
+		return o, nil
+	case orders.StatusPending:
+		return orders.Order{}, orders.ErrNotCancellable
+	}
+	owner := newOwner()
+	started, err := s.store.StartCancel(ctx, o.ID, owner, s.cfg.Lease)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	inline, cancel := context.WithTimeout(ctx, s.cfg.InlineTimeout)
+	defer cancel()
+	if started {
+		reason := orders.ReasonCancelledByUser
+		err = s.run(inline, store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
+			Step: orders.StepRefund, PaymentID: o.PaymentID, FailureReason: &reason, Owner: owner})
+	} else {
+		err = s.settle(inline, o.ID)
+	}
+	got, getErr := s.store.Get(ctx, o.CustomerID, o.ID)
+	if getErr != nil {
+		return orders.Order{}, getErr
+	}
+	if got.Status != orders.StatusCancelled && err != nil {
+		// Still refunding: the worker finishes it; the caller learns why it is not done.
+		return orders.Order{}, fmt.Errorf("cancel order %s: %w", o.ID, err)
+	}
+	return got, nil
+}
+
+// GetOrderHistory returns the steps of the order's saga.
+func (s *Service) GetOrderHistory(ctx context.Context, in orders.GetOrderRequest) (orders.OrderHistory, error) {
+	if !ids.Valid(in.OrderID) || !ids.Valid(in.CustomerID) {
+		return orders.OrderHistory{}, orders.ErrNotFound
+	}
+	return s.store.History(ctx, in.CustomerID, in.OrderID)
+}
