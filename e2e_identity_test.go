@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,6 +25,10 @@ func (s *session) signingKeys(t *testing.T) {
 	r := s.topo.do(t, request{method: http.MethodGet, base: s.topo.users, path: auth.JWKSPath})
 	set := decode[auth.JWKS](t, r, http.StatusOK)
 	require.NotEmpty(t, set.Keys)
+	var maxAge int
+	_, err := fmt.Sscanf(r.header.Get("Cache-Control"), "public, max-age=%d", &maxAge)
+	require.NoError(t, err, "JWKS Cache-Control")
+	require.Less(t, time.Duration(maxAge)*time.Second, auth.PublishLead, "an HTTP cache must not hide a new key until it signs")
 	parts := strings.Split(s.alice.token, ".")
 	require.Len(t, parts, 3)
 	var header struct{ Alg, Kid string }

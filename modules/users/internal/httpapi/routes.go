@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -30,13 +31,14 @@ const (
 // service, which also serves the profile with its order statistics.
 func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier, ring *keys.Ring) {
 	// Public keys are public: every verifier (other processes, the gateway)
-	// reads them here. Short caching lets a rotation show quickly.
+	// reads them here. An HTTP cache may keep them for less than
+	// auth.PublishLead, so a new key is visible before it signs.
 	e.GET(auth.JWKSPath, func(c echo.Context) error {
 		set, err := ring.JWKS(c.Request().Context())
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set("Cache-Control", "public, max-age=60")
+		c.Response().Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(auth.JWKSMinRefresh.Seconds())))
 		return c.JSON(http.StatusOK, set)
 	})
 	e.POST("/api/v1/users", func(c echo.Context) error {
