@@ -9,12 +9,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/platform/auth"
+	"mitosis/platform/db"
 	"mitosis/platform/problem"
 )
 
 // ErrorHandler is the one place errors become HTTP answers: coded errors keep
 // their status and code, echo's own errors are translated, and anything else
-// is a 500 logged with its cause and answered without internals.
+// is a 500 logged with its cause and answered without internals, except a
+// lost database connection, which is a 503 with Retry-After.
 func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -25,6 +27,14 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			err = fromEcho(he)
 		}
 		d := problem.From(err)
+		if d.Code == problem.ErrInternal.Code && db.Unavailable(err) {
+			// The database is down or restarting: the client may retry.
+			d = problem.From(problem.ErrUnavailable)
+			d.Detail = "The database is unreachable; retry shortly."
+		}
+		if d.Status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", "1")
+		}
 		d.Instance = c.Request().URL.Path
 		if d.Status >= 500 {
 			attrs := []any{"method", c.Request().Method, "path", d.Instance, "status", d.Status,

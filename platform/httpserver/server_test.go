@@ -3,6 +3,7 @@ package httpserver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -196,4 +198,27 @@ func TestFailedInternalCallsNameTheCaller(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.Contains(t, logs.String(), "boom")
 	assert.NotContains(t, logs.String(), "caller=", "a public route has no calling module")
+}
+
+// TestALostDatabaseIs503 checks the mapping; platform/db's
+// TestUnavailableTellsAnOutageFromARefusal checks that a real outage gives
+// such errors.
+func TestALostDatabaseIs503(t *testing.T) {
+	e := newEcho(config.Config{})
+	e.GET("/down", func(echo.Context) error {
+		return fmt.Errorf("load order: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
+	})
+	e.GET("/refused", func(echo.Context) error {
+		return fmt.Errorf("load order: %w", &pgconn.PgError{Code: "42P01", Message: `relation "x" does not exist`})
+	})
+	res := serve(t, e, httptest.NewRequest(http.MethodGet, "/down", nil))
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	assert.Equal(t, "1", res.Header.Get("Retry-After"))
+	body, _ := io.ReadAll(res.Body)
+	assert.Contains(t, string(body), `"code":"unavailable"`)
+	assert.NotContains(t, string(body), "administrator", "no internals")
+
+	res = serve(t, e, httptest.NewRequest(http.MethodGet, "/refused", nil))
+	require.Equal(t, http.StatusInternalServerError, res.StatusCode, "a query the database refused is our bug, not an outage")
+	assert.Empty(t, res.Header.Get("Retry-After"))
 }
