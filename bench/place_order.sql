@@ -32,8 +32,8 @@
 -- without a flush wait per order. Those BEGIN/SET LOCAL/COMMITs (the SET
 -- LOCAL is the only statement the app does not send) stand in for the
 -- per-poll statements, which for one placement alone are 11 statements and
--- 3 durable commits; idle polls (relays and saga worker, a few dozen
--- statements a second in all) are left out: well below one statement per
+-- 3 durable commits; idle polls (three relays and the saga worker, about
+-- 100 statements a second in all) are left out: below one statement per
 -- order at the measured rates.
 --
 -- Run with PGOPTIONS='-c search_path=orders,payments,users', as the modules
