@@ -262,6 +262,13 @@ relays_idle() {
 		(SELECT count(*) FROM orders.sagas WHERE step <> 'done')") == 0 ]]
 }
 
+# capture_lines: the capture of one placement (capture_statements), idle
+# polls left out, as count_statements reads it.
+capture_lines() {
+	awk -F'|' '$1 == "idle" { next } $4 == "parse" { print $1 "|" $3 "|PARSE"; next }
+		{ s = $0; sub(/^[^|]*\|[^|]*\|[^|]*\|[^|]*\|/, "", s); print $1 "|" $3 "|" s }' "$WORK/capture.txt"
+}
+
 # capture_statements DB URL TOKEN: logs every statement PostgreSQL runs for
 # one placement, the request's and the asynchronous work it causes, and
 # prints them by kind (see count_statements) into R[cap_<kind>_*].
@@ -340,8 +347,7 @@ capture_statements() {
 	for kind in request event poll; do R[cap_${kind}_statements]=0 R[cap_${kind}_commits]=0 R[cap_${kind}_parses]=0; done
 	while read -r kind st cm pa; do
 		R[cap_${kind}_statements]=$st R[cap_${kind}_commits]=$cm R[cap_${kind}_parses]=$pa
-	done < <(awk -F'|' '$1 == "idle" { next } $4 == "parse" { print $1 "|" $3 "|PARSE"; next }
-		{ s = $0; sub(/^[^|]*\|[^|]*\|[^|]*\|[^|]*\|/, "", s); print $1 "|" $3 "|" s }' "$WORK/capture.txt" | count_statements)
+	done < <(capture_lines | count_statements)
 	R[cap_idle_statements]=$(awk -F'|' '$1 == "idle" && $4 != "parse"' "$WORK/capture.txt" | wc -l)
 	note "one placement as PostgreSQL saw it, after the run (kind, module, protocol, statement cut at 100 characters):"
 	awk -F'|' '$1 == "idle" { next } $4 == "parse" { p[$3] = 1; next }
@@ -375,6 +381,23 @@ script_statements() {
 			nb = 0; lazy = 0 }' | sed 's/ \\gset [a-z_]*$//'
 }
 
+# statement_shapes KIND: reads count_statements' input and prints, for the
+# statements of KIND, one shape a line: the first word and the table it
+# names (after INTO, FROM or UPDATE, schema and quotes dropped), or the
+# function a SELECT without a table calls: "INSERT sagas", "SELECT
+# pg_advisory_xact_lock", "BEGIN". Literals, timestamps and schema
+# qualification differ between the app and the script; shapes do not.
+statement_shapes() {
+	awk -v kind="$1" '
+		{ k = $0; sub(/\|.*/, "", k); s = $0; sub(/^[^|]*\|[^|]*\|/, "", s) }
+		k != kind || s == "PARSE" { next }
+		{ w = toupper(s); sub(/[ (;].*/, "", w); t = ""
+		  if (match(s, /(INTO|FROM|UPDATE) +"?[a-z_]+"?(\."?[a-z_]+"?)?/)) {
+			t = substr(s, RSTART, RLENGTH); sub(/^(INTO|FROM|UPDATE) +/, "", t); gsub(/"/, "", t); sub(/^[a-z_]+\./, "", t)
+		  } else if (match(s, /[a-z_]+\(/)) t = substr(s, RSTART, RLENGTH - 1)
+		  print w (t == "" ? "" : " " t) }'
+}
+
 # compare_with_script: counts bench/place_order.sql as the capture was
 # counted and fails if the request path or the per-event work differ.
 compare_with_script() {
@@ -391,8 +414,21 @@ compare_with_script() {
 			bad+=" $kind: the app ${R[cap_${kind}_statements]} statements/${R[cap_${kind}_commits]} commits, the script ${R[scr_${kind}_statements]}/${R[scr_${kind}_commits]};"
 		fi
 	done
+	# The same statements, not only as many: the request path in the app's
+	# order, the per-event work in any order (the relays run concurrently).
+	local app_req scr_req app_ev scr_ev
+	app_req=$(capture_lines | statement_shapes request)
+	scr_req=$(script_statements | statement_shapes request)
+	app_ev=$(capture_lines | statement_shapes event | sort)
+	scr_ev=$(script_statements | statement_shapes event | sort)
+	if [[ $app_req != "$scr_req" ]]; then
+		bad+=" request path statements differ (< app, > script):$(diff <(echo "$app_req") <(echo "$scr_req") | grep '^[<>]' | tr '\n' ';' || true)"
+	fi
+	if [[ $app_ev != "$scr_ev" ]]; then
+		bad+=" per-event statements differ (< app, > script):$(diff <(echo "$app_ev") <(echo "$scr_ev") | grep '^[<>]' | tr '\n' ';' || true)"
+	fi
 	[[ -z $bad ]] || die "bench/place_order.sql no longer replays what the app sends:$bad regenerate it from the capture above (BENCH_CAPTURE=file keeps it)"
-	note "the script matches the capture (request path and per-event work)"
+	note "the script matches the capture: the same counts, and the same statements (by shape: first word and table) in the request's order"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
