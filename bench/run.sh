@@ -5,9 +5,9 @@
 #      three processes, against a throwaway PostgreSQL cluster (fsync on);
 #   3. the same placement replayed as plain SQL by pgbench: the database's bound
 #      (bench/place_order.sql: the request's saga transactions and the relay
-#      and inbox work it causes; after the one-process run the script
-#      captures one placement's statements from the app, idle polls left
-#      out, and stops if bench/place_order.sql no longer matches its counts);
+#      and inbox work it causes; after each load run the script captures
+#      one placement's statements from the app, idle polls left out, and
+#      stops if bench/place_order.sql no longer matches them);
 # and prints a summary table. See BENCHMARKS.md for how to read it.
 #
 # Knobs (environment): BENCH_CLIENTS (8), BENCH_DURATION seconds (15),
@@ -518,6 +518,10 @@ start_app orders SERVICES=orders DATABASE_URL="$(db_url three_processes)" USERS_
 ORDERS=$APP_URL
 make_users "$USERS" "$PAYMENTS" "$WORK/tokens-three.txt"
 run_wrk three "$ORDERS" "$WORK/tokens-three.txt" three_processes
+# The same statements must reach PostgreSQL when the calls and the event
+# delivery go over HTTP.
+capture_statements three_processes "$ORDERS" "$(head -1 "$WORK/tokens-three.txt")"
+compare_with_script
 stop_apps
 
 # --- 5. the database's bound ------------------------------------------------
@@ -535,7 +539,7 @@ INSERT INTO payments.ledger_entries (user_id, kind, amount_cents) SELECT user_id
 SQL
 note "script: request path ${R[scr_request_statements]} statements, ${R[scr_request_commits]} durable commits;" \
 	"per event ${R[scr_event_statements]} statements, ${R[scr_event_commits]} durable commits;" \
-	"relay shares ${R[scr_poll_statements]} statements, ${R[scr_poll_commits]} commits with synchronous_commit off (checked against the app in section 3)"
+	"relay shares ${R[scr_poll_statements]} statements, ${R[scr_poll_commits]} commits with synchronous_commit off (checked against the app in sections 3 and 4)"
 pgb() {
 	PGOPTIONS='-c search_path=orders,payments,users' timeout $(($1 + 60)) \
 		pgbench -n -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$CLIENTS" -j "$(nproc)" -T "$1" \
