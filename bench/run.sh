@@ -282,7 +282,7 @@ capture_lines() {
 # relay transactions that wrote nothing, the worker's claim, and the tail of
 # a transaction begun before the window. What remains is this placement's.
 capture_statements() {
-	local db=$1 url=$2 token=$3 log=$PGDATA_DIR/../postgres.log offset
+	local db=$1 url=$2 token=$3 log=$PGDATA_DIR/../postgres.log offset end
 	for _ in $(seq 100); do relays_idle "$db" && break; sleep 0.1; done
 	relays_idle "$db" || die "the load run's events and sagas were not all done 10 s after it"
 	psql_db "$db" -c "ALTER SYSTEM SET log_min_duration_statement = 0" \
@@ -294,12 +294,13 @@ capture_statements() {
 	for _ in $(seq 100); do relays_idle "$db" && break; sleep 0.1; done
 	relays_idle "$db" || die "the relays did not deliver the placement's events within 10 s"
 	sleep 0.5 # the last relay transaction's COMMIT line
+	end=$(stat -c %s "$log")
 	psql_db "$db" -c "ALTER SYSTEM RESET log_min_duration_statement" \
 		-c "ALTER SYSTEM RESET log_line_prefix" -c "SELECT pg_reload_conf()" >/dev/null
 	# One line per log entry (a statement's continuation lines joined, runs of
 	# white space made one), then module|pid|step|sql for the app's
 	# connections, without the pools' liveness pings.
-	tail -c +$((offset + 1)) "$log" |
+	tail -c +$((offset + 1)) "$log" | head -c $((end - offset)) |
 		awk '/^[^|]*\|[0-9]+\|[A-Z]+:  / { if (l != "") print l; l = $0; next }
 			{ l = l " " $0 } END { if (l != "") print l }' |
 		sed -E 's/[[:space:]]+/ /g' | grep -v -- '-- ping' |
@@ -309,11 +310,16 @@ capture_statements() {
 	# a relay transaction (fan-out lock or claim query) that wrote nothing is
 	# an idle poll, dropped ("idle"); one that wrote splits into its per-poll
 	# statements ("poll") and its per-event writes ("event"); the
-	# subscriber's inbox transaction is "event"; the rest is "request".
+	# subscriber's inbox transaction is "event"; the rest is "request". Also
+	# "idle": users' key ring reloading signing_keys (when verifying a token,
+	# at most every 30 s per process: amortised to nothing) and a
+	# transaction still open when the window closes (a poll that began
+	# after the placement's work was all done).
 	# Out: kind|module|pid|step|sql.
 	awk -v OFS='|' '
 		function sqlof(l) { sub(/^[^|]*\|[^|]*\|[^|]*\|/, "", l); return l }
 		function stepof(l) { split(l, f, "|"); return f[3] }
+		function periodic(s) { return s ~ /FROM "signing_keys"/ }
 		function pollish(s) { return s ~ /pg_try_advisory_xact_lock\(hashtext\(.mitosis\.events\.fanout|FROM event_outbox WHERE fanned_out_at IS NULL|^SELECT d\.event_seq AS seq/ }
 		function flush(pid,   i, kind, k, s) {
 			kind = relay[pid] ? (wrote[pid] ? "relay" : "idle") : inbox[pid] ? "event" : "request"
@@ -330,7 +336,7 @@ capture_statements() {
 		  if (!intx[pid] && st != "parse" && u !~ /^BEGIN/) {
 			# the saga worker polling for due sagas, or the tail of a
 			# relay transaction begun before the window: idle polls
-			if (s ~ /^WITH claimed AS \( UPDATE sagas .* LIMIT [0-9]+ FOR UPDATE SKIP LOCKED/ || u ~ /^(COMMIT|ROLLBACK)/ || pollish(s)) print "idle", $0
+			if (s ~ /^WITH claimed AS \( UPDATE sagas .* LIMIT [0-9]+ FOR UPDATE SKIP LOCKED/ || u ~ /^(COMMIT|ROLLBACK)/ || pollish(s) || periodic(s)) print "idle", $0
 			else { for (i = 1; i <= nb[pid]; i++) print "request", buf[pid, i]; nb[pid] = 0; print "request", $0 }
 			next
 		  }
@@ -341,7 +347,7 @@ capture_statements() {
 		  if (s ~ /INSERT INTO event_inbox/) inbox[pid] = 1
 		  if (u ~ /^(INSERT|UPDATE|DELETE)/) wrote[pid] = 1
 		  if (u ~ /^(COMMIT|ROLLBACK)/) flush(pid) }
-		END { for (pid in nb) if (nb[pid]) flush(pid) }' "$WORK/capture-raw.txt" >"$WORK/capture.txt"
+		END { for (pid in nb) for (i = 1; i <= nb[pid]; i++) print "idle", buf[pid, i] }' "$WORK/capture-raw.txt" >"$WORK/capture.txt"
 	[[ -n ${BENCH_CAPTURE:-} ]] && cp "$WORK/capture.txt" "$BENCH_CAPTURE"
 	local kind st cm pa
 	for kind in request event poll; do R[cap_${kind}_statements]=0 R[cap_${kind}_commits]=0 R[cap_${kind}_parses]=0; done
@@ -358,7 +364,7 @@ capture_statements() {
 		"asynchronous, per event: ${R[cap_event_statements]} statements, ${R[cap_event_commits]} durable commits;" \
 		"the relays' per-poll share: ${R[cap_poll_statements]} statements, ${R[cap_poll_commits]} commits;" \
 		"$((R[cap_request_parses] + R[cap_event_parses] + R[cap_poll_parses])) prepared first;" \
-		"${R[cap_idle_statements]} statements of idle polls in the window left out"
+		"${R[cap_idle_statements]} statements of idle polls and periodic reloads in the window left out"
 }
 
 # script_statements: bench/place_order.sql as count_statements reads it.
