@@ -279,8 +279,10 @@ capture_lines() {
 # idle polls. The capture therefore waits until the earlier work is all done
 # (relays_idle), places one order, waits until the relays have fanned out
 # and delivered everything it caused, and then drops what polled in vain:
-# relay transactions that wrote nothing, the worker's claim, and the tail of
-# a transaction begun before the window. What remains is this placement's.
+# relay transactions that wrote nothing, the worker's claim, the tail of a
+# transaction begun before the window and one still open at its end, and
+# users' periodic reload of its signing keys. What remains is this
+# placement's.
 capture_statements() {
 	local db=$1 url=$2 token=$3 log=$PGDATA_DIR/../postgres.log offset end
 	for _ in $(seq 100); do relays_idle "$db" && break; sleep 0.1; done
@@ -300,7 +302,7 @@ capture_statements() {
 	# One line per log entry (a statement's continuation lines joined, runs of
 	# white space made one), then module|pid|step|sql for the app's
 	# connections, without the pools' liveness pings.
-	tail -c +$((offset + 1)) "$log" | head -c $((end - offset)) |
+	head -c "$end" "$log" | tail -c +$((offset + 1)) |
 		awk '/^[^|]*\|[0-9]+\|[A-Z]+:  / { if (l != "") print l; l = $0; next }
 			{ l = l " " $0 } END { if (l != "") print l }' |
 		sed -E 's/[[:space:]]+/ /g' | grep -v -- '-- ping' |
