@@ -50,12 +50,57 @@ func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputi
 		// Flush every write: streamed answers reach the client as they come.
 		FlushInterval: -1,
 		ModifyResponse: func(res *http.Response) error {
-			// The gateway already answers with the request's id.
+			// The gateway already answers with the request's id, and its own
+			// middleware sets the CORS and security headers: the module's
+			// copies would double them (two Access-Control-Allow-Origin
+			// values, which browsers refuse).
 			res.Header.Del(echo.HeaderXRequestID)
+			dropEdgeHeaders(res.Header)
 			return nil
 		},
 		ErrorHandler: errorHandler(module, log),
 	}, nil
+}
+
+// edgeHeaders are the headers the gateway's own middleware answers with.
+var edgeHeaders = []string{
+	echo.HeaderAccessControlAllowOrigin,
+	echo.HeaderAccessControlAllowMethods,
+	echo.HeaderAccessControlAllowHeaders,
+	echo.HeaderAccessControlAllowCredentials,
+	echo.HeaderAccessControlExposeHeaders,
+	echo.HeaderAccessControlMaxAge,
+	echo.HeaderXXSSProtection,
+	echo.HeaderXContentTypeOptions,
+	echo.HeaderXFrameOptions,
+	echo.HeaderContentSecurityPolicy,
+	echo.HeaderContentSecurityPolicyReportOnly,
+	echo.HeaderReferrerPolicy,
+	echo.HeaderStrictTransportSecurity,
+}
+
+// dropEdgeHeaders removes the module's CORS and security headers, and the
+// Vary entries its CORS middleware added (the gateway adds its own); other
+// Vary entries stay.
+func dropEdgeHeaders(h http.Header) {
+	for _, name := range edgeHeaders {
+		h.Del(name)
+	}
+	var keep []string
+	for _, v := range h.Values(echo.HeaderVary) {
+		for f := range strings.SplitSeq(v, ",") {
+			f = strings.TrimSpace(f)
+			switch http.CanonicalHeaderKey(f) {
+			case "", echo.HeaderOrigin, echo.HeaderAccessControlRequestMethod, echo.HeaderAccessControlRequestHeaders:
+			default:
+				keep = append(keep, f)
+			}
+		}
+	}
+	h.Del(echo.HeaderVary)
+	if len(keep) > 0 {
+		h.Set(echo.HeaderVary, strings.Join(keep, ", "))
+	}
 }
 
 // Mount serves the routes of every remote module through its proxy. Routes

@@ -27,6 +27,12 @@ import (
 // usersURL, and returns its base URL.
 func startGateway(t *testing.T, usersURL string, timeout time.Duration) string {
 	t.Helper()
+	return startGatewayWith(t, config.Config{}, usersURL, timeout)
+}
+
+// startGatewayWith is startGateway whose server has the headers of srvCfg.
+func startGatewayWith(t *testing.T, srvCfg config.Config, usersURL string, timeout time.Duration) string {
+	t.Helper()
 	specs := []topology.Spec{
 		{Name: "users", Routes: []string{"/api/v1/users", "/api/v1/auth"}},
 		{Name: "gateway", DependsOn: []string{"users"}, Stateless: true},
@@ -35,7 +41,7 @@ func startGateway(t *testing.T, usersURL string, timeout time.Duration) string {
 	place, err := topology.Plan(specs, cfg)
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := httpserver.New(config.Config{}, log)
+	e := httpserver.New(srvCfg, log)
 	e.Pre(proxy.HideInternal(place))
 	require.NoError(t, proxy.Mount(e, place, timeout, log))
 	srv := httptest.NewServer(e)
@@ -97,6 +103,46 @@ func TestProxyForwards(t *testing.T) {
 	s = <-got
 	require.NotEmpty(t, s.Header.Get(echo.HeaderXRequestID))
 	require.Equal(t, s.Header.Get(echo.HeaderXRequestID), resp.Header.Get(echo.HeaderXRequestID))
+}
+
+// A module process sends its own CORS and security headers; behind the
+// gateway the client must see each once, or browsers refuse the answer.
+func TestProxySendsEdgeHeadersOnce(t *testing.T) {
+	const origin = "https://shop.example.com"
+	cfg := config.Config{Env: config.Production, HTTP: config.HTTP{CORSAllowedOrigins: []string{origin}}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	me := httpserver.New(cfg, log)
+	me.GET("/api/v1/users/me", func(c echo.Context) error {
+		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+		return c.JSON(http.StatusOK, map[string]bool{"ok": true})
+	})
+	module := httptest.NewServer(me)
+	t.Cleanup(module.Close)
+	base := startGatewayWith(t, cfg, module.URL, 5*time.Second)
+
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/users/me", nil)
+	require.NoError(t, err)
+	req.Header.Set(echo.HeaderOrigin, origin)
+	req.Header.Set(echo.HeaderXForwardedProto, "https") // HSTS only behind TLS
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, []string{origin}, resp.Header.Values(echo.HeaderAccessControlAllowOrigin))
+	assert.Equal(t, []string{echo.HeaderXRequestID}, resp.Header.Values(echo.HeaderAccessControlExposeHeaders))
+	for _, h := range []string{
+		echo.HeaderXFrameOptions, echo.HeaderContentSecurityPolicy, echo.HeaderXContentTypeOptions,
+		echo.HeaderXXSSProtection, echo.HeaderReferrerPolicy, echo.HeaderStrictTransportSecurity,
+	} {
+		assert.Len(t, resp.Header.Values(h), 1, h)
+	}
+	var vary []string
+	for _, v := range resp.Header.Values(echo.HeaderVary) {
+		for f := range strings.SplitSeq(v, ",") {
+			vary = append(vary, strings.TrimSpace(f))
+		}
+	}
+	assert.ElementsMatch(t, []string{echo.HeaderOrigin, echo.HeaderAcceptEncoding}, vary, "Origin once, the module's own Vary kept")
 }
 
 func TestProxyStreamsBodies(t *testing.T) {
