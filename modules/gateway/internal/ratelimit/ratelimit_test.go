@@ -156,6 +156,17 @@ func TestAuthIsStricter(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/products", "").StatusCode, "other groups keep their own buckets")
 }
 
+// Attaching a valid token to login attempts does not dodge the auth limit:
+// the auth group always counts by client IP.
+func TestAuthCountsByIP(t *testing.T) {
+	f := setup(t, limits)
+	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/auth/token", "").StatusCode)
+	for _, user := range []string{"alice", "bob"} {
+		require.Equal(t, http.StatusTooManyRequests, f.do(t, http.MethodPost, "/api/v1/auth/token", f.token(t, user)).StatusCode,
+			"a token of %s shares the IP's bucket", user)
+	}
+}
+
 func TestOff(t *testing.T) {
 	f := setup(t, map[string]config.RateLimit{"default": {Prefix: "/api/", Limit: "off"}})
 	for range 10 {
