@@ -116,6 +116,7 @@ func TestOverTheLimit(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
 	require.Equal(t, gateway.ErrRateLimited.Code, d.Code)
 	require.Equal(t, "20", resp.Header.Get("Retry-After"))
+	require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "the 429 carries the security headers")
 	require.Equal(t, "0", resp.Header.Get(HeaderRemaining))
 	require.Equal(t, "60", resp.Header.Get(HeaderReset))
 
