@@ -43,7 +43,7 @@ var Module = topology.Spec{
 		}),
 		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, log *slog.Logger) error {
 			e.Pre(proxy.HideInternal(place))
-			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, log)
+			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, cfg.Gateway.TrustedProxies, log)
 		}),
 		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
 			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)

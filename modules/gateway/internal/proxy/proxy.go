@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/gateway"
+	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/topology"
@@ -29,7 +30,10 @@ const dialTimeout = 3 * time.Second
 
 // New returns a reverse proxy to the module at base. timeout bounds the
 // wait for the module's response headers; bodies then stream unbounded.
-func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputil.ReverseProxy, error) {
+// From a peer in trusted (a load balancer in front), the X-Forwarded-For
+// chain, -Proto and -Host it sent are kept, the peer appended to the chain;
+// from anyone else they are replaced.
+func New(module, base string, timeout time.Duration, trusted []*net.IPNet, log *slog.Logger) (*httputil.ReverseProxy, error) {
 	target, err := url.Parse(base)
 	if err != nil || target.Scheme == "" || target.Host == "" {
 		return nil, fmt.Errorf("%s URL %q is not an absolute URL", module, base)
@@ -37,7 +41,18 @@ func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputi
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
-			r.SetXForwarded()
+			trustedPeer := peerIn(r.In.RemoteAddr, trusted)
+			if trustedPeer {
+				r.Out.Header["X-Forwarded-For"] = r.In.Header["X-Forwarded-For"]
+			}
+			r.SetXForwarded() // appends the peer to the chain
+			if trustedPeer {
+				for _, h := range []string{echo.HeaderXForwardedProto, "X-Forwarded-Host"} {
+					if v := r.In.Header.Get(h); v != "" {
+						r.Out.Header.Set(h, v)
+					}
+				}
+			}
 		},
 		Transport: &http.Transport{
 			Proxy:                 nil, // never through an outbound proxy
@@ -106,13 +121,17 @@ func dropEdgeHeaders(h http.Header) {
 // Mount serves the routes of every remote module through its proxy. Routes
 // of local modules are served in-process by their own handlers, and
 // /internal/ is never proxied.
-func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, log *slog.Logger) error {
+func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, trustedProxies []string, log *slog.Logger) error {
+	trusted, err := config.TrustedNets(trustedProxies)
+	if err != nil {
+		return err
+	}
 	for _, m := range place.Modules() {
 		base := place.URL(m.Name)
 		if place.IsLocal(m.Name) || base == "" || len(m.Routes) == 0 {
 			continue
 		}
-		rp, err := New(m.Name, base, timeout, log)
+		rp, err := New(m.Name, base, timeout, trusted, log)
 		if err != nil {
 			return err
 		}
@@ -151,6 +170,24 @@ func errorHandler(module string, log *slog.Logger) func(http.ResponseWriter, *ht
 			"request_id", r.Header.Get(echo.HeaderXRequestID), "err", err)
 		httpserver.WriteProblem(w, d)
 	}
+}
+
+// peerIn reports whether the connection's peer is in one of nets.
+func peerIn(remoteAddr string, nets []*net.IPNet) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // unreachable reports a failure to connect, as opposed to a module that

@@ -43,7 +43,7 @@ func startGatewayWith(t *testing.T, srvCfg config.Config, usersURL string, timeo
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.New(srvCfg, log)
 	e.Pre(proxy.HideInternal(place))
-	require.NoError(t, proxy.Mount(e, place, timeout, log))
+	require.NoError(t, proxy.Mount(e, place, timeout, srvCfg.Gateway.TrustedProxies, log))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -143,6 +143,42 @@ func TestProxySendsEdgeHeadersOnce(t *testing.T) {
 		}
 	}
 	assert.ElementsMatch(t, []string{echo.HeaderOrigin, echo.HeaderAcceptEncoding}, vary, "Origin once, the module's own Vary kept")
+}
+
+// The chain a trusted load balancer sends is kept and the peer appended;
+// anyone else's X-Forwarded-* are replaced.
+func TestProxyForwardedHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	module := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	t.Cleanup(module.Close)
+	for _, tc := range []struct {
+		name             string
+		trusted          []string
+		xff, proto, host string
+	}{
+		{"trusted peer", []string{"127.0.0.0/8"}, "203.0.113.7, 10.0.0.2, 127.0.0.1", "https", "shop.example.com"},
+		{"untrusted peer", []string{"10.0.0.0/8"}, "127.0.0.1", "http", "api.internal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Config{Gateway: config.Gateway{TrustedProxies: tc.trusted}}
+			base := startGatewayWith(t, cfg, module.URL, 5*time.Second)
+			req, err := http.NewRequest(http.MethodGet, base+"/api/v1/users/me", nil)
+			require.NoError(t, err)
+			req.Host = "api.internal"
+			req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.2")
+			req.Header.Set("X-Forwarded-Proto", "https")
+			req.Header.Set("X-Forwarded-Host", "shop.example.com")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			h := <-got
+			assert.Equal(t, tc.xff, strings.Join(h.Values("X-Forwarded-For"), ", "))
+			assert.Equal(t, tc.proto, h.Get("X-Forwarded-Proto"))
+			assert.Equal(t, tc.host, h.Get("X-Forwarded-Host"))
+		})
+	}
 }
 
 func TestProxyStreamsBodies(t *testing.T) {

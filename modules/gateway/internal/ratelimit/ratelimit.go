@@ -7,7 +7,6 @@ package ratelimit
 import (
 	"fmt"
 	"math"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,12 +115,12 @@ func IPExtractor(trusted []string) (echo.IPExtractor, error) {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect(), nil
 	}
+	nets, err := config.TrustedNets(trusted)
+	if err != nil {
+		return nil, err
+	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, raw := range trusted {
-		_, n, err := net.ParseCIDR(config.AsCIDR(raw))
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: %w", raw, err)
-		}
+	for _, n := range nets {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...), nil
