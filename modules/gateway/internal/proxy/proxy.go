@@ -208,22 +208,27 @@ func reason(err error) string {
 	return "connection failed"
 }
 
-// HideInternal answers 404 for /internal/<module>/ when that module does not
-// run in this process: the gateway never forwards internal routes, so from
-// outside they do not exist. Local modules keep theirs, guarded by service
-// tokens, for the other processes that call them.
-func HideInternal(place topology.Placement) echo.MiddlewareFunc {
+// HideInternal answers 404, as if absent, for /internal/ paths a client
+// should not know of: those of a module not in this process (the gateway
+// never forwards internal routes), and, where the gateway shares the public
+// port with local modules, those of a call without the service credentials
+// guard checks. Callers with credentials (other processes of a mixed
+// topology) still reach the local modules' internal routes.
+func HideInternal(place topology.Placement, guard echo.MiddlewareFunc) echo.MiddlewareFunc {
+	pass := func(echo.Context) error { return nil }
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			rest, ok := strings.CutPrefix(c.Request().URL.Path, "/internal/")
 			if !ok {
 				return next(c)
 			}
-			// Only paths naming a module are hidden; shared internal endpoints
-			// (such as /internal/<local module>/events) are the process's own, still guarded
-			// by service credentials.
 			module, _, _ := strings.Cut(rest, "/")
 			if module == gateway.Name || (isModule(place, module) && !place.IsLocal(module)) {
+				return problem.ErrNotFound
+			}
+			// The guard runs again after routing; here it only decides
+			// whether the route is admitted to exist.
+			if guard(pass)(c) != nil {
 				return problem.ErrNotFound
 			}
 			return next(c)

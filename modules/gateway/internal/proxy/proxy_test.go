@@ -17,11 +17,15 @@ import (
 
 	"mitosis/modules/gateway"
 	"mitosis/modules/gateway/internal/proxy"
+	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/topology"
 )
+
+// serviceKey is the SERVICE_API_KEY of the processes in these tests.
+const serviceKey = "0123456789abcdef0123456789abcdef"
 
 // startGateway runs a gateway-only process whose users module lives at
 // usersURL, and returns its base URL.
@@ -42,7 +46,7 @@ func startGatewayWith(t *testing.T, srvCfg config.Config, usersURL string, timeo
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.New(srvCfg, log)
-	e.Pre(proxy.HideInternal(place))
+	e.Pre(proxy.HideInternal(place, auth.NewAPIKeyServiceAuth(serviceKey, "gateway").GuardInternal))
 	require.NoError(t, proxy.Mount(e, place, timeout, srvCfg.Gateway.TrustedProxies, log))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -252,6 +256,60 @@ func TestInternalRoutesAreNotReachable(t *testing.T) {
 		decodeProblem(t, resp, http.StatusNotFound, problem.ErrNotFound.Code)
 		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "the 404 carries the security headers")
 		resp.Body.Close()
+	}
+}
+
+// Where the gateway shares the process with a module, that module's internal
+// routes are hidden from callers without service credentials, and served to
+// callers with them.
+func TestLocalInternalRoutesNeedCredentials(t *testing.T) {
+	specs := []topology.Spec{
+		{Name: "users", Routes: []string{"/api/v1/users"}},
+		{Name: "gateway", DependsOn: []string{"users"}, Stateless: true},
+	}
+	place, err := topology.Plan(specs, config.Config{Services: []string{"gateway", "users"}})
+	require.NoError(t, err)
+	require.True(t, place.IsLocal("users"))
+	services := auth.NewAPIKeyServiceAuth(serviceKey, "users,gateway")
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.Pre(proxy.HideInternal(place, services.GuardInternal))
+	e.Use(services.GuardInternal)
+	e.POST("/internal/users/get", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"caller": auth.Caller(c.Request().Context())})
+	})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name, path, authz string
+		status            int
+	}{
+		{"no credentials", "/internal/users/get", "", http.StatusNotFound},
+		{"a user's bearer token", "/internal/users/get", "Bearer x.y.z", http.StatusNotFound},
+		{"a wrong key", "/internal/users/get", "ApiKey " + strings.Repeat("x", 32), http.StatusNotFound},
+		{"a missing route without credentials", "/internal/users/nothing", "", http.StatusNotFound},
+		{"service credentials", "/internal/users/get", "ApiKey " + serviceKey, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, srv.URL+tc.path, strings.NewReader(`{}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			if tc.authz != "" {
+				req.Header.Set("Authorization", tc.authz)
+				req.Header.Set(auth.CallerHeader, "orders")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			if tc.status == http.StatusNotFound {
+				decodeProblem(t, resp, http.StatusNotFound, problem.ErrNotFound.Code)
+				return
+			}
+			require.Equal(t, tc.status, resp.StatusCode)
+			var got map[string]string
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+			require.Equal(t, "orders", got["caller"])
+		})
 	}
 }
 
