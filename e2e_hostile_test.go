@@ -33,6 +33,13 @@ func TestHostileInput(t *testing.T) {
 		db := pgtest.NewDatabase(t)
 		runHostile(t, threeProcesses(t, db, "", nil), db)
 	})
+	// The gateway applies the rate limits; startApp sets them generous, so
+	// the cases answer for themselves and not 429.
+	t.Run("gateway before three processes", func(t *testing.T) {
+		t.Parallel()
+		db := pgtest.NewDatabase(t)
+		runHostile(t, behindGateway(t, threeProcesses(t, db, "", nil)), db)
+	})
 }
 
 // hostile is one attack: the request (with the victim's token if auth) and
@@ -50,7 +57,11 @@ func runHostile(t *testing.T, topo topology, db string) {
 	victim := hostileVictim(t, topo)
 	conn := connect(t, db) // one connection: a fresh one per case would pile up until the end
 	counts := func() map[string]int { return rowCounts(t, conn) }
-	for _, c := range append(hostileCases(victim.token), tokenAttacks(t, topo, db, victim)...) {
+	cases := append(hostileCases(victim.token), tokenAttacks(t, topo, db, victim)...)
+	// The victim's setup wrote events; once they are delivered, only a
+	// case can change a count.
+	eventsDelivered(t, conn)
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := counts()
 			if c.auth {
@@ -59,7 +70,7 @@ func runHostile(t *testing.T, topo topology, db string) {
 			r := topo.do(t, c.req)
 			requireProblem(t, r, c.status, c.code, c.fields...)
 			assert.NotContains(t, string(r.body), "runtime", "no internals in %s", r.body)
-			assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
+			assert.Equal(t, []string{"nosniff"}, r.header.Values("X-Content-Type-Options"))
 			assert.Equal(t, before, counts(), "rows left behind")
 		})
 	}
@@ -72,6 +83,15 @@ func runHostile(t *testing.T, topo topology, db string) {
 			"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST",
 		}})
 		require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+	})
+	t.Run("an allowed origin is granted once", func(t *testing.T) {
+		const origin = "http://localhost:3000" // any loopback origin in development
+		r := topo.do(t, request{method: http.MethodGet, path: "/api/v1/wallet", token: victim.token, header: map[string]string{"Origin": origin}})
+		require.Equal(t, http.StatusOK, r.status)
+		require.Equal(t, []string{origin}, r.header.Values("Access-Control-Allow-Origin"))
+		for _, h := range []string{"X-Frame-Options", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"} {
+			require.Len(t, r.header.Values(h), 1, h)
+		}
 	})
 	t.Run("strange but valid names are kept verbatim", func(t *testing.T) {
 		for i, name := range []string{
@@ -96,16 +116,40 @@ func hostileVictim(t *testing.T, topo topology) account {
 	return a
 }
 
+// writtenTables are the tables a request can write to, directly or through
+// the events and sagas it starts.
+var writtenTables = []string{
+	"users.users", "users.refresh_tokens", "users.event_outbox", "users.event_inbox",
+	"payments.wallets", "payments.payments", "payments.ledger_entries", "payments.event_outbox", "payments.event_inbox",
+	"orders.orders", "orders.order_items", "orders.sagas", "orders.saga_steps", "orders.event_outbox", "orders.event_inbox",
+}
+
 // rowCounts counts the rows of every table the API writes.
 func rowCounts(t *testing.T, conn *pgx.Conn) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"users.users", "payments.wallets", "payments.payments", "payments.ledger_entries", "orders.orders"} {
+	for _, table := range writtenTables {
 		var n int
 		require.NoError(t, conn.QueryRow(t.Context(), "SELECT count(*) FROM "+table).Scan(&n), table)
 		out[table] = n
 	}
 	return out
+}
+
+// eventsDelivered waits until every module's outbox is fanned out and
+// every delivery made (or dead).
+func eventsDelivered(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	var q []string
+	for _, m := range []string{"users", "payments", "orders"} {
+		q = append(q, fmt.Sprintf("(SELECT count(*) FROM %s.event_deliveries WHERE status = 'pending')", m),
+			fmt.Sprintf("(SELECT count(*) FROM %s.event_outbox WHERE fanned_out_at IS NULL)", m))
+	}
+	require.Eventually(t, func() bool {
+		var n int
+		err := conn.QueryRow(t.Context(), "SELECT "+strings.Join(q, " + ")).Scan(&n)
+		return err == nil && n == 0
+	}, 20*time.Second, 50*time.Millisecond, "events still undelivered")
 }
 
 func hostileCases(token string) []hostile {

@@ -31,7 +31,8 @@ type healthWant struct {
 	url          string
 	modules      []string
 	dependencies []string
-	// gateway marks a gateway-only process, which serves no internal routes.
+	// gateway marks a process the gateway runs in: its /internal/ routes
+	// answer 404 to callers without service credentials, as if absent.
 	gateway bool
 }
 

@@ -63,7 +63,7 @@ func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology 
 	p.waitReady(t)
 	return topology{
 		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
-		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}, dependencies: brokerDeps(extra)}},
+		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}, dependencies: brokerDeps(extra), gateway: true}},
 	}
 }
 
@@ -138,8 +138,9 @@ func (s *session) unknownRoute(t *testing.T) {
 }
 
 // internalRoutes: no client, and no user token, can reach a module's
-// internal API, on any process; nothing is credited by the attempt. A
-// gateway-only process has no internal routes at all. With SERVICE_AUTH=none
+// internal API, on any process; nothing is credited by the attempt. Where
+// the gateway runs (alone, or with the modules) internal routes do not even
+// exist for such callers: 404, not 401. With SERVICE_AUTH=none
 // (development only) they are open instead.
 func (s *session) internalRoutes(t *testing.T) {
 	if s.topo.serviceAuth == auth.ServiceAuthNone {
@@ -151,14 +152,14 @@ func (s *session) internalRoutes(t *testing.T) {
 		for _, token := range []string{"", s.alice.token} {
 			r := s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/deposit", token: token,
 				body: map[string]any{"user_id": s.alice.user.ID, "amount_cents": 5000000}})
+			status, code := http.StatusUnauthorized, "unauthorized"
 			if p.gateway {
-				requireProblem(t, r, http.StatusNotFound, "not_found")
-				continue
+				status, code = http.StatusNotFound, "not_found"
 			}
-			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
+			requireProblem(t, r, status, code)
 			r = s.topo.do(t, request{method: http.MethodPost, base: p.url, path: "/internal/payments/events", token: token,
 				body: map[string]any{"id": uuid.NewString(), "type": "user.registered"}})
-			requireProblem(t, r, http.StatusUnauthorized, "unauthorized")
+			requireProblem(t, r, status, code)
 		}
 	}
 	after := decode[map[string]any](t, s.topo.get(t, "/api/v1/wallet", s.alice.token), http.StatusOK)

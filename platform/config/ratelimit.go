@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,20 @@ func ParseRate(s string) (Rate, error) {
 		}
 	}
 	return r, nil
+}
+
+// TrustedNets parses GATEWAY_TRUSTED_PROXIES: the networks of the proxies
+// in front (load balancers) whose X-Forwarded-* headers are believed.
+func TrustedNets(list []string) ([]*net.IPNet, error) {
+	nets := make([]*net.IPNet, 0, len(list))
+	for _, raw := range list {
+		_, n, err := net.ParseCIDR(AsCIDR(raw))
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", raw, err)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 // AsCIDR turns a bare IP into its one-address CIDR.

@@ -40,8 +40,11 @@ func cors(cfg config.Config) echo.MiddlewareFunc {
 		AllowOriginFunc: func(origin string) (bool, error) { return originAllowed(cfg, origin), nil },
 		AllowMethods:    []string{"GET", "POST", "OPTIONS"},
 		AllowHeaders:    []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key"},
-		ExposeHeaders:   []string{echo.HeaderXRequestID},
-		MaxAge:          600,
+		// A browser reads only the exposed headers of a cross-origin answer:
+		// the request id, and when to retry after a 429 or 503.
+		ExposeHeaders: []string{echo.HeaderXRequestID, echo.HeaderRetryAfter,
+			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+		MaxAge: 600,
 	})
 }
 

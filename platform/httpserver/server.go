@@ -27,11 +27,14 @@ func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
 	e.Pre(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	// Before routing and before any later Pre middleware, so the answers
+	// those give (a gateway's 429, a hidden route's 404) carry the security
+	// and CORS headers too.
+	e.Pre(secureHeaders(cfg), cors(cfg))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
 	}}))
-	e.Use(secureHeaders(cfg), cors(cfg))
 	e.Use(middleware.BodyLimit(BodyLimit))
 	e.Use(Deadline, RequestContext)
 	return e

@@ -114,6 +114,27 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// An answer given in a Pre middleware (a gateway's 429 before routing)
+// carries the security and CORS headers, and exposes Retry-After.
+func TestPreAnswersCarryHeaders(t *testing.T) {
+	const origin = "https://shop.example.com"
+	e := newEcho(config.Config{Env: config.Production, HTTP: config.HTTP{CORSAllowedOrigins: []string{origin}}})
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set(echo.HeaderRetryAfter, "7")
+			return echo.NewHTTPError(http.StatusTooManyRequests)
+		}
+	})
+	r := httptest.NewRequest(http.MethodGet, "/ok", nil)
+	r.Header.Set("Origin", origin)
+	resp := serve(t, e, r)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, origin, resp.Header.Get("Access-Control-Allow-Origin"))
+	assert.Contains(t, resp.Header.Get("Access-Control-Expose-Headers"), "Retry-After")
+	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+	assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
+}
+
 // startServer runs the server on loopback with short timeouts.
 func startServer(t *testing.T, timeouts config.HTTP) string {
 	t.Helper()

@@ -41,9 +41,9 @@ var Module = topology.Spec{
 			e.Pre(lim.Middleware)
 			return nil
 		}),
-		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, log *slog.Logger) error {
-			e.Pre(proxy.HideInternal(place))
-			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, log)
+		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, services *auth.ServiceAuth, log *slog.Logger) error {
+			e.Pre(proxy.HideInternal(place, services.GuardInternal))
+			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, cfg.Gateway.TrustedProxies, log)
 		}),
 		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
 			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)

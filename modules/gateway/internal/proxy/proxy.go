@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/gateway"
+	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/topology"
@@ -29,7 +30,10 @@ const dialTimeout = 3 * time.Second
 
 // New returns a reverse proxy to the module at base. timeout bounds the
 // wait for the module's response headers; bodies then stream unbounded.
-func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputil.ReverseProxy, error) {
+// From a peer in trusted (a load balancer in front), the X-Forwarded-For
+// chain, -Proto and -Host it sent are kept, the peer appended to the chain;
+// from anyone else they are replaced.
+func New(module, base string, timeout time.Duration, trusted []*net.IPNet, log *slog.Logger) (*httputil.ReverseProxy, error) {
 	target, err := url.Parse(base)
 	if err != nil || target.Scheme == "" || target.Host == "" {
 		return nil, fmt.Errorf("%s URL %q is not an absolute URL", module, base)
@@ -37,7 +41,18 @@ func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputi
 	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
-			r.SetXForwarded()
+			trustedPeer := peerIn(r.In.RemoteAddr, trusted)
+			if trustedPeer {
+				r.Out.Header["X-Forwarded-For"] = r.In.Header["X-Forwarded-For"]
+			}
+			r.SetXForwarded() // appends the peer to the chain
+			if trustedPeer {
+				for _, h := range []string{echo.HeaderXForwardedProto, "X-Forwarded-Host"} {
+					if v := r.In.Header.Get(h); v != "" {
+						r.Out.Header.Set(h, v)
+					}
+				}
+			}
 		},
 		Transport: &http.Transport{
 			Proxy:                 nil, // never through an outbound proxy
@@ -50,24 +65,73 @@ func New(module, base string, timeout time.Duration, log *slog.Logger) (*httputi
 		// Flush every write: streamed answers reach the client as they come.
 		FlushInterval: -1,
 		ModifyResponse: func(res *http.Response) error {
-			// The gateway already answers with the request's id.
+			// The gateway already answers with the request's id, and its own
+			// middleware sets the CORS and security headers: the module's
+			// copies would double them (two Access-Control-Allow-Origin
+			// values, which browsers refuse).
 			res.Header.Del(echo.HeaderXRequestID)
+			dropEdgeHeaders(res.Header)
 			return nil
 		},
 		ErrorHandler: errorHandler(module, log),
 	}, nil
 }
 
+// edgeHeaders are the headers the gateway's own middleware answers with.
+var edgeHeaders = []string{
+	echo.HeaderAccessControlAllowOrigin,
+	echo.HeaderAccessControlAllowMethods,
+	echo.HeaderAccessControlAllowHeaders,
+	echo.HeaderAccessControlAllowCredentials,
+	echo.HeaderAccessControlExposeHeaders,
+	echo.HeaderAccessControlMaxAge,
+	echo.HeaderXXSSProtection,
+	echo.HeaderXContentTypeOptions,
+	echo.HeaderXFrameOptions,
+	echo.HeaderContentSecurityPolicy,
+	echo.HeaderContentSecurityPolicyReportOnly,
+	echo.HeaderReferrerPolicy,
+	echo.HeaderStrictTransportSecurity,
+}
+
+// dropEdgeHeaders removes the module's CORS and security headers, and the
+// Vary entries its CORS middleware added (the gateway adds its own); other
+// Vary entries stay.
+func dropEdgeHeaders(h http.Header) {
+	for _, name := range edgeHeaders {
+		h.Del(name)
+	}
+	var keep []string
+	for _, v := range h.Values(echo.HeaderVary) {
+		for f := range strings.SplitSeq(v, ",") {
+			f = strings.TrimSpace(f)
+			switch http.CanonicalHeaderKey(f) {
+			case "", echo.HeaderOrigin, echo.HeaderAccessControlRequestMethod, echo.HeaderAccessControlRequestHeaders:
+			default:
+				keep = append(keep, f)
+			}
+		}
+	}
+	h.Del(echo.HeaderVary)
+	if len(keep) > 0 {
+		h.Set(echo.HeaderVary, strings.Join(keep, ", "))
+	}
+}
+
 // Mount serves the routes of every remote module through its proxy. Routes
 // of local modules are served in-process by their own handlers, and
 // /internal/ is never proxied.
-func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, log *slog.Logger) error {
+func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, trustedProxies []string, log *slog.Logger) error {
+	trusted, err := config.TrustedNets(trustedProxies)
+	if err != nil {
+		return err
+	}
 	for _, m := range place.Modules() {
 		base := place.URL(m.Name)
 		if place.IsLocal(m.Name) || base == "" || len(m.Routes) == 0 {
 			continue
 		}
-		rp, err := New(m.Name, base, timeout, log)
+		rp, err := New(m.Name, base, timeout, trusted, log)
 		if err != nil {
 			return err
 		}
@@ -108,6 +172,24 @@ func errorHandler(module string, log *slog.Logger) func(http.ResponseWriter, *ht
 	}
 }
 
+// peerIn reports whether the connection's peer is in one of nets.
+func peerIn(remoteAddr string, nets []*net.IPNet) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // unreachable reports a failure to connect, as opposed to a module that
 // accepted the connection and then failed.
 func unreachable(err error) bool {
@@ -126,22 +208,27 @@ func reason(err error) string {
 	return "connection failed"
 }
 
-// HideInternal answers 404 for /internal/<module>/ when that module does not
-// run in this process: the gateway never forwards internal routes, so from
-// outside they do not exist. Local modules keep theirs, guarded by service
-// tokens, for the other processes that call them.
-func HideInternal(place topology.Placement) echo.MiddlewareFunc {
+// HideInternal answers 404, as if absent, for /internal/ paths a client
+// should not know of: those of a module not in this process (the gateway
+// never forwards internal routes), and, where the gateway shares the public
+// port with local modules, those of a call without the service credentials
+// guard checks. Callers with credentials (other processes of a mixed
+// topology) still reach the local modules' internal routes.
+func HideInternal(place topology.Placement, guard echo.MiddlewareFunc) echo.MiddlewareFunc {
+	pass := func(echo.Context) error { return nil }
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			rest, ok := strings.CutPrefix(c.Request().URL.Path, "/internal/")
 			if !ok {
 				return next(c)
 			}
-			// Only paths naming a module are hidden; shared internal endpoints
-			// (such as /internal/<local module>/events) are the process's own, still guarded
-			// by service credentials.
 			module, _, _ := strings.Cut(rest, "/")
 			if module == gateway.Name || (isModule(place, module) && !place.IsLocal(module)) {
+				return problem.ErrNotFound
+			}
+			// The guard runs again after routing; here it only decides
+			// whether the route is admitted to exist.
+			if guard(pass)(c) != nil {
 				return problem.ErrNotFound
 			}
 			return next(c)

@@ -1,12 +1,12 @@
 // Package ratelimit limits request rates at the gateway: per user for
-// authenticated calls, per client IP otherwise, with a token bucket per
+// authenticated calls, per client IP otherwise and always on the auth
+// routes, with a token bucket per
 // route group (the longest matching prefix), stricter on /api/v1/auth.
 package ratelimit
 
 import (
 	"fmt"
 	"math"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,9 +89,18 @@ func (l *Limiter) match(path string) *group {
 	return nil
 }
 
+// authPath is where tokens are obtained; its limit guards against guessing.
+const authPath = "/api/v1/auth"
+
 // key is the caller: its user when the bearer token verifies, otherwise its
 // IP (as echo's IP extractor sees it, trusting only configured proxies).
+// Under /api/v1/auth it is always the IP: a token attached to a login
+// attempt must not buy the attacker another bucket.
 func (l *Limiter) key(c echo.Context) string {
+	path := c.Request().URL.Path
+	if path == authPath || strings.HasPrefix(path, authPath+"/") {
+		return "ip:" + c.RealIP()
+	}
 	if scheme, token, ok := strings.Cut(c.Request().Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		if claims, err := l.tokens.Verify(c.Request().Context(), strings.TrimSpace(token)); err == nil {
 			return "user:" + claims.Subject
@@ -106,12 +115,12 @@ func IPExtractor(trusted []string) (echo.IPExtractor, error) {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect(), nil
 	}
+	nets, err := config.TrustedNets(trusted)
+	if err != nil {
+		return nil, err
+	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, raw := range trusted {
-		_, n, err := net.ParseCIDR(config.AsCIDR(raw))
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: %w", raw, err)
-		}
+	for _, n := range nets {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...), nil

@@ -116,6 +116,7 @@ func TestOverTheLimit(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
 	require.Equal(t, gateway.ErrRateLimited.Code, d.Code)
 	require.Equal(t, "20", resp.Header.Get("Retry-After"))
+	require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "the 429 carries the security headers")
 	require.Equal(t, "0", resp.Header.Get(HeaderRemaining))
 	require.Equal(t, "60", resp.Header.Get(HeaderReset))
 
@@ -154,6 +155,17 @@ func TestAuthIsStricter(t *testing.T) {
 	require.Equal(t, "1", resp.Header.Get(HeaderLimit))
 	require.Equal(t, "60", resp.Header.Get("Retry-After"))
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/products", "").StatusCode, "other groups keep their own buckets")
+}
+
+// Attaching a valid token to login attempts does not dodge the auth limit:
+// the auth group always counts by client IP.
+func TestAuthCountsByIP(t *testing.T) {
+	f := setup(t, limits)
+	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/auth/token", "").StatusCode)
+	for _, user := range []string{"alice", "bob"} {
+		require.Equal(t, http.StatusTooManyRequests, f.do(t, http.MethodPost, "/api/v1/auth/token", f.token(t, user)).StatusCode,
+			"a token of %s shares the IP's bucket", user)
+	}
 }
 
 func TestOff(t *testing.T) {
