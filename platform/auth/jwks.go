@@ -77,6 +77,7 @@ type RemoteKeys struct {
 	keys      map[string]ed25519.PublicKey
 	fetchedAt time.Time // last successful fetch
 	triedAt   time.Time // last attempt, successful or not
+	failed    error     // why the last attempt failed; nil after a success
 }
 
 // NewRemoteKeys returns a key source reading the JWKS at url.
@@ -107,22 +108,25 @@ func (r *RemoteKeys) PublicKey(ctx context.Context, kid string) (ed25519.PublicK
 	}
 	r.mu.RLock()
 	throttled := r.now().Sub(r.triedAt) < r.minRefresh
+	failed := r.failed
 	r.mu.RUnlock()
 	if !throttled {
-		err := r.refresh(ctx)
-		if err != nil && !ok {
-			return nil, fmt.Errorf("%w: %w", ErrUnknownKey, err)
-		}
+		failed = r.refresh(ctx)
 		// On a failed refresh a stale key keeps working: users being briefly
 		// away must not log everyone out.
-		if err == nil {
+		if failed == nil {
 			key, ok, _ = r.cached(kid)
 		}
 	}
-	if !ok {
-		return nil, ErrUnknownKey
+	switch {
+	case ok:
+		return key, nil
+	case failed != nil:
+		// The kid may well be valid (a cold process, a rotation): only a
+		// set that was fetched can say a kid is unknown.
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, failed)
 	}
-	return key, nil
+	return nil, ErrUnknownKey
 }
 
 func (r *RemoteKeys) cached(kid string) (key ed25519.PublicKey, ok, fresh bool) {
@@ -136,6 +140,14 @@ func (r *RemoteKeys) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	r.triedAt = r.now()
 	r.mu.Unlock()
+	err := r.fetchSet(ctx)
+	r.mu.Lock()
+	r.failed = err
+	r.mu.Unlock()
+	return err
+}
+
+func (r *RemoteKeys) fetchSet(ctx context.Context) error {
 	// The fetch serves every waiting verifier and its outcome throttles the
 	// next one, so it must not end with the request that happened to start
 	// it: a client hanging up on a made-up kid would otherwise fail the

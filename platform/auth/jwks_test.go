@@ -96,13 +96,14 @@ func TestRemoteKeysCacheAndRefreshOnUnknownKid(t *testing.T) {
 	windows := int64(time.Since(start)/minRefresh) + 1
 	assert.LessOrEqual(t, srv.fetches.Load()-before, windows)
 
-	// users briefly away: cached keys keep verifying, unknown ones do not.
+	// users briefly away: cached keys keep verifying; unknown ones cannot
+	// be told from a rotation, so they are unavailable, not unauthorized.
 	srv.mu.Lock()
 	srv.fail = true
 	srv.mu.Unlock()
 	time.Sleep(minRefresh) // let the refresh window open, so a fetch is attempted
 	_, err = verifier.Verify(ctx, token(bogus))
-	require.ErrorIs(t, err, problem.ErrUnauthorized)
+	require.ErrorIs(t, err, problem.ErrUnavailable)
 	_, err = verifier.Verify(ctx, token(newKey2))
 	require.NoError(t, err)
 }

@@ -20,9 +20,16 @@ const leeway = 30 * time.Second
 // ErrUnknownKey means no public key has the token's kid.
 var ErrUnknownKey = errors.New("unknown signing key")
 
+// ErrKeysUnavailable means the public keys could not be fetched (users is
+// unreachable or failing), so a token with a kid not yet cached can be
+// neither accepted nor refused: the request is answered 503, never 401,
+// which would tell a client with a good token to log in again.
+var ErrKeysUnavailable = errors.New("signing keys unavailable")
+
 // KeySource finds the public key that verifies tokens with a given kid.
 // users reads its own keys in-process; every other process fetches users'
-// JWKS (RemoteKeys). It returns ErrUnknownKey when no key has the kid.
+// JWKS (RemoteKeys). It returns ErrUnknownKey when no key has the kid, and
+// ErrKeysUnavailable when the keys cannot be read to tell.
 type KeySource interface {
 	PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error)
 }
@@ -60,7 +67,8 @@ func NewVerifier(keys KeySource, issuer, audience string, now func() time.Time) 
 }
 
 // Verify returns the claims of a valid token; every failure is
-// ErrUnauthorized, with the reason in the detail.
+// ErrUnauthorized, with the reason in the detail, except keys that cannot
+// be fetched, which is ErrUnavailable.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	var claims userClaims
 	_, err := v.parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
@@ -70,6 +78,12 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		}
 		return v.keys.PublicKey(ctx, kid)
 	})
+	if errors.Is(err, ErrKeysUnavailable) {
+		// The cause (a timeout, a refused connection) is logged, not
+		// wrapped: it is users' trouble, not this request's deadline.
+		return Claims{}, problem.WithDetail(fmt.Errorf("%w: %v", problem.ErrUnavailable, err),
+			"The signing keys cannot be read; retry shortly.")
+	}
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %s", problem.ErrUnauthorized, reason(err))
 	}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -114,8 +113,9 @@ func (c *Consumer) Stop(ctx context.Context) error {
 }
 
 func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
-	var e Event
-	if err := json.Unmarshal(m.Data(), &e); err != nil {
+	e, err := DecodeEvent(m.Data())
+	if err != nil {
+		// Retrying cannot mend it, and the dead letters could not store it.
 		c.log.Error("undecodable event dropped", "subscriber", c.module, "subject", m.Subject(), "err", err)
 		_ = m.Term()
 		return

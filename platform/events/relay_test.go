@@ -212,8 +212,10 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	assert.Equal(t, []int{1, 2}, w.effects(t, "a"))
 
 	// A subscriber the receiving process does not run is a coded error.
-	err := events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet))(
-		context.Background(), "nobody", events.Event{ID: "x", Type: "thing.made"})
+	made, err := events.New("pub", "thing.made", "x", map[string]int{"n": 1})
+	require.NoError(t, err)
+	err = events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet))(
+		context.Background(), "nobody", made)
 	require.ErrorIs(t, err, events.ErrUnknownSubscriber)
 }
 

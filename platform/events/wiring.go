@@ -41,6 +41,9 @@ func Mount(e *echo.Echo, b *Bus) {
 		if err := transport.Bind(c, &in); err != nil {
 			return err
 		}
+		if err := in.Validate(); err != nil {
+			return err
+		}
 		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in); err != nil {
 			return err
 		}

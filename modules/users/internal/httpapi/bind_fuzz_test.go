@@ -17,3 +17,9 @@ func FuzzBindCredentials(f *testing.F) {
 	transporttest.FuzzBind[users.Credentials](f,
 		`{"email":"ada@example.com","password":"correct horse"}`, `{"email":["a"]}`, `{"password":null}`)
 }
+
+func FuzzBindRefresh(f *testing.F) {
+	transporttest.FuzzBind[users.RefreshRequest](f,
+		`{"refresh_token":"rt_0123456789abcdef"}`, `{"refresh_token":""}`, `{"refresh_token":1}`,
+		`{"refresh_token":"a","extra":true}`, `{"refresh_token":"\u0000\ud800"}`)
+}
