@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/orders"
 	"mitosis/platform/events"
+	"mitosis/platform/page"
 )
 
 // Store reads and writes the orders schema.
@@ -93,16 +93,9 @@ func (s *Store) Get(ctx context.Context, customerID, orderID string) (orders.Ord
 	return found(row, err)
 }
 
-// Page is a position in a customer's orders, newest first.
-type Page struct {
-	Before   time.Time
-	BeforeID string
-	Limit    int
-}
-
 // List returns up to page.Limit orders older than the cursor position, of
 // one customer, or of all when customerID is empty.
-func (s *Store) List(ctx context.Context, customerID string, page Page) ([]orders.Order, error) {
+func (s *Store) List(ctx context.Context, customerID string, page page.Keyset) ([]orders.Order, error) {
 	var rows []orderRow
 	q := s.db.NewSelect().Model(&rows).Relation("Items", orderItems).
 		OrderExpr("o.created_at DESC, o.id DESC").Limit(int64(page.Limit))

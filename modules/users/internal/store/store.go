@@ -13,6 +13,7 @@ import (
 
 	"mitosis/modules/users"
 	"mitosis/platform/events"
+	"mitosis/platform/page"
 )
 
 type userRow struct {
@@ -90,15 +91,8 @@ func found(row userRow, err error) (Account, error) {
 	return fromRow(row), nil
 }
 
-// Page selects users created before (Before, BeforeID), newest first.
-type Page struct {
-	Limit    int
-	Before   time.Time
-	BeforeID string
-}
-
 // List returns a page of users, newest first.
-func (s *Store) List(ctx context.Context, page Page) ([]users.User, error) {
+func (s *Store) List(ctx context.Context, page page.Keyset) ([]users.User, error) {
 	var rows []userRow
 	q := s.db.NewSelect().Model(&rows).OrderExpr("created_at DESC, id DESC").Limit(int64(page.Limit))
 	if page.BeforeID != "" {
