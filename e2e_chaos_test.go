@@ -139,7 +139,7 @@ func TestChaos(t *testing.T) {
 	disagree := append(load.agreesWithDatabase(t, conn), load.readModelsAgree()...)
 	totals, err := readTotals(t.Context(), conn)
 	require.NoError(t, err)
-	t.Logf("chaos suite, %s form:\n%s", plan.form, summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders()))
+	t.Logf("chaos suite, %s form:\n%s", plan.form, summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders(), load.claimed))
 	assert.Empty(t, disagree, "what the clients saw, and the read models, against the data")
 }
 
@@ -238,7 +238,7 @@ func (l *chaosLoad) readModelsAgree() []string {
 }
 
 // summary is the table the suite prints.
-func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLog, faults []*faultRecord, tt chaosTotals, placed, resent int) string {
+func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLog, faults []*faultRecord, tt chaosTotals, placed, resent, claimed int) string {
 	var b strings.Builder
 	total, fivexx, none := log.count(time.Time{}, time.Time{})
 	fmt.Fprintf(&b, "load: %s with %d workers; %d HTTP attempts, %d answered 5xx, %d got no answer; settled in %s\n",
@@ -270,6 +270,7 @@ func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLo
 	slices.Sort(statuses)
 	fmt.Fprintf(&b, "5xx outside the fault windows: %d; 5xx by status: %s\n", outside, strings.Join(statuses, ", "))
 	fmt.Fprintf(&b, "recovery bound %s after each fault is lifted (time until an order is placed and charged again)\n", chaosRecoveryBound)
+	fmt.Fprintf(&b, "registrations answered 409 only once resent, proved ours by logging in: %d\n", claimed)
 	fmt.Fprintf(&b, "users %d, wallets %d; orders %d (%d answered only once sent again with their key): %d confirmed, %d cancelled, %d pending\n",
 		tt.users, tt.wallets, placed, resent, tt.byStatus[orders.StatusConfirmed], tt.byStatus[orders.StatusCancelled], tt.byStatus[orders.StatusPending])
 	eq := "="
