@@ -106,8 +106,14 @@ func (l *chaosLoad) items(rng *rand.Rand) []orders.Item {
 // register creates a user and issues its token; nil if that failed.
 func (l *chaosLoad) register(email string) *chaosUser {
 	u := &chaosUser{email: email, password: "chaos password " + email}
-	a := l.c.do(chaosPatience, http.MethodPost, l.topo.users+"/api/v1/users", "", "",
-		map[string]string{"email": u.email, "name": "Chaos", "password": u.password})
+	return l.signIn(u, l.c.do(chaosPatience, http.MethodPost, l.topo.users+"/api/v1/users", "", "",
+		map[string]string{"email": u.email, "name": "Chaos", "password": u.password}))
+}
+
+// signIn takes the answer to u's registration, issues u's token and reads
+// its id; nil if that failed.
+func (l *chaosLoad) signIn(u *chaosUser, a answer) *chaosUser {
+	email := u.email
 	// A 409 is ours only after a resend (the first attempt got no answer or
 	// a 5xx, yet registered the email), and only if our password logs in.
 	taken := a.status == http.StatusConflict && a.attempts > 1 && a.code() == users.ErrEmailTaken.Code

@@ -90,6 +90,22 @@ func TestChaos(t *testing.T) {
 	prober := load.register("chaos-probe@example.com")
 	require.NotNil(t, prober, "probe user: %v", load.failures)
 	load.deposit(prober, 1_000_000)
+	// A resent registration answered 409 is ours only if our password logs
+	// in: register one user, then take the 409 of its registration sent
+	// again as the answer to a resend.
+	claimer := &chaosUser{email: "chaos-claim@example.com", password: "chaos claim password"}
+	reg := map[string]string{"email": claimer.email, "name": "Chaos", "password": claimer.password}
+	require.Equal(t, http.StatusCreated, load.c.do(chaosPatience, http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg).status)
+	taken := load.c.once(http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg)
+	require.Equal(t, http.StatusConflict, taken.status, "%s", taken.body)
+	require.Nil(t, load.signIn(claimer, taken), "a 409 on the first send is not ours")
+	taken.attempts = 2
+	require.Nil(t, load.signIn(&chaosUser{email: claimer.email, password: "not ours"}, taken), "a 409 for someone else's email is not ours")
+	require.Len(t, load.failures, 2)
+	load.failures = nil
+	require.NotNil(t, load.signIn(claimer, taken), "%v", load.failures)
+	require.Equal(t, 1, load.claimed)
+	load.claimed = 0 // the summary counts the load's
 	_, ok := load.probe(prober, probeItem, time.Now().Add(chaosRecoveryBound))
 	require.True(t, ok, "the system answers before any fault")
 
