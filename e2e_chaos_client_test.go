@@ -84,6 +84,15 @@ func (a answer) retryable() bool { return a.status == 0 || a.status >= 500 }
 // decode unmarshals the body into out, reporting whether it could.
 func (a answer) decode(out any) bool { return json.Unmarshal(a.body, out) == nil }
 
+// code is the problem code of the body, "" if it has none.
+func (a answer) code() string {
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(a.body, &p)
+	return p.Code
+}
+
 // once sends one request; key, when set, is the Idempotency-Key.
 func (c *chaosClient) once(method, url, token, key string, body any) answer {
 	var rd io.Reader

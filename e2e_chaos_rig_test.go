@@ -128,6 +128,9 @@ type chaosFault struct {
 var chaosFaults = []chaosFault{
 	{"SIGKILL payments, restart after 1s", func(r *chaosRig) { r.crash("payments") }},
 	{"SIGKILL orders, restart after 1s", func(r *chaosRig) { r.crash("orders") }},
+	// Meanwhile orders may accept orders as pending (its saga checks the
+	// customer again later) and a verifier without cached keys answers 503.
+	{"SIGKILL users, restart after 1s", func(r *chaosRig) { r.crash("users") }},
 	{"PostgreSQL stopped (fast) for 2s, restarted", func(r *chaosRig) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -90,6 +90,22 @@ func TestChaos(t *testing.T) {
 	prober := load.register("chaos-probe@example.com")
 	require.NotNil(t, prober, "probe user: %v", load.failures)
 	load.deposit(prober, 1_000_000)
+	// A resent registration answered 409 is ours only if our password logs
+	// in: register one user, then take the 409 of its registration sent
+	// again as the answer to a resend.
+	claimer := &chaosUser{email: "chaos-claim@example.com", password: "chaos claim password"}
+	reg := map[string]string{"email": claimer.email, "name": "Chaos", "password": claimer.password}
+	require.Equal(t, http.StatusCreated, load.c.do(chaosPatience, http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg).status)
+	taken := load.c.once(http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg)
+	require.Equal(t, http.StatusConflict, taken.status, "%s", taken.body)
+	require.Nil(t, load.signIn(claimer, taken), "a 409 on the first send is not ours")
+	taken.attempts = 2
+	require.Nil(t, load.signIn(&chaosUser{email: claimer.email, password: "not ours"}, taken), "a 409 for someone else's email is not ours")
+	require.Len(t, load.failures, 2)
+	load.failures = nil
+	require.NotNil(t, load.signIn(claimer, taken), "%v", load.failures)
+	require.Equal(t, 1, load.claimed)
+	load.claimed = 0 // the summary counts the load's
 	_, ok := load.probe(prober, probeItem, time.Now().Add(chaosRecoveryBound))
 	require.True(t, ok, "the system answers before any fault")
 
@@ -139,7 +155,7 @@ func TestChaos(t *testing.T) {
 	disagree := append(load.agreesWithDatabase(t, conn), load.readModelsAgree()...)
 	totals, err := readTotals(t.Context(), conn)
 	require.NoError(t, err)
-	t.Logf("chaos suite, %s form:\n%s", plan.form, summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders()))
+	t.Logf("chaos suite, %s form:\n%s", plan.form, summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders(), load.claimed))
 	assert.Empty(t, disagree, "what the clients saw, and the read models, against the data")
 }
 
@@ -238,7 +254,7 @@ func (l *chaosLoad) readModelsAgree() []string {
 }
 
 // summary is the table the suite prints.
-func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLog, faults []*faultRecord, tt chaosTotals, placed, resent int) string {
+func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLog, faults []*faultRecord, tt chaosTotals, placed, resent, claimed int) string {
 	var b strings.Builder
 	total, fivexx, none := log.count(time.Time{}, time.Time{})
 	fmt.Fprintf(&b, "load: %s with %d workers; %d HTTP attempts, %d answered 5xx, %d got no answer; settled in %s\n",
@@ -270,6 +286,7 @@ func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLo
 	slices.Sort(statuses)
 	fmt.Fprintf(&b, "5xx outside the fault windows: %d; 5xx by status: %s\n", outside, strings.Join(statuses, ", "))
 	fmt.Fprintf(&b, "recovery bound %s after each fault is lifted (time until an order is placed and charged again)\n", chaosRecoveryBound)
+	fmt.Fprintf(&b, "registrations answered 409 only once resent, proved ours by logging in: %d\n", claimed)
 	fmt.Fprintf(&b, "users %d, wallets %d; orders %d (%d answered only once sent again with their key): %d confirmed, %d cancelled, %d pending\n",
 		tt.users, tt.wallets, placed, resent, tt.byStatus[orders.StatusConfirmed], tt.byStatus[orders.StatusCancelled], tt.byStatus[orders.StatusPending])
 	eq := "="
