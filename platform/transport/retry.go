@@ -28,7 +28,13 @@ func retry(retries int, base time.Duration, next send) send {
 			if !pause(ctx, backoff(base, attempt)) {
 				return err
 			}
+			prev := err
 			err = next(ctx, r)
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				// The caller's time ran out during a retry: keep why it
+				// was retrying beside the deadline.
+				return errors.Join(prev, err)
+			}
 		}
 		return err
 	}
