@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,27 +24,11 @@ import (
 // once; its history shows the steps it took.
 func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 	t.Parallel()
-	db := pgtest.NewDatabase(t)
-	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
-	}
-	// payments first: users publishes user.registered to it; payments reads
-	// users' JWKS at an address chosen before.
-	usersAddr := freeAddr(t)
-	paymentsEnv := env("payments")
-	paymentsEnv["USERS_URL"] = "http://" + usersAddr
-	p := startApp(t, "payments", paymentsEnv)
-	p.waitReady(t)
-	usersEnv := env("users")
-	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
-	u := startApp(t, "users", usersEnv)
-	u.waitReady(t)
-	ordersEnv := env("orders")
-	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
-	ordersEnv["BREAKER_FAILURES"], ordersEnv["BREAKER_COOLDOWN"], ordersEnv["CALL_BACKOFF"] = "3", "200ms", "5ms"
-	ordersEnv["SAGA_INLINE_TIMEOUT"], ordersEnv["SAGA_RECOVERY_INTERVAL"], ordersEnv["SAGA_BACKOFF_MAX"] = "2s", "100ms", "300ms"
-	o := startApp(t, "orders", ordersEnv)
-	o.waitReady(t)
+	sp := startSplit(t, pgtest.NewDatabase(t), "", nil, map[string]string{
+		"BREAKER_FAILURES": "3", "BREAKER_COOLDOWN": "200ms", "CALL_BACKOFF": "5ms",
+		"SAGA_INLINE_TIMEOUT": "2s", "SAGA_RECOVERY_INTERVAL": "100ms", "SAGA_BACKOFF_MAX": "300ms",
+	})
+	u, p, o := sp.users, sp.payments, sp.orders
 
 	s := &session{
 		topo:  topology{users: u.url, payments: p.url, orders: o.url},
@@ -79,11 +62,7 @@ func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 
 	// payments comes back where it was; nobody asks again, yet the orders
 	// are confirmed and charged once each.
-	ppEnv := env("payments")
-	ppEnv["HTTP_ADDR"], ppEnv["USERS_URL"] = strings.TrimPrefix(p.url, "http://"), u.url
-	again := startApp(t, "payments again", ppEnv)
-	again.url = p.url
-	again.waitReady(t)
+	sp.restart(t, "payments")
 	for _, placed := range pending {
 		require.Eventually(t, func() bool {
 			got := decode[orders.Order](t, s.topo.get(t, "/api/v1/orders/"+placed.ID, s.alice.token), http.StatusOK)
@@ -127,25 +106,10 @@ func breakers(rep health.Report) map[string][2]string {
 // charged exactly once.
 func TestE2EOrdersKilledMidSagaSettleAfterRestart(t *testing.T) {
 	t.Parallel()
-	db := pgtest.NewDatabase(t)
-	env := func(services string) map[string]string {
-		return map[string]string{"SERVICES": services, "DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
-	}
-	usersAddr := freeAddr(t)
-	paymentsEnv := env("payments")
-	paymentsEnv["USERS_URL"] = "http://" + usersAddr
-	p := startApp(t, "payments", paymentsEnv)
-	p.waitReady(t)
-	usersEnv := env("users")
-	usersEnv["PAYMENTS_URL"], usersEnv["HTTP_ADDR"] = p.url, usersAddr
-	u := startApp(t, "users", usersEnv)
-	u.waitReady(t)
-	ordersEnv := env("orders")
-	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
-	ordersEnv["SAGA_INLINE_TIMEOUT"], ordersEnv["SAGA_RECOVERY_INTERVAL"] = "1s", "50ms"
-	ordersEnv["SAGA_BACKOFF_MAX"], ordersEnv["SAGA_LEASE"] = "200ms", "2s"
-	o := startApp(t, "orders", ordersEnv)
-	o.waitReady(t)
+	sp := startSplit(t, pgtest.NewDatabase(t), "", nil, map[string]string{
+		"SAGA_INLINE_TIMEOUT": "1s", "SAGA_RECOVERY_INTERVAL": "50ms", "SAGA_BACKOFF_MAX": "200ms", "SAGA_LEASE": "2s",
+	})
+	u, p, o := sp.users, sp.payments, sp.orders
 
 	s := &session{
 		topo:  topology{users: u.url, payments: p.url, orders: o.url},
@@ -166,18 +130,8 @@ func TestE2EOrdersKilledMidSagaSettleAfterRestart(t *testing.T) {
 	}
 	o.kill(t)
 
-	restart := func(name, services string, old *appProcess, extra map[string]string) {
-		e := env(services)
-		for k, v := range extra {
-			e[k] = v
-		}
-		e["HTTP_ADDR"] = strings.TrimPrefix(old.url, "http://")
-		again := startApp(t, name, e)
-		again.url = old.url
-		again.waitReady(t)
-	}
-	restart("payments again", "payments", p, paymentsEnv)
-	restart("orders again", "orders", o, ordersEnv)
+	sp.restart(t, "payments")
+	sp.restart(t, "orders")
 	for _, placed := range pending {
 		require.Eventually(t, func() bool {
 			got := decode[orders.Order](t, s.topo.get(t, "/api/v1/orders/"+placed.ID, s.alice.token), http.StatusOK)

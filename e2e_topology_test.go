@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,6 +73,27 @@ func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology 
 // its data in that database instead; extra is added to every process's
 // environment.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
+	sp := startSplit(t, sharedDB, paymentsDB, extra, nil)
+	return topology{
+		users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, serviceAuth: extra["SERVICE_AUTH"],
+		processes: []healthWant{
+			{url: sp.users.url, modules: []string{"users"}, dependencies: brokerDeps(extra)},
+			{url: sp.payments.url, modules: []string{"payments"}, dependencies: brokerDeps(extra)},
+			{url: sp.orders.url, modules: []string{"orders"}, dependencies: append([]string{"payments", "users"}, brokerDeps(extra)...)},
+		},
+	}
+}
+
+// split is the three processes of the split topology, each with the
+// environment it was started with, for tests that kill and restart them.
+type split struct {
+	users, payments, orders *appProcess
+	env                     map[string]map[string]string // by module
+}
+
+// startSplit starts the three processes as threeProcesses describes;
+// ordersExtra is added to orders' environment only.
+func startSplit(t *testing.T, sharedDB, paymentsDB string, extra, ordersExtra map[string]string) *split {
 	env := func(services string) map[string]string {
 		return with(extra, map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
 	}
@@ -94,18 +116,23 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 	}
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
-	ordersEnv := env("orders")
+	ordersEnv := with(ordersExtra, env("orders"))
 	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	o := startApp(t, "orders", ordersEnv)
 	o.waitReady(t)
-	return topology{
-		users: u.url, payments: p.url, orders: o.url, serviceAuth: extra["SERVICE_AUTH"],
-		processes: []healthWant{
-			{url: u.url, modules: []string{"users"}, dependencies: brokerDeps(extra)},
-			{url: p.url, modules: []string{"payments"}, dependencies: brokerDeps(extra)},
-			{url: o.url, modules: []string{"orders"}, dependencies: append([]string{"payments", "users"}, brokerDeps(extra)...)},
-		},
-	}
+	return &split{users: u, payments: p, orders: o,
+		env: map[string]map[string]string{"users": usersEnv, "payments": paymentsEnv, "orders": ordersEnv}}
+}
+
+// restart starts module again, with its environment, on the address the
+// killed process had, and waits until it is ready.
+func (sp *split) restart(t *testing.T, module string) {
+	old := map[string]*appProcess{"users": sp.users, "payments": sp.payments, "orders": sp.orders}[module]
+	env := maps.Clone(sp.env[module])
+	env["HTTP_ADDR"] = strings.TrimPrefix(old.url, "http://")
+	again := startApp(t, module+" again", env)
+	again.url = old.url
+	again.waitReady(t)
 }
 
 // behindGateway starts a gateway-only process, without a database, in front
