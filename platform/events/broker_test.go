@@ -74,11 +74,7 @@ func TestEventsArriveInOrderPerAggregateThroughFailures(t *testing.T) {
 			}, 10*time.Second, 10*time.Millisecond)
 			assert.Equal(t, []int{1, 2, 3, 4, 5}, w.effects(t, "a"), "the first event's retries held the later ones back")
 			assert.Equal(t, []int{1, 2, 3, 4, 5}, w.effects(t, "b"))
-			require.Eventually(t, func() bool {
-				lags, unfanned, err := events.Status(context.Background(), w.pub)
-				require.NoError(t, err)
-				return len(lags) == 0 && unfanned == 0
-			}, 5*time.Second, 10*time.Millisecond, "nothing left to publish or deliver")
+			w.requireDrained(t)
 		})
 	}
 }

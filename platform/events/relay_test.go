@@ -47,13 +47,7 @@ func TestRelayDeliversToALocalSubscriberInOrder(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(w.effects(t, "a")) == 5 }, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, []int{1, 2, 3, 4, 5}, w.effects(t, "a"))
-	// The relay marks a delivery done after the subscriber commits, so the
-	// effects can be visible a moment before the outbox is drained.
-	require.Eventually(t, func() bool {
-		lags, unfanned, err := events.Status(context.Background(), w.pub)
-		require.NoError(t, err)
-		return len(lags) == 0 && unfanned == 0
-	}, 5*time.Second, 10*time.Millisecond, "nothing pending or dead")
+	w.requireDrained(t)
 }
 
 func TestARedeliveredEventHasNoSecondEffect(t *testing.T) {

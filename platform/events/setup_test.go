@@ -108,3 +108,15 @@ func count(t *testing.T, db *bun.DB, query string, args ...any) int {
 	require.NoError(t, db.NewRaw(query, args...).Scan(context.Background(), &n))
 	return n
 }
+
+// requireDrained waits until the publisher has nothing left to publish or
+// deliver: the relay marks a delivery done after the subscriber commits, so
+// effects can be visible a moment before the outbox is drained.
+func (w world) requireDrained(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		lags, unfanned, err := events.Status(context.Background(), w.pub)
+		require.NoError(t, err)
+		return len(lags) == 0 && unfanned == 0
+	}, 5*time.Second, 10*time.Millisecond, "nothing left to publish or deliver")
+}
