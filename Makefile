@@ -20,12 +20,12 @@ test: vet lint-api
 vet:
 	$(GO) vet $(PKGS)
 
-## lint-api: lint web/openapi.yaml with the pinned @redocly/cli (rules in redocly.yaml)
-lint-api: node_modules/.bin/redocly
-	REDOCLY_TELEMETRY=off npx --no-install redocly lint
+## lint-api: lint web/openapi.yaml with the pinned @redocly/cli (rules in web/redocly.yaml)
+lint-api: web/node_modules/.bin/redocly
+	cd web && REDOCLY_TELEMETRY=off npx --no-install redocly lint
 
-node_modules/.bin/redocly: package.json package-lock.json
-	npm ci --no-audit --no-fund
+web/node_modules/.bin/redocly: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
 FUZZTIME ?= 20s
@@ -41,7 +41,7 @@ CHAOS_DURATION ?= 5m
 
 ## chaos: the long chaos suite, CHAOS_DURATION of load under rounds of faults (make test runs the short form)
 chaos:
-	CHAOS=long CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -run '^TestChaos$$' -v -timeout 60m .
+	CHAOS=long CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -run '^TestChaos$$' -v -timeout 60m ./e2e/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"net/http"
@@ -41,7 +41,7 @@ type step struct {
 }
 
 // scenario is the table every topology runs. Users and wallet steps are
-// here; order and payment steps are in e2e_orders_test.go.
+// here; order and payment steps are in orders_test.go.
 var scenario = []step{
 	{"catalog is public", (*session).catalogIsPublic},
 	{"register", (*session).register},

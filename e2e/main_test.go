@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"errors"
@@ -44,7 +44,7 @@ func buildAndRerun() int {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "app")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-o", bin, "..")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: go build:", err)
