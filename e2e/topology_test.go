@@ -198,7 +198,7 @@ func (s *session) internalRoutes(t *testing.T) {
 // the OpenAPI document has no internal routes.
 func (s *session) openInternalRoutes(t *testing.T) {
 	body := strings.NewReader(`{"user_id":"` + s.alice.user.ID + `"}`)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.topo.payments+"/internal/payments/wallet", body)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.topo.payments+"/internal/payments/get-wallet", body)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,6 +43,22 @@ func TestEveryTopologyWires(t *testing.T) {
 				require.NoError(t, fx.ValidateApp(opts, fx.NopLogger))
 			})
 		}
+	}
+}
+
+// Every module others call declares each method of its contract once, and
+// its Spec names the contract it binds to its callers.
+func TestContractsAreDeclared(t *testing.T) {
+	for _, s := range modules.All() {
+		called := false
+		for _, other := range modules.All() {
+			called = called || slices.Contains(other.DependsOn, s.Name)
+		}
+		if s.Contract == nil {
+			assert.False(t, called, "%s is called by other modules but binds no contract", s.Name)
+			continue
+		}
+		assert.NoError(t, s.Contract.Verify(), s.Name)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"mitosis/modules"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
+	"mitosis/platform/contract"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/pgtest"
@@ -80,7 +81,7 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	place := topology.Manual(nil, urls)
 	run(t, fx.Options(
 		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"), quietLogger())),
-		fx.Provide(health.NewRegistry),
+		fx.Provide(health.NewRegistry, contract.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),
 	))

@@ -11,6 +11,7 @@ import (
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/userstest"
+	"mitosis/platform/contract"
 )
 
 // sink keeps the compiler from discarding the calls being measured.
@@ -32,11 +33,14 @@ func BenchmarkGet(b *testing.B) {
 	p := modulestest.Start(b, map[string]string{"SERVICES": "users,payments"}, &local)
 	var remote users.Service
 	modulestest.Clients(b, map[string]string{"users": p.URL}, &remote)
-	// fx provides the contract; its dynamic type is the concrete service,
-	// the very instance (same pool) the in-process variant calls.
-	direct, ok := local.(*app.Service)
+	// fx provides the contract as a stub bound to a caller, as orders holds
+	// it; the stub calls the concrete service, the very instance (same pool)
+	// the direct variant calls.
+	local = contract.ForCaller(local, "orders")
+	target, _ := local.(interface{ Implementation() any })
+	direct, ok := target.Implementation().(*app.Service)
 	if !ok {
-		b.Fatalf("users.Service is a %T, not *app.Service", local)
+		b.Fatalf("users.Service %T does not call an *app.Service in-process", local)
 	}
 
 	ctx := context.Background()

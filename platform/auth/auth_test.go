@@ -95,7 +95,7 @@ func TestHostileTokensAreRefused(t *testing.T) {
 	good := ed(valid)
 	parts := strings.Split(good, ".")
 	h := http.Header{}
-	require.NoError(t, auth.NewJWTServiceAuth(secret, "orders").Apply(h, "users"))
+	require.NoError(t, auth.NewJWTServiceAuth(secret, "orders").Apply(h, "", "users"))
 	serviceToken := h.Get("Authorization")
 
 	tokens := map[string]string{
@@ -250,7 +250,7 @@ func call(e *echo.Echo, method, path string, h http.Header) *httptest.ResponseRe
 func applied(t *testing.T, s *auth.ServiceAuth, callee string) http.Header {
 	t.Helper()
 	h := http.Header{}
-	require.NoError(t, s.Apply(h, callee))
+	require.NoError(t, s.Apply(h, "", callee))
 	return h
 }
 

@@ -46,7 +46,7 @@ type ServiceAuth struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	cache map[string]cachedToken // callee → token
+	cache map[[2]string]cachedToken // (caller, callee) → token
 }
 
 type cachedToken struct {
@@ -56,7 +56,7 @@ type cachedToken struct {
 
 // NewJWTServiceAuth signs and verifies service tokens with secret.
 func NewJWTServiceAuth(secret []byte, caller string) *ServiceAuth {
-	return &ServiceAuth{mode: ServiceAuthJWT, caller: caller, secret: secret, now: time.Now, cache: map[string]cachedToken{}}
+	return &ServiceAuth{mode: ServiceAuthJWT, caller: caller, secret: secret, now: time.Now, cache: map[[2]string]cachedToken{}}
 }
 
 // NewAPIKeyServiceAuth sends and expects key.
@@ -72,35 +72,41 @@ func NewNoServiceAuth(caller string) *ServiceAuth {
 	return &ServiceAuth{mode: ServiceAuthNone, caller: caller, now: time.Now}
 }
 
-// Apply sets the credentials of a call to the module callee.
-func (s *ServiceAuth) Apply(h http.Header, callee string) error {
+// Apply sets the credentials of a call from the module caller to the
+// module callee; an empty caller stands for this process's modules.
+func (s *ServiceAuth) Apply(h http.Header, caller, callee string) error {
+	if caller == "" {
+		caller = s.caller
+	}
 	switch s.mode {
 	case ServiceAuthJWT:
-		authz, err := s.token(callee)
+		authz, err := s.token(caller, callee)
 		if err != nil {
 			return err
 		}
 		h.Set("Authorization", authz)
 	case ServiceAuthAPIKey:
 		h.Set("Authorization", "ApiKey "+s.rawKey)
-		h.Set(CallerHeader, s.caller)
+		h.Set(CallerHeader, caller)
 	default:
-		h.Set(CallerHeader, s.caller)
+		h.Set(CallerHeader, caller)
 	}
 	return nil
 }
 
-// token returns a cached token for callee, renewed at half its life.
-func (s *ServiceAuth) token(callee string) (string, error) {
+// token returns a cached token from caller to callee, renewed at half its
+// life.
+func (s *ServiceAuth) token(caller, callee string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if c, ok := s.cache[callee]; ok && now.Before(c.renewAt) {
+	key := [2]string{caller, callee}
+	if c, ok := s.cache[key]; ok && now.Before(c.renewAt) {
 		return c.header, nil
 	}
 	claims := jwt.RegisteredClaims{
-		Issuer:    s.caller,
-		Subject:   s.caller,
+		Issuer:    caller,
+		Subject:   caller,
 		Audience:  jwt.ClaimStrings{callee},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
@@ -111,7 +117,7 @@ func (s *ServiceAuth) token(callee string) (string, error) {
 		return "", fmt.Errorf("sign service token: %w", err)
 	}
 	header := "Bearer " + signed
-	s.cache[callee] = cachedToken{header: header, renewAt: now.Add(serviceTTL / 2)}
+	s.cache[key] = cachedToken{header: header, renewAt: now.Add(serviceTTL / 2)}
 	return header, nil
 }
 

@@ -22,7 +22,7 @@ func FuzzServiceCredentials(f *testing.F) {
 		auth.ServiceAuthAPIKey: internalServer(f, auth.NewAPIKeyServiceAuth(key, "payments"), nil),
 	}
 	h := http.Header{}
-	if err := auth.NewJWTServiceAuth(secret, "orders").Apply(h, "payments"); err != nil {
+	if err := auth.NewJWTServiceAuth(secret, "orders").Apply(h, "", "payments"); err != nil {
 		f.Fatal(err)
 	}
 	token := h.Get("Authorization")

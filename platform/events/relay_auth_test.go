@@ -25,9 +25,9 @@ type swappable struct {
 	current atomic.Pointer[auth.ServiceAuth]
 }
 
-func (s *swappable) Apply(h http.Header, callee string) error {
+func (s *swappable) Apply(h http.Header, caller, callee string) error {
 	if c := s.current.Load(); c != nil {
-		return c.Apply(h, callee)
+		return c.Apply(h, caller, callee)
 	}
 	return nil
 }

@@ -204,7 +204,7 @@ func TestFailedInternalCallsNameTheCaller(t *testing.T) {
 	e.POST("/boom", func(echo.Context) error { return errors.New("boom") })
 
 	h := http.Header{}
-	require.NoError(t, auth.NewAPIKeyServiceAuth(key, "orders").Apply(h, "payments"))
+	require.NoError(t, auth.NewAPIKeyServiceAuth(key, "orders").Apply(h, "", "payments"))
 	req := httptest.NewRequest(http.MethodPost, "/internal/payments/boom", nil)
 	req.Header = h
 	rec := httptest.NewRecorder()

@@ -15,6 +15,7 @@ import (
 	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
+	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/health"
@@ -40,7 +41,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, newPasswords, newVerifier),
+		fx.Provide(health.NewRegistry, contract.NewRegistry, newPasswords, newVerifier),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
 		db.Module,

@@ -31,8 +31,20 @@ type Spec struct {
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
 	Remote fx.Option
+	// Contract binds the module's contract to each local module that
+	// depends on it, so its calls are made (and counted) as that module's;
+	// nil for a module nobody calls.
+	Contract Binder
 	// Commands are the module's maintenance commands (app <name> ...).
 	Commands []Command
+}
+
+// Binder makes the contract a caller module sees inside its own fx module
+// its stub bound to the caller (contract.Contract implements it).
+type Binder interface {
+	Bind(caller string) fx.Option
+	// Verify reports an interface method without its declaration.
+	Verify() error
 }
 
 // Placement says where every module runs, as seen from this process.
@@ -180,14 +192,25 @@ func (p Placement) Remote() []string {
 }
 
 // Options assembles the fx options: each local module inside its own
-// fx.Module (so private providers stay private), and a client for each
-// remote one this process needs.
+// fx.Module (so private providers stay private), with the contracts it
+// depends on bound to it, and a client for each remote one this process
+// needs.
 func (p Placement) Options(specs []Spec) fx.Option {
 	opts := []fx.Option{fx.Supply(p)}
+	byName := map[string]Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+	}
 	for _, s := range specs {
 		switch {
 		case p.IsLocal(s.Name):
-			opts = append(opts, fx.Module(s.Name, s.Local))
+			own := []fx.Option{s.Local}
+			for _, dep := range s.DependsOn {
+				if c := byName[dep].Contract; c != nil {
+					own = append(own, c.Bind(s.Name))
+				}
+			}
+			opts = append(opts, fx.Module(s.Name, own...))
 		case p.remote[s.Name] != "":
 			opts = append(opts, fx.Module(s.Name+"-client", s.Remote))
 		}

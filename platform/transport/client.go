@@ -33,6 +33,7 @@ type Client struct {
 	known   map[string]error
 	timeout time.Duration
 	creds   Credentials // nil: calls carry no credentials
+	caller  string      // the calling module; "" for this process's modules
 	callee  string      // the module called, for its credentials
 	guard   *guard      // shared by every client of the module
 	send    send        // attempt, behind the decorators
@@ -55,6 +56,15 @@ func (r *request) String() string { return r.method + " " + r.path }
 
 // BaseURL is where the remote module lives.
 func (c *Client) BaseURL() string { return c.base }
+
+// As returns a client of the same module (sharing its pool, breaker and
+// cap) whose calls carry credentials made out as coming from caller.
+func (c *Client) As(caller string) *Client {
+	cp := *c
+	cp.caller = caller
+	cp.send = retry(c.guard.retries, c.guard.backoff, c.guard.limiter.wrap(c.guard.breaker.wrap(cp.attempt)))
+	return &cp
+}
 
 // CircuitState is the state of the module's breaker: closed, open or half-open.
 func (c *Client) CircuitState() string { return c.guard.breaker.state() }
@@ -95,7 +105,7 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 		req.Header.Set(DeadlineHeader, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
 	}
 	if c.creds != nil {
-		if err := c.creds.Apply(req.Header, c.callee); err != nil {
+		if err := c.creds.Apply(req.Header, c.caller, c.callee); err != nil {
 			return fmt.Errorf("%s: credentials: %w", r, err)
 		}
 	}

@@ -12,10 +12,10 @@ import (
 	"mitosis/platform/problem"
 )
 
-// Credentials sets the headers that authenticate a call to the module
-// callee.
+// Credentials sets the headers that authenticate a call from the module
+// caller ("" for the calling process's modules) to the module callee.
 type Credentials interface {
-	Apply(h http.Header, callee string) error
+	Apply(h http.Header, caller, callee string) error
 }
 
 // Factory builds the clients of remote modules. They share one connection
@@ -37,6 +37,8 @@ type guard struct {
 	url     string
 	breaker *breaker
 	limiter *limiter
+	retries int
+	backoff time.Duration
 }
 
 // NewFactory returns a factory with keep-alive pooling sized for
@@ -67,7 +69,7 @@ func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
 		base: base, http: f.http, known: problem.Registry(known...),
 		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
 	}
-	c.send = retry(f.calls.Retries, f.calls.Backoff, g.limiter.wrap(g.breaker.wrap(c.attempt)))
+	c.send = retry(g.retries, g.backoff, g.limiter.wrap(g.breaker.wrap(c.attempt)))
 	return c
 }
 
@@ -76,7 +78,8 @@ func (f *Factory) guard(module, base string) *guard {
 	defer f.mu.Unlock()
 	g, ok := f.guards[module]
 	if !ok {
-		g = &guard{module: module, url: base, breaker: newBreaker(module, f.calls, f.log), limiter: newLimiter(f.calls.MaxConcurrency)}
+		g = &guard{module: module, url: base, breaker: newBreaker(module, f.calls, f.log), limiter: newLimiter(f.calls.MaxConcurrency),
+			retries: f.calls.Retries, backoff: f.calls.Backoff}
 		f.guards[module] = g
 	}
 	return g

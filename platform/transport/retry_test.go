@@ -14,7 +14,7 @@ import (
 )
 
 func greet(ctx context.Context, c *transport.Client, safety transport.Safety) (echoOut, error) {
-	return transport.Invoke[echoOut](ctx, c, safety, http.MethodPost, "/greet", echoIn{Name: "ada"})
+	return invoke[echoOut](ctx, c, safety, http.MethodPost, "/greet", echoIn{Name: "ada"})
 }
 
 func TestCallsSafeToRepeatAreRetriedThroughTransientFailures(t *testing.T) {

@@ -65,7 +65,7 @@ func TestCallTimeoutCapsTheCallersDeadline(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := transport.Invoke[deadlineSeen](tc.ctx, c, transport.Read, http.MethodGet, "/deadline", nil)
+			out, err := invoke[deadlineSeen](tc.ctx, c, transport.Read, http.MethodGet, "/deadline", nil)
 			require.NoError(t, err)
 			assert.Positive(t, out.HeaderMs)
 			assert.LessOrEqual(t, out.HeaderMs, tc.atMostMs, "the budget the callee is told")

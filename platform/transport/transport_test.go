@@ -46,9 +46,9 @@ func TestRoundTrip(t *testing.T) {
 	c := server(t, func(e *echo.Echo) {
 		e.POST("/greet", transport.Handle(func(_ context.Context, in echoIn) (echoOut, error) {
 			return echoOut{Greeting: "hello " + in.Name}, nil
-		}, http.StatusOK))
+		}))
 	})
-	out, err := transport.Invoke[echoOut](context.Background(), c, transport.Read, http.MethodPost, "/greet", echoIn{Name: "ada"})
+	out, err := invoke[echoOut](context.Background(), c, transport.Read, http.MethodPost, "/greet", echoIn{Name: "ada"})
 	require.NoError(t, err)
 	assert.Equal(t, "hello ada", out.Greeting)
 }
@@ -57,13 +57,13 @@ func TestErrorsKeepTheirIdentity(t *testing.T) {
 	c := server(t, func(e *echo.Echo) {
 		e.POST("/sold-out", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
 			return echoOut{}, fmt.Errorf("%w: only 0 left", errSoldOut)
-		}, http.StatusOK))
+		}))
 		e.POST("/invalid", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
 			return echoOut{}, problem.Invalid("name", "is required")
-		}, http.StatusOK))
+		}))
 		e.POST("/boom", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
 			return echoOut{}, errors.New("secret internal detail")
-		}, http.StatusOK))
+		}))
 		e.POST("/panic", func(echo.Context) error { panic("secret panic detail") })
 	})
 	ctx := context.Background()
@@ -99,15 +99,15 @@ func TestTheCallersDeadlineCrossesTheWire(t *testing.T) {
 				return echoOut{DeadlineMs: -1}, nil
 			}
 			return echoOut{DeadlineMs: time.Until(dl).Milliseconds()}, nil
-		}, http.StatusOK))
+		}))
 		e.POST("/slow", transport.Handle(func(ctx context.Context, _ echoIn) (echoOut, error) {
 			<-ctx.Done()
 			return echoOut{}, ctx.Err()
-		}, http.StatusOK))
+		}))
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
 	defer cancel()
-	out, err := transport.Invoke[echoOut](ctx, c, transport.Read, http.MethodPost, "/deadline", echoIn{})
+	out, err := invoke[echoOut](ctx, c, transport.Read, http.MethodPost, "/deadline", echoIn{})
 	require.NoError(t, err)
 	assert.Positive(t, out.DeadlineMs)
 	assert.LessOrEqual(t, out.DeadlineMs, int64(800), "the callee sees the caller's budget, not its own default")
@@ -129,7 +129,7 @@ func TestCancellationReachesTheCallee(t *testing.T) {
 			<-ctx.Done()
 			seen <- ctx.Err()
 			return echoOut{}, ctx.Err()
-		}, http.StatusOK))
+		}))
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
@@ -218,4 +218,11 @@ func TestServerFailuresKeepInternalsOutOfTheAnswer(t *testing.T) {
 			assert.NotContains(t, d.Detail, "10.0.0.7")
 		})
 	}
+}
+
+// invoke calls one method and decodes its answer into a new Out.
+func invoke[Out any](ctx context.Context, c *transport.Client, safety transport.Safety, method, path string, in any) (Out, error) {
+	var out Out
+	err := c.Call(ctx, safety, method, path, in, &out)
+	return out, err
 }

@@ -13,10 +13,10 @@ import (
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
 	"mitosis/platform/config"
+	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/topology"
-	"mitosis/platform/transport"
 )
 
 // Module describes the orders module for both placements. orders calls
@@ -37,12 +37,11 @@ var Module = topology.Spec{
 			app.New,
 			app.NewWorker,
 		),
-		fx.Provide(func(s *app.Service) orders.Service { return s }),
+		fx.Provide(func(s *app.Service, reg *contract.Registry) orders.Service { return httpapi.API.Local(s, reg) }),
 		fx.Invoke(httpapi.Mount),
 		fx.Invoke(func(lc fx.Lifecycle, w *app.Worker) { lc.Append(fx.StartStopHook(w.Start, w.Stop)) }),
 		events.Outbox("orders"),
 	),
-	Remote: topology.Remote("orders", orders.Errors, func(c *transport.Client) orders.Service {
-		return httpapi.NewClient(c)
-	}),
+	Remote:   httpapi.API.RemoteOption(),
+	Contract: httpapi.API,
 }

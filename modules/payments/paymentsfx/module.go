@@ -11,10 +11,10 @@ import (
 	"mitosis/modules/payments/internal/httpapi"
 	"mitosis/modules/payments/internal/store"
 	"mitosis/modules/users"
+	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/topology"
-	"mitosis/platform/transport"
 )
 
 // Module describes the payments module for both placements.
@@ -30,12 +30,11 @@ var Module = topology.Spec{
 			store.New,
 			app.New,
 		),
-		fx.Provide(func(s *app.Service) payments.Service { return s }),
+		fx.Provide(func(s *app.Service, reg *contract.Registry) payments.Service { return httpapi.API.Local(s, reg) }),
 		fx.Invoke(httpapi.Mount),
 		events.Outbox("payments"),
 		events.Subscriber("payments", store.Handlers()),
 	),
-	Remote: topology.Remote("payments", payments.Errors, func(c *transport.Client) payments.Service {
-		return httpapi.NewClient(c)
-	}),
+	Remote:   httpapi.API.RemoteOption(),
+	Contract: httpapi.API,
 }

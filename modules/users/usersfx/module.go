@@ -17,10 +17,10 @@ import (
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
+	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/topology"
-	"mitosis/platform/transport"
 )
 
 // Module describes the users module for both placements. Locally it also
@@ -40,15 +40,14 @@ var Module = topology.Spec{
 			newIssuer,
 			app.New,
 		),
-		fx.Provide(func(s *app.Service) users.Service { return s }),
+		fx.Provide(func(s *app.Service, reg *contract.Registry) users.Service { return httpapi.API.Local(s, reg) }),
 		fx.Provide(func(r *keys.Ring) auth.KeySource { return r }),
 		fx.Invoke(httpapi.Mount),
 		events.Outbox("users"),
 		events.Subscriber("users", store.Handlers()),
 	),
-	Remote: topology.Remote("users", users.Errors, func(c *transport.Client) users.Service {
-		return httpapi.NewClient(c)
-	}),
+	Remote:   httpapi.API.RemoteOption(),
+	Contract: httpapi.API,
 	Commands: commands,
 }
 

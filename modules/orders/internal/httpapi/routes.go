@@ -10,19 +10,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/orders"
+	"mitosis/modules/orders/internal/app"
 	"mitosis/platform/auth"
 	"mitosis/platform/problem"
 	"mitosis/platform/transport"
-)
-
-// Internal routes, shared by the handlers and the client.
-const (
-	internalListProducts = "/internal/orders/products"
-	internalPlace        = "/internal/orders/place"
-	internalGet          = "/internal/orders/get"
-	internalList         = "/internal/orders/list"
-	internalCancel       = "/internal/orders/cancel"
-	internalHistory      = "/internal/orders/history"
 )
 
 type placeBody struct {
@@ -30,7 +21,7 @@ type placeBody struct {
 }
 
 // Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
+func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier) {
 	e.GET("/api/v1/products", func(c echo.Context) error {
 		list, err := svc.ListProducts(c.Request().Context(), orders.ListProductsRequest{})
 		if err != nil {
@@ -110,10 +101,5 @@ func Mount(e *echo.Echo, svc orders.Service, tokens *auth.Verifier) {
 		return c.JSON(http.StatusOK, o)
 	}, tokens.Required)
 
-	e.POST(internalListProducts, transport.Handle(svc.ListProducts, http.StatusOK))
-	e.POST(internalPlace, transport.Handle(svc.PlaceOrder, http.StatusOK))
-	e.POST(internalGet, transport.Handle(svc.GetOrder, http.StatusOK))
-	e.POST(internalList, transport.Handle(svc.ListOrders, http.StatusOK))
-	e.POST(internalCancel, transport.Handle(svc.CancelOrder, http.StatusOK))
-	e.POST(internalHistory, transport.Handle(svc.GetOrderHistory, http.StatusOK))
+	API.Serve(e, svc)
 }

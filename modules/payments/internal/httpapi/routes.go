@@ -8,27 +8,18 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/modules/payments"
+	"mitosis/modules/payments/internal/app"
 	"mitosis/platform/auth"
 	"mitosis/platform/transport"
-)
-
-// Internal routes, shared by the handlers and the client.
-const (
-	internalDeposit      = "/internal/payments/deposit"
-	internalGetWallet    = "/internal/payments/wallet"
-	internalCharge       = "/internal/payments/charge"
-	internalRefund       = "/internal/payments/refund"
-	internalVoidCharge   = "/internal/payments/void-charge"
-	internalGetPayment   = "/internal/payments/get"
-	internalListPayments = "/internal/payments/list"
 )
 
 type depositBody struct {
 	AmountCents int64 `json:"amount_cents"`
 }
 
-// Mount registers the public and internal routes.
-func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Verifier) {
+// Mount registers the public routes, and the internal routes of every
+// contract method, on the module's own implementation.
+func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier) {
 	// Middleware per route, not per group: an echo group with middleware
 	// also claims every unknown path under its prefix.
 	e.POST("/api/v1/wallet/deposits", func(c echo.Context) error {
@@ -71,11 +62,5 @@ func Mount(e *echo.Echo, svc payments.Service, tokens *auth.Verifier) {
 		return c.JSON(http.StatusOK, list)
 	}, tokens.Required)
 
-	e.POST(internalDeposit, transport.Handle(svc.Deposit, http.StatusOK))
-	e.POST(internalGetWallet, transport.Handle(svc.GetWallet, http.StatusOK))
-	e.POST(internalCharge, transport.Handle(svc.Charge, http.StatusOK))
-	e.POST(internalRefund, transport.Handle(svc.Refund, http.StatusOK))
-	e.POST(internalVoidCharge, transport.Handle(svc.VoidCharge, http.StatusOK))
-	e.POST(internalGetPayment, transport.Handle(svc.GetPayment, http.StatusOK))
-	e.POST(internalListPayments, transport.Handle(svc.ListPayments, http.StatusOK))
+	API.Serve(e, svc)
 }

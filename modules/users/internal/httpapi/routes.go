@@ -17,16 +17,6 @@ import (
 	"mitosis/platform/transport"
 )
 
-// Internal routes, shared by the handlers and the client.
-const (
-	internalRegister     = "/internal/users/register"
-	internalAuthenticate = "/internal/users/authenticate"
-	internalGet          = "/internal/users/get"
-	internalRefresh      = "/internal/users/refresh"
-	internalLogout       = "/internal/users/logout"
-	internalList         = "/internal/users/list"
-)
-
 // Mount registers the public and internal routes. It takes the local
 // service, which also serves the profile with its order statistics.
 func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier, ring *keys.Ring) {
@@ -110,10 +100,5 @@ func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier, ring *keys.Rin
 		return c.JSON(http.StatusOK, me)
 	}, tokens.Required)
 
-	e.POST(internalRegister, transport.Handle(svc.Register, http.StatusOK))
-	e.POST(internalAuthenticate, transport.Handle(svc.Authenticate, http.StatusOK))
-	e.POST(internalGet, transport.Handle(svc.Get, http.StatusOK))
-	e.POST(internalRefresh, transport.Handle(svc.Refresh, http.StatusOK))
-	e.POST(internalLogout, transport.Handle(svc.Logout, http.StatusOK))
-	e.POST(internalList, transport.Handle(svc.List, http.StatusOK))
+	API.Serve(e, svc)
 }

@@ -1,10 +1,8 @@
-package topology_test
+package contract_test
 
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/contract"
 	"mitosis/platform/health"
 	"mitosis/platform/problem"
 	"mitosis/platform/topology"
@@ -51,17 +50,18 @@ func TestHealthShowsARemoteModulesBreakerNextToItsLiveness(t *testing.T) {
 		Timeout: 5 * time.Second, Backoff: time.Millisecond, MaxConcurrency: 4,
 		BreakerFailures: 2, BreakerCooldown: time.Minute,
 	}
-	factory := transport.NewFactory(config.Config{Calls: calls}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	spec := topology.Spec{Name: "shop", Remote: topology.Remote("shop", nil, func(c *transport.Client) *transport.Client { return c })}
+	factory := transport.NewFactory(config.Config{Calls: calls}, nil, quiet())
+	spec := topology.Spec{Name: "shop", Remote: shopAPI.RemoteOption()}
 	var (
-		client *transport.Client
+		client shop
 		checks *health.Registry
 	)
+	url := failingModule(t)
 	app := fx.New(
 		fx.NopLogger,
-		fx.Supply(factory),
+		fx.Supply(factory, contract.NewRegistry()),
 		fx.Provide(health.NewRegistry),
-		topology.Manual(nil, map[string]string{"shop": failingModule(t)}).Options([]topology.Spec{spec}),
+		topology.Manual(nil, map[string]string{"shop": url}).Options([]topology.Spec{spec}),
 		fx.Populate(&client, &checks),
 	)
 	require.NoError(t, app.Err())
@@ -73,11 +73,11 @@ func TestHealthShowsARemoteModulesBreakerNextToItsLiveness(t *testing.T) {
 	assert.Equal(t, health.Status{Name: "shop", Kind: health.KindDependency, Status: "up", Breaker: "closed"}, deps[0])
 
 	for range 2 {
-		err := client.Call(context.Background(), transport.Unsafe, http.MethodPost, "/internal/shop/buy", nil, nil)
+		_, err := client.Restock(context.Background(), priceRequest{SKU: "tea"})
 		require.ErrorIs(t, err, problem.ErrUnavailable)
 	}
 	deps = dependencies(t, e)
 	assert.Equal(t, health.Status{Name: "shop", Kind: health.KindDependency, Status: "up", Breaker: "open"}, deps[0],
 		"alive, but this process has stopped sending it calls")
-	assert.Equal(t, []transport.Circuit{{Module: "shop", URL: client.BaseURL(), State: "open"}}, factory.Circuits())
+	assert.Equal(t, []transport.Circuit{{Module: "shop", URL: url, State: "open"}}, factory.Circuits())
 }

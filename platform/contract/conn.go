@@ -1,0 +1,152 @@
+package contract
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"go.uber.org/fx"
+
+	"mitosis/platform/health"
+	"mitosis/platform/topology"
+	"mitosis/platform/transport"
+)
+
+// Transports of a call, as edges and traces name them.
+const (
+	TransportLocal = "local"
+	TransportHTTP  = "http"
+)
+
+// conn is how one caller reaches the module: its implementation in this
+// process, or its HTTP client. Bound conns of the same base share it.
+type conn[S any] struct {
+	api    *Contract[S]
+	caller string            // the calling module; "" when unbound
+	impl   S                 // in-process
+	local  bool              // impl is set; otherwise client
+	client *transport.Client // over HTTP, sending as caller
+	edges  []*Edge           // by method index
+	base   *conn[S]          // the unbound conn this was bound from (itself if unbound)
+	reg    *Registry
+
+	mu    sync.Mutex
+	bound map[string]*conn[S] // by caller, on the base only
+}
+
+// Stub carries a module's calls; the module's stub type embeds it and
+// implements each method with Call.
+type Stub[S any] struct{ c *conn[S] }
+
+// Local returns S calling impl in-process, counted in reg.
+func (c *Contract[S]) Local(impl S, reg *Registry) S {
+	return c.wrap(Stub[S]{c: c.newConn("", impl, true, nil, reg)})
+}
+
+// Remote returns S calling the module over HTTP through client.
+func (c *Contract[S]) Remote(client *transport.Client, reg *Registry) S {
+	var zero S
+	return c.wrap(Stub[S]{c: c.newConn("", zero, false, client, reg)})
+}
+
+func (c *Contract[S]) newConn(caller string, impl S, local bool, client *transport.Client, reg *Registry) *conn[S] {
+	via := TransportHTTP
+	if local {
+		via = TransportLocal
+	} else if caller != "" {
+		client = client.As(caller)
+	}
+	cn := &conn[S]{api: c, caller: caller, impl: impl, local: local, client: client, reg: reg, edges: make([]*Edge, len(c.methods))}
+	for i, m := range c.methods {
+		cn.edges[i] = reg.edge(caller, c.module, m.name, via, c.errors)
+	}
+	cn.base = cn
+	return cn
+}
+
+// ForCaller returns S as the module caller calls it: the same callee, its
+// calls counted (and credentialed, over HTTP) as caller's.
+func (s Stub[S]) ForCaller(caller string) S {
+	base := s.c.base
+	base.mu.Lock()
+	defer base.mu.Unlock()
+	b, ok := base.bound[caller]
+	if !ok {
+		b = base.api.newConn(caller, base.impl, base.local, base.client, base.reg)
+		b.base = base
+		if base.bound == nil {
+			base.bound = map[string]*conn[S]{}
+		}
+		base.bound[caller] = b
+	}
+	return base.api.wrap(Stub[S]{c: b})
+}
+
+// Implementation returns what the stub calls in-process (nil over HTTP),
+// for benchmarks that compare the stub with a direct call.
+func (s Stub[S]) Implementation() any {
+	if !s.c.local {
+		return nil
+	}
+	return s.c.impl
+}
+
+// Local returns the implementation to call in-process, when the call
+// needs nothing more than counting (see Done): a stub method calls it
+// directly, which keeps an in-process call one interface call from its
+// implementation. Otherwise (the callee is remote) the stub uses Call.
+func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.local }
+
+// Done counts a call the stub made through Local, and returns its error.
+//
+// In-process calls are counted, not timed: a clock read costs more than
+// the call itself (about 60 ns against 20 on the machines we measure on).
+func Done[S, In, Out any](s Stub[S], m *Method[S, In, Out], err error) error {
+	s.c.edges[m.index].record(err)
+	return err
+}
+
+// Call performs method m of the stub's module with in, wherever it runs.
+func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
+	c := s.c
+	if c.local {
+		out, err := m.impl(c.impl, ctx, in)
+		c.edges[m.index].record(err)
+		return out, err
+	}
+	var out Out
+	err := c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
+	c.edges[m.index].record(err)
+	return out, err
+}
+
+// ForCaller returns s as the module caller calls it, when s is a stub;
+// other implementations (a test's fake) are returned as they are.
+func ForCaller[S any](s S, caller string) S {
+	if b, ok := any(s).(interface{ ForCaller(string) S }); ok {
+		return b.ForCaller(caller)
+	}
+	return s
+}
+
+// Bind makes every use of S inside the caller's fx module the stub bound
+// to caller (topology.Options applies it to each dependency of a local
+// module).
+func (c *Contract[S]) Bind(caller string) fx.Option {
+	return fx.Decorate(func(s S) S { return ForCaller(s, caller) })
+}
+
+// RemoteOption provides S as an HTTP client of the module at its
+// configured URL, and adds the module's liveness, with its breaker, to
+// this process's health checks.
+func (c *Contract[S]) RemoteOption() fx.Option {
+	return fx.Options(
+		fx.Provide(func(p topology.Placement, f *transport.Factory, checks *health.Registry, reg *Registry) S {
+			client := f.New(c.module, p.URL(c.module), c.errors...)
+			checks.Add(c.module, health.KindDependency, client.Ping)
+			checks.AddBreaker(c.module, client.CircuitState)
+			return c.Remote(client, reg)
+		}),
+		fx.Invoke(func(S) {}),
+	)
+}

@@ -1,0 +1,149 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"mitosis/platform/problem"
+)
+
+// OtherCode counts the failures whose code the callee's contract does not
+// declare, so a remote's unexpected code cannot grow the label set.
+const OtherCode = "other"
+
+// Registry holds the edges of this process: one per calling module,
+// callee method and transport. Metrics and the console read it; calls only
+// add to counters created when a stub is bound.
+type Registry struct {
+	mu    sync.Mutex
+	edges map[edgeKey]*Edge
+}
+
+type edgeKey struct{ caller, callee, method, transport string }
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{edges: map[edgeKey]*Edge{}} }
+
+// Edge counts the calls of one caller to one method over one transport.
+type Edge struct {
+	Caller, Callee, Method, Transport string
+
+	calls atomic.Uint64
+	// failures by code, fixed when the edge is made: the shared codes, the
+	// callee's declared ones and OtherCode last. A call's sentinel is found
+	// by pointer first, which costs less than hashing its code.
+	failures []failureCount
+}
+
+type failureCount struct {
+	sentinel *problem.Error // nil for OtherCode
+	code     string
+	n        atomic.Uint64
+}
+
+func (r *Registry) edge(caller, callee, method, transport string, errs []*problem.Error) *Edge {
+	k := edgeKey{caller, callee, method, transport}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.edges[k]; ok {
+		return e
+	}
+	sentinels := append(append([]*problem.Error{}, problem.Common...), errs...)
+	e := &Edge{Caller: caller, Callee: callee, Method: method, Transport: transport,
+		failures: make([]failureCount, len(sentinels)+1)}
+	for i, pe := range sentinels {
+		e.failures[i].sentinel, e.failures[i].code = pe, pe.Code
+	}
+	e.failures[len(sentinels)].code = OtherCode
+	r.edges[k] = e
+	return e
+}
+
+// record counts one call and, if it failed, its code.
+func (e *Edge) record(err error) {
+	e.calls.Add(1)
+	if err == nil {
+		return
+	}
+	if pe, ok := err.(*problem.Error); ok {
+		for i := range e.failures {
+			if e.failures[i].sentinel == pe {
+				e.failures[i].n.Add(1)
+				return
+			}
+		}
+	}
+	code := Code(err)
+	for i := range e.failures {
+		if f := &e.failures[i]; f.code == code || f.sentinel == nil {
+			f.n.Add(1)
+			return
+		}
+	}
+}
+
+// Code is the stable code of a failed call: the sentinel's, or the
+// deadline's and cancellation's, or internal for an uncoded error.
+func Code(err error) string {
+	// The common case first, without errors.As: a contract's sentinel
+	// returned as it is.
+	if pe, ok := err.(*problem.Error); ok {
+		return pe.Code
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return problem.ErrTimeout.Code
+	case errors.Is(err, context.Canceled):
+		return problem.ErrCanceled.Code
+	}
+	return problem.CodeOf(err).Code
+}
+
+// EdgeCount is one edge's counters at one moment.
+type EdgeCount struct {
+	Caller    string            `json:"caller"`
+	Callee    string            `json:"callee"`
+	Method    string            `json:"method"`
+	Transport string            `json:"transport"`
+	Calls     uint64            `json:"calls"`
+	Failures  map[string]uint64 `json:"failures"` // by code; codes never seen are left out
+}
+
+// Counts lists every edge with its counters, sorted by caller, callee,
+// method and transport.
+func (r *Registry) Counts() []EdgeCount {
+	r.mu.Lock()
+	edges := make([]*Edge, 0, len(r.edges))
+	for _, e := range r.edges {
+		edges = append(edges, e)
+	}
+	r.mu.Unlock()
+	out := make([]EdgeCount, 0, len(edges))
+	for _, e := range edges {
+		c := EdgeCount{Caller: e.Caller, Callee: e.Callee, Method: e.Method, Transport: e.Transport,
+			Calls: e.calls.Load(), Failures: map[string]uint64{}}
+		for i := range e.failures {
+			if v := e.failures[i].n.Load(); v > 0 {
+				c.Failures[e.failures[i].code] = v
+			}
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Caller != b.Caller {
+			return a.Caller < b.Caller
+		}
+		if a.Callee != b.Callee {
+			return a.Callee < b.Callee
+		}
+		if a.Method != b.Method {
+			return a.Method < b.Method
+		}
+		return a.Transport < b.Transport
+	})
+	return out
+}
