@@ -30,7 +30,9 @@ var Module = topology.Spec{
 	Name:       "users",
 	Publishes:  []string{users.EventUserRegistered},
 	Subscribes: []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
-	Routes:     []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
+	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
+	IssuesTokens: true,
+	Check:        check,
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
@@ -50,6 +52,15 @@ var Module = topology.Spec{
 		return httpapi.NewClient(c)
 	}),
 	Commands: commands,
+}
+
+// check names what users needs where it runs: the secret that seals its
+// signing keys (required in production).
+func check(cfg config.Config) []string {
+	if problem := auth.CheckSecret(cfg, signingKeySecret, cfg.Auth.SigningKeySecret); problem != "" {
+		return []string{problem + " where users runs (it seals the signing keys)"}
+	}
+	return nil
 }
 
 // newRing seals keys with SIGNING_KEY_SECRET (required in production) and
