@@ -44,11 +44,15 @@ func New(env Env) *cobra.Command {
 	return root
 }
 
-// load reads the configuration and runs the startup checks on it
-// (preflight), so every command fails alike on a configuration that cannot
-// run: every problem named at once, nothing started.
-func (env Env) load() (config.Config, *slog.Logger, error) {
-	cfg, err := preflight.Load(env.Getenv, env.Specs)
+// load reads the configuration and runs the startup checks of serve on it
+// (preflight), so a configuration that cannot run fails with every problem
+// named at once, nothing started.
+func (env Env) load() (config.Config, *slog.Logger, error) { return env.loadFor(preflight.Serve) }
+
+// loadFor is load with the checks of scope: the maintenance commands fail
+// alike, but need no secret of serving.
+func (env Env) loadFor(scope preflight.Scope) (config.Config, *slog.Logger, error) {
+	cfg, err := preflight.Load(env.Getenv, env.Specs, scope)
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return cfg, log, err
 }

@@ -18,11 +18,25 @@ import (
 	"mitosis/platform/topology"
 )
 
+// Scope says what a command needs checked.
+type Scope int
+
+const (
+	// Serve checks everything serving needs: the settings, the placement,
+	// the data, the service credentials, the keys that verify access tokens
+	// and each local module's own checks (its secrets).
+	Serve Scope = iota
+	// Maintain checks what the maintenance commands (migrate, events,
+	// services, a module's commands) need: the settings, the placement and
+	// the data, not the secrets of serving.
+	Maintain
+)
+
 // Load reads the configuration a process would run with (the environment
-// over its env files, see config.WithEnvFiles) and checks it. A
+// over its env files, see config.WithEnvFiles) and checks it for scope. A
 // configuration with problems comes back with config.Problems naming every
 // one; an error of another kind (an unreadable file) stops the load.
-func Load(getenv config.Getenv, specs []topology.Spec) (config.Config, error) {
+func Load(getenv config.Getenv, specs []topology.Spec, scope Scope) (config.Config, error) {
 	getenv, err := config.WithEnvFiles(getenv)
 	if err != nil {
 		return config.Config{}, err
@@ -36,7 +50,7 @@ func Load(getenv config.Getenv, specs []topology.Spec) (config.Config, error) {
 	if err != nil && !errors.As(err, &problems) {
 		return cfg, err
 	}
-	problems = append(problems, Check(cfg, specs)...)
+	problems = append(problems, Check(cfg, specs, scope)...)
 	if len(problems) > 0 {
 		return cfg, problems
 	}
@@ -44,10 +58,10 @@ func Load(getenv config.Getenv, specs []topology.Spec) (config.Config, error) {
 }
 
 // Check lists what stops cfg from running the modules it places here:
-// SERVICES and the module URLs, the data of the local modules, the service
-// credentials, the keys that verify access tokens, and each local module's
-// own checks (topology.Spec.Check).
-func Check(cfg config.Config, specs []topology.Spec) config.Problems {
+// SERVICES and the module URLs, and the data of the local modules; to
+// serve, also the service credentials, the keys that verify access tokens,
+// and each local module's own checks (topology.Spec.Check).
+func Check(cfg config.Config, specs []topology.Spec, scope Scope) config.Problems {
 	var problems config.Problems
 	if _, err := topology.Plan(specs, cfg); err != nil {
 		problems = append(problems, lines(err)...)
@@ -62,8 +76,13 @@ func Check(cfg config.Config, specs []topology.Spec) config.Problems {
 	if err := db.Validate(cfg, data); err != nil {
 		problems = append(problems, lines(err)...)
 	}
+	if scope != Serve {
+		return problems
+	}
 	problems = append(problems, serviceAuth(cfg)...)
-	if issuer := topology.TokenIssuer(specs); issuer != "" && cfg.IsProduction() && !slices.ContainsFunc(local, func(s topology.Spec) bool { return s.Name == issuer }) && auth.JWKSURL(cfg, issuer) == "" {
+	issuer := topology.TokenIssuer(specs)
+	issuerHere := slices.ContainsFunc(local, func(s topology.Spec) bool { return s.Name == issuer })
+	if issuer != "" && !issuerHere && cfg.IsProduction() && auth.JWKSURL(cfg, issuer) == "" {
 		problems = append(problems, auth.MissingJWKS(issuer))
 	}
 	for _, s := range local {

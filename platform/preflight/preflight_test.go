@@ -29,7 +29,7 @@ var specs = []topology.Spec{
 func load(t *testing.T, vars map[string]string) (config.Config, error) {
 	t.Helper()
 	t.Chdir(t.TempDir()) // no .env files around
-	return preflight.Load(func(k string) string { return vars[k] }, specs)
+	return preflight.Load(func(k string) string { return vars[k] }, specs, preflight.Serve)
 }
 
 func TestEveryProblemIsNamedAtOnce(t *testing.T) {
@@ -70,4 +70,19 @@ func TestGatewayAloneNeedsNoDatabase(t *testing.T) {
 		"ORDERS_URL": "http://orders:8080", "SERVICE_SECRET": secret})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"edge"}, cfg.Services)
+}
+
+func TestMaintenanceNeedsNoServingSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	vars := map[string]string{"APP_ENV": "production", "DATABASE_URL": "postgres://db/app"}
+	_, err := preflight.Load(func(k string) string { return vars[k] }, specs, preflight.Maintain)
+	require.NoError(t, err, "migrate needs the database, not the secrets")
+
+	delete(vars, "DATABASE_URL")
+	vars["SERVICES"] = "orders"
+	_, err = preflight.Load(func(k string) string { return vars[k] }, specs, preflight.Maintain)
+	require.Equal(t, config.Problems{
+		"module neither local nor configured: users (needed by orders; set USERS_URL)",
+		"DATABASE_URL is required in production (the embedded PostgreSQL is for development)",
+	}, err)
 }
