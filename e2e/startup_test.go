@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +183,26 @@ func errorLine(t *testing.T, stderr string) string {
 	}
 	require.Len(t, found, 1, "one error line expected in:\n%s", stderr)
 	return found[0]
+}
+
+// TestStartupFailureBeyondTheChecks: a problem only startup itself can find
+// (a development secret file gone bad under DATA_DIR) still fails with the
+// plain error its constructor returned, not wrapped in fx's trace.
+func TestStartupFailureBeyondTheChecks(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dataDir, "service_secret"), []byte("short\n"), 0o600))
+	env := map[string]string{"DATA_DIR": dataDir, "DATABASE_URL": unreachableDB, "HTTP_ADDR": freeAddr(t)}
+
+	stdout, stderr, err := runApp(t, env, "check")
+	require.NoError(t, err, "the checks read no file: %s", stderr)
+	require.Contains(t, stdout, "ok: ")
+
+	_, stderr, err = runApp(t, env, "serve")
+	require.Error(t, err)
+	require.Equal(t, "error: "+filepath.Join(dataDir, "service_secret")+" holds no valid development SERVICE_SECRET; delete it to generate a new one",
+		errorLine(t, stderr))
+	for _, trace := range []string{"could not build", "received non-nil error", "fx."} {
+		require.NotContains(t, stderr, trace, "no dependency-injection trace")
+	}
 }
