@@ -38,8 +38,8 @@ func TestStartupFailures(t *testing.T) {
 			want: []string{"SERVICES", "bogus"},
 		},
 		{
-			name: "dependencies neither local nor configured",
-			env:  map[string]string{"SERVICES": "orders", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
+			name:  "dependencies neither local nor configured",
+			env:   map[string]string{"SERVICES": "orders", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
 			want:  []string{"users", "USERS_URL", "payments", "PAYMENTS_URL"},
 			lines: 2,
 		},

@@ -27,9 +27,9 @@ import (
 // provides the auth.KeySource, so this process verifies tokens with its
 // own keys and no HTTP.
 var Module = topology.Spec{
-	Name:       "users",
-	Publishes:  []string{users.EventUserRegistered},
-	Subscribes: []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
+	Name:         "users",
+	Publishes:    []string{users.EventUserRegistered},
+	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
 	IssuesTokens: true,
 	Check:        check,
