@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const splitValues = chartDir + "/ci/split-values.yaml"
@@ -74,4 +76,27 @@ func TestChartCheckFailsAReleaseThatCouldNotStart(t *testing.T) {
 	_, stderr, err := appCheck(t, env)
 	require.Error(t, err)
 	require.Contains(t, stderr, "SIGNING_KEY_SECRET is required in production")
+}
+
+// TestChartExistingSecret: with existingSecret the chart makes no Secret,
+// not even the hook's, and every process and the migration Job read the
+// one named.
+func TestChartExistingSecret(t *testing.T) {
+	manifests, err := renderChart(t, []string{splitValues}, "existingSecret=shop-credentials")
+	require.NoError(t, err)
+	r := newRendered(t, manifests)
+	require.Zero(t, count[corev1.Secret](r), "no Secret of the chart's own")
+	var refs []string
+	for _, o := range r["*v1.Deployment"] {
+		refs = append(refs, o.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].EnvFrom[1].SecretRef.Name)
+	}
+	job, ok := get[batchv1.Job](r, release+"-migrate")
+	require.True(t, ok)
+	for _, c := range append(job.Spec.Template.Spec.InitContainers, job.Spec.Template.Spec.Containers...) {
+		refs = append(refs, c.EnvFrom[0].SecretRef.Name)
+	}
+	require.Len(t, refs, 4+4+1)
+	for _, ref := range refs {
+		require.Equal(t, "shop-credentials", ref)
+	}
 }
