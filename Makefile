@@ -3,22 +3,57 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build test vet lint-api fuzz chaos fmt bench clean
+.PHONY: run build test test-deploy vet lint-api lint-docker graph fuzz chaos fmt bench clean
+
+# What `app version` prints (platform/buildinfo); the Dockerfile takes the
+# same as build arguments.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+CREATED  ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -X mitosis/platform/buildinfo.version=$(VERSION) -X mitosis/platform/buildinfo.commit=$(REVISION) -X mitosis/platform/buildinfo.buildTime=$(CREATED)
+
+# Tools built from source into a git-ignored folder, once per version.
+TOOLS        := $(CURDIR)/.tools/bin
+HELM_VERSION := v3.22.0
+HELM         := $(TOOLS)/helm-$(HELM_VERSION)
 
 ## run: every module in one process on :8080 (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
 	./$(BIN) serve
 
 build:
-	$(GO) build -o $(BIN) .
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-## test: vet, the API lint, formatting, and every test with the race detector on real PostgreSQL
-test: vet lint-api
+## test: vet, the API and Dockerfile lints, formatting, every test with the race detector on real PostgreSQL, and the deployment checks
+test: vet lint-api lint-docker
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+	$(MAKE) --no-print-directory test-deploy
 
+## test-deploy: the compose file and the Helm chart, checked offline (deploy/ is a Go module of its own)
+test-deploy: $(HELM)
+	cd deploy && HELM=$(HELM) $(GO) test -race -count=1 -timeout 5m ./...
+
+# The root's ./... does not enter deploy/, a module of its own.
 vet:
 	$(GO) vet $(PKGS)
+	cd deploy && $(GO) vet ./...
+
+$(HELM):
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLS)/helm $@
+
+## lint-docker: lint the Dockerfile with the pinned dockerfilelint (deploy/package.json)
+lint-docker: deploy/node_modules/.bin/dockerfilelint
+	deploy/node_modules/.bin/dockerfilelint Dockerfile
+
+deploy/node_modules/.bin/dockerfilelint: deploy/package.json deploy/package-lock.json
+	cd deploy && npm ci --no-audit --no-fund
+	@touch $@
+
+## graph: regenerate the chart's copy of the module graph (a deploy test fails when it is stale)
+graph: build
+	./$(BIN) graph --format yaml > deploy/helm/mitosis/files/modules.yaml
 
 ## lint-api: lint web/openapi.yaml with the pinned @redocly/cli (rules in web/redocly.yaml)
 lint-api: web/node_modules/.bin/redocly

@@ -134,6 +134,12 @@ func (p *appProcess) stop(t *testing.T) {
 // stderr and exit error (nil for status 0).
 func runApp(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runAppIn(t, "", env, args...)
+}
+
+// runAppIn is runApp in the working directory dir ("" for the test's own).
+func runAppIn(t *testing.T, dir string, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
 	defer cancel()
 	vars := map[string]string{"DATA_DIR": t.TempDir()}
@@ -141,6 +147,7 @@ func runApp(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 		vars[k] = v
 	}
 	cmd := exec.CommandContext(ctx, appBinary, args...)
+	cmd.Dir = dir
 	cmd.Env = environ(vars)
 	cmd.SysProcAttr = dieWithParent()
 	var out, errOut bytes.Buffer

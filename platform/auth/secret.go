@@ -24,14 +24,11 @@ const minSecretLen = 32
 // sharing the directory) keep working. Nothing ever falls back to a built-in
 // secret.
 func Secret(cfg config.Config, log *slog.Logger, name, value, file string) ([]byte, error) {
-	if value != "" {
-		if len(value) < minSecretLen {
-			return nil, fmt.Errorf("%s must be at least %d characters", name, minSecretLen)
-		}
-		return []byte(value), nil
+	if problem := CheckSecret(cfg, name, value); problem != "" {
+		return nil, errors.New(problem)
 	}
-	if cfg.IsProduction() {
-		return nil, fmt.Errorf("%s is required in production", name)
+	if value != "" {
+		return []byte(value), nil
 	}
 	path := filepath.Join(cfg.DataDir, file)
 	secret, err := readSecret(path, name)
@@ -64,6 +61,19 @@ func Secret(cfg config.Config, log *slog.Logger, name, value, file string) ([]by
 	}
 	log.Warn(name+" not set: generated a development secret; set "+name+" in production", "path", path)
 	return []byte(hex.EncodeToString(buf)), nil
+}
+
+// CheckSecret says what is wrong with the secret variable name (given as
+// value), or "" if nothing: too short wherever it is set, missing in
+// production. The startup checks and Secret share it.
+func CheckSecret(cfg config.Config, name, value string) string {
+	switch {
+	case value != "" && len(value) < minSecretLen:
+		return fmt.Sprintf("%s must be at least %d characters", name, minSecretLen)
+	case value == "" && cfg.IsProduction():
+		return name + " is required in production"
+	}
+	return ""
 }
 
 func readSecret(path, name string) ([]byte, error) {

@@ -15,6 +15,7 @@ import (
 	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
+	"mitosis/platform/preflight"
 )
 
 func eventsCommand(env Env) *cobra.Command {
@@ -112,7 +113,7 @@ func eventsCommand(env Env) *cobra.Command {
 // forEachModuleDB connects to each selected local module's data as the
 // module itself (its schema first on the search path) and runs act.
 func (env Env) forEachModuleDB(ctx context.Context, only string, act func(context.Context, *bun.DB, string) error) error {
-	cfg, log, err := env.load()
+	cfg, log, err := env.loadFor(preflight.Maintain)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (env Env) forEachModuleDB(ctx context.Context, only string, act func(contex
 // brokerLag adds, with EVENTS_BROKER=nats, a row per local subscriber
 // module: the events its durable consumer has not yet acknowledged.
 func (env Env) brokerLag(ctx context.Context, w io.Writer, only string) error {
-	cfg, _, err := env.load()
+	cfg, _, err := env.loadFor(preflight.Maintain)
 	if err != nil || cfg.Events.Broker != config.BrokerNATS {
 		return err
 	}

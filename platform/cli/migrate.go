@@ -12,6 +12,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/preflight"
 	"mitosis/platform/topology"
 )
 
@@ -79,7 +80,7 @@ func migrateCommand(env Env) *cobra.Command {
 // forEachModule connects to each selected local module's data, provisions
 // it, and runs act.
 func (env Env) forEachModule(ctx context.Context, only string, act func(context.Context, *db.Migrator, string) error) error {
-	cfg, log, err := env.load()
+	cfg, log, err := env.loadFor(preflight.Maintain)
 	if err != nil {
 		return err
 	}

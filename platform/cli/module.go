@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mitosis/platform/db"
+	"mitosis/platform/preflight"
 	"mitosis/platform/topology"
 )
 
@@ -34,7 +35,7 @@ func moduleCommands(env Env) []*cobra.Command {
 // runModuleCommand opens the module's data (provisioned and migrated, as
 // serve would) and runs c on it.
 func (env Env) runModuleCommand(ctx context.Context, module string, c topology.Command, cmd *cobra.Command, args []string) error {
-	cfg, log, err := env.load()
+	cfg, log, err := env.loadFor(preflight.Maintain)
 	if err != nil {
 		return err
 	}

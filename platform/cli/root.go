@@ -1,4 +1,5 @@
-// Package cli is the app command: serve, migrate, services, events.
+// Package cli is the app command: serve, check, migrate, services, events,
+// health, graph, version.
 package cli
 
 import (
@@ -7,8 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mitosis/platform/buildinfo"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/preflight"
 	"mitosis/platform/topology"
 )
 
@@ -28,22 +31,42 @@ func New(env Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "app",
 		Short:         "Mitosis: a modular monolith that divides into services",
+		Version:       buildinfo.Read().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(serveCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env))
+	root.AddCommand(serveCommand(env), checkCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env),
+		healthCommand(env), graphCommand(env), versionCommand())
 	root.AddCommand(moduleCommands(env)...)
 	return root
 }
 
-func (env Env) load() (config.Config, *slog.Logger, error) {
+// load reads the configuration and runs the startup checks of serve on it
+// (preflight), so a configuration that cannot run fails with every problem
+// named at once, nothing started.
+func (env Env) load() (config.Config, *slog.Logger, error) { return env.loadFor(preflight.Serve) }
+
+// loadFor is load with the checks of scope: the maintenance commands fail
+// alike, but need no secret of serving.
+func (env Env) loadFor(scope preflight.Scope) (config.Config, *slog.Logger, error) {
+	cfg, err := preflight.Load(env.Getenv, env.Specs, scope)
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return cfg, log, err
+}
+
+// configOnly reads the configuration without the startup checks, for
+// commands that only probe a running process.
+func (env Env) configOnly() (config.Config, error) {
+	getenv, err := config.WithEnvFiles(env.Getenv)
+	if err != nil {
+		return config.Config{}, err
+	}
 	var names []string
 	for _, s := range env.Specs {
 		names = append(names, s.Name)
 	}
-	cfg, err := config.Load(env.Getenv, names)
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return cfg, log, err
+	return config.Load(getenv, names)
 }

@@ -6,15 +6,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/dig"
 	"go.uber.org/fx"
 
 	"mitosis/platform/process"
 )
 
-const (
-	startTimeout = 2 * time.Minute
-	stopTimeout  = 30 * time.Second
-)
+// startTimeout bounds the start, migrations included; stopping is bounded
+// by SHUTDOWN_TIMEOUT.
+const startTimeout = 2 * time.Minute
 
 func serveCommand(env Env) *cobra.Command {
 	return &cobra.Command{
@@ -30,9 +30,10 @@ func serveCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stopTimeout := cfg.Shutdown.Timeout
 			app := fx.New(opts, fx.NopLogger, fx.StartTimeout(startTimeout), fx.StopTimeout(stopTimeout))
 			if err := app.Err(); err != nil {
-				return err
+				return plainCause(err)
 			}
 			startCtx, cancel := context.WithTimeout(cmd.Context(), startTimeout)
 			defer cancel()
@@ -48,4 +49,16 @@ func serveCommand(env Env) *cobra.Command {
 			return app.Stop(stopCtx)
 		},
 	}
+}
+
+// plainCause is the error a constructor returned, without the dependency
+// injection trace fx wraps around it; a wiring bug (no constructor at all)
+// keeps the whole trace, which is what a developer needs.
+func plainCause(err error) error {
+	cause := dig.RootCause(err)
+	var wiring dig.Error
+	if errors.As(cause, &wiring) {
+		return err
+	}
+	return cause
 }

@@ -8,6 +8,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/preflight"
 	"mitosis/platform/topology"
 )
 
@@ -17,7 +18,7 @@ func servicesCommand(env Env) *cobra.Command {
 		Short: "Print where each module runs and which database and schema it uses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := env.load()
+			cfg, _, err := env.loadFor(preflight.Maintain)
 			if err != nil {
 				return err
 			}

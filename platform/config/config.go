@@ -46,6 +46,7 @@ type Config struct {
 	Events   Events            `yaml:"events"`
 	Saga     Saga              `yaml:"saga"`
 	Gateway  Gateway           `yaml:"gateway"`
+	Shutdown Shutdown          `yaml:"shutdown"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -182,7 +183,8 @@ func (c Config) Isolation(name string) string {
 	return c.Database.Isolation
 }
 
-func (c Config) validate() error {
+// validate lists every problem of the configuration, one line each.
+func (c Config) validate() []string {
 	var errs []string
 	if c.Env != Development && c.Env != Production {
 		errs = append(errs, fmt.Sprintf("APP_ENV must be %s or %s, got %q", Development, Production, c.Env))
@@ -277,10 +279,9 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Sprintf("GATEWAY_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
-	}
-	return nil
+	errs = append(errs, c.validateAddresses()...)
+	errs = append(errs, c.Shutdown.validate()...)
+	return errs
 }
 
 func (c Calls) validate() []string {

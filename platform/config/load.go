@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,11 +19,15 @@ type Getenv func(string) string
 
 // Load reads the defaults, CONFIG_FILE if set, then the environment.
 // modules lists every module the binary knows, for their <MODULE>_* variables.
+// A configuration that loads but is invalid comes back with Problems listing
+// everything wrong with it; any other error (an unreadable CONFIG_FILE)
+// stops the load.
 func Load(getenv Getenv, modules []string) (Config, error) {
 	var cfg Config
 	if err := decodeYAML(configs.Default, &cfg); err != nil {
 		return Config{}, fmt.Errorf("embedded defaults: %w", err)
 	}
+	cfg.Shutdown.Delay = unsetDelay
 	if path := getenv("CONFIG_FILE"); path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -32,10 +37,14 @@ func Load(getenv Getenv, modules []string) (Config, error) {
 			return Config{}, fmt.Errorf("CONFIG_FILE %s: %w", path, err)
 		}
 	}
-	if err := applyEnv(&cfg, getenv, modules); err != nil {
-		return Config{}, err
+	problems := Problems(applyEnv(&cfg, getenv, modules))
+	cfg.defaultDelay()
+	problems = append(problems, cfg.validate()...)
+	sort.Strings(problems) // several come from maps, whose order changes between runs
+	if len(problems) > 0 {
+		return cfg, problems
 	}
-	return cfg, cfg.validate()
+	return cfg, nil
 }
 
 func decodeYAML(raw []byte, cfg *Config) error {
@@ -44,7 +53,9 @@ func decodeYAML(raw []byte, cfg *Config) error {
 	return dec.Decode(cfg)
 }
 
-func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
+// applyEnv sets what the environment names, and lists the values it could
+// not parse (leaving those settings as they were).
+func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 	str := func(key string, dst *string) {
 		if v, ok := lookup(getenv, key); ok {
 			*dst = v
@@ -76,31 +87,35 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			errs = append(errs, fmt.Sprintf("DATABASE_MAX_CONNS must be a positive integer, got %q", v))
+		} else {
+			cfg.Database.MaxConns = n
 		}
-		cfg.Database.MaxConns = n
 	}
 	if v, ok := lookup(getenv, "PASSWORD_HASH_COST"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("PASSWORD_HASH_COST must be an integer, got %q", v))
+		} else {
+			cfg.Auth.PasswordHashCost = n
 		}
-		cfg.Auth.PasswordHashCost = n
 	}
 	for key, dst := range map[string]*int{"EVENTS_BATCH_SIZE": &cfg.Events.BatchSize, "EVENTS_MAX_ATTEMPTS": &cfg.Events.MaxAttempts} {
 		if v, ok := lookup(getenv, key); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%s must be an integer, got %q", key, v))
+			} else {
+				*dst = n
 			}
-			*dst = n
 		}
 	}
 	if v, ok := lookup(getenv, "MIGRATE_ON_START"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("MIGRATE_ON_START must be true or false, got %q", v))
+		} else {
+			cfg.Database.MigrateOnStart = b
 		}
-		cfg.Database.MigrateOnStart = b
 	}
 	for key, dst := range map[string]*int{
 		"CALL_RETRIES":         &cfg.Calls.Retries,
@@ -111,8 +126,9 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%s must be an integer, got %q", key, v))
+			} else {
+				*dst = n
 			}
-			*dst = n
 		}
 	}
 	for key, dst := range map[string]*time.Duration{
@@ -136,13 +152,16 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		"HTTP_READ_TIMEOUT":        &cfg.HTTP.ReadTimeout,
 		"HTTP_WRITE_TIMEOUT":       &cfg.HTTP.WriteTimeout,
 		"HTTP_IDLE_TIMEOUT":        &cfg.HTTP.IdleTimeout,
+		"SHUTDOWN_DELAY":           &cfg.Shutdown.Delay,
+		"SHUTDOWN_TIMEOUT":         &cfg.Shutdown.Timeout,
 	} {
 		if v, ok := lookup(getenv, key); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%s must be a duration like 5s, got %q", key, v))
+			} else {
+				*dst = d
 			}
-			*dst = d
 		}
 	}
 	if v, ok := lookup(getenv, "GATEWAY_TRUSTED_PROXIES"); ok {
@@ -163,10 +182,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 		str(prefix+"_DATABASE_ISOLATION", &m.Database.Isolation)
 		cfg.Modules[name] = m
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid environment: %s", strings.Join(errs, "; "))
-	}
-	return nil
+	return errs
 }
 
 // lookup treats an empty variable as unset, as shells and compose files do.

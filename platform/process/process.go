@@ -41,7 +41,10 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, contract.NewRegistry, newPasswords, newVerifier),
+		fx.Provide(health.NewRegistry, contract.NewRegistry, newPasswords),
+		fx.Provide(func(in verifierIn) (*auth.Verifier, error) {
+			return newVerifier(cfg, in, log, topology.TokenIssuer(specs))
+		}),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
 		db.Module,
@@ -95,22 +98,18 @@ type verifierIn struct {
 	Keys auth.KeySource `optional:"true"`
 }
 
-func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger) (*auth.Verifier, error) {
+// newVerifier verifies access tokens with the keys of issuer, the module
+// that signs them: in-process where it runs here, else from its JWKS.
+func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger, issuer string) (*auth.Verifier, error) {
 	keys := in.Keys
 	if keys == nil {
-		url := cfg.Auth.JWKSURL
-		// users issues the tokens; this is the one place platform names it,
-		// as a default that JWKS_URL overrides.
-		if base := strings.TrimRight(cfg.Module("users").URL, "/"); url == "" && base != "" {
-			url = base + auth.JWKSPath
-		}
-		switch {
+		switch url := auth.JWKSURL(cfg, issuer); {
 		case url != "":
 			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh)
 		case cfg.IsProduction():
-			return nil, errors.New("JWKS_URL or USERS_URL is required to verify access tokens where users does not run")
+			return nil, errors.New(auth.MissingJWKS(issuer))
 		default:
-			log.Warn("neither JWKS_URL nor USERS_URL is set: every access token will be refused here")
+			log.Warn("neither JWKS_URL nor the token issuer's URL is set: every access token will be refused here", "issuer", issuer)
 			keys = auth.NoKeys{}
 		}
 	}

@@ -4,6 +4,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -27,6 +28,13 @@ type Spec struct {
 	Routes []string
 	// Stateless modules keep no data: no database, schema or migrations.
 	Stateless bool
+	// IssuesTokens marks the module that signs access tokens: every process
+	// where it does not run fetches its JWKS from its URL to verify them.
+	IssuesTokens bool
+	// Check lists what is wrong with the configuration for running the
+	// module here (its own secrets, say), one line each; the startup checks
+	// call it where the module is local.
+	Check func(config.Config) []string
 	// Local provides the implementation and mounts its routes.
 	Local fx.Option
 	// Remote provides an HTTP client that implements the same contract.
@@ -70,7 +78,7 @@ type Module struct {
 // dependency of a local module must be local or have a URL, and so must
 // every module subscribed to an event a local module publishes (unless
 // events go through a broker); the error names all that are missing at
-// once.
+// once, one line each.
 func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	known := map[string]Spec{}
 	var names []string
@@ -132,7 +140,11 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 			parts = append(parts, fmt.Sprintf("%s (needed by %s; set %s_URL)", dep, strings.Join(by, ", "), strings.ToUpper(dep)))
 		}
 		sort.Strings(parts)
-		return Placement{}, fmt.Errorf("modules neither local nor configured: %s", strings.Join(parts, "; "))
+		errs := make([]error, len(parts))
+		for i, part := range parts {
+			errs[i] = errors.New("module neither local nor configured: " + part)
+		}
+		return Placement{}, errors.Join(errs...) // one line each
 	}
 	return p, nil
 }
@@ -234,4 +246,15 @@ func (p Placement) Describe(specs []Spec) []string {
 		}
 	}
 	return lines
+}
+
+// TokenIssuer returns the name of the module that signs access tokens, ""
+// if none does.
+func TokenIssuer(specs []Spec) string {
+	for _, s := range specs {
+		if s.IssuesTokens {
+			return s.Name
+		}
+	}
+	return ""
 }

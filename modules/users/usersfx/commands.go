@@ -38,10 +38,13 @@ var commands = []topology.Command{
 	},
 }
 
+// signingKeySecret is the variable whose value seals the signing keys.
+const signingKeySecret = "SIGNING_KEY_SECRET"
+
 // openRing opens the signing keys, sealed with SIGNING_KEY_SECRET (required in
 // production, generated once under DATA_DIR in development).
 func openRing(cfg config.Config, log *slog.Logger, s *store.Store) (*keys.Ring, error) {
-	secret, err := auth.Secret(cfg, log, "SIGNING_KEY_SECRET", cfg.Auth.SigningKeySecret, "signing_key_secret")
+	secret, err := auth.Secret(cfg, log, signingKeySecret, cfg.Auth.SigningKeySecret, "signing_key_secret")
 	if err != nil {
 		return nil, err
 	}

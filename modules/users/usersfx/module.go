@@ -27,10 +27,12 @@ import (
 // provides the auth.KeySource, so this process verifies tokens with its
 // own keys and no HTTP.
 var Module = topology.Spec{
-	Name:       "users",
-	Publishes:  []string{users.EventUserRegistered},
-	Subscribes: []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
-	Routes:     []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
+	Name:         "users",
+	Publishes:    []string{users.EventUserRegistered},
+	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
+	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
+	IssuesTokens: true,
+	Check:        check,
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
@@ -49,6 +51,15 @@ var Module = topology.Spec{
 	Remote:   httpapi.API.RemoteOption(),
 	Contract: httpapi.API,
 	Commands: commands,
+}
+
+// check names what users needs where it runs: the secret that seals its
+// signing keys (required in production).
+func check(cfg config.Config) []string {
+	if problem := auth.CheckSecret(cfg, signingKeySecret, cfg.Auth.SigningKeySecret); problem != "" {
+		return []string{problem + " where users runs (it seals the signing keys)"}
+	}
+	return nil
 }
 
 // newRing seals keys with SIGNING_KEY_SECRET (required in production) and

@@ -1,0 +1,101 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// appBinary is the app, built once from the repository root for the whole
+// run: the tests run its `app check` on what each deployment file would give
+// a process, and read the module graph from `app graph`.
+var appBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mitosis-deploy-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy: temp dir:", err)
+		os.Exit(1)
+	}
+	appBinary = filepath.Join(dir, "app")
+	build := exec.Command("go", "build", "-o", appBinary, ".")
+	build.Dir = ".."
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	code := 1
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "deploy: go build:", err)
+	} else {
+		code = m.Run()
+	}
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// checkTimeout bounds one `app check`: it reads configuration only.
+const checkTimeout = 10 * time.Second
+
+// appCheck runs `app check` with exactly env (plus PATH) in an empty working
+// directory, as the container would run it, and returns its output and exit
+// error (nil for 0).
+func appCheck(t *testing.T, env map[string]string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, appBinary, "check")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for _, k := range sortedKeys(env) {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("app check: %v", err)
+	}
+	return out.String(), errOut.String(), err
+}
+
+// requireCheckPasses runs `app check` on the environment a deployment file
+// gives one process (over the image's own ENV) and requires it to pass: a
+// file that would crash-loop fails here.
+func requireCheckPasses(t *testing.T, what string, env map[string]string) {
+	t.Helper()
+	all := imageEnv(t)
+	for k, v := range env {
+		all[k] = v
+	}
+	stdout, stderr, err := appCheck(t, all)
+	require.NoError(t, err, "app check of %s fails:\n%s", what, stderr)
+	require.True(t, strings.HasPrefix(stdout, "ok: "), "app check of %s: %s", what, stdout)
+}
+
+// run runs a command from the deploy folder and returns its stdout.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	require.NoError(t, cmd.Run(), "%s %s:\n%s", name, strings.Join(args, " "), &errOut)
+	return out.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
