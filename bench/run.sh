@@ -262,7 +262,6 @@ relays_idle() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-
 # shellcheck source=bench/capture.sh
 source "$ROOT/bench/capture.sh"
 # shellcheck source=bench/summary.sh
@@ -296,9 +295,9 @@ check_orders() {
 	note "orders not confirmed after the run: ${R[${1}_unconfirmed]}"
 }
 
-# pgbench_run KEY DB SCRIPT SEARCH_PATH: warm-up, then the measured run of
-# SCRIPT with the load runs' clients and duration; tps, latency
-# percentiles, failures and CPU into R[KEY_*]. COUNT_SQL counts the
+# pgbench_run KEY DB SCRIPT SEARCH_PATH COUNT_SQL: warm-up, then the
+# measured run of SCRIPT with the load runs' clients and duration; tps,
+# latency percentiles, failures and CPU into R[KEY_*]. COUNT_SQL counts the
 # confirmed orders (for CPU per order).
 pgbench_run() {
 	local key=$1 db=$2 script=$3 path=$4 count_sql=$5 before m0 m1

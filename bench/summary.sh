@@ -120,6 +120,15 @@ summary() {
 		"$([[ $ai == "$ad" && $bi == "$bd" ]] && echo 1 || echo 0)"
 	target "idle RSS <= 40 MB" "$rss MB" "$(le "$rss" 40)"
 	target "start to ready <= 0.5 s" "${R[start_ms]} ms" "$(le "${R[start_ms]}" 500)"
+	# The order ratios divide runs made one after the other: when others'
+	# work took CPU from one more than from another, they compare unequal
+	# machines.
+	local others="reference ${R[ref_cpu_others]}, one process ${R[one_cpu_others]}, three ${R[three_cpu_others]}"
+	if [[ $(awk -v a="${R[ref_cpu_others]}" -v b="${R[one_cpu_others]}" -v c="${R[three_cpu_others]}" \
+		'BEGIN { print (a > 1 || b > 1 || c > 1) ? 1 : 0 }') == 1 ]]; then
+		echo "  WARNING: others' work took more than 1 ms of CPU per order during the order runs ($others ms):"
+		echo "  the order ratios compare unequally loaded runs; rerun on a quiet machine before reading them"
+	fi
 	echo
 	echo "Checks"
 	check "every response 2xx (wrk)" \
