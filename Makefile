@@ -81,7 +81,7 @@ chaos:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## bench: in-process vs direct vs HTTP calls, and order placement load (see BENCHMARKS.md)
+## bench: the app against fixed references (order SQL, Watermill, bare HTTP); each target MET or MISSED (root; see BENCHMARKS.md)
 bench: build
 	./bench/run.sh
 
