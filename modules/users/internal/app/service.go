@@ -38,7 +38,7 @@ var _ users.Service = (*Service)(nil)
 
 // New returns the users service.
 func New(s *store.Store, ring *keys.Ring, issuer *auth.Issuer, passwords *auth.Passwords, cfg config.Config) (*Service, error) {
-	dummy, err := passwords.Hash("not a real password")
+	dummy, err := passwords.Hash(context.Background(), "not a real password")
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	if err := validateRegistration(email, name, in.Password); err != nil {
 		return users.User{}, err
 	}
-	hash, err := s.passwords.Hash(in.Password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return users.User{}, err
 	}
@@ -91,13 +91,19 @@ func validateRegistration(email, name, password string) error {
 func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
 	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
 	if errors.Is(err, users.ErrNotFound) {
-		s.passwords.Matches(s.dummyHash, in.Password)
+		if _, err := s.passwords.Matches(ctx, s.dummyHash, in.Password); err != nil {
+			return users.Token{}, err
+		}
 		return users.Token{}, users.ErrInvalidCredentials
 	}
 	if err != nil {
 		return users.Token{}, err
 	}
-	if !s.passwords.Matches(acc.PasswordHash, in.Password) {
+	ok, err := s.passwords.Matches(ctx, acc.PasswordHash, in.Password)
+	if err != nil {
+		return users.Token{}, err
+	}
+	if !ok {
 		return users.Token{}, users.ErrInvalidCredentials
 	}
 	return s.login(ctx, acc)
