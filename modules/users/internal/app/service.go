@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -63,7 +62,8 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	acc := store.Account{
 		User: users.User{ID: id.String(), Email: email, Name: name, Role: users.RoleCustomer,
 			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
-		PasswordHash: hash,
+		CanonicalEmail: CanonicalEmail(email),
+		PasswordHash:   hash,
 	}
 	if err := s.store.Insert(ctx, acc); err != nil {
 		return users.User{}, err
@@ -73,8 +73,8 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 
 func validateRegistration(email, name, password string) error {
 	var bad problem.Fields
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 254 {
-		bad.Add("email", "must be a valid email address")
+	if msg := emailProblem(email); msg != "" {
+		bad.Add("email", msg)
 	}
 	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {
 		bad.Add("name", "must be 1 to 100 characters")
@@ -89,7 +89,8 @@ func validateRegistration(email, name, password string) error {
 // Authenticate verifies the password and issues an access token and a
 // refresh token.
 func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
-	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
+	email := strings.TrimSpace(in.Email)
+	acc, err := s.store.ByEmail(ctx, email, CanonicalEmail(email))
 	if errors.Is(err, users.ErrNotFound) {
 		if _, err := s.passwords.Matches(ctx, s.dummyHash, in.Password); err != nil {
 			return users.Token{}, err
