@@ -171,7 +171,7 @@ start_app() {
 	local name=$1 log=$WORK/$1.log
 	shift
 	env HTTP_ADDR=127.0.0.1:0 SERVICE_SECRET="$SECRET" SIGNING_KEY_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" \
-		RATE_LIMIT_DEFAULT=off RATE_LIMIT_AUTH=off "$@" \
+		RATE_LIMIT_DEFAULT=off RATE_LIMIT_AUTH=off RATE_LIMIT_REGISTER=off "$@" \
 		"$APP" serve >"$log" 2>&1 &
 	PIDS+=($!)
 	local pid=$! addr=""

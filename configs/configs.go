@@ -8,3 +8,9 @@ import _ "embed"
 //
 //go:embed default.yaml
 var Default []byte
+
+// Development is configs/development.yaml: what development changes in the
+// defaults.
+//
+//go:embed development.yaml
+var Development []byte

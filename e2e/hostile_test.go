@@ -93,6 +93,25 @@ func runHostile(t *testing.T, topo topology, db string) {
 			require.Len(t, r.header.Values(h), 1, h)
 		}
 	})
+	t.Run("past 20 invalid fields the rest are counted", func(t *testing.T) {
+		items := make([]orders.Item, orders.MaxItems)
+		r := topo.post(t, "/api/v1/orders", victim.token, map[string]any{"items": items})
+		d := requireProblem(t, r, http.StatusUnprocessableEntity, "validation_failed")
+		require.Len(t, d.Errors, 20)
+		require.Equal(t, 2*orders.MaxItems-20, d.ErrorsOmitted, "%s", r.body)
+	})
+	t.Run("a client's request id is kept only when short and plain", func(t *testing.T) {
+		for id, kept := range map[string]bool{
+			"trace-42:a.b_c": true, strings.Repeat("a", 128): true,
+			strings.Repeat("a", 129): false, "<script>": false, "a b": false, "idé": false,
+		} {
+			r := topo.do(t, request{method: http.MethodGet, path: "/api/v1/products", header: map[string]string{"X-Request-Id": id}})
+			require.Equal(t, http.StatusOK, r.status)
+			got := r.header.Get("X-Request-Id")
+			require.Regexp(t, `^[A-Za-z0-9._:-]{1,128}$`, got)
+			require.Equal(t, kept, got == id, "%q answered with %q", id, got)
+		}
+	})
 	t.Run("strange but valid names are kept verbatim", func(t *testing.T) {
 		for i, name := range []string{
 			"Robert'); DROP TABLE users.users;--", "\u202eevil\u202c", "zero\u200bwidth", "☕🚀👩‍👩‍👧", "Ådå Łøvęłåcé", "<script>alert(1)</script>",
@@ -186,10 +205,20 @@ func hostileCases(token string) []hostile {
 	}()}
 	sqli := "' OR '1'='1'; DROP TABLE users.users; --"
 	validUser := `"email":"mallory@example.com","name":"Mallory","password":"long enough password"`
+	// exactly returns a registration of exactly size bytes, its name padded.
+	exactly := func(size int) string {
+		head, tail := `{"email":"big@example.com","password":"long enough password","name":"`, `"}`
+		return head + strings.Repeat("a", size-len(head)-len(tail)) + tail
+	}
+	zeroQuantities := func(n int) string {
+		return `{"items":[` + strings.Repeat(`{"sku":"COFFEE-1KG","quantity":0},`, n-1) + `{"sku":"COFFEE-1KG","quantity":0}]}`
+	}
 
 	return []hostile{
 		// Limits and media types.
 		{name: "oversize body", req: post(register, `{"name":"`+strings.Repeat("a", 1<<20+1)+`"}`), status: 413, code: "request_too_large"},
+		{name: "body of exactly 1 MiB", req: post(register, exactly(1<<20)), status: 422, code: "validation_failed", fields: []string{"name"}},
+		{name: "body of 1 MiB and one byte", req: post(register, exactly(1<<20+1)), status: 413, code: "request_too_large"},
 		{name: "oversize order", auth: true, req: post(place, `{"items":[`+strings.Repeat(`{"sku":"X","quantity":1},`, 50000)+`{}]}`), status: 413, code: "request_too_large"},
 		{name: "text/plain", req: withHeader(post(register, `{`+validUser+`}`), "Content-Type", "text/plain"), status: 415, code: "unsupported_media_type"},
 		{name: "form encoded", req: withHeader(post(register, "email=a%40b.c&name=x"), "Content-Type", "application/x-www-form-urlencoded"), status: 415, code: "unsupported_media_type"},
@@ -205,6 +234,14 @@ func hostileCases(token string) []hostile {
 		{name: "unknown field", req: post(register, `{`+validUser+`,"is_admin":true}`), status: 400, code: "bad_request", fields: []string{"is_admin"}},
 		{name: "wrong type", req: post(register, `{"email":42,"name":"M","password":"long enough password"}`), status: 400, code: "bad_request", fields: []string{"email"}},
 		{name: "duplicate key", req: post(register, `{`+validUser+`,"email":"other@example.com"}`), status: 400, code: "bad_request", fields: []string{"email"}},
+		{name: "duplicate key in another case", req: post(register, `{`+validUser+`,"Email":"other@example.com"}`), status: 400, code: "bad_request", fields: []string{"Email"}},
+		{name: "duplicate key at login", req: post(login, `{"email":"victim@example.com","password":"x","PASSWORD":"y"}`), status: 400, code: "bad_request", fields: []string{"PASSWORD"}},
+		{name: "duplicate key at refresh", req: post("/api/v1/auth/refresh", `{"refresh_token":"a","Refresh_Token":"b"}`), status: 400, code: "bad_request", fields: []string{"Refresh_Token"}},
+		{name: "duplicate key at logout", req: post("/api/v1/auth/logout", `{"refresh_token":"a","REFRESH_TOKEN":"b"}`), status: 400, code: "bad_request", fields: []string{"REFRESH_TOKEN"}},
+		{name: "duplicate key in an item", auth: true, req: post(place, `{"items":[{"sku":"COFFEE-1KG","SKU":"TEA-100G","quantity":1}]}`), status: 400, code: "bad_request", fields: []string{"items[0].SKU"}},
+		{name: "duplicate items in another case", auth: true, req: post(place, `{"items":[{"sku":"COFFEE-1KG","quantity":1}],"Items":[]}`), status: 400, code: "bad_request", fields: []string{"Items"}},
+		{name: "deeply nested body", req: post(register, strings.Repeat("[", 1<<20)), status: 400, code: "bad_request", fields: []string{"body"}},
+		{name: "deeply nested order", auth: true, req: post(place, `{"items":`+strings.Repeat(`[`, 100)+strings.Repeat(`]`, 100)+`}`), status: 400, code: "bad_request", fields: []string{"body"}},
 		{name: "NUL in name", req: post(register, user("nul@example.com", "Mal\x00lory", "long enough password")), status: 400, code: "bad_request", fields: []string{"name"}},
 		{name: "NUL in login", req: post(login, map[string]string{"email": "victim@example.com\x00", "password": "x"}), status: 400, code: "bad_request", fields: []string{"email"}},
 		{name: "null body", req: post(register, `null`), status: 422, code: "validation_failed", fields: []string{"email", "name", "password"}},
@@ -216,6 +253,9 @@ func hostileCases(token string) []hostile {
 		{name: "name too long", req: post(register, user("long@example.com", strings.Repeat("🚀", 101), "long enough password")), status: 422, code: "validation_failed", fields: []string{"name"}},
 		{name: "password past bcrypt's 72 bytes", req: post(register, user("pw@example.com", "M", strings.Repeat("p", 73))), status: 422, code: "validation_failed", fields: []string{"password"}},
 		{name: "existing email, other case", req: post(register, user("VICTIM@example.com", "M", "long enough password")), status: 409, code: users.ErrEmailTaken.Code},
+		{name: "existing email, full-width", req: post(register, user("ｖｉｃｔｉｍ@example.com", "M", "long enough password")), status: 409, code: users.ErrEmailTaken.Code},
+		{name: "existing email, zero-width joiner", req: post(register, user("vic‍tim@example.com", "M", "long enough password")), status: 422, code: "validation_failed", fields: []string{"email"}},
+		{name: "existing email, Cyrillic i", req: post(register, user("vіctim@example.com", "M", "long enough password")), status: 422, code: "validation_failed", fields: []string{"email"}},
 		{name: "negative deposit", auth: true, req: post(deposits, map[string]any{"amount_cents": -100}), status: 422, code: "validation_failed", fields: []string{"amount_cents"}},
 		{name: "zero deposit", auth: true, req: post(deposits, map[string]any{"amount_cents": 0}), status: 422, code: "validation_failed", fields: []string{"amount_cents"}},
 		{name: "huge deposit", auth: true, req: post(deposits, map[string]any{"amount_cents": int64(1) << 62}), status: 422, code: "validation_failed", fields: []string{"amount_cents"}},
@@ -223,6 +263,7 @@ func hostileCases(token string) []hostile {
 		{name: "fractional cents", auth: true, req: post(deposits, `{"amount_cents": 10.5}`), status: 400, code: "bad_request", fields: []string{"amount_cents"}},
 		{name: "amount as string", auth: true, req: post(deposits, `{"amount_cents": "100"}`), status: 400, code: "bad_request", fields: []string{"amount_cents"}},
 		{name: "duplicate amount", auth: true, req: post(deposits, `{"amount_cents": 1, "amount_cents": 100000000}`), status: 400, code: "bad_request", fields: []string{"amount_cents"}},
+		{name: "duplicate amount in another case", auth: true, req: post(deposits, `{"amount_cents":5,"Amount_Cents":700}`), status: 400, code: "bad_request", fields: []string{"Amount_Cents"}},
 		{name: "huge idempotency key", auth: true, req: withHeader(post(deposits, map[string]any{"amount_cents": 1}), "Idempotency-Key", strings.Repeat("k", 10000)), status: 422, code: "validation_failed", fields: []string{"idempotency_key"}},
 		{name: "negative quantity", auth: true, req: post(place, items("COFFEE-1KG", -1)), status: 422, code: "validation_failed", fields: []string{"items[0].quantity"}},
 		{name: "zero quantity", auth: true, req: post(place, items("COFFEE-1KG", 0)), status: 422, code: "validation_failed", fields: []string{"items[0].quantity"}},
@@ -232,6 +273,8 @@ func hostileCases(token string) []hostile {
 		{name: "unicode sku", auth: true, req: post(place, items("\u202eGK1-EEFFOC\u200b☕", 1)), status: 422, code: "validation_failed", fields: []string{"items[0].sku"}},
 		{name: "NUL in sku", auth: true, req: post(place, items("COFFEE-1KG\x00", 1)), status: 400, code: "bad_request", fields: []string{"items[0].sku"}},
 		{name: "too many items", auth: true, req: post(place, tooMany), status: 422, code: "validation_failed", fields: []string{"items"}},
+		{name: "10,000 items of quantity 0", auth: true, req: post(place, zeroQuantities(10_000)), status: 422, code: "validation_failed", fields: []string{"items"}},
+		{name: "50 items of quantity 0", auth: true, req: post(place, zeroQuantities(orders.MaxItems)), status: 422, code: "validation_failed", fields: []string{"items[0].quantity", "items[1].sku"}},
 		{name: "repeated sku", auth: true, req: post(place, `{"items":[{"sku":"COFFEE-1KG","quantity":1},{"sku":"COFFEE-1KG","quantity":1}]}`), status: 422, code: "validation_failed", fields: []string{"items[1].sku"}},
 		{name: "items not an array", auth: true, req: post(place, `{"items":{"sku":"COFFEE-1KG","quantity":1}}`), status: 400, code: "bad_request", fields: []string{"items"}},
 		{name: "null item", auth: true, req: post(place, `{"items":[null]}`), status: 422, code: "validation_failed", fields: []string{"items[0].sku"}},

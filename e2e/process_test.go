@@ -55,7 +55,8 @@ func startApp(t *testing.T, name string, env map[string]string) *appProcess {
 	}
 	// Every client here shares one IP: limits are tested on their own.
 	vars := map[string]string{"HTTP_ADDR": addr, "DATA_DIR": t.TempDir(),
-		"RATE_LIMIT_DEFAULT": "1000000/s burst 1000000", "RATE_LIMIT_AUTH": "1000000/s burst 1000000"}
+		"RATE_LIMIT_DEFAULT": "1000000/s burst 1000000", "RATE_LIMIT_AUTH": "1000000/s burst 1000000",
+		"RATE_LIMIT_REGISTER": "1000000/s burst 1000000"}
 	for k, v := range env {
 		vars[k] = v
 	}

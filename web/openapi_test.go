@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"mitosis/modules/modulestest"
 	"mitosis/platform/apidoc"
+	"mitosis/platform/problem"
 	"mitosis/web"
 )
 
@@ -114,4 +116,28 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// The Problem schema lists exactly the members of problem.Details.
+func TestProblemSchemaMatchesDetails(t *testing.T) {
+	d, err := apidoc.Parse(web.OpenAPI)
+	require.NoError(t, err)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(d.JSON(), &doc))
+	documented := map[string]bool{}
+	for name := range doc.Components.Schemas["Problem"].Properties {
+		documented[name] = true
+	}
+	sent := map[string]bool{}
+	for f := range reflect.TypeFor[problem.Details]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		sent[name] = true
+	}
+	assert.Equal(t, sortedKeys(sent), sortedKeys(documented), "problem.Details (left) and the Problem schema (right) differ")
 }

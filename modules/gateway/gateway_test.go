@@ -218,6 +218,22 @@ func TestRateLimitsInAProcess(t *testing.T) {
 	call(t, app.URL, http.MethodGet, "/api/v1/products", "", nil, http.StatusOK, nil)
 }
 
+// Registration is limited like login: strictly, per client IP, whatever
+// token comes with it.
+func TestRegistrationIsRateLimited(t *testing.T) {
+	app := modulestest.Start(t, map[string]string{"RATE_LIMIT_REGISTER": "2/m burst 2"})
+	c := newCustomer(t, app.URL) // one registration
+	var u users.User
+	call(t, app.URL, http.MethodPost, "/api/v1/users", c.token,
+		map[string]string{"email": "second@example.com", "name": "Second", "password": "long enough password"}, http.StatusCreated, &u)
+	var d problem.Details
+	call(t, app.URL, http.MethodPost, "/api/v1/users", c.token,
+		map[string]string{"email": "third@example.com", "name": "Third", "password": "long enough password"}, http.StatusTooManyRequests, &d)
+	require.Equal(t, gateway.ErrRateLimited.Code, d.Code)
+	// Reading the profile is not a registration.
+	call(t, app.URL, http.MethodGet, "/api/v1/users/me", c.token, nil, http.StatusOK, nil)
+}
+
 // The breaker of a remote module shows in the list: a gateway whose calls
 // to payments keep failing reports it open.
 func TestServicesShowOpenBreakers(t *testing.T) {

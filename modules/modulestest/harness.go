@@ -54,8 +54,9 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 		// bcrypt's cheapest cost: password hashing is not under test here.
 		"PASSWORD_HASH_COST": "4",
 		// Every test client shares one IP: limits are tested on their own.
-		"RATE_LIMIT_DEFAULT": generousRate,
-		"RATE_LIMIT_AUTH":    generousRate,
+		"RATE_LIMIT_DEFAULT":  generousRate,
+		"RATE_LIMIT_AUTH":     generousRate,
+		"RATE_LIMIT_REGISTER": generousRate,
 	}
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)

@@ -12,7 +12,8 @@ import (
 
 // Service is what other modules and the HTTP API may ask of users.
 type Service interface {
-	// Register creates a user; ErrEmailTaken if the email (any case) exists.
+	// Register creates a user; ErrEmailTaken if an email of the same
+	// canonical form (case and Unicode look-alikes folded) exists.
 	Register(ctx context.Context, in RegisterRequest) (User, error)
 	// Authenticate checks credentials and issues an access token;
 	// ErrInvalidCredentials otherwise.

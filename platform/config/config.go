@@ -270,6 +270,9 @@ func (c Config) validate() []string {
 		if !strings.HasPrefix(rl.Prefix, "/") {
 			errs = append(errs, fmt.Sprintf("rate limit group %s: prefix must start with /, got %q", name, rl.Prefix))
 		}
+		if rl.Method != "" && rl.Method != strings.ToUpper(rl.Method) {
+			errs = append(errs, fmt.Sprintf("rate limit group %s: method must be upper case, like POST, got %q", name, rl.Method))
+		}
 		if _, err := ParseRate(rl.Limit); err != nil {
 			errs = append(errs, fmt.Sprintf("RATE_LIMIT_%s: %v", envName(name), err))
 		}

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	cfg, err := config.Load(env(nil), modules)
 	require.NoError(t, err)
 	assert.Equal(t, config.Development, cfg.Env)
-	assert.Equal(t, ":8080", cfg.HTTPAddr)
+	assert.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr, "development listens on loopback")
 	assert.Empty(t, cfg.Services)
 	assert.Equal(t, config.Shared, cfg.Isolation("payments"))
 	assert.Equal(t, config.RolesPerModule, cfg.Database.Roles)
@@ -121,4 +121,34 @@ func TestUnknownKeysInFileAreRefused(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("htp_addr: typo\n"), 0o600))
 	_, err := config.Load(env(map[string]string{"CONFIG_FILE": path}), modules)
 	require.ErrorContains(t, err, "htp_addr")
+}
+
+// Development listens on loopback and is looser on the credential routes;
+// production keeps the defaults. CONFIG_FILE and the environment override
+// both, and a CONFIG_FILE saying production gets production's defaults.
+func TestDevelopmentDefaults(t *testing.T) {
+	load := func(vars map[string]string) config.Config {
+		t.Helper()
+		cfg, err := config.Load(env(vars), modules)
+		require.NoError(t, err)
+		return cfg
+	}
+	assert.Equal(t, "127.0.0.1:8080", load(nil).HTTPAddr)
+	assert.Equal(t, ":8080", load(map[string]string{"APP_ENV": "production"}).HTTPAddr)
+	assert.Equal(t, ":9000", load(map[string]string{"HTTP_ADDR": ":9000"}).HTTPAddr)
+
+	dir := t.TempDir()
+	prod := filepath.Join(dir, "prod.yaml")
+	require.NoError(t, os.WriteFile(prod, []byte("env: production\n"), 0o600))
+	cfg := load(map[string]string{"CONFIG_FILE": prod})
+	assert.Equal(t, ":8080", cfg.HTTPAddr)
+	assert.Equal(t, "5/m burst 5", cfg.Gateway.RateLimits["auth"].Limit)
+	assert.Equal(t, "127.0.0.1:8080", load(map[string]string{"CONFIG_FILE": prod, "APP_ENV": "development"}).HTTPAddr, "APP_ENV wins")
+
+	dev := filepath.Join(dir, "dev.yaml")
+	require.NoError(t, os.WriteFile(dev, []byte("http_addr: \":7000\"\ngateway:\n  rate_limits:\n    auth: {prefix: /api/v1/auth, limit: \"1/m\"}\n"), 0o600))
+	cfg = load(map[string]string{"CONFIG_FILE": dev})
+	assert.Equal(t, ":7000", cfg.HTTPAddr, "CONFIG_FILE overrides the development defaults")
+	assert.Equal(t, "1/m", cfg.Gateway.RateLimits["auth"].Limit)
+	assert.Equal(t, "60/m burst 20", cfg.Gateway.RateLimits["register"].Limit)
 }

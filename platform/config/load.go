@@ -28,12 +28,21 @@ func Load(getenv Getenv, modules []string) (Config, error) {
 		return Config{}, fmt.Errorf("embedded defaults: %w", err)
 	}
 	cfg.Shutdown.Delay = unsetDelay
-	if path := getenv("CONFIG_FILE"); path != "" {
-		raw, err := os.ReadFile(path)
-		if err != nil {
+	path := getenv("CONFIG_FILE")
+	var file []byte
+	if path != "" {
+		var err error
+		if file, err = os.ReadFile(path); err != nil {
 			return Config{}, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
-		if err := decodeYAML(raw, &cfg); err != nil {
+	}
+	if environment(getenv, file, cfg.Env) == Development {
+		if err := decodeYAML(configs.Development, &cfg); err != nil {
+			return Config{}, fmt.Errorf("embedded development defaults: %w", err)
+		}
+	}
+	if path != "" {
+		if err := decodeYAML(file, &cfg); err != nil {
 			return Config{}, fmt.Errorf("CONFIG_FILE %s: %w", path, err)
 		}
 	}
@@ -45,6 +54,22 @@ func Load(getenv Getenv, modules []string) (Config, error) {
 		return cfg, problems
 	}
 	return cfg, nil
+}
+
+// environment is the APP_ENV the process will have: the variable, else the
+// CONFIG_FILE's env, else the default's. The development defaults go
+// beneath CONFIG_FILE, so they are chosen before it is applied.
+func environment(getenv Getenv, file []byte, fallback string) string {
+	if v, ok := lookup(getenv, "APP_ENV"); ok {
+		return v
+	}
+	var peek struct {
+		Env string `yaml:"env"`
+	}
+	if yaml.Unmarshal(file, &peek) == nil && peek.Env != "" {
+		return peek.Env
+	}
+	return fallback
 }
 
 func decodeYAML(raw []byte, cfg *Config) error {

@@ -12,6 +12,8 @@ import (
 type RateLimit struct {
 	// Prefix selects the group's routes; the longest matching prefix wins.
 	Prefix string `yaml:"prefix"`
+	// Method, if set, limits the group to requests of that method.
+	Method string `yaml:"method,omitempty"`
 	// Limit is "<n>/<period> [burst <b>]" or "off"; see ParseRate.
 	Limit string `yaml:"limit"`
 }

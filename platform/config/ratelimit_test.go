@@ -28,10 +28,23 @@ func TestParseRate(t *testing.T) {
 }
 
 func TestRateLimitGroups(t *testing.T) {
-	cfg, err := config.Load(env(nil), modules)
+	cfg, err := config.Load(env(map[string]string{"APP_ENV": "production", "SERVICE_SECRET": "x", "SIGNING_KEY_SECRET": "y"}), modules)
 	require.NoError(t, err)
-	require.Equal(t, config.RateLimit{Prefix: "/api/", Limit: "20/s burst 40"}, cfg.Gateway.RateLimits["default"])
-	require.Equal(t, config.RateLimit{Prefix: "/api/v1/auth", Limit: "5/m burst 5"}, cfg.Gateway.RateLimits["auth"])
+	require.Equal(t, map[string]config.RateLimit{
+		"default":  {Prefix: "/api/", Limit: "20/s burst 40"},
+		"auth":     {Prefix: "/api/v1/auth", Limit: "5/m burst 5"},
+		"register": {Prefix: "/api/v1/users", Method: "POST", Limit: "5/m burst 5"},
+	}, cfg.Gateway.RateLimits, "strict in production")
+
+	// Development is looser on the credential routes, so a first walk
+	// through the README does not trip them.
+	cfg, err = config.Load(env(nil), modules)
+	require.NoError(t, err)
+	require.Equal(t, map[string]config.RateLimit{
+		"default":  {Prefix: "/api/", Limit: "20/s burst 40"},
+		"auth":     {Prefix: "/api/v1/auth", Limit: "60/m burst 20"},
+		"register": {Prefix: "/api/v1/users", Method: "POST", Limit: "60/m burst 20"},
+	}, cfg.Gateway.RateLimits)
 
 	cfg, err = config.Load(env(map[string]string{"RATE_LIMIT_AUTH": "10/m burst 2", "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1"}), modules)
 	require.NoError(t, err)

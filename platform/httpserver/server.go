@@ -10,23 +10,30 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/transport"
 )
 
-// BodyLimit caps request bodies.
-const BodyLimit = "1M"
+// BodyLimit caps request bodies: exactly 1 MiB (echo would read "1M" as
+// 1,000,000 bytes).
+const BodyLimit = transport.MaxBodyBytes
 
 // New builds the echo instance with the shared middleware and error handler.
 func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
-	e.Pre(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Pre(dropUnfitRequestID, middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		TargetHeader: echo.HeaderXRequestID,
+		// The request carries the id too, as a proxy passes it on.
+		RequestIDHandler: func(c echo.Context, id string) { c.Request().Header.Set(echo.HeaderXRequestID, id) },
+	}))
 	// Before routing and before any later Pre middleware, so the answers
 	// those give (a gateway's 429, a hidden route's 404) carry the security
 	// and CORS headers too.
@@ -35,7 +42,7 @@ func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 		log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
 	}}))
-	e.Use(middleware.BodyLimit(BodyLimit))
+	e.Use(middleware.BodyLimit(strconv.Itoa(BodyLimit) + "B"))
 	e.Use(Deadline, RequestContext)
 	return e
 }

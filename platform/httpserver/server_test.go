@@ -243,3 +243,69 @@ func TestALostDatabaseIs503(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, res.StatusCode, "a query the database refused is our bug, not an outage")
 	assert.Empty(t, res.Header.Get("Retry-After"))
 }
+
+// A client's request id is kept when it is short and plain; anything else is
+// replaced by a fresh one, also in the request passed on.
+func TestRequestIDFromClients(t *testing.T) {
+	e := newEcho(config.Config{})
+	var seen string
+	e.GET("/seen", func(c echo.Context) error {
+		seen = c.Request().Header.Get(echo.HeaderXRequestID)
+		return c.NoContent(http.StatusNoContent)
+	})
+	send := func(ids ...string) string {
+		r := httptest.NewRequest(http.MethodGet, "/seen", nil)
+		for _, id := range ids {
+			r.Header.Add(echo.HeaderXRequestID, id)
+		}
+		got := serve(t, e, r).Header.Get(echo.HeaderXRequestID)
+		require.True(t, httpserver.PlainRequestID(got), "%q", got)
+		return got
+	}
+	for _, kept := range []string{"abc", "trace-1:2.3_4", strings.Repeat("a", httpserver.MaxRequestIDLength)} {
+		assert.Equal(t, kept, send(kept))
+	}
+	for name, ids := range map[string][]string{
+		"too long":   {strings.Repeat("a", httpserver.MaxRequestIDLength+1)},
+		"a space":    {"a b"},
+		"markup":     {"<script>"},
+		"a quote":    {`a"b`},
+		"a slash":    {"a/b"},
+		"non-ASCII":  {"idé"},
+		"a newline":  {"a\nb"},
+		"two values": {"abc", "def"},
+	} {
+		got := send(ids...)
+		assert.NotEqual(t, ids[0], got, name)
+		assert.Equal(t, got, seen, "%s: the handler (and any call it makes) sees the fresh id", name)
+	}
+	fresh := send()
+	assert.Len(t, fresh, 32, "one is made when none is sent")
+}
+
+// The body limit is exactly 1 MiB, announced or not.
+func TestBodyLimitIsOneMiB(t *testing.T) {
+	e := newEcho(config.Config{})
+	body := func(size int) string {
+		const head, tail = `{"a":"`, `"}`
+		return head + strings.Repeat("a", size-len(head)-len(tail)) + tail
+	}
+	for _, announced := range []bool{true, false} {
+		for size, status := range map[int]int{1 << 20: http.StatusOK, 1<<20 + 1: http.StatusRequestEntityTooLarge} {
+			var r *http.Request
+			if announced {
+				r = httptest.NewRequest(http.MethodPost, "/echo", strings.NewReader(body(size)))
+			} else {
+				r = httptest.NewRequest(http.MethodPost, "/echo", io.MultiReader(strings.NewReader(body(size))))
+				r.ContentLength = -1 // chunked
+			}
+			r.Header.Set("Content-Type", "application/json")
+			resp := serve(t, e, r)
+			require.Equal(t, status, resp.StatusCode, "%d bytes, announced %v", size, announced)
+			if status != http.StatusOK {
+				raw, _ := io.ReadAll(resp.Body)
+				assert.Contains(t, string(raw), `"code":"request_too_large"`)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -20,19 +21,19 @@ func position(r row) (time.Time, string) { return r.at, r.id }
 func TestParseNamesBadFields(t *testing.T) {
 	var bad problem.Fields
 	k := Parse(&bad, 0, "")
-	assert.Empty(t, bad)
+	assert.NoError(t, bad.Err())
 	assert.Equal(t, Keyset{Limit: DefaultLimit + 1}, k, "one row more than the page, to see the next")
 
-	bad = nil
+	bad = problem.Fields{}
 	Parse(&bad, MaxLimit+1, "not a cursor")
-	require.Len(t, bad, 2)
-	assert.Equal(t, "limit", bad[0].Field)
-	assert.Equal(t, "cursor", bad[1].Field)
+	var ve *problem.ValidationError
+	require.True(t, errors.As(bad.Err(), &ve))
+	assert.Equal(t, []string{"limit", "cursor"}, ve.FieldNames())
 
-	bad = nil
+	bad = problem.Fields{}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	k = Parse(&bad, 5, Encode(at, "0b9a3b8e-8d7c-4d0e-9b1a-2f6f1c9d2a11"))
-	assert.Empty(t, bad)
+	assert.NoError(t, bad.Err())
 	assert.True(t, k.Before.Equal(at))
 	assert.Equal(t, "0b9a3b8e-8d7c-4d0e-9b1a-2f6f1c9d2a11", k.BeforeID)
 }

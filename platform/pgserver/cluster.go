@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // cluster runs the PostgreSQL programs against one data directory.
@@ -62,11 +64,12 @@ func (c *cluster) running(ctx context.Context) (bool, error) {
 	}
 }
 
-// start launches the server and returns its port: fixed if port is not 0,
-// otherwise a fresh free one. A port picked by the kernel can be taken by
-// someone else before postgres binds it, so that specific failure is retried
-// with another port (a fixed port is tried once).
-func (c *cluster) start(ctx context.Context, port int) (int, error) {
+// start launches the server as a child of this process and returns its
+// port once it is ready: fixed if port is not 0, otherwise a fresh free
+// one. A port picked by the kernel can be taken by someone else before
+// postgres binds it, so that specific failure is retried with another port
+// (a fixed port is tried once).
+func (c *cluster) start(ctx context.Context, port int) (int, *postmaster, error) {
 	attempts, fixed := 3, port != 0
 	if fixed {
 		attempts = 1
@@ -76,35 +79,106 @@ func (c *cluster) start(ctx context.Context, port int) (int, error) {
 		if !fixed {
 			var err error
 			if port, err = freePort(); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 		}
 		logStart := fileSize(c.logFile)
-		out, err := c.run(ctx, "pg_ctl", "start", "-D", c.dataDir, "-l", c.logFile,
-			"-w", "-t", "60", "-o", c.serverOptions(port))
-		if err == nil {
-			return port, nil
+		pm, err := c.launch(port)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err = c.started(ctx, pm); err == nil {
+			return port, pm, nil
 		}
 		logTail := readFrom(c.logFile, logStart)
-		lastErr = fmt.Errorf("pg_ctl start: %w: %s\n%s", err, out, logTail)
+		lastErr = fmt.Errorf("start postgres: %w\n%s", err, logTail)
 		if ctx.Err() != nil || !strings.Contains(logTail, "could not bind") {
 			break
 		}
 	}
-	return 0, lastErr
+	return 0, nil, lastErr
 }
 
-// serverOptions are passed through pg_ctl's shell, which turns the quoted
-// empty string into an empty unix_socket_directories value.
-// Unix sockets are off so nothing is written outside the base directory.
-func (c *cluster) serverOptions(port int) string {
-	// Each module has its own pool, so several processes on one server need
-	// more than the default 100 connections.
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300", port)
-	if !c.fsync {
-		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+// launch runs postgres on port, its output appended to the log, owned by
+// this process (see spawn).
+func (c *cluster) launch(port int) (*postmaster, error) {
+	log, err := os.OpenFile(c.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open server log: %w", err)
 	}
-	return opts
+	defer log.Close() // the child has its own descriptor
+	if err := c.id.chown(c.logFile); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(c.binDir, "postgres"), c.serverArgs(port)...)
+	cmd.Dir, cmd.Env = c.dir, environ()
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = ownedAttr(c.id.cred)
+	pm, err := spawn(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	pm.pid = cmd.Process.Pid
+	return pm, nil
+}
+
+// startTimeout bounds the server's startup (crash recovery included), as
+// pg_ctl's -t 60 did.
+const startTimeout = 60 * time.Second
+
+// started waits until the server says it is ready in its postmaster.pid
+// (as pg_ctl -w does), or fails if it exits first.
+func (c *cluster) started(ctx context.Context, pm *postmaster) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	for {
+		if c.readyPid() == pm.pid {
+			return nil
+		}
+		select {
+		case <-pm.exited:
+			return fmt.Errorf("postgres exited during startup: %v", pm.err)
+		case <-ctx.Done():
+			c.kill(pm)
+			return fmt.Errorf("postgres not ready: %w", ctx.Err())
+		case <-time.After(readyPoll):
+		}
+	}
+}
+
+// kill stops a server that did not come up, and waits for it.
+func (c *cluster) kill(pm *postmaster) {
+	_ = syscall.Kill(pm.pid, syscall.SIGQUIT)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	_ = pm.wait(ctx)
+}
+
+// readyPid returns the pid in postmaster.pid if its status line (the
+// eighth, PostgreSQL's documented layout) says ready, else 0.
+func (c *cluster) readyPid() int {
+	raw, err := os.ReadFile(filepath.Join(c.dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(string(raw), "\n")
+	if len(lines) < 8 || strings.TrimSpace(lines[7]) != "ready" {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	return pid
+}
+
+// serverArgs turns the Unix socket off, so nothing is written outside the
+// base directory. Each module has its own pool, so several processes on one
+// server need more than the default 100 connections.
+func (c *cluster) serverArgs(port int) []string {
+	args := []string{"-D", c.dataDir, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=300"}
+	if !c.fsync {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	return args
 }
 
 // runningPort reads the port of the running server from its postmaster.pid,

@@ -62,16 +62,23 @@ func serverIdentity() (*identity, error) {
 func (id *identity) command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	// pg_ctl start leaves a server behind; should it ever keep our output
-	// pipes open, don't wait for it forever.
+	// Should a program ever leave a child holding our output pipes open,
+	// don't wait for it forever.
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
+	cmd.Env = environ()
+	return cmd
+}
+
+// environ is this process's environment without PG* variables.
+func environ() []string {
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PG") {
-			cmd.Env = append(cmd.Env, kv)
+			env = append(env, kv)
 		}
 	}
-	return cmd
+	return env
 }
 
 // chown gives path to id when we act on its behalf as root; as a normal user

@@ -12,8 +12,8 @@ import (
 
 const (
 	// readyTimeout caps waiting for the first connection when the caller's
-	// ctx has no deadline; pg_ctl -w already waited for startup, so this
-	// only covers the short gap until TCP logins work.
+	// ctx has no deadline; start already waited until the server said it
+	// was ready, so this only covers the short gap until TCP logins work.
 	readyTimeout = 30 * time.Second
 	// stopTimeout bounds cleanup after a failed Start.
 	stopTimeout = 30 * time.Second

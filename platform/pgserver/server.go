@@ -30,9 +30,11 @@ type Options struct {
 	Logger *slog.Logger
 	// BinDir holds initdb, pg_ctl and postgres; empty means FindBinaries().
 	BinDir string
-	// Attach lets Start use a server another process already runs on Dir
-	// (a CLI command beside `app serve`) instead of failing. The attached
-	// Server never stops it: its owner does.
+	// Attach lets Start use a server another live process runs on Dir (a
+	// CLI command beside `app serve`) instead of failing. The attached
+	// Server never stops it: its owner does. A server whose owner is gone
+	// (killed before it could stop it) is stopped and started afresh,
+	// attach or not, so this process owns it and stops it.
 	Attach bool
 }
 
@@ -41,6 +43,7 @@ type Server struct {
 	c        *cluster
 	port     int
 	password string
+	pm       *postmaster // nil when attached
 
 	mu       sync.Mutex
 	stopped  bool
@@ -91,16 +94,28 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if up, err := c.running(ctx); err != nil {
 		return nil, err
 	} else if up {
-		if opts.Attach {
+		owner, alive := c.ownerAlive()
+		switch {
+		case alive && opts.Attach:
 			return attach(ctx, c, password, logger)
+		case alive:
+			return nil, fmt.Errorf("another PostgreSQL instance is already using %s; stop it first (pg_ctl stop -D %s)", dir, c.dataDir)
 		}
-		return nil, fmt.Errorf("another PostgreSQL instance is already using %s; stop it first (pg_ctl stop -D %s)", dir, c.dataDir)
+		// Its owner died without stopping it: take it over.
+		logger.Warn("postgres left running by a process that is gone: stopping it to start it as this process's",
+			"dir", dir, "owner_pid", owner)
+		if err := c.stop(ctx); err != nil {
+			return nil, err
+		}
 	}
-	port, err := c.start(ctx, 0)
+	port, pm, err := c.start(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{c: c, port: port, password: password}
+	s := &Server{c: c, port: port, password: password, pm: pm}
+	if err := c.claim(); err != nil {
+		return nil, errors.Join(err, s.Stop(ctx))
+	}
 	if err := waitReady(ctx, s.URL("postgres")); err != nil {
 		// Don't leave an orphaned server behind a failed Start.
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
@@ -199,6 +214,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	if err := s.c.stop(ctx); err != nil {
 		return err
 	}
+	if err := s.pm.wait(ctx); err != nil {
+		return err
+	}
+	s.c.release()
 	s.stopped = true
 	return nil
 }
@@ -217,11 +236,18 @@ func (s *Server) Restart(ctx context.Context) error {
 		if err := s.c.stop(ctx); err != nil {
 			return err
 		}
+		if err := s.pm.wait(ctx); err != nil {
+			return err
+		}
 		s.stopped = true
 	}
-	if _, err := s.c.start(ctx, s.port); err != nil {
+	_, pm, err := s.c.start(ctx, s.port)
+	if err != nil {
 		return err
 	}
-	s.stopped = false
+	if err := s.c.claim(); err != nil {
+		return err
+	}
+	s.pm, s.stopped = pm, false
 	return waitReady(ctx, s.URL("postgres"))
 }

@@ -3,7 +3,10 @@ package pgserver
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,4 +123,45 @@ func TestURL(t *testing.T) {
 	t.Parallel()
 	s := &Server{c: &cluster{}, port: 5555, password: "abc123"}
 	require.Equal(t, "postgres://postgres:abc123@127.0.0.1:5555/app?sslmode=disable", s.URL("app"))
+}
+
+// A server whose owner is gone (killed before it could stop it) is taken
+// over by the next Start on its directory, attach or not: stopped, started
+// again as this process's, and stopped with it.
+func TestAnOrphanIsTakenOver(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dir := filepath.Join(baseDir(t), "pg")
+	for name, orphan := range map[string]func(){
+		"its owner is dead": func() {
+			dead := exec.Command("true")
+			require.NoError(t, dead.Run())
+			require.NoError(t, os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(dead.Process.Pid)), 0o644))
+		},
+		"no owner is recorded": func() { require.NoError(t, os.Remove(filepath.Join(dir, ownerFile))) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			first, err := Start(ctx, Options{Dir: dir})
+			require.NoError(t, err)
+			execSQL(t, first.URL("postgres"), "CREATE TABLE IF NOT EXISTS kept (v int); INSERT INTO kept VALUES (1)")
+			orphan()
+			oldPid := first.pm.pid
+
+			next, err := Start(ctx, Options{Dir: dir, Attach: true})
+			require.NoError(t, err)
+			require.False(t, next.attached, "taken over, not attached")
+			<-first.pm.exited // the orphan was stopped
+			require.NotEqual(t, oldPid, next.pm.pid)
+			pid, ok := next.c.owner()
+			require.True(t, ok)
+			require.Equal(t, os.Getpid(), pid, "the new owner is recorded")
+			require.Positive(t, queryInt(t, next.URL("postgres"), "SELECT count(*) FROM kept"), "same data")
+
+			require.NoError(t, next.Stop(ctx))
+			require.NoFileExists(t, filepath.Join(dir, "data", "postmaster.pid"))
+			require.NoFileExists(t, filepath.Join(dir, ownerFile))
+			require.ErrorIs(t, syscall.Kill(next.pm.pid, 0), syscall.ESRCH, "the server is gone")
+		})
+	}
 }

@@ -17,6 +17,8 @@ type Details struct {
 	Instance string       `json:"instance,omitempty"`
 	Code     string       `json:"code"`
 	Errors   []FieldError `json:"errors,omitempty"`
+	// ErrorsOmitted counts the invalid fields past the MaxFieldErrors listed.
+	ErrorsOmitted int `json:"errors_omitted,omitempty"`
 }
 
 // From builds the body for err. Errors without a code become a bare 500 so
@@ -35,7 +37,7 @@ func From(err error) Details {
 	}
 	var ve *ValidationError
 	if errors.As(err, &ve) {
-		d.Errors = ve.Fields
+		d.Errors, d.ErrorsOmitted = ve.Fields, ve.Omitted
 		d.Title = ve.base().Title
 		return d
 	}
@@ -91,7 +93,7 @@ func Decode(d Details, known map[string]error) error {
 		if d.Code == ErrBadRequest.Code {
 			base = ErrBadRequest
 		}
-		return &ValidationError{Base: base, Fields: d.Errors}
+		return &ValidationError{Base: base, Fields: d.Errors, Omitted: d.ErrorsOmitted}
 	}
 	switch d.Code {
 	case ErrTimeout.Code:

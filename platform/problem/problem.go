@@ -8,6 +8,7 @@ package problem
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -54,10 +55,17 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-// ValidationError reports every invalid field of a request at once.
+// MaxFieldErrors is how many invalid fields one error lists; the rest are
+// only counted, so a request with thousands of bad values does not get an
+// answer many times its size.
+const MaxFieldErrors = 20
+
+// ValidationError reports the invalid fields of a request at once: the
+// first MaxFieldErrors of them, and how many more there were.
 type ValidationError struct {
-	Base   *Error // ErrValidation or ErrBadRequest
-	Fields []FieldError
+	Base    *Error // ErrValidation or ErrBadRequest
+	Fields  []FieldError
+	Omitted int // invalid fields not listed
 }
 
 func (e *ValidationError) Error() string {
@@ -68,6 +76,9 @@ func (e *ValidationError) Error() string {
 			sep = ": "
 		}
 		msg += sep + f.Field + " " + f.Message
+	}
+	if e.Omitted > 0 {
+		msg += fmt.Sprintf(", and %d more", e.Omitted)
 	}
 	return msg
 }
@@ -91,18 +102,28 @@ func (e *ValidationError) FieldNames() []string {
 // Unwrap makes errors.Is(err, ErrValidation) hold.
 func (e *ValidationError) Unwrap() error { return e.base() }
 
-// Fields collects field errors; Err returns nil when there are none.
-type Fields []FieldError
+// Fields collects field errors, keeping the first MaxFieldErrors and
+// counting the rest; Err returns nil when there are none.
+type Fields struct {
+	list    []FieldError
+	omitted int
+}
 
 // Add records an invalid field.
-func (f *Fields) Add(field, message string) { *f = append(*f, FieldError{field, message}) }
+func (f *Fields) Add(field, message string) {
+	if len(f.list) == MaxFieldErrors {
+		f.omitted++
+		return
+	}
+	f.list = append(f.list, FieldError{field, message})
+}
 
 // Err returns a *ValidationError for the collected fields, or nil.
 func (f Fields) Err() error {
-	if len(f) == 0 {
+	if len(f.list) == 0 {
 		return nil
 	}
-	return &ValidationError{Fields: f}
+	return &ValidationError{Fields: f.list, Omitted: f.omitted}
 }
 
 // Invalid is shorthand for a validation error on one field.

@@ -1,6 +1,7 @@
 package orderstest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
+	"mitosis/platform/problem"
 )
 
 func (s *suite) testCatalog(t *testing.T) {
@@ -141,6 +143,12 @@ func (s *suite) testValidation(t *testing.T) {
 	for i := range tooMany {
 		tooMany[i] = orders.Item{SKU: fmt.Sprintf("SKU-%d", i), Quantity: 1}
 	}
+	// Far too many, each invalid twice over: one error for the count, not
+	// 20,000 for the items.
+	flood := make([]orders.Item, 10_000)
+	for i := range flood {
+		flood[i] = orders.Item{SKU: "", Quantity: 0}
+	}
 	cases := []struct {
 		name     string
 		customer string
@@ -150,6 +158,7 @@ func (s *suite) testValidation(t *testing.T) {
 	}{
 		{"no items", s.alice, "", nil, []string{"items"}},
 		{"too many items", s.alice, "", tooMany, []string{"items"}},
+		{"10,000 invalid items", s.alice, "", flood, []string{"items"}},
 		{"unknown sku", s.alice, "", []orders.Item{{SKU: "NO-SUCH-SKU", Quantity: 1}}, []string{"items[0].sku"}},
 		{"empty sku", s.alice, "", []orders.Item{{SKU: " ", Quantity: 1}}, []string{"items[0].sku"}},
 		{"zero quantity", s.alice, "", []orders.Item{{SKU: sku, Quantity: 0}}, []string{"items[0].quantity"}},
@@ -165,6 +174,13 @@ func (s *suite) testValidation(t *testing.T) {
 			assert.ElementsMatch(t, tc.fields, invalidFields(t, err))
 		})
 	}
+	t.Run("errors past the first 20 are counted", func(t *testing.T) {
+		_, err := s.Orders.PlaceOrder(s.ctx, orders.PlaceOrderRequest{CustomerID: s.alice, Items: flood[:orders.MaxItems]})
+		var ve *problem.ValidationError
+		require.True(t, errors.As(err, &ve), "%v", err)
+		assert.Len(t, ve.Fields, problem.MaxFieldErrors)
+		assert.Equal(t, 2*orders.MaxItems-problem.MaxFieldErrors, ve.Omitted)
+	})
 	t.Run("key too long", func(t *testing.T) {
 		_, err := s.Orders.PlaceOrder(s.ctx, orders.PlaceOrderRequest{CustomerID: s.alice,
 			Items: []orders.Item{{SKU: sku, Quantity: 1}}, IdempotencyKey: strings.Repeat("k", 201)})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/internal/keys"
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
@@ -62,7 +63,7 @@ var promote = topology.Command{
 	Short: "Give a registered user the admin role",
 	Args:  1,
 	Run: func(ctx context.Context, env topology.CommandEnv, args []string) error {
-		u, err := store.New(env.DB).SetRole(ctx, args[0], users.RoleAdmin)
+		u, err := store.New(env.DB).SetRole(ctx, args[0], app.CanonicalEmail(args[0]), users.RoleAdmin)
 		if err != nil {
 			return fmt.Errorf("promote %s: %w", args[0], err)
 		}

@@ -4,6 +4,7 @@
 package usersfx
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -45,6 +46,7 @@ var Module = topology.Spec{
 		fx.Provide(func(s *app.Service, reg *contract.Registry) users.Service { return httpapi.API.Local(s, reg) }),
 		fx.Provide(func(r *keys.Ring) auth.KeySource { return r }),
 		fx.Invoke(httpapi.Mount),
+		fx.Invoke(backfillOnStart),
 		events.Outbox("users"),
 		events.Subscriber("users", store.Handlers()),
 	),
@@ -71,6 +73,14 @@ func newRing(lc fx.Lifecycle, cfg config.Config, log *slog.Logger, s *store.Stor
 	}
 	lc.Append(fx.Hook{OnStart: ring.Load})
 	return ring, nil
+}
+
+// backfillOnStart gives accounts older than canonical emails theirs, once
+// migrations (earlier start hooks) have added the column.
+func backfillOnStart(lc fx.Lifecycle, s *store.Store, log *slog.Logger) {
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+		return app.BackfillCanonicalEmails(ctx, s, log)
+	}})
 }
 
 func newIssuer(cfg config.Config) *auth.Issuer {

@@ -67,6 +67,8 @@ func Run(t *testing.T, svc users.Service) {
 		require.ErrorIs(t, err, users.ErrEmailTaken)
 	})
 
+	t.Run("unicode addresses: one canonical form", func(t *testing.T) { unicodeAddresses(t, svc) })
+
 	t.Run("concurrent registrations of one email: exactly one wins", func(t *testing.T) {
 		email := Email()
 		var wg sync.WaitGroup
@@ -199,3 +201,86 @@ func Run(t *testing.T, svc users.Service) {
 
 // Email returns an address no other test uses.
 func Email() string { return fmt.Sprintf("u-%s@example.test", uuid.NewString()[:12]) }
+
+// unicodeAddresses: uniqueness and login compare one canonical form (NFKC,
+// case folded, the domain in IDNA ASCII); invisible characters and mixed
+// scripts are refused.
+func unicodeAddresses(t *testing.T, svc users.Service) {
+	ctx := context.Background()
+	tag := digits()
+	register := func(email, password string) error {
+		_, err := svc.Register(ctx, users.RegisterRequest{Email: email, Name: "U", Password: password})
+		return err
+	}
+	login := func(email, password string) error {
+		_, err := svc.Authenticate(ctx, users.Credentials{Email: email, Password: password})
+		return err
+	}
+
+	t.Run("İvan and ivan are two addresses", func(t *testing.T) {
+		dotted, plain := "İvan"+tag+"@example.com", "ivan"+tag+"@example.com"
+		require.NoError(t, register(dotted, "dotted password"))
+		require.NoError(t, register(plain, "plain password"), "İ folds to i with a dot above: another letter")
+		require.ErrorIs(t, register("İVAN"+tag+"@example.com", "third password"), users.ErrEmailTaken, "case never counts")
+		require.NoError(t, login(plain, "plain password"))
+		require.ErrorIs(t, login(plain, "dotted password"), users.ErrInvalidCredentials, "ivan never opens İvan's account")
+		require.NoError(t, login(dotted, "dotted password"))
+		require.ErrorIs(t, login(dotted, "plain password"), users.ErrInvalidCredentials)
+	})
+	t.Run("the Kelvin sign is a k", func(t *testing.T) {
+		require.NoError(t, register("kim"+tag+"@example.com", "kim's password"))
+		require.ErrorIs(t, register("\u212Aim"+tag+"@example.com", "squatter's password"), users.ErrEmailTaken)
+		require.NoError(t, login("\u212Aim"+tag+"@example.com", "kim's password"), "the same address, so the same account")
+	})
+	t.Run("full-width letters are the letters", func(t *testing.T) {
+		require.NoError(t, register("full"+tag+"@example.com", "full password"))
+		require.ErrorIs(t, register("ｆｕｌｌ"+fullWidth(tag)+"@ｅｘａｍｐｌｅ.com", "squatter's password"), users.ErrEmailTaken)
+	})
+	t.Run("an IDN domain is its ASCII form", func(t *testing.T) {
+		u, err := svc.Register(ctx, users.RegisterRequest{Email: "idn" + tag + "@bücher.example", Name: "U", Password: "idn password"})
+		require.NoError(t, err)
+		require.Equal(t, "idn"+tag+"@bücher.example", u.Email, "kept as typed")
+		require.ErrorIs(t, register("IDN"+tag+"@xn--bcher-kva.example", "squatter's password"), users.ErrEmailTaken)
+		require.NoError(t, login("idn"+tag+"@XN--BCHER-KVA.example", "idn password"))
+	})
+	t.Run("a script of its own is fine", func(t *testing.T) {
+		require.NoError(t, register("иван"+tag+"@example.com", "cyrillic password"))
+	})
+	for name, email := range map[string]string{
+		"zero-width joiner":        "zw\u200dj" + tag + "@example.com",
+		"zero-width space":         "zw\u200bsp" + tag + "@example.com",
+		"right-to-left override":   "ivan\u202e" + tag + "@example.com",
+		"Cyrillic among Latin":     "\u0456van" + tag + "@example.com",
+		"Greek among Latin":        "ivan\u03bf" + tag + "@example.com",
+		"zero-width in the domain": "ivan" + tag + "@exa\u200dmple.com",
+	} {
+		t.Run("refused: "+name, func(t *testing.T) {
+			err := register(email, "long enough password")
+			require.ErrorIs(t, err, problem.ErrValidation)
+			var ve *problem.ValidationError
+			require.True(t, errors.As(err, &ve))
+			require.Equal(t, []string{"email"}, ve.FieldNames())
+		})
+	}
+}
+
+// digits returns 12 random decimal digits: unique like Email's suffix, and
+// of no script, so they can follow letters of any.
+func digits() string {
+	id := uuid.New()
+	var b strings.Builder
+	for _, c := range id[:12] {
+		b.WriteByte('0' + c%10)
+	}
+	return b.String()
+}
+
+// fullWidth writes ASCII digits and letters in their full-width forms.
+func fullWidth(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r > ' ' && r < 0x7f {
+			return r - '!' + '！'
+		}
+		return r
+	}, s)
+}

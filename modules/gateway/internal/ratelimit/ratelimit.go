@@ -1,12 +1,13 @@
 // Package ratelimit limits request rates at the gateway: per user for
-// authenticated calls, per client IP otherwise and always on the auth
-// routes, with a token bucket per
-// route group (the longest matching prefix), stricter on /api/v1/auth.
+// authenticated calls, per client IP otherwise and always on the credential
+// routes (the auth routes and registration), with a token bucket per route
+// group (the longest matching prefix), stricter on the credential routes.
 package ratelimit
 
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ type Limiter struct {
 
 type group struct {
 	name, prefix string
+	method       string // "" for every method
 	rate         config.Rate
 	store        *store
 }
@@ -48,13 +50,20 @@ func New(limits map[string]config.RateLimit, tokens *auth.Verifier) (*Limiter, e
 		if err != nil {
 			return nil, fmt.Errorf("rate limit %s: %w", name, err)
 		}
-		g := group{name: name, prefix: rl.Prefix, rate: r}
+		g := group{name: name, prefix: rl.Prefix, method: rl.Method, rate: r}
 		if !r.Off {
 			g.store = newStore(rate.Limit(float64(r.Events)/r.Per.Seconds()), r.Burst)
 		}
 		l.groups = append(l.groups, g)
 	}
-	sort.Slice(l.groups, func(i, j int) bool { return len(l.groups[i].prefix) > len(l.groups[j].prefix) })
+	// Longest prefix first; of two with one prefix, the one with a method.
+	sort.Slice(l.groups, func(i, j int) bool {
+		a, b := l.groups[i], l.groups[j]
+		if len(a.prefix) != len(b.prefix) {
+			return len(a.prefix) > len(b.prefix)
+		}
+		return a.method > b.method
+	})
 	return l, nil
 }
 
@@ -62,7 +71,7 @@ func New(limits map[string]config.RateLimit, tokens *auth.Verifier) (*Limiter, e
 // RateLimit-* headers on every limited route.
 func (l *Limiter) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		g := l.match(c.Request().URL.Path)
+		g := l.match(c.Request().Method, c.Request().URL.Path)
 		if g == nil || g.store == nil {
 			return next(c)
 		}
@@ -80,25 +89,36 @@ func (l *Limiter) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (l *Limiter) match(path string) *group {
+func (l *Limiter) match(method, path string) *group {
 	for i := range l.groups {
-		if strings.HasPrefix(path, l.groups[i].prefix) {
-			return &l.groups[i]
+		g := &l.groups[i]
+		if strings.HasPrefix(path, g.prefix) && (g.method == "" || g.method == method) {
+			return g
 		}
 	}
 	return nil
 }
 
-// authPath is where tokens are obtained; its limit guards against guessing.
-const authPath = "/api/v1/auth"
+// Credential routes: where tokens are obtained (their limit guards against
+// guessing) and where accounts are made (each costs a password hash).
+const (
+	authPath     = "/api/v1/auth"
+	registerPath = "/api/v1/users"
+)
+
+// credential reports whether the request is for a credential route.
+func credential(r *http.Request) bool {
+	path := r.URL.Path
+	return path == authPath || strings.HasPrefix(path, authPath+"/") ||
+		(r.Method == http.MethodPost && path == registerPath)
+}
 
 // key is the caller: its user when the bearer token verifies, otherwise its
 // IP (as echo's IP extractor sees it, trusting only configured proxies).
-// Under /api/v1/auth it is always the IP: a token attached to a login
-// attempt must not buy the attacker another bucket.
+// On a credential route it is always the IP: a token attached to a login
+// attempt or a registration must not buy the attacker another bucket.
 func (l *Limiter) key(c echo.Context) string {
-	path := c.Request().URL.Path
-	if path == authPath || strings.HasPrefix(path, authPath+"/") {
+	if credential(c.Request()) {
 		return "ip:" + c.RealIP()
 	}
 	if scheme, token, ok := strings.Cut(c.Request().Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {

@@ -69,6 +69,8 @@ func setup(t *testing.T, limits map[string]config.RateLimit) fixture {
 	ok := func(c echo.Context) error { return c.String(http.StatusOK, "ok") }
 	e.GET("/api/v1/products", ok)
 	e.POST("/api/v1/auth/token", ok)
+	e.POST("/api/v1/users", ok)
+	e.GET("/api/v1/users/me", ok)
 	e.GET("/health/live", ok)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -96,8 +98,9 @@ func (f fixture) do(t *testing.T, method, path, token string) *http.Response {
 }
 
 var limits = map[string]config.RateLimit{
-	"default": {Prefix: "/api/", Limit: "3/m burst 3"},
-	"auth":    {Prefix: "/api/v1/auth", Limit: "1/m burst 1"},
+	"default":  {Prefix: "/api/", Limit: "3/m burst 3"},
+	"auth":     {Prefix: "/api/v1/auth", Limit: "1/m burst 1"},
+	"register": {Prefix: "/api/v1/users", Method: http.MethodPost, Limit: "2/m burst 2"},
 }
 
 func TestOverTheLimit(t *testing.T) {
@@ -168,6 +171,27 @@ func TestAuthCountsByIP(t *testing.T) {
 	}
 }
 
+// Registration is a credential route: its own strict group, counted by
+// client IP whatever token comes with it; reading /api/v1/users stays in
+// the general group.
+func TestRegistrationIsStrictAndByIP(t *testing.T) {
+	f := setup(t, limits)
+	alice := f.token(t, "alice")
+	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/users", "").StatusCode)
+	resp := f.do(t, http.MethodPost, "/api/v1/users", alice)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "2", resp.Header.Get(HeaderLimit))
+	for _, token := range []string{"", alice, f.token(t, "bob")} {
+		resp := f.do(t, http.MethodPost, "/api/v1/users", token)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a token does not buy another bucket")
+		require.Equal(t, "30", resp.Header.Get("Retry-After"))
+	}
+	resp = f.do(t, http.MethodGet, "/api/v1/users/me", alice)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "3", resp.Header.Get(HeaderLimit), "reads are in the general group")
+	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/auth/token", "").StatusCode, "login has a bucket of its own")
+}
+
 func TestOff(t *testing.T) {
 	f := setup(t, map[string]config.RateLimit{"default": {Prefix: "/api/", Limit: "off"}})
 	for range 10 {
@@ -181,7 +205,7 @@ func TestIdleBucketsAreForgotten(t *testing.T) {
 	f := setup(t, limits)
 	f.do(t, http.MethodGet, "/api/v1/products", f.token(t, "alice"))
 	f.do(t, http.MethodGet, "/api/v1/products", f.token(t, "bob"))
-	g := f.lim.match("/api/v1/products")
+	g := f.lim.match(http.MethodGet, "/api/v1/products")
 	require.Equal(t, 2, g.store.size())
 	f.clock.Add(time.Minute) // a full refill at 3/m
 	f.do(t, http.MethodGet, "/api/v1/products", "")

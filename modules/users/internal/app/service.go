@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,7 +37,7 @@ var _ users.Service = (*Service)(nil)
 
 // New returns the users service.
 func New(s *store.Store, ring *keys.Ring, issuer *auth.Issuer, passwords *auth.Passwords, cfg config.Config) (*Service, error) {
-	dummy, err := passwords.Hash("not a real password")
+	dummy, err := passwords.Hash(context.Background(), "not a real password")
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +51,7 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	if err := validateRegistration(email, name, in.Password); err != nil {
 		return users.User{}, err
 	}
-	hash, err := s.passwords.Hash(in.Password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return users.User{}, err
 	}
@@ -63,7 +62,8 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 	acc := store.Account{
 		User: users.User{ID: id.String(), Email: email, Name: name, Role: users.RoleCustomer,
 			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)},
-		PasswordHash: hash,
+		CanonicalEmail: CanonicalEmail(email),
+		PasswordHash:   hash,
 	}
 	if err := s.store.Insert(ctx, acc); err != nil {
 		return users.User{}, err
@@ -73,8 +73,8 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 
 func validateRegistration(email, name, password string) error {
 	var bad problem.Fields
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 254 {
-		bad.Add("email", "must be a valid email address")
+	if msg := emailProblem(email); msg != "" {
+		bad.Add("email", msg)
 	}
 	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {
 		bad.Add("name", "must be 1 to 100 characters")
@@ -89,15 +89,22 @@ func validateRegistration(email, name, password string) error {
 // Authenticate verifies the password and issues an access token and a
 // refresh token.
 func (s *Service) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
-	acc, err := s.store.ByEmail(ctx, strings.TrimSpace(in.Email))
+	email := strings.TrimSpace(in.Email)
+	acc, err := s.store.ByEmail(ctx, email, CanonicalEmail(email))
 	if errors.Is(err, users.ErrNotFound) {
-		s.passwords.Matches(s.dummyHash, in.Password)
+		if _, err := s.passwords.Matches(ctx, s.dummyHash, in.Password); err != nil {
+			return users.Token{}, err
+		}
 		return users.Token{}, users.ErrInvalidCredentials
 	}
 	if err != nil {
 		return users.Token{}, err
 	}
-	if !s.passwords.Matches(acc.PasswordHash, in.Password) {
+	ok, err := s.passwords.Matches(ctx, acc.PasswordHash, in.Password)
+	if err != nil {
+		return users.Token{}, err
+	}
+	if !ok {
 		return users.Token{}, users.ErrInvalidCredentials
 	}
 	return s.login(ctx, acc)

@@ -19,24 +19,30 @@ import (
 type userRow struct {
 	bun.BaseModel `bun:"table:users"`
 
-	ID           string    `bun:"id,pk"`
-	Email        string    `bun:"email"`
-	Name         string    `bun:"name"`
-	PasswordHash string    `bun:"password_hash"`
-	Role         string    `bun:"role"`
-	CreatedAt    time.Time `bun:"created_at"`
+	ID    string `bun:"id,pk"`
+	Email string `bun:"email"`
+	// EmailCanonical is NULL only for rows older than the column that the
+	// start-up backfill could not give one (see BackfillCanonical).
+	EmailCanonical string    `bun:"email_canonical,nullzero"`
+	Name           string    `bun:"name"`
+	PasswordHash   string    `bun:"password_hash"`
+	Role           string    `bun:"role"`
+	CreatedAt      time.Time `bun:"created_at"`
 }
 
-// Account is a user with its password hash, for authentication.
+// Account is a user with its password hash, for authentication, and the
+// canonical form of its email, which is unique.
 type Account struct {
 	users.User
-	PasswordHash string
+	CanonicalEmail string
+	PasswordHash   string
 }
 
 func fromRow(r userRow) Account {
 	return Account{
-		User:         users.User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt.UTC()},
-		PasswordHash: r.PasswordHash,
+		User:           users.User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, CreatedAt: r.CreatedAt.UTC()},
+		CanonicalEmail: r.EmailCanonical,
+		PasswordHash:   r.PasswordHash,
 	}
 }
 
@@ -49,7 +55,8 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 // Insert stores a new account and its user.registered event in one
 // transaction; users.ErrEmailTaken on a duplicate email.
 func (s *Store) Insert(ctx context.Context, a Account) error {
-	row := userRow{ID: a.ID, Email: a.Email, Name: a.Name, PasswordHash: a.PasswordHash, Role: a.Role, CreatedAt: a.CreatedAt}
+	row := userRow{ID: a.ID, Email: a.Email, EmailCanonical: a.CanonicalEmail, Name: a.Name,
+		PasswordHash: a.PasswordHash, Role: a.Role, CreatedAt: a.CreatedAt}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			return err
@@ -67,12 +74,18 @@ func (s *Store) Insert(ctx context.Context, a Account) error {
 	return nil
 }
 
-// ByEmail finds an account by email, ignoring case.
-func (s *Store) ByEmail(ctx context.Context, email string) (Account, error) {
+// ByEmail finds the account whose canonical email is canonical. A row
+// without one (see BackfillCanonical) is found by its address as typed,
+// ignoring ASCII case, as before the column; an exact match comes first.
+func (s *Store) ByEmail(ctx context.Context, typed, canonical string) (Account, error) {
 	var row userRow
-	err := s.db.NewSelect().Model(&row).Where("lower(email) = lower(?)", email).Scan(ctx)
+	err := s.db.NewSelect().Model(&row).Where(byEmail, canonical, typed).
+		OrderExpr("email = ? DESC, created_at, id", typed).Limit(1).Scan(ctx)
 	return found(row, err)
 }
+
+// byEmail matches a canonical email, or a row without one by its address.
+const byEmail = "email_canonical = ? OR (email_canonical IS NULL AND lower(email) = lower(?))"
 
 // ByID finds an account by id.
 func (s *Store) ByID(ctx context.Context, id string) (Account, error) {
@@ -108,12 +121,16 @@ func (s *Store) List(ctx context.Context, page page.Keyset) ([]users.User, error
 	return out, nil
 }
 
-// SetRole gives the user with email (any case) role; users.ErrNotFound if
-// there is none.
-func (s *Store) SetRole(ctx context.Context, email, role string) (users.User, error) {
+// SetRole gives the user with the email (see ByEmail) role;
+// users.ErrNotFound if there is none.
+func (s *Store) SetRole(ctx context.Context, typed, canonical, role string) (users.User, error) {
+	acc, err := s.ByEmail(ctx, typed, canonical)
+	if err != nil {
+		return users.User{}, err
+	}
 	var row userRow
 	res, err := s.db.NewUpdate().Model(&row).Set("role = ?", role).
-		Where("lower(email) = lower(?)", email).Returning("*").Exec(ctx, &row)
+		Where("id = ?", acc.ID).Returning("*").Exec(ctx, &row)
 	if err != nil {
 		return users.User{}, fmt.Errorf("set role: %w", err)
 	}

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"mitosis/modules/users"
+)
+
+// Unfilled is an account whose canonical email is not stored yet.
+type Unfilled struct {
+	ID, Email string
+	CreatedAt time.Time
+}
+
+// WithoutCanonical returns up to limit accounts without a canonical email
+// created after (at, id), oldest first; a zero at starts at the oldest.
+func (s *Store) WithoutCanonical(ctx context.Context, at time.Time, id string, limit int) ([]Unfilled, error) {
+	var rows []userRow
+	q := s.db.NewSelect().Model(&rows).Column("id", "email", "created_at").
+		Where("email_canonical IS NULL").OrderExpr("created_at, id").Limit(int64(limit))
+	if !at.IsZero() {
+		q = q.Where("(created_at, id) > (?, ?)", at, id)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list users without canonical email: %w", err)
+	}
+	out := make([]Unfilled, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Unfilled{ID: r.ID, Email: r.Email, CreatedAt: r.CreatedAt})
+	}
+	return out, nil
+}
+
+// SetCanonical stores the canonical email of an account that has none;
+// users.ErrEmailTaken if another account holds it.
+func (s *Store) SetCanonical(ctx context.Context, id, canonical string) error {
+	_, err := s.db.NewUpdate().Model((*userRow)(nil)).Set("email_canonical = ?", canonical).
+		Where("id = ? AND email_canonical IS NULL", id).Exec(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return users.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("set canonical email: %w", err)
+	}
+	return nil
+}
