@@ -46,6 +46,9 @@ type Config struct {
 	Events   Events            `yaml:"events"`
 	Saga     Saga              `yaml:"saga"`
 	Gateway  Gateway           `yaml:"gateway"`
+	Admin    Admin             `yaml:"admin"`
+	Log      Log               `yaml:"log"`
+	Health   Health            `yaml:"health"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -224,6 +227,7 @@ func (c Config) validate() error {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
 	}
 	errs = append(errs, c.Calls.validate()...)
+	errs = append(errs, c.validateObservability()...)
 	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
 		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
 	}
