@@ -9,6 +9,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/db"
+	"mitosis/platform/logging"
 	"mitosis/platform/topology"
 )
 
@@ -44,6 +45,6 @@ func (env Env) load() (config.Config, *slog.Logger, error) {
 		names = append(names, s.Name)
 	}
 	cfg, err := config.Load(env.Getenv, names)
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := logging.New(cfg, env.Stderr) // LOG_FORMAT and LOG_LEVEL; text at info if cfg did not load
 	return cfg, log, err
 }

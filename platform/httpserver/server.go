@@ -13,26 +13,31 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/topology"
 )
 
 // BodyLimit caps request bodies.
 const BodyLimit = "1M"
 
-// New builds the echo instance with the shared middleware and error handler.
-func New(cfg config.Config, log *slog.Logger) *echo.Echo {
+// New builds the echo instance with the shared middleware and error
+// handler; first run before anything else (the Observer's access log and
+// metrics, which must see every answer).
+func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
+	e.Pre(first...)
 	e.Pre(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	// Before routing and before any later Pre middleware, so the answers
 	// those give (a gateway's 429, a hidden route's 404) carry the security
 	// and CORS headers too.
 	e.Pre(secureHeaders(cfg), cors(cfg))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-		log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+		log.ErrorContext(c.Request().Context(), "panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(BodyLimit))
@@ -82,8 +87,16 @@ func (s *Server) Stop(ctx context.Context) error {
 	return err
 }
 
-// Module provides the echo instance every module mounts its routes on.
-var Module = fx.Module("http", fx.Provide(New))
+// Module provides the echo instance every module mounts its routes on,
+// observed (access log and metrics).
+var Module = fx.Module("http", fx.Provide(
+	func(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, place topology.Placement) (*echo.Echo, error) {
+		o, err := NewObserver(log, reg, place)
+		if err != nil {
+			return nil, err
+		}
+		return New(cfg, log, o.Middleware), nil
+	}))
 
 // Serve starts the server. fx runs start hooks in the order they were
 // registered, so this option must come after every module's (migrations
