@@ -171,7 +171,9 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
 	start := time.Now()
 	derr := r.deliver(ctx, d.Subscriber, d.Event)
-	r.metrics.observed(r.module, d.Subscriber, start, derr)
+	if derr == nil || ctx.Err() == nil { // a delivery cut by shutdown says nothing of the subscriber
+		r.metrics.observed(r.module, d.Subscriber, start, derr)
+	}
 	if derr == nil {
 		r.throttle.Resolved(ctx, "delivery:"+d.Subscriber, "event deliveries recovered", "subscriber", d.Subscriber)
 		_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1,
