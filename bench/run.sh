@@ -166,12 +166,13 @@ db_url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1?sslmode=disable${BENCH
 
 # start_app NAME VAR=VALUE...: starts `app serve` with the environment given,
 # waits until it is ready and sets APP_URL. Gateway rate limits are off: one
-# load generator on one IP is not what they are for.
+# load generator on one IP is not what they are for. Several run at once:
+# their admin listeners (not measured here) are off, so none takes :9090.
 start_app() {
 	local name=$1 log=$WORK/$1.log
 	shift
 	env HTTP_ADDR=127.0.0.1:0 SERVICE_SECRET="$SECRET" SIGNING_KEY_SECRET="$SECRET" TOKEN_TTL=1h DATA_DIR="$WORK/data-$name" \
-		RATE_LIMIT_DEFAULT=off RATE_LIMIT_AUTH=off RATE_LIMIT_REGISTER=off "$@" \
+		RATE_LIMIT_DEFAULT=off RATE_LIMIT_AUTH=off RATE_LIMIT_REGISTER=off ADMIN_ADDR=off "$@" \
 		"$APP" serve >"$log" 2>&1 &
 	PIDS+=($!)
 	local pid=$! addr=""

@@ -46,9 +46,10 @@ func (s *session) services(t *testing.T) {
 		t.Skip("no gateway in this topology")
 	}
 	list := decode[gateway.ServiceList](t, s.topo.get(t, "/api/v1/services", ""), http.StatusOK)
+	require.Equal(t, "healthy", list.Status)
 	where := map[string]string{}
 	for _, m := range list.Items {
-		require.Equal(t, "up", m.Health, m.Name)
+		require.Equal(t, "healthy", m.Health, m.Name)
 		where[m.Name] = m.Where
 	}
 	m := s.topo.gateway

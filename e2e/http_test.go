@@ -26,11 +26,13 @@ type topology struct {
 	serviceAuth string
 }
 
-// healthWant is what one process's /health should list as up.
+// healthWant is what one process's /health should list, all up.
 type healthWant struct {
-	url          string
-	modules      []string
-	dependencies []string
+	url   string
+	admin string // its admin listener
+	// checks are the names of each local module's checks: its own parts,
+	// then the remote modules it calls.
+	checks map[string][]string
 	// gateway marks a process the gateway runs in: its /internal/ routes
 	// answer 404 to callers without service credentials, as if absent.
 	gateway bool

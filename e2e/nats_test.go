@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/natstest"
@@ -50,7 +51,13 @@ func TestE2ENATS(t *testing.T) {
 					return topo.do(t, request{method: http.MethodGet, path: "/health/ready", base: p.url}).status == http.StatusServiceUnavailable
 				}, 10*time.Second, 50*time.Millisecond, p.url)
 				rep := decode[health.Report](t, topo.do(t, request{method: http.MethodGet, path: "/health", base: p.url}), http.StatusServiceUnavailable)
-				require.Contains(t, rep.Deps, health.Status{Name: "nats", Kind: health.KindDependency, Status: "down", Error: "nats not connected"})
+				require.Equal(t, health.Unhealthy, rep.Status)
+				for _, m := range rep.Modules {
+					if _, stateful := p.checks[m.Name]; !stateful || m.Name == "gateway" {
+						continue
+					}
+					require.Contains(t, m.Checks, health.Item{Name: events.CheckBroker, Kind: health.KindModule, Status: health.Down}, m.Name)
+				}
 			}
 		})
 	}
@@ -95,11 +102,17 @@ func with(extra, env map[string]string) map[string]string {
 	return env
 }
 
-// brokerDeps is the dependency a process's health shows for the events
-// broker its environment selects.
+// brokerDeps is the check a module's health shows for the events broker
+// its environment selects.
 func brokerDeps(env map[string]string) []string {
 	if env["EVENTS_BROKER"] == "nats" {
-		return []string{"nats"}
+		return []string{events.CheckBroker}
 	}
 	return nil
+}
+
+// ownChecks are the checks of a module that keeps data, with the broker of
+// env, then the remote modules it calls.
+func ownChecks(env map[string]string, calls ...string) []string {
+	return append(append([]string{db.CheckDatabase, db.CheckMigrations}, brokerDeps(env)...), calls...)
 }

@@ -37,6 +37,7 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 type appProcess struct {
 	name   string
 	url    string
+	admin  string // base URL of its admin listener ("" when off)
 	cmd    *exec.Cmd
 	output *syncBuffer // stdout and stderr
 	exited chan struct{}
@@ -54,15 +55,20 @@ func startApp(t *testing.T, name string, env map[string]string) *appProcess {
 		addr = freeAddr(t)
 	}
 	// Every client here shares one IP: limits are tested on their own.
-	vars := map[string]string{"HTTP_ADDR": addr, "DATA_DIR": t.TempDir(),
+	// Many processes run at once: each admin listener on a port of its
+	// own; the health monitor checks often, for tests that wait on it.
+	vars := map[string]string{
+		"HTTP_ADDR": addr, "DATA_DIR": t.TempDir(), "ADMIN_ADDR": freeAddr(t), "HEALTH_MONITOR_INTERVAL": "200ms",
 		"RATE_LIMIT_DEFAULT": "1000000/s burst 1000000", "RATE_LIMIT_AUTH": "1000000/s burst 1000000",
-		"RATE_LIMIT_REGISTER": "1000000/s burst 1000000"}
+		"RATE_LIMIT_REGISTER": "1000000/s burst 1000000",
+	}
 	for k, v := range env {
 		vars[k] = v
 	}
 	p := &appProcess{
 		name:   name,
 		url:    "http://" + addr,
+		admin:  adminURL(vars["ADMIN_ADDR"]),
 		cmd:    exec.Command(appBinary, "serve"),
 		output: &syncBuffer{},
 		exited: make(chan struct{}),
@@ -172,6 +178,14 @@ func environ(vars map[string]string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// adminURL is the base URL of an admin listener on addr, "" when off.
+func adminURL(addr string) string {
+	if addr == "" || addr == "off" {
+		return ""
+	}
+	return "http://" + addr
 }
 
 // freeAddr returns a loopback address with a port that was free just now.

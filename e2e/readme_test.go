@@ -36,7 +36,7 @@ func TestREADMEWalk(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", "set -euo pipefail\n"+walk)
-	cmd.Env = environ(map[string]string{"API": app.url, "HOME": t.TempDir()})
+	cmd.Env = environ(map[string]string{"API": app.url, "ADMIN": app.admin, "HOME": t.TempDir()})
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

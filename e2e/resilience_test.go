@@ -53,8 +53,17 @@ func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 		require.Nil(t, placed.PaymentID)
 		pending = append(pending, placed)
 	}
-	rep := decode[health.Report](t, s.topo.do(t, request{method: http.MethodGet, base: o.url, path: "/health"}), http.StatusServiceUnavailable)
-	assert.Equal(t, map[string][2]string{"payments": {"down", "open"}, "users": {"up", "closed"}}, breakers(rep))
+	// orders stays ready (its own work is fine) and is degraded: payments,
+	// which it calls, is down behind an open breaker.
+	var rep health.Report
+	require.Eventually(t, func() bool {
+		rep = decode[health.Report](t, s.topo.do(t, request{method: http.MethodGet, base: o.url, path: "/health"}), http.StatusAccepted)
+		return breakers(rep)["payments"][0] == health.Down
+	}, 5*time.Second, 50*time.Millisecond)
+	assert.Equal(t, health.Degraded, rep.Status)
+	assert.Equal(t, [2]string{"up", "closed"}, breakers(rep)["users"])
+	assert.NotEqual(t, "closed", breakers(rep)["payments"][1], "open, or half-open once its cooldown passed")
+	decode[map[string]string](t, s.topo.do(t, request{method: http.MethodGet, base: o.url, path: "/health/ready"}), http.StatusOK)
 	h := decode[orders.OrderHistory](t, s.topo.get(t, "/api/v1/orders/"+pending[0].ID+"/history", s.alice.token), http.StatusOK)
 	require.NotNil(t, h.NextStep)
 	assert.Equal(t, orders.StepCharge, *h.NextStep)
@@ -90,11 +99,16 @@ func TestE2EOrdersSettleByThemselvesAfterPaymentsDies(t *testing.T) {
 	assert.Equal(t, map[string][2]string{"payments": {"up", "closed"}, "users": {"up", "closed"}}, breakers(rep))
 }
 
-// breakers maps each dependency to its liveness and breaker state.
+// breakers maps each dependency to its readiness, as the monitor last saw
+// it, and its breaker state.
 func breakers(rep health.Report) map[string][2]string {
 	out := map[string][2]string{}
-	for _, d := range rep.Deps {
-		out[d.Name] = [2]string{d.Status, d.Breaker}
+	for _, m := range rep.Modules {
+		for _, c := range m.Checks {
+			if c.Kind == health.KindDependency {
+				out[c.Name] = [2]string{c.Status, c.Breaker}
+			}
+		}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -64,7 +65,8 @@ func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology 
 	p.waitReady(t)
 	return topology{
 		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
-		processes: []healthWant{{url: p.url, modules: []string{"orders", "payments", "users"}, dependencies: brokerDeps(extra), gateway: true}},
+		processes: []healthWant{{url: p.url, admin: p.admin, gateway: true, checks: map[string][]string{
+			"users": ownChecks(extra), "payments": ownChecks(extra), "orders": ownChecks(extra), "gateway": nil}}},
 	}
 }
 
@@ -73,13 +75,18 @@ func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology 
 // its data in that database instead; extra is added to every process's
 // environment.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
-	sp := startSplit(t, sharedDB, paymentsDB, extra, nil)
+	return splitTopology(startSplit(t, sharedDB, paymentsDB, extra, nil), extra)
+}
+
+// splitTopology is the topology of the three processes of sp, started
+// with extra.
+func splitTopology(sp *split, extra map[string]string) topology {
 	return topology{
 		users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, serviceAuth: extra["SERVICE_AUTH"],
 		processes: []healthWant{
-			{url: sp.users.url, modules: []string{"users"}, dependencies: brokerDeps(extra)},
-			{url: sp.payments.url, modules: []string{"payments"}, dependencies: brokerDeps(extra)},
-			{url: sp.orders.url, modules: []string{"orders"}, dependencies: append([]string{"payments", "users"}, brokerDeps(extra)...)},
+			{url: sp.users.url, admin: sp.users.admin, checks: map[string][]string{"users": ownChecks(extra)}},
+			{url: sp.payments.url, admin: sp.payments.admin, checks: map[string][]string{"payments": ownChecks(extra)}},
+			{url: sp.orders.url, admin: sp.orders.admin, checks: map[string][]string{"orders": ownChecks(extra, "payments", "users")}},
 		},
 	}
 }
@@ -138,15 +145,23 @@ func (sp *split) restart(t *testing.T, module string) {
 // behindGateway starts a gateway-only process, without a database, in front
 // of the split topology; clients then talk only to the gateway.
 func behindGateway(t *testing.T, split topology) topology {
-	g := startApp(t, "gateway", map[string]string{
+	topo, _ := behindGatewayWith(t, split, nil)
+	return topo
+}
+
+// behindGatewayWith is behindGateway with extra in the gateway's
+// environment; it also returns the gateway's process.
+func behindGatewayWith(t *testing.T, split topology, extra map[string]string) (topology, *appProcess) {
+	g := startApp(t, "gateway", with(extra, map[string]string{
 		"SERVICES": "gateway", "SERVICE_SECRET": serviceSecret,
 		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders,
-	})
+	}))
 	g.waitReady(t)
 	return topology{
 		users: g.url, payments: g.url, orders: g.url, gateway: gateway.WhereRemote,
-		processes: append(split.processes, healthWant{url: g.url, dependencies: []string{"orders", "payments", "users"}, gateway: true}),
-	}
+		processes: append(split.processes, healthWant{url: g.url, admin: g.admin, gateway: true,
+			checks: map[string][]string{"gateway": {"orders", "payments", "users"}}}),
+	}, g
 }
 
 // unknownRoute asks every process for paths nothing serves, with and
@@ -210,31 +225,41 @@ func (s *session) openInternalRoutes(t *testing.T) {
 	require.Equal(t, s.alice.user.ID, w.UserID)
 }
 
-// health checks every process's breakdown: its own modules, and in the
-// split topologies the modules it calls, all up.
+// health checks every process's breakdown: its version, uptime and time,
+// its own modules with their checks, and in the split topologies the
+// modules each calls, all up (healthy, 200). Statuses only: no URL or
+// error in a public answer.
 func (s *session) health(t *testing.T) {
 	for _, want := range s.topo.processes {
-		r := s.topo.do(t, request{method: http.MethodGet, path: "/health", base: want.url})
+		var r response
+		// The monitor checks the remote modules every 200ms here.
+		require.Eventually(t, func() bool {
+			r = s.topo.do(t, request{method: http.MethodGet, path: "/health", base: want.url})
+			return r.status == http.StatusOK
+		}, 10*time.Second, 50*time.Millisecond, "%s: %s", want.url, r.body)
 		rep := decode[health.Report](t, r, http.StatusOK)
 		require.Equal(t, "application/json", mediaType(r))
-		require.Equal(t, "up", rep.Status)
-		requireUp(t, rep.Modules, health.KindModule, want.modules)
-		requireUp(t, rep.Deps, health.KindDependency, want.dependencies)
-	}
-}
-
-func requireUp(t *testing.T, got []health.Status, kind string, names []string) {
-	t.Helper()
-	var gotNames []string
-	for _, s := range got {
-		gotNames = append(gotNames, s.Name)
-		require.Equal(t, "up", s.Status, "%s %s: %s", kind, s.Name, s.Error)
-		require.Equal(t, kind, s.Kind, s.Name)
-		if kind == health.KindDependency && s.Name != "nats" { // a broker has no breaker
-			require.Equal(t, "closed", s.Breaker, "breaker of %s", s.Name)
+		require.Equal(t, health.Healthy, rep.Status)
+		require.NotEmpty(t, rep.Version)
+		require.WithinDuration(t, time.Now(), rep.Timestamp, time.Minute)
+		got := map[string][]string{}
+		for _, m := range rep.Modules {
+			require.Equal(t, health.Healthy, m.Status, m.Name)
+			got[m.Name] = nil
+			for _, c := range m.Checks {
+				got[m.Name] = append(got[m.Name], c.Name)
+				require.Equal(t, health.Up, c.Status, "%s %s", m.Name, c.Name)
+				require.Empty(t, c.Error)
+				require.Empty(t, c.URL)
+				if c.Kind == health.KindDependency {
+					require.Equal(t, "closed", c.Breaker, "breaker of %s", c.Name)
+					require.NotNil(t, c.CheckedAt)
+				}
+			}
 		}
+		require.Equal(t, want.checks, got, want.url)
+		require.NotContains(t, string(r.body), "127.0.0.1", "no address in a public answer")
 	}
-	require.ElementsMatch(t, names, gotNames, "%ss", kind)
 }
 
 // tables lists the tables of schema in the database at adminURL.

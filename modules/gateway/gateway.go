@@ -9,6 +9,7 @@ package gateway
 
 import (
 	"net/http"
+	"time"
 
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
@@ -49,24 +50,36 @@ const (
 	WhereUnused = "not used"
 )
 
-// ServiceInfo describes one module in GET /api/v1/services.
+// Health of a module in GET /api/v1/services, beside health's healthy,
+// degraded and unhealthy.
+const HealthUnknown = "unknown"
+
+// ServiceInfo describes one module in GET /api/v1/services. It names no
+// address and no error: the route is public; the admin listener has them.
 type ServiceInfo struct {
 	Name string `json:"name"`
-	// Where is local, remote or not used; URL is set when remote.
+	// Where is local, remote or not used.
 	Where string `json:"where"`
-	URL   string `json:"url,omitempty"`
-	// Health is up, down or unknown (a module this process does not use).
+	// Health is healthy, degraded or unhealthy: a local module's own
+	// checks, a remote one's readiness as the health monitor last saw it
+	// (degraded while this process's breaker for it is not closed);
+	// unknown before the first check, or for a module not used here.
 	Health string `json:"health"`
 	// Breaker is this process's circuit breaker for a remote module:
 	// closed, open or half-open.
-	Breaker   string   `json:"breaker,omitempty"`
-	DependsOn []string `json:"depends_on"`
-	Routes    []string `json:"routes"`
+	Breaker string `json:"breaker,omitempty"`
+	// CheckedAt is when the monitor last checked a remote module.
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	DependsOn []string   `json:"depends_on"`
+	Routes    []string   `json:"routes"`
 }
 
-// ServiceList is the answer of GET /api/v1/services.
+// ServiceList is the answer of GET /api/v1/services: 503 when a module is
+// unhealthy, 202 when one is degraded or not checked yet, else 200.
 type ServiceList struct {
-	Items []ServiceInfo `json:"items"`
+	// Status is the worst of the modules': healthy, degraded or unhealthy.
+	Status string        `json:"status"`
+	Items  []ServiceInfo `json:"items"`
 }
 
 // Errors of the gateway.

@@ -7,10 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/gateway"
@@ -18,6 +21,7 @@ import (
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
+	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 	"mitosis/platform/problem"
 )
@@ -162,37 +166,127 @@ func TestOrderDetails(t *testing.T) {
 	})
 }
 
+// stripped drops the time of the last check, which a test cannot know.
+func stripped(items []gateway.ServiceInfo) map[string]gateway.ServiceInfo {
+	out := map[string]gateway.ServiceInfo{}
+	for _, s := range items {
+		s.CheckedAt = nil
+		out[s.Name] = s
+	}
+	return out
+}
+
+// checked reports whether the monitor has checked every remote module.
+func checked(list gateway.ServiceList) bool {
+	for _, s := range list.Items {
+		if s.Where == gateway.WhereRemote && s.CheckedAt == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// services asks base for the list and returns its status code too.
+func services(t *testing.T, base string) (int, gateway.ServiceList) {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/services")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var list gateway.ServiceList
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+	return resp.StatusCode, list
+}
+
 func TestServices(t *testing.T) {
 	app := modulestest.Start(t, nil)
 	var list gateway.ServiceList
 	call(t, app.URL, http.MethodGet, "/api/v1/services", "", nil, http.StatusOK, &list)
+	assert.Equal(t, "healthy", list.Status)
 	require.Equal(t, []gateway.ServiceInfo{
-		{Name: "users", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{}, Routes: []string{"/api/v1/users", "/api/v1/auth", "/.well-known"}},
-		{Name: "payments", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{}, Routes: []string{"/api/v1/wallet", "/api/v1/payments"}},
-		{Name: "orders", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{"users", "payments"}, Routes: []string{"/api/v1/products", "/api/v1/orders"}},
-		{Name: "gateway", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{"users", "orders", "payments"}, Routes: []string{}},
+		{Name: "users", Where: gateway.WhereLocal, Health: "healthy", DependsOn: []string{}, Routes: []string{"/api/v1/users", "/api/v1/auth", "/.well-known"}},
+		{Name: "payments", Where: gateway.WhereLocal, Health: "healthy", DependsOn: []string{}, Routes: []string{"/api/v1/wallet", "/api/v1/payments"}},
+		{Name: "orders", Where: gateway.WhereLocal, Health: "healthy", DependsOn: []string{"users", "payments"}, Routes: []string{"/api/v1/products", "/api/v1/orders"}},
+		{Name: "gateway", Where: gateway.WhereLocal, Health: "healthy", DependsOn: []string{"users", "orders", "payments"}, Routes: []string{"/api/v1/services", "/api/v1/orders/:id/details"}},
 	}, list.Items)
 
+	// payments unreachable: unhealthy once the monitor has checked, and
+	// the answer is a 503 that names no address and no error.
 	down := closedURL(t)
 	base := gatewayBefore(t, app, down, nil)
-	call(t, base, http.MethodGet, "/api/v1/services", "", nil, http.StatusOK, &list)
-	got := map[string]gateway.ServiceInfo{}
-	for _, s := range list.Items {
-		got[s.Name] = s
-	}
+	var code int
+	require.Eventually(t, func() bool {
+		code, list = services(t, base)
+		return code == http.StatusServiceUnavailable && checked(list)
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, "unhealthy", list.Status)
+	got := stripped(list.Items)
 	require.Len(t, got, 4)
-	require.Equal(t, gateway.ServiceInfo{Name: "users", Where: gateway.WhereRemote, URL: app.URL, Health: "up", Breaker: "closed",
+	assert.Equal(t, gateway.ServiceInfo{Name: "users", Where: gateway.WhereRemote, Health: "healthy", Breaker: "closed",
 		DependsOn: []string{}, Routes: []string{"/api/v1/users", "/api/v1/auth", "/.well-known"}}, got["users"])
-	require.Equal(t, gateway.WhereRemote, got["orders"].Where)
-	require.Equal(t, "up", got["orders"].Health)
-	require.Equal(t, gateway.ServiceInfo{Name: "payments", Where: gateway.WhereRemote, URL: down, Health: "down", Breaker: "closed",
+	assert.Equal(t, "healthy", got["orders"].Health)
+	assert.Equal(t, gateway.ServiceInfo{Name: "payments", Where: gateway.WhereRemote, Health: "unhealthy", Breaker: "closed",
 		DependsOn: []string{}, Routes: []string{"/api/v1/wallet", "/api/v1/payments"}}, got["payments"])
-	require.Equal(t, gateway.WhereLocal, got["gateway"].Where)
+	assert.Equal(t, gateway.WhereLocal, got["gateway"].Where)
+	assert.Equal(t, "healthy", got["gateway"].Health, "its own checks: the others are listed on their own")
+	raw, err := json.Marshal(list)
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), strings.TrimPrefix(down, "http://"))
+	assert.NotContains(t, string(raw), strings.TrimPrefix(app.URL, "http://"))
+	assert.NotContains(t, string(raw), "refused")
 
 	// A process without the gateway does not serve the list.
 	only := modulestest.Start(t, map[string]string{"SERVICES": "payments", "DATABASE_URL": app.DB})
 	var d problem.Details
 	call(t, only.URL, http.MethodGet, "/api/v1/services", "", nil, http.StatusNotFound, &d)
+}
+
+// The gateway's /health answers from the monitor: a module behind it
+// unhealthy makes it 503, yet it stays ready; before the first check ends
+// the module is unknown (202).
+func TestTheGatewaysHealthFollowsItsMonitor(t *testing.T) {
+	app := modulestest.Start(t, nil)
+	hung := hungURL(t)
+	base := gatewayBefore(t, app, hung, nil)
+	code, list := services(t, base)
+	require.Equal(t, http.StatusAccepted, code, "payments' first check is still on its way: %+v", list)
+	assert.Equal(t, gateway.HealthUnknown, stripped(list.Items)["payments"].Health)
+
+	require.Eventually(t, func() bool {
+		code, _ := services(t, base)
+		return code == http.StatusServiceUnavailable
+	}, 10*time.Second, 20*time.Millisecond, "a module that does not answer in time is unhealthy")
+	var rep health.Report
+	call(t, base, http.MethodGet, "/health", "", nil, http.StatusServiceUnavailable, &rep)
+	assert.Equal(t, health.Unhealthy, rep.Status)
+	require.Len(t, rep.Modules, 1)
+	assert.Equal(t, "gateway", rep.Modules[0].Name)
+	call(t, base, http.MethodGet, "/health/ready", "", nil, http.StatusOK, nil)
+}
+
+// However often the list and /health are asked for, each remote module is
+// probed only by the monitor, once per HEALTH_MONITOR_INTERVAL.
+func TestAnswersNeverProbeTheModules(t *testing.T) {
+	app := modulestest.Start(t, nil)
+	var probes atomic.Int32
+	ready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health/ready" {
+			probes.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(ready.Close)
+	base := gatewayBefore(t, app, ready.URL, map[string]string{"HEALTH_MONITOR_INTERVAL": "1h"})
+	require.Eventually(t, func() bool {
+		_, list := services(t, base)
+		return checked(list)
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, int32(1), probes.Load())
+	for range 20 {
+		code, list := services(t, base)
+		require.Equal(t, http.StatusOK, code, "%+v", list)
+		call(t, base, http.MethodGet, "/health", "", nil, http.StatusOK, nil)
+	}
+	assert.Equal(t, int32(1), probes.Load())
 }
 
 func TestRateLimitsInAProcess(t *testing.T) {
@@ -245,7 +339,7 @@ func TestServicesShowOpenBreakers(t *testing.T) {
 	require.Nil(t, d.Payment, "payments is down")
 
 	var list gateway.ServiceList
-	call(t, base, http.MethodGet, "/api/v1/services", "", nil, http.StatusOK, &list)
+	call(t, base, http.MethodGet, "/api/v1/services", "", nil, http.StatusServiceUnavailable, &list)
 	breakers := map[string]string{}
 	for _, s := range list.Items {
 		breakers[s.Name] = s.Breaker

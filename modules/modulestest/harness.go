@@ -14,6 +14,7 @@ import (
 
 	"mitosis/migrations"
 	"mitosis/modules"
+	"mitosis/platform/admin"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/contract"
@@ -40,6 +41,9 @@ const generousRate = "1000000/s burst 1000000"
 type Process struct {
 	URL string
 	DB  string // admin URL of its shared database
+	// Admin is the base address of its admin listener ("" when
+	// ADMIN_ADDR=off).
+	Admin string
 }
 
 // Start runs the modules named by env["SERVICES"] (default all) on a fresh
@@ -57,6 +61,10 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 		"RATE_LIMIT_DEFAULT":  generousRate,
 		"RATE_LIMIT_AUTH":     generousRate,
 		"RATE_LIMIT_REGISTER": generousRate,
+		// Many processes run at once: each admin listener on a port of its own.
+		"ADMIN_ADDR": "127.0.0.1:0",
+		// Tests wait for the monitor's view of remote modules.
+		"HEALTH_MONITOR_INTERVAL": "100ms",
 	}
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
@@ -68,9 +76,13 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	require.NoError(t, err)
 	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, quietLogger())
 	require.NoError(t, err)
-	bound := &httpserver.Bound{}
-	run(t, fx.Options(opts, fx.Populate(append(targets, &bound)...)))
-	return &Process{URL: "http://" + bound.Addr, DB: vars["DATABASE_URL"]}
+	bound, adminBound := &httpserver.Bound{}, &admin.Bound{}
+	run(t, fx.Options(opts, fx.Populate(append(targets, &bound, &adminBound)...)))
+	p := &Process{URL: "http://" + bound.Addr, DB: vars["DATABASE_URL"]}
+	if adminBound.Addr != "" {
+		p.Admin = "http://" + adminBound.Addr
+	}
+	return p
 }
 
 // Clients builds a process without local modules whose contracts are HTTP
@@ -82,7 +94,7 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	place := topology.Manual(nil, urls)
 	run(t, fx.Options(
 		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"), quietLogger())),
-		fx.Provide(health.NewRegistry, contract.NewRegistry),
+		fx.Provide(func() *health.Registry { return health.NewRegistry() }, contract.NewRegistry),
 		place.Options(modules.All()),
 		fx.Populate(targets...),
 	))

@@ -12,6 +12,7 @@ import (
 	"mitosis/platform/config"
 	"mitosis/platform/db"
 	"mitosis/platform/preflight"
+	"mitosis/platform/logging"
 	"mitosis/platform/topology"
 )
 
@@ -53,7 +54,7 @@ func (env Env) load() (config.Config, *slog.Logger, error) { return env.loadFor(
 // alike, but need no secret of serving.
 func (env Env) loadFor(scope preflight.Scope) (config.Config, *slog.Logger, error) {
 	cfg, err := preflight.Load(env.Getenv, env.Specs, scope)
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := logging.New(cfg, env.Stderr) // LOG_FORMAT and LOG_LEVEL; text at info if cfg did not load
 	return cfg, log, err
 }
 

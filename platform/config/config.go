@@ -47,6 +47,9 @@ type Config struct {
 	Saga     Saga              `yaml:"saga"`
 	Gateway  Gateway           `yaml:"gateway"`
 	Shutdown Shutdown          `yaml:"shutdown"`
+	Admin    Admin             `yaml:"admin"`
+	Log      Log               `yaml:"log"`
+	Health   Health            `yaml:"health"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -226,6 +229,7 @@ func (c Config) validate() []string {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
 	}
 	errs = append(errs, c.Calls.validate()...)
+	errs = append(errs, c.validateObservability()...)
 	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
 		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
 	}

@@ -40,7 +40,7 @@ func TestDefaults(t *testing.T) {
 func TestEnvironmentOverrides(t *testing.T) {
 	cfg, err := config.Load(env(map[string]string{
 		"SERVICES":                    " orders, payments ,orders,, ",
-		"HTTP_ADDR":                   ":9090",
+		"HTTP_ADDR":                   ":9191",
 		"USERS_URL":                   "http://users:8080",
 		"PAYMENTS_DATABASE_ISOLATION": "isolated",
 		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
@@ -58,7 +58,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 	}), modules)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"orders", "payments"}, cfg.Services, "trimmed, duplicates ignored")
-	assert.Equal(t, ":9090", cfg.HTTPAddr)
+	assert.Equal(t, ":9191", cfg.HTTPAddr)
 	assert.Equal(t, "http://users:8080", cfg.Module("users").URL)
 	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
 	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
@@ -151,4 +151,49 @@ func TestDevelopmentDefaults(t *testing.T) {
 	assert.Equal(t, ":7000", cfg.HTTPAddr, "CONFIG_FILE overrides the development defaults")
 	assert.Equal(t, "1/m", cfg.Gateway.RateLimits["auth"].Limit)
 	assert.Equal(t, "60/m burst 20", cfg.Gateway.RateLimits["register"].Limit)
+}
+
+func TestObservabilitySettings(t *testing.T) {
+	cfg, err := config.Load(env(nil), modules)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9090", cfg.Admin.Addr, "loopback by default")
+	assert.True(t, cfg.Admin.Enabled())
+	assert.Equal(t, config.LogText, cfg.LogFormat(), "text in development")
+	assert.Equal(t, "info", cfg.Log.Level)
+	assert.Equal(t, 5*time.Second, cfg.Health.MonitorInterval)
+
+	cfg, err = config.Load(env(map[string]string{"APP_ENV": "production", "SERVICE_SECRET": "x", "ADMIN_ADDR": "OFF",
+		"LOG_LEVEL": "DEBUG", "HEALTH_MONITOR_INTERVAL": "250ms"}), modules)
+	require.NoError(t, err)
+	assert.False(t, cfg.Admin.Enabled())
+	assert.Equal(t, config.LogJSON, cfg.LogFormat(), "json in production")
+	assert.Equal(t, "debug", cfg.Log.Level)
+	assert.Equal(t, 250*time.Millisecond, cfg.Health.MonitorInterval)
+
+	cfg, err = config.Load(env(map[string]string{"LOG_FORMAT": "json"}), modules)
+	require.NoError(t, err)
+	assert.Equal(t, config.LogJSON, cfg.LogFormat())
+
+	for _, tc := range []struct {
+		vars map[string]string
+		want string // "" when valid
+	}{
+		{map[string]string{"ADMIN_ADDR": "9090"}, "ADMIN_ADDR must be host:port"},
+		{map[string]string{"ADMIN_ADDR": ":8080"}, "must not share the public port"},
+		{map[string]string{"HTTP_ADDR": "127.0.0.1:9090"}, "must not share the public port"},
+		{map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT must be json or text"},
+		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL must be debug, info, warn or error"},
+		{map[string]string{"HEALTH_MONITOR_INTERVAL": "soon"}, "HEALTH_MONITOR_INTERVAL must be a duration"},
+		{map[string]string{"HEALTH_MONITOR_INTERVAL": "0s"}, "HEALTH_MONITOR_INTERVAL must be positive"},
+		{map[string]string{"ADMIN_ADDR": "127.0.0.1:0", "HTTP_ADDR": ":0"}, ""},
+		{map[string]string{"ADMIN_ADDR": "off", "HTTP_ADDR": "127.0.0.1:9090"}, ""},
+	} {
+		_, err := config.Load(env(tc.vars), modules)
+		if tc.want == "" {
+			assert.NoError(t, err, "%v", tc.vars)
+			continue
+		}
+		require.Error(t, err, "%v", tc.vars)
+		assert.Contains(t, err.Error(), tc.want)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"go.uber.org/fx"
 
@@ -115,7 +116,9 @@ func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context,
 		return out, err
 	}
 	var out Out
+	start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
 	err := c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
+	c.edges[m.index].took(time.Since(start))
 	c.edges[m.index].record(err)
 	return out, err
 }
@@ -137,14 +140,13 @@ func (c *Contract[S]) Bind(caller string) fx.Option {
 }
 
 // RemoteOption provides S as an HTTP client of the module at its
-// configured URL, and adds the module's liveness, with its breaker, to
-// this process's health checks.
+// configured URL, and gives the module, with its breaker, to this
+// process's health monitor, which checks its readiness.
 func (c *Contract[S]) RemoteOption() fx.Option {
 	return fx.Options(
 		fx.Provide(func(p topology.Placement, f *transport.Factory, checks *health.Registry, reg *Registry) S {
 			client := f.New(c.module, p.URL(c.module), c.errors...)
-			checks.Add(c.module, health.KindDependency, client.Ping)
-			checks.AddBreaker(c.module, client.CircuitState)
+			checks.AddRemote(c.module, client.BaseURL(), client.Ready, client.CircuitState)
 			return c.Remote(client, reg)
 		}),
 		fx.Invoke(func(S) {}),

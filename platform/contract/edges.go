@@ -36,6 +36,7 @@ type Edge struct {
 	// callee's declared ones and OtherCode last. A call's sentinel is found
 	// by pointer first, which costs less than hashing its code.
 	failures []failureCount
+	latency  *latency // HTTP edges only
 }
 
 type failureCount struct {
@@ -58,6 +59,9 @@ func (r *Registry) edge(caller, callee, method, transport string, errs []*proble
 		e.failures[i].sentinel, e.failures[i].code = pe, pe.Code
 	}
 	e.failures[len(sentinels)].code = OtherCode
+	if transport == TransportHTTP {
+		e.latency = &latency{}
+	}
 	r.edges[k] = e
 	return e
 }
@@ -110,6 +114,8 @@ type EdgeCount struct {
 	Transport string            `json:"transport"`
 	Calls     uint64            `json:"calls"`
 	Failures  map[string]uint64 `json:"failures"` // by code; codes never seen are left out
+	// Latency is the duration histogram of an HTTP edge (nil in-process).
+	Latency *Latency `json:"latency,omitempty"`
 }
 
 // Counts lists every edge with its counters, sorted by caller, callee,
@@ -129,6 +135,9 @@ func (r *Registry) Counts() []EdgeCount {
 			if v := e.failures[i].n.Load(); v > 0 {
 				c.Failures[e.failures[i].code] = v
 			}
+		}
+		if e.latency != nil {
+			c.Latency = e.latency.snapshot()
 		}
 		out = append(out, c)
 	}

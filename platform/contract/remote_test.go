@@ -21,10 +21,10 @@ import (
 	"mitosis/platform/transport"
 )
 
-// A remote module that is alive but fails every call.
+// A remote module that is ready but fails every call.
 func failingModule(t *testing.T) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/health/live" {
+		if r.URL.Path == transport.ReadyPath {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
@@ -36,16 +36,19 @@ func failingModule(t *testing.T) string {
 	return srv.URL
 }
 
-func dependencies(t *testing.T, e *echo.Echo) []health.Status {
+// dependency is how /health shows the remote module shop to its caller.
+func dependency(t *testing.T, e *echo.Echo) (int, health.Item) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health", nil))
 	var rep health.Report
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &rep), rec.Body.String())
-	return rep.Deps
+	require.Len(t, rep.Modules, 1)
+	require.Len(t, rep.Modules[0].Checks, 1)
+	return rec.Code, rep.Modules[0].Checks[0]
 }
 
-func TestHealthShowsARemoteModulesBreakerNextToItsLiveness(t *testing.T) {
+func TestHealthShowsARemoteModulesBreakerNextToItsReadiness(t *testing.T) {
 	calls := config.Calls{
 		Timeout: 5 * time.Second, Backoff: time.Millisecond, MaxConcurrency: 4,
 		BreakerFailures: 2, BreakerCooldown: time.Minute,
@@ -60,24 +63,33 @@ func TestHealthShowsARemoteModulesBreakerNextToItsLiveness(t *testing.T) {
 	app := fx.New(
 		fx.NopLogger,
 		fx.Supply(factory, contract.NewRegistry()),
-		fx.Provide(health.NewRegistry),
+		fx.Provide(func() *health.Registry { return health.NewRegistry() }),
 		topology.Manual(nil, map[string]string{"shop": url}).Options([]topology.Spec{spec}),
 		fx.Populate(&client, &checks),
 	)
 	require.NoError(t, app.Err())
+	checks.Local("buyer", "shop")
 	e := echo.New()
 	checks.Mount(e)
 
-	deps := dependencies(t, e)
-	require.Len(t, deps, 1)
-	assert.Equal(t, health.Status{Name: "shop", Kind: health.KindDependency, Status: "up", Breaker: "closed"}, deps[0])
+	code, dep := dependency(t, e)
+	assert.Equal(t, http.StatusAccepted, code, "not checked yet: degraded")
+	assert.Equal(t, health.Unknown, dep.Status)
+
+	checks.ProbeRemotes(context.Background())
+	code, dep = dependency(t, e)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, health.Item{Name: "shop", Kind: health.KindDependency, Status: health.Up, Breaker: "closed", CheckedAt: dep.CheckedAt}, dep)
 
 	for range 2 {
 		_, err := client.Restock(context.Background(), priceRequest{SKU: "tea"})
 		require.ErrorIs(t, err, problem.ErrUnavailable)
 	}
-	deps = dependencies(t, e)
-	assert.Equal(t, health.Status{Name: "shop", Kind: health.KindDependency, Status: "up", Breaker: "open"}, deps[0],
-		"alive, but this process has stopped sending it calls")
-	assert.Equal(t, []transport.Circuit{{Module: "shop", URL: url, State: "open"}}, factory.Circuits())
+	code, dep = dependency(t, e)
+	assert.Equal(t, http.StatusAccepted, code)
+	assert.Equal(t, health.Up, dep.Status, "ready, but this process has stopped sending it calls")
+	assert.Equal(t, "open", dep.Breaker)
+	assert.Empty(t, dep.URL, "no URL in a public answer")
+	assert.Equal(t, url, checks.Detail(context.Background()).Modules[0].Checks[0].URL)
+	assert.Equal(t, []transport.Circuit{{Module: "shop", URL: url, State: "open", Slots: 4}}, factory.Circuits())
 }

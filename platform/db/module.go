@@ -2,8 +2,10 @@ package db
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
@@ -17,9 +19,10 @@ var Module = fx.Module("db", fx.Provide(NewCluster))
 // ForModule returns an fx constructor of the named module's *bun.DB. Used
 // with fx.Private in the module's own fx.Module, so no other module gets it.
 // At start it provisions and migrates (unless MIGRATE_ON_START=false), and it
-// adds the module's readiness check.
+// adds the module's readiness checks and pool metrics.
 func ForModule(module string) any {
-	return func(lc fx.Lifecycle, cfg config.Config, cluster *Cluster, tree Migrations, checks *health.Registry, log *slog.Logger) (*bun.DB, error) {
+	return func(lc fx.Lifecycle, cfg config.Config, cluster *Cluster, tree Migrations, checks *health.Registry, reg prometheus.Registerer,
+		log *slog.Logger) (*bun.DB, error) {
 		t, err := TargetFor(cfg, cluster, module)
 		if err != nil {
 			return nil, err
@@ -28,7 +31,13 @@ func ForModule(module string) any {
 		if err != nil {
 			return nil, err
 		}
-		checks.Add(module, health.KindModule, func(ctx context.Context) error { return bdb.PingContext(ctx) })
+		m, err := NewMigrator(bdb, tree, module)
+		if err == nil {
+			err = watch(module, bdb, m, checks, reg)
+		}
+		if err != nil {
+			return nil, errors.Join(err, bdb.Close())
+		}
 		lc.Append(fx.Hook{
 			OnStart: func(ctx context.Context) error {
 				if !cfg.Database.MigrateOnStart {
@@ -56,7 +65,7 @@ func Prepare(ctx context.Context, t Target, bdb *bun.DB, tree Migrations, log *s
 		return err
 	}
 	if len(applied) > 0 {
-		log.Info("migrations applied", "module", t.Module, "migrations", applied)
+		log.InfoContext(ctx, "migrations applied", "schema", t.Schema, "migrations", applied)
 	}
 	return nil
 }

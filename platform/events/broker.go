@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/platform/config"
+	"mitosis/platform/logging"
 )
 
 // The JetStream layout, the same in every process.
@@ -122,7 +123,7 @@ func (b *Broker) publish(ctx context.Context, subject, msgID string, e Event) er
 
 // Relay returns a relay that publishes module's outbox to the stream.
 func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
-	r := &Relay{module: module, db: db, cfg: b.cfg, log: log}
+	r := &Relay{module: module, db: db, cfg: b.cfg, log: log, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
 	r.step = func(ctx context.Context) (int, error) { return b.publishBatch(ctx, db) }
 	return r
 }

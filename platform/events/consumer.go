@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/uptrace/bun"
+
+	"mitosis/platform/logging"
 )
 
 // ackWait is how long the broker waits for an acknowledgement before it
@@ -45,6 +47,9 @@ type Consumer struct {
 	db     *bun.DB
 	broker *Broker
 	log    *slog.Logger
+	// throttle logs repeated handling failures once per interval.
+	throttle *logging.Throttle
+	metrics  *Metrics // nil: not measured
 
 	cc     jetstream.ConsumeContext
 	cancel context.CancelFunc
@@ -54,7 +59,8 @@ type Consumer struct {
 // Consumer returns the consumer of module's subscribed event types, with
 // module's inbox and dead letters on db.
 func (b *Broker) Consumer(module string, types []string, bus *Bus, db *bun.DB) *Consumer {
-	return &Consumer{module: module, types: types, bus: bus, db: db, broker: b, log: b.log}
+	return &Consumer{module: module, types: types, bus: bus, db: db, broker: b, log: b.log,
+		throttle: logging.NewThrottle(b.log, logging.RepeatInterval)}
 }
 
 // Start creates or updates the module's durable consumer and consumes.
@@ -120,8 +126,11 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
+	start := time.Now()
 	herr := c.bus.Deliver(ctx, c.module, e)
+	c.metrics.observed(e.Source, c.module, start, herr)
 	if herr == nil {
+		c.throttle.Resolved(ctx, "handling", "event handling recovered", "subscriber", c.module)
 		if err := m.Ack(); err != nil {
 			// Delivered again later; the inbox absorbs it.
 			c.log.Warn("event ack", "subscriber", c.module, "id", e.ID, "err", err)
@@ -148,7 +157,7 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	wait := Backoff(cfg, attempts)
-	c.log.Warn("event handling failed", "subscriber", c.module, "type", e.Type, "id", e.ID,
+	c.throttle.Log(ctx, slog.LevelWarn, "handling", "event handling failed", "subscriber", c.module, "type", e.Type, "id", e.ID,
 		"attempts", attempts, "retry_in", wait, "err", herr)
 	_ = m.NakWithDelay(wait)
 }
@@ -171,7 +180,7 @@ func (c *Consumer) redriveLoop(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		if err := c.redrive(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("event replay", "subscriber", c.module, "err", err)
+			c.throttle.Log(ctx, slog.LevelWarn, "replay", "event replay failed", "subscriber", c.module, "err", err)
 		}
 		select {
 		case <-ctx.Done():

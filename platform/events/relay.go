@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/platform/config"
+	"mitosis/platform/logging"
 )
 
 // DeliverFunc hands one event to one subscriber, wherever it runs.
@@ -25,6 +26,8 @@ type Relay struct {
 	deliver     DeliverFunc
 	cfg         config.Events
 	log         *slog.Logger
+	throttle    *logging.Throttle // repeated failures, once per interval
+	metrics     *Metrics          // nil: not measured
 	// step is one round of work: fan out and deliver (postgres), or
 	// publish to the broker (nats).
 	step func(context.Context) (int, error)
@@ -36,7 +39,8 @@ type Relay struct {
 // NewRelay returns a relay of module's outbox on db. subscribers names the
 // modules that handle an event type.
 func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverFunc, cfg config.Events, log *slog.Logger) *Relay {
-	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log}
+	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log,
+		throttle: logging.NewThrottle(log, logging.RepeatInterval)}
 	r.step = r.fanOutAndDeliver
 	return r
 }
@@ -52,8 +56,11 @@ func (r *Relay) Start() {
 		defer tick.Stop()
 		for {
 			n, err := r.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				r.log.Warn("event relay", "module", r.module, "err", err)
+			switch {
+			case err == nil:
+				r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
+			case ctx.Err() == nil:
+				r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "err", err)
 			}
 			if n == r.cfg.BatchSize {
 				continue // more waiting: no pause
@@ -162,8 +169,13 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 }
 
 func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
+	start := time.Now()
 	derr := r.deliver(ctx, d.Subscriber, d.Event)
+	if derr == nil || ctx.Err() == nil { // a delivery cut by shutdown says nothing of the subscriber
+		r.metrics.observed(r.module, d.Subscriber, start, derr)
+	}
 	if derr == nil {
+		r.throttle.Resolved(ctx, "delivery:"+d.Subscriber, "event deliveries recovered", "subscriber", d.Subscriber)
 		_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1,
 			delivered_at = now(), last_error = NULL WHERE event_seq = ? AND subscriber = ?`, d.Seq, d.Subscriber).Exec(ctx)
 		return wrap(err)
@@ -173,14 +185,14 @@ func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
 	}
 	attempts := d.Attempts + 1
 	if attempts >= r.cfg.MaxAttempts {
-		r.log.Error("event dead-lettered", "module", r.module, "subscriber", d.Subscriber,
+		r.log.ErrorContext(ctx, "event dead-lettered", "outbox", r.module, "subscriber", d.Subscriber,
 			"type", d.Type, "id", d.ID, "attempts", attempts, "err", derr)
 		_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'dead', attempts = ?, last_error = ?
 			WHERE event_seq = ? AND subscriber = ?`, attempts, derr.Error(), d.Seq, d.Subscriber).Exec(ctx)
 		return wrap(err)
 	}
 	wait := Backoff(r.cfg, attempts)
-	r.log.Warn("event delivery failed", "module", r.module, "subscriber", d.Subscriber,
+	r.throttle.Log(ctx, slog.LevelWarn, "delivery:"+d.Subscriber, "event delivery failed", "outbox", r.module, "subscriber", d.Subscriber,
 		"type", d.Type, "id", d.ID, "attempts", attempts, "retry_in", wait, "err", derr)
 	_, err := tx.NewRaw(`UPDATE event_deliveries SET attempts = ?, last_error = ?,
 		next_attempt_at = now() + ? * interval '1 microsecond' WHERE event_seq = ? AND subscriber = ?`,

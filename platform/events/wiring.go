@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
@@ -29,8 +30,9 @@ func internalPath(subscriber string) string { return "/internal/" + subscriber +
 // Module provides the process's bus and mounts the internal route that
 // remote relays deliver to.
 var Module = fx.Module("events",
-	fx.Provide(NewBus, NewDeliverer, provideBroker),
+	fx.Provide(NewBus, NewDeliverer, provideBroker, NewMetrics),
 	fx.Invoke(Mount),
+	fx.Invoke(func(reg prometheus.Registerer, m *Metrics) error { return reg.Register(m) }),
 )
 
 // Mount serves POST /internal/<subscriber>/events (service credentials
@@ -67,26 +69,41 @@ func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory) Delive
 	}
 }
 
-// provideBroker connects to NATS when EVENTS_BROKER=nats, and adds its
-// readiness check; with the PostgreSQL bus there is no broker (nil).
-func provideBroker(lc fx.Lifecycle, cfg config.Config, checks *health.Registry, log *slog.Logger) *Broker {
+// CheckBroker names the broker's check in the health of each module that
+// publishes or subscribes through it.
+const CheckBroker = "broker"
+
+// provideBroker connects to NATS when EVENTS_BROKER=nats; with the
+// PostgreSQL bus there is no broker (nil).
+func provideBroker(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) *Broker {
 	if cfg.Events.Broker != config.BrokerNATS {
 		return nil
 	}
 	b := NewBroker(cfg.Events, log)
 	lc.Append(fx.StartStopHook(b.Start, b.Stop))
-	checks.Add("nats", health.KindDependency, b.Ping)
 	return b
+}
+
+// needsBroker makes the broker part of module's readiness: without it the
+// module can neither publish nor consume.
+func needsBroker(checks *health.Registry, module string, b *Broker) {
+	if b != nil && checks != nil {
+		checks.Add(module, CheckBroker, b.Ping)
+	}
 }
 
 // Outbox runs the relay of module's outbox while the app runs. Used inside
 // the module's own fx.Module, where its private *bun.DB is visible.
 func Outbox(module string) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config, log *slog.Logger) {
+	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config,
+		checks *health.Registry, m *Metrics, log *slog.Logger) {
 		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log)
 		if broker != nil {
 			r = broker.Relay(module, db, log)
 		}
+		r.Measured(m)
+		m.Watch(module, db, place.Audience(module)...)
+		needsBroker(checks, module, broker)
 		lc.Append(fx.StartStopHook(r.Start, r.Stop))
 	})
 }
@@ -98,6 +115,10 @@ type subscriberDeps struct {
 	DB        *bun.DB
 	Place     topology.Placement
 	Broker    *Broker `optional:"true"`
+	// With a broker, the module's readiness needs it and its handling is
+	// measured.
+	Checks  *health.Registry `optional:"true"`
+	Metrics *Metrics         `optional:"true"`
 }
 
 // Subscriber registers module's handlers, by event type, on the bus. Used
@@ -118,6 +139,8 @@ func Subscriber(module string, handlers map[string]Handler) fx.Option {
 		d.Bus.Subscribe(module, d.DB, handlers)
 		if d.Broker != nil {
 			c := d.Broker.Consumer(module, have, d.Bus, d.DB)
+			c.metrics = d.Metrics
+			needsBroker(d.Checks, module, d.Broker)
 			d.Lifecycle.Append(fx.Hook{OnStart: c.Start, OnStop: c.Stop})
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/db"
 	"mitosis/platform/problem"
+	"mitosis/platform/transport"
 )
 
 // ErrorHandler is the one place errors become HTTP answers: coded errors keep
@@ -37,12 +38,15 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		d.Instance = c.Request().URL.Path
 		if d.Status >= 500 {
-			attrs := []any{"method", c.Request().Method, "path", d.Instance, "status", d.Status,
-				"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err}
-			if caller := auth.Caller(c.Request().Context()); caller != "" {
+			ctx := c.Request().Context()
+			if transport.RequestID(ctx) == "" { // answered before RequestContext ran
+				ctx = transport.WithRequestID(ctx, c.Response().Header().Get(echo.HeaderXRequestID))
+			}
+			attrs := []any{"method", c.Request().Method, "path", d.Instance, "status", d.Status, "err", err}
+			if caller := auth.Caller(ctx); caller != "" {
 				attrs = append(attrs, "caller", caller) // the module whose internal call failed
 			}
-			log.Error("request failed", attrs...)
+			log.ErrorContext(ctx, "request failed", attrs...)
 		}
 		WriteProblem(c.Response(), d)
 	}

@@ -14,21 +14,26 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
 	"mitosis/platform/transport"
+	"mitosis/platform/topology"
 )
 
 // BodyLimit caps request bodies: exactly 1 MiB (echo would read "1M" as
 // 1,000,000 bytes).
 const BodyLimit = transport.MaxBodyBytes
 
-// New builds the echo instance with the shared middleware and error handler.
-func New(cfg config.Config, log *slog.Logger) *echo.Echo {
+// New builds the echo instance with the shared middleware and error
+// handler; first run before anything else (the Observer's access log and
+// metrics, which must see every answer).
+func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
+	e.Pre(first...)
 	e.Pre(dropUnfitRequestID, middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: echo.HeaderXRequestID,
 		// The request carries the id too, as a proxy passes it on.
@@ -39,7 +44,7 @@ func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 	// and CORS headers too.
 	e.Pre(secureHeaders(cfg), cors(cfg))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-		log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+		log.ErrorContext(c.Request().Context(), "panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(strconv.Itoa(BodyLimit) + "B"))
@@ -89,8 +94,16 @@ func (s *Server) Stop(ctx context.Context) error {
 	return err
 }
 
-// Module provides the echo instance every module mounts its routes on.
-var Module = fx.Module("http", fx.Provide(New))
+// Module provides the echo instance every module mounts its routes on,
+// observed (access log and metrics).
+var Module = fx.Module("http", fx.Provide(
+	func(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, place topology.Placement) (*echo.Echo, error) {
+		o, err := NewObserver(log, reg, place)
+		if err != nil {
+			return nil, err
+		}
+		return New(cfg, log, o.Middleware), nil
+	}))
 
 // Serve starts the server. fx runs start hooks in the order they were
 // registered, so this option must come after every module's (migrations

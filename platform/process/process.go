@@ -41,18 +41,19 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, contract.NewRegistry, newPasswords),
+		fx.Provide(contract.NewRegistry, newPasswords),
 		fx.Provide(func(in verifierIn) (*auth.Verifier, error) {
 			return newVerifier(cfg, in, log, topology.TokenIssuer(specs))
 		}),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
+		observability(cfg, place, log),
 		db.Module,
 		httpserver.Module,
 		events.Module,
 		fx.Invoke(func() {
 			for _, line := range place.Describe(specs) {
-				log.Info("module placement", "module", line)
+				log.Info("module placement", "placement", line)
 			}
 		}),
 		place.Options(specs),

@@ -6,6 +6,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -72,6 +73,7 @@ type Module struct {
 	DependsOn []string
 	Routes    []string
 	Stateless bool
+	Publishes []string
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
@@ -102,7 +104,7 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	}
 	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
 	for _, s := range specs {
-		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Stateless: s.Stateless})
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Stateless: s.Stateless, Publishes: s.Publishes})
 		for _, typ := range s.Subscribes {
 			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
 		}
@@ -204,9 +206,9 @@ func (p Placement) Remote() []string {
 }
 
 // Options assembles the fx options: each local module inside its own
-// fx.Module (so private providers stay private), with the contracts it
-// depends on bound to it, and a client for each remote one this process
-// needs.
+// fx.Module (so private providers stay private), with its own logger
+// (module=<name> on every line), the contracts it depends on bound to it,
+// and a client for each remote one this process needs.
 func (p Placement) Options(specs []Spec) fx.Option {
 	opts := []fx.Option{fx.Supply(p)}
 	byName := map[string]Spec{}
@@ -216,7 +218,7 @@ func (p Placement) Options(specs []Spec) fx.Option {
 	for _, s := range specs {
 		switch {
 		case p.IsLocal(s.Name):
-			own := []fx.Option{s.Local}
+			own := []fx.Option{s.Local, moduleLogger(s.Name)}
 			for _, dep := range s.DependsOn {
 				if c := byName[dep].Contract; c != nil {
 					own = append(own, c.Bind(s.Name))
@@ -228,6 +230,11 @@ func (p Placement) Options(specs []Spec) fx.Option {
 		}
 	}
 	return fx.Options(opts...)
+}
+
+// moduleLogger gives the module's code a logger naming it.
+func moduleLogger(name string) fx.Option {
+	return fx.Decorate(func(log *slog.Logger) *slog.Logger { return log.With("module", name) })
 }
 
 // Describe returns one line per module: where it runs.

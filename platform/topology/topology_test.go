@@ -99,3 +99,42 @@ func TestSubscribersWithoutLocalPublishersNeedNoURLs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, p.URL("users"))
 }
+
+func TestOwnerNamesTheModuleOfAPath(t *testing.T) {
+	specs := []topology.Spec{
+		{Name: "users", Routes: []string{"/api/v1/users", "/api/v1/auth"}},
+		{Name: "orders", Routes: []string{"/api/v1/orders"}},
+		{Name: "details", Routes: []string{"/api/v1/orders/:id/details"}},
+	}
+	p, err := topology.Plan(specs, config.Config{Services: []string{"orders"}, Modules: map[string]config.Module{
+		"users": {URL: "http://u"}, "details": {URL: "http://d"}}})
+	require.NoError(t, err)
+	for path, want := range map[string]string{
+		"/api/v1/users":                "users",
+		"/api/v1/users/me":             "users",
+		"/api/v1/usersx":               "",
+		"/api/v1/orders/42":            "orders",
+		"/api/v1/orders/42/details":    "details",
+		"/internal/orders/place-order": "orders",
+		"/internal/payments/charge":    "",
+		"/internal/users/get":          "users",
+		"/health":                      "",
+		"/":                            "",
+	} {
+		assert.Equal(t, want, p.Owner(path), path)
+	}
+}
+
+func TestAudienceListsTheSubscribersOfAModulesEvents(t *testing.T) {
+	specs := []topology.Spec{
+		{Name: "users", Publishes: []string{"user.registered"}, Subscribes: []string{"order.confirmed"}},
+		{Name: "payments", Publishes: []string{"payment.captured"}, Subscribes: []string{"user.registered"}},
+		{Name: "orders", Publishes: []string{"order.confirmed"}},
+		{Name: "stats", Subscribes: []string{"order.confirmed", "user.registered"}},
+	}
+	p, err := topology.Plan(specs, config.Config{Services: []string{"stats"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"payments", "stats"}, p.Audience("users"))
+	assert.Equal(t, []string{"stats", "users"}, p.Audience("orders"))
+	assert.Empty(t, p.Audience("payments"))
+}

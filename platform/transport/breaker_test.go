@@ -104,8 +104,8 @@ func TestTheFactoryListsEveryCircuit(t *testing.T) {
 		_, _ = greet(context.Background(), payments, transport.Read)
 	}
 	assert.Equal(t, []transport.Circuit{
-		{Module: "payments", URL: srv.URL, State: "open"},
-		{Module: "users", URL: srv.URL, State: "closed"},
+		{Module: "payments", URL: srv.URL, State: "open", Slots: 64},
+		{Module: "users", URL: srv.URL, State: "closed", Slots: 64},
 	}, f.Circuits())
 }
 

@@ -90,6 +90,9 @@ type Circuit struct {
 	Module string `json:"module"`
 	URL    string `json:"url"`
 	State  string `json:"state"` // closed, open or half-open
+	// InFlight is how many calls hold one of the module's Slots now.
+	InFlight int `json:"in_flight"`
+	Slots    int `json:"slots"`
 }
 
 // Circuits lists the breaker of every remote module this factory built a
@@ -99,7 +102,8 @@ func (f *Factory) Circuits() []Circuit {
 	defer f.mu.Unlock()
 	out := make([]Circuit, 0, len(f.guards))
 	for module, g := range f.guards {
-		out = append(out, Circuit{Module: module, URL: g.url, State: g.breaker.state()})
+		out = append(out, Circuit{Module: module, URL: g.url, State: g.breaker.state(),
+			InFlight: int(g.limiter.inFlight.Load()), Slots: g.limiter.n})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Module < out[j].Module })
 	return out

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/sync/semaphore"
 )
@@ -11,8 +12,9 @@ import (
 // cannot absorb every goroutine of its callers. A caller waits for a slot
 // only as long as its context allows, and then gets the context's error.
 type limiter struct {
-	slots *semaphore.Weighted
-	n     int
+	slots    *semaphore.Weighted
+	n        int
+	inFlight atomic.Int64 // calls holding a slot, for metrics
 }
 
 // newLimiter allows n calls at once; n < 1 (a configuration left unset)
@@ -28,7 +30,11 @@ func (l *limiter) wrap(next send) send {
 		if err := l.slots.Acquire(ctx, 1); err != nil {
 			return fmt.Errorf("%s: wait for one of %d call slots: %w", r, l.n, err)
 		}
-		defer l.slots.Release(1)
+		l.inFlight.Add(1)
+		defer func() {
+			l.inFlight.Add(-1)
+			l.slots.Release(1)
+		}()
 		return next(ctx, r)
 	}
 }

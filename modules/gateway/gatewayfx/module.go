@@ -18,6 +18,7 @@ import (
 	"mitosis/modules/users"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
+	"mitosis/platform/health"
 	"mitosis/platform/topology"
 )
 
@@ -28,6 +29,9 @@ import (
 var Module = topology.Spec{
 	Name:      gateway.Name,
 	DependsOn: []string{"users", "orders", "payments"},
+	// Its own routes, so logs and metrics show it answering them; it
+	// proxies the others' where they run elsewhere.
+	Routes:    []string{services.Path, details.Path},
 	Stateless: true,
 	Local: fx.Options(
 		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier) error {
@@ -48,6 +52,9 @@ var Module = topology.Spec{
 		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
 			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)
 		}),
+		// The modules behind the gateway are what it serves: one unhealthy
+		// makes this process's /health unhealthy (readiness is unchanged).
+		fx.Invoke(func(checks *health.Registry) { checks.Fronts(gateway.Name) }),
 		fx.Invoke(services.Mount),
 	),
 	Remote: fx.Options(),

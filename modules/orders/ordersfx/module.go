@@ -4,6 +4,8 @@
 package ordersfx
 
 import (
+	"log/slog"
+
 	"go.uber.org/fx"
 
 	"mitosis/modules/orders"
@@ -34,6 +36,8 @@ var Module = topology.Spec{
 			func(c config.Config) config.Saga { return c.Saga },
 			func(u users.Service) app.Customers { return u },
 			func(p payments.Service) app.Wallets { return p },
+			app.NewMetrics,
+			func(log *slog.Logger, m *app.Metrics) app.Telemetry { return app.Telemetry{Log: log, Metrics: m} },
 			app.New,
 			app.NewWorker,
 		),

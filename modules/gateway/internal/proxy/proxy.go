@@ -145,7 +145,7 @@ func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, truste
 			e.Any(prefix, handler)
 			e.Any(prefix+"/*", handler)
 		}
-		log.Info("gateway proxies routes", "module", m.Name, "url", base, "routes", m.Routes)
+		log.Info("gateway proxies routes", "target", m.Name, "url", base, "routes", m.Routes)
 	}
 	return nil
 }
@@ -166,8 +166,7 @@ func errorHandler(module string, log *slog.Logger) func(http.ResponseWriter, *ht
 			d = problem.From(problem.WithDetail(gateway.ErrBadGateway, "module "+module+" did not answer: "+reason(err)))
 		}
 		d.Instance = r.URL.Path
-		log.Warn("proxy failed", "module", module, "path", r.URL.Path, "status", d.Status,
-			"request_id", r.Header.Get(echo.HeaderXRequestID), "err", err)
+		log.WarnContext(r.Context(), "proxy failed", "target", module, "path", r.URL.Path, "status", d.Status, "err", err)
 		httpserver.WriteProblem(w, d)
 	}
 }

@@ -4,7 +4,6 @@ package services
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,65 +15,78 @@ import (
 // Path is the route.
 const Path = "/api/v1/services"
 
-// Health values beside health's own up and down.
-const healthUnknown = "unknown"
-
-// List describes every module. Local modules report their own checks (a
-// module without any, like the gateway, is up since it answers); remote
-// ones their liveness as this process's dependency checks see it; modules
-// this process does not use are unknown. Remote modules also show the
-// state of this process's circuit breaker for them. Check errors stay out: the route
-// is public and they can name internal addresses.
+// List describes every module. A local module's health is its own checks'
+// (run at most once a second, whoever asks); a remote one's is the health
+// monitor's last result, so a request never probes another process.
+// Modules this process does not use are unknown and count for nothing.
+// Nothing that names an address or an error is listed: the route is
+// public.
 func List(ctx context.Context, place topology.Placement, checks *health.Registry) gateway.ServiceList {
-	rep := checks.Run(ctx)
-	status := map[string]string{}
-	for _, s := range rep.Modules {
-		status[s.Name] = worst(status[s.Name], s.Status)
+	own := map[string]string{}
+	for _, m := range checks.Public(ctx).Modules {
+		own[m.Name] = m.OwnStatus()
 	}
-	remote, breakers := map[string]string{}, map[string]string{}
-	for _, s := range rep.Deps {
-		remote[s.Name] = worst(remote[s.Name], s.Status)
-		if s.Breaker != "" {
-			breakers[s.Name] = s.Breaker
-		}
-	}
-	out := gateway.ServiceList{Items: []gateway.ServiceInfo{}}
+	out := gateway.ServiceList{Status: health.Healthy, Items: []gateway.ServiceInfo{}}
 	for _, m := range place.Modules() {
 		info := gateway.ServiceInfo{
 			Name:      m.Name,
+			Health:    gateway.HealthUnknown,
 			DependsOn: append([]string{}, m.DependsOn...),
 			Routes:    append([]string{}, m.Routes...),
 		}
 		switch {
 		case place.IsLocal(m.Name):
-			info.Where, info.Health = gateway.WhereLocal, "up"
-			if s, ok := status[m.Name]; ok {
+			info.Where, info.Health = gateway.WhereLocal, health.Healthy
+			if s, ok := own[m.Name]; ok {
 				info.Health = s
 			}
 		case place.URL(m.Name) != "":
-			info.Where, info.URL, info.Health = gateway.WhereRemote, place.URL(m.Name), healthUnknown
-			info.Breaker = breakers[m.Name]
-			if s, ok := remote[m.Name]; ok {
-				info.Health = s
+			info.Where = gateway.WhereRemote
+			if rm, ok := checks.Remote(m.Name); ok {
+				info.Health, info.Breaker = remoteHealth(rm), rm.Breaker
+				if !rm.CheckedAt.IsZero() {
+					at := rm.CheckedAt.UTC()
+					info.CheckedAt = &at
+				}
 			}
 		default:
-			info.Where, info.Health = gateway.WhereUnused, healthUnknown
+			info.Where = gateway.WhereUnused
+		}
+		if info.Where != gateway.WhereUnused {
+			out.Status = health.Worse(out.Status, countAs(info.Health))
 		}
 		out.Items = append(out.Items, info)
 	}
 	return out
 }
 
+// remoteHealth: ready is healthy, unless this process's breaker keeps
+// calls from it (degraded); not ready or unreachable is unhealthy.
+func remoteHealth(rm health.Remote) string {
+	switch rm.Status {
+	case health.Up:
+		if rm.Breaker != "" && rm.Breaker != "closed" {
+			return health.Degraded
+		}
+		return health.Healthy
+	case health.Down:
+		return health.Unhealthy
+	}
+	return gateway.HealthUnknown
+}
+
+// countAs: a module not checked yet is not known to be well.
+func countAs(h string) string {
+	if h == gateway.HealthUnknown {
+		return health.Degraded
+	}
+	return h
+}
+
 // Mount serves the list, public and read-only.
 func Mount(e *echo.Echo, place topology.Placement, checks *health.Registry) {
 	e.GET(Path, func(c echo.Context) error {
-		return c.JSON(http.StatusOK, List(c.Request().Context(), place, checks))
+		list := List(c.Request().Context(), place, checks)
+		return c.JSON(health.StatusCode(list.Status), list)
 	})
-}
-
-func worst(a, b string) string {
-	if a == "down" || b == "down" {
-		return "down"
-	}
-	return b
 }

@@ -64,7 +64,9 @@ func sagaConfig() config.Saga {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // service is one replica of orders on the env's database.
-func (e *env) service() *app.Service { return app.New(e.store, &e.customers, e.wallet, e.cfg) }
+func (e *env) service() *app.Service {
+	return app.New(e.store, &e.customers, e.wallet, e.cfg, app.Telemetry{})
+}
 
 // customer opens a wallet holding cents.
 func (e *env) customer(t *testing.T, cents int64) string {

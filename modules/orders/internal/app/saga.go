@@ -63,6 +63,7 @@ func (s *Service) run(ctx context.Context, sg store.Saga) error {
 		if err != nil {
 			return err
 		}
+		s.observe.step(ctx, sg, out, cause)
 		if out.Next == sg.Step {
 			return &rescheduled{err: cause}
 		}

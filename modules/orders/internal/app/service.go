@@ -36,14 +36,16 @@ type Service struct {
 	customers Customers
 	wallets   Wallets
 	cfg       config.Saga
+	observe   observer
 }
 
 var _ orders.Service = (*Service)(nil)
 
 // New returns the orders service. customers and wallets may be local
-// implementations or HTTP clients; this code cannot tell.
-func New(s *store.Store, customers Customers, wallets Wallets, cfg config.Saga) *Service {
-	return &Service{store: s, customers: customers, wallets: wallets, cfg: cfg}
+// implementations or HTTP clients; this code cannot tell. The saga
+// reports its steps to tel.
+func New(s *store.Store, customers Customers, wallets Wallets, cfg config.Saga, tel Telemetry) *Service {
+	return &Service{store: s, customers: customers, wallets: wallets, cfg: cfg, observe: newObserver(tel)}
 }
 
 // ListProducts returns the catalog.

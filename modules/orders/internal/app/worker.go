@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"mitosis/platform/logging"
 )
 
 // workerBatch is how many sagas the worker claims and runs at once.
@@ -18,6 +20,7 @@ const workerBatch = 16
 type Worker struct {
 	svc      *Service
 	log      *slog.Logger
+	throttle *logging.Throttle // a database that is down fails every pass
 	interval time.Duration
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
@@ -25,7 +28,7 @@ type Worker struct {
 
 // NewWorker returns the recovery worker of svc.
 func NewWorker(svc *Service, log *slog.Logger) *Worker {
-	return &Worker{svc: svc, log: log, interval: svc.cfg.RecoveryInterval}
+	return &Worker{svc: svc, log: log, interval: svc.cfg.RecoveryInterval, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
 }
 
 // Start runs the worker in the background until Stop.
@@ -37,8 +40,11 @@ func (w *Worker) Start() {
 		defer tick.Stop()
 		for {
 			n, err := w.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.log.Warn("saga recovery", "err", err)
+			switch {
+			case err == nil:
+				w.throttle.Resolved(ctx, "recovery", "saga recovery works again")
+			case ctx.Err() == nil:
+				w.throttle.Log(ctx, slog.LevelWarn, "recovery", "saga recovery failed", "err", err)
 			}
 			if n == workerBatch {
 				continue // more may be due: no pause

@@ -1,0 +1,118 @@
+package process
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"mitosis/platform/admin"
+	"mitosis/platform/config"
+	"mitosis/platform/contract"
+	"mitosis/platform/health"
+	"mitosis/platform/metrics"
+	"mitosis/platform/topology"
+	"mitosis/platform/transport"
+)
+
+// observability is what operators see of the process: its health (with
+// the monitor of its remote modules), its metrics, and the admin listener
+// that serves them in detail.
+func observability(cfg config.Config, place topology.Placement, log *slog.Logger) fx.Option {
+	version, commit := build()
+	started := time.Now()
+	return fx.Options(
+		fx.Supply(&admin.Bound{}),
+		fx.Provide(func() *health.Registry { return health.NewRegistry(health.Version(version), health.Logger(log)) }),
+		metrics.Module(metrics.Build{Version: version, Commit: commit}),
+		admin.Module,
+		fx.Invoke(func(reg prometheus.Registerer, edges *contract.Registry, f *transport.Factory) error {
+			return metrics.Register(reg, edges.Collector(), f.Collector())
+		}),
+		fx.Invoke(func(lc fx.Lifecycle, checks *health.Registry) {
+			for _, m := range place.Modules() {
+				if place.IsLocal(m.Name) {
+					checks.Local(m.Name, remoteOnly(place, m.DependsOn)...)
+				}
+			}
+			m := checks.Monitor(cfg.Health.MonitorInterval)
+			lc.Append(fx.StartStopHook(m.Start, m.Stop))
+		}),
+		fx.Invoke(func(s *admin.Server, g prometheus.Gatherer, checks *health.Registry, edges *contract.Registry, f *transport.Factory) {
+			s.Handle(http.MethodGet, "/metrics", "Prometheus metrics (text format, or OpenMetrics when asked)",
+				echo.WrapHandler(metrics.Handler(g, promLog{log})))
+			s.Handle(http.MethodGet, admin.Prefix+"/health", "Every check with its error, and each remote module's URL and last check",
+				checks.ServeDetail)
+			s.Handle(http.MethodGet, admin.Prefix+"/edges", "Contract calls per caller, callee, method and transport, with failures by code",
+				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"edges": edges.Counts()}) })
+			s.Handle(http.MethodGet, admin.Prefix+"/circuits", "Each remote module's breaker, calls in flight and slots",
+				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"circuits": f.Circuits()}) })
+			s.Handle(http.MethodGet, admin.Prefix+"/placement", "This process and where every module runs, as seen from it",
+				func(c echo.Context) error { return c.JSON(http.StatusOK, describe(place, version, commit, started)) })
+		}),
+	)
+}
+
+func remoteOnly(place topology.Placement, deps []string) []string {
+	var out []string
+	for _, d := range deps {
+		if !place.IsLocal(d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Placement is the answer of /admin/v1/placement.
+type Placement struct {
+	Process ProcessInfo       `json:"process"`
+	Modules []ModulePlacement `json:"modules"`
+}
+
+// ProcessInfo names this process.
+type ProcessInfo struct {
+	Services  []string  `json:"services"`
+	PID       int       `json:"pid"`
+	Host      string    `json:"host"`
+	Version   string    `json:"version"`
+	Commit    string    `json:"commit"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// ModulePlacement is where one module runs, as this process sees it.
+type ModulePlacement struct {
+	Name string `json:"name"`
+	// Where is local, remote, or not used here.
+	Where     string   `json:"where"`
+	URL       string   `json:"url,omitempty"`
+	DependsOn []string `json:"depends_on"`
+	Routes    []string `json:"routes"`
+	Stateless bool     `json:"stateless"`
+}
+
+func describe(place topology.Placement, version, commit string, started time.Time) Placement {
+	host, _ := os.Hostname()
+	out := Placement{Process: ProcessInfo{Services: place.Local(), PID: os.Getpid(), Host: host,
+		Version: version, Commit: commit, StartedAt: started.UTC()}}
+	for _, m := range place.Modules() {
+		mp := ModulePlacement{Name: m.Name, Where: "not used", URL: place.URL(m.Name), DependsOn: append([]string{}, m.DependsOn...),
+			Routes: append([]string{}, m.Routes...), Stateless: m.Stateless}
+		switch {
+		case place.IsLocal(m.Name):
+			mp.Where, mp.URL = "local", ""
+		case mp.URL != "":
+			mp.Where = "remote"
+		}
+		out.Modules = append(out.Modules, mp)
+	}
+	return out
+}
+
+// promLog passes promhttp's errors (a collector that failed) to the log.
+type promLog struct{ log *slog.Logger }
+
+func (p promLog) Println(v ...any) { p.log.Warn("metrics", "err", v) }
