@@ -11,8 +11,8 @@ import (
 	"mitosis/platform/buildinfo"
 	"mitosis/platform/config"
 	"mitosis/platform/db"
-	"mitosis/platform/preflight"
 	"mitosis/platform/logging"
+	"mitosis/platform/preflight"
 	"mitosis/platform/topology"
 )
 

@@ -18,8 +18,8 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
-	"mitosis/platform/transport"
 	"mitosis/platform/topology"
+	"mitosis/platform/transport"
 )
 
 // BodyLimit caps request bodies: exactly 1 MiB (echo would read "1M" as
