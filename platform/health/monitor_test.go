@@ -108,16 +108,28 @@ func TestTheMonitorFollowsEachRemoteModulesReadiness(t *testing.T) {
 
 // A remote module that hangs holds one probe at a time: the next round
 // waits for the one in flight. Stop returns while the probe hangs.
+//
+// Probes are counted where the monitor makes them: the server may still be
+// noticing the previous probe's cancelled connection when the next arrives.
 func TestMonitorRoundsNeverOverlap(t *testing.T) {
 	pay := newRemoteModule(t)
 	pay.hang.Store(true)
+	var inFlight, maxInFlight atomic.Int32
+	probe := readiness(pay.srv.URL)
+	counted := func(ctx context.Context) error {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for old := maxInFlight.Load(); n > old && !maxInFlight.CompareAndSwap(old, n); old = maxInFlight.Load() {
+		}
+		return probe(ctx)
+	}
 	r := health.NewRegistry()
-	r.AddRemote("payments", pay.srv.URL, readiness(pay.srv.URL), nil)
+	r.AddRemote("payments", pay.srv.URL, counted, nil)
 	m := r.Monitor(10 * time.Millisecond)
 	m.Start()
 	require.Eventually(t, func() bool { return pay.probes.Load() >= 2 }, 10*time.Second, 10*time.Millisecond,
 		"the probe timed out and the next round ran")
-	assert.Equal(t, int32(1), pay.maxInFlight.Load(), "rounds never overlap")
+	assert.Equal(t, int32(1), maxInFlight.Load(), "rounds never overlap")
 	assert.Equal(t, health.Down, status(t, r, "payments"), "a hung module is unhealthy")
 
 	start := time.Now()
