@@ -46,6 +46,7 @@ type Config struct {
 	Events   Events            `yaml:"events"`
 	Saga     Saga              `yaml:"saga"`
 	Gateway  Gateway           `yaml:"gateway"`
+	Tracing  Tracing           `yaml:"tracing"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -224,6 +225,7 @@ func (c Config) validate() error {
 		errs = append(errs, "PASSWORD_HASH_COST must be between 4 and 31")
 	}
 	errs = append(errs, c.Calls.validate()...)
+	errs = append(errs, c.Tracing.validate()...)
 	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
 		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
 	}

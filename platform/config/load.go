@@ -71,7 +71,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) error {
 	if v, ok := lookup(getenv, "CORS_ALLOWED_ORIGINS"); ok {
 		cfg.HTTP.CORSAllowedOrigins = splitList(v)
 	}
-	var errs []string
+	errs := applyTracingEnv(&cfg.Tracing, getenv)
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
