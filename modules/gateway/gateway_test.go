@@ -170,7 +170,7 @@ func TestServices(t *testing.T) {
 		{Name: "users", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{}, Routes: []string{"/api/v1/users", "/api/v1/auth", "/.well-known"}},
 		{Name: "payments", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{}, Routes: []string{"/api/v1/wallet", "/api/v1/payments"}},
 		{Name: "orders", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{"users", "payments"}, Routes: []string{"/api/v1/products", "/api/v1/orders"}},
-		{Name: "gateway", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{"users", "orders", "payments"}, Routes: []string{}},
+		{Name: "gateway", Where: gateway.WhereLocal, Health: "up", DependsOn: []string{"users", "orders", "payments"}, Routes: []string{"/api/v1/services", "/api/v1/orders/:id/details"}},
 	}, list.Items)
 
 	down := closedURL(t)

@@ -16,6 +16,8 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/telemetry"
+	"mitosis/platform/topology"
 )
 
 // BodyLimit caps request bodies.
@@ -26,6 +28,7 @@ func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
+	e.Pre(traceHeaders)
 	e.Pre(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	// Before routing and before any later Pre middleware, so the answers
 	// those give (a gateway's 429, a hidden route's 404) carry the security
@@ -36,7 +39,7 @@ func New(cfg config.Config, log *slog.Logger) *echo.Echo {
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(BodyLimit))
-	e.Use(Deadline, RequestContext)
+	e.Use(Deadline, RequestContext, routeSpan)
 	return e
 }
 
@@ -52,14 +55,14 @@ func (s *Server) Addr() string { return s.addr.String() }
 
 // Start binds the listener and serves in the background. The timeouts end
 // slow or stuck clients (slowloris) before they pile up.
-func Start(e *echo.Echo, addr string, timeouts config.HTTP, log *slog.Logger) (*Server, error) {
+func Start(h http.Handler, addr string, timeouts config.HTTP, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           e,
+			Handler:           h,
 			ReadHeaderTimeout: timeouts.ReadHeaderTimeout,
 			ReadTimeout:       timeouts.ReadTimeout,
 			WriteTimeout:      timeouts.WriteTimeout,
@@ -88,12 +91,13 @@ var Module = fx.Module("http", fx.Provide(New))
 // Serve starts the server. fx runs start hooks in the order they were
 // registered, so this option must come after every module's (migrations
 // included): the process then answers only once it can serve.
-var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound) {
+var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound,
+	tracing *telemetry.Tracing, place topology.Placement) {
 	var s *Server
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			var err error
-			s, err = Start(e, cfg.HTTPAddr, cfg.HTTP, log)
+			s, err = Start(Traced(e, tracing, place), cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {
 				out.Addr = s.Addr()
 			}

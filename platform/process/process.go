@@ -20,6 +20,7 @@ import (
 	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -41,7 +42,12 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(health.NewRegistry, contract.NewRegistry, newPasswords, newVerifier),
+		// First, so that it stops last: every other part's last spans are
+		// exported before the flush.
+		fx.Provide(func(lc fx.Lifecycle) (*telemetry.Tracing, error) { return telemetry.Start(lc, cfg, place.Local(), log) }),
+		fx.Invoke(func(*telemetry.Tracing) {}),
+		fx.Provide(health.NewRegistry, newPasswords, newVerifier),
+		fx.Provide(func(t *telemetry.Tracing) *contract.Registry { return contract.NewRegistry(contract.Traced(t)) }),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
 		db.Module,
@@ -95,7 +101,7 @@ type verifierIn struct {
 	Keys auth.KeySource `optional:"true"`
 }
 
-func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger) (*auth.Verifier, error) {
+func newVerifier(cfg config.Config, in verifierIn, tracing *telemetry.Tracing, log *slog.Logger) (*auth.Verifier, error) {
 	keys := in.Keys
 	if keys == nil {
 		url := cfg.Auth.JWKSURL
@@ -106,7 +112,7 @@ func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger) (*auth.Veri
 		}
 		switch {
 		case url != "":
-			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh)
+			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh).Traced(tracing.Tracer(telemetry.ProcessService))
 		case cfg.IsProduction():
 			return nil, errors.New("JWKS_URL or USERS_URL is required to verify access tokens where users does not run")
 		default:
