@@ -9,6 +9,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/health"
+	"mitosis/platform/telemetry"
 )
 
 // Module provides the shared cluster to every local module.
@@ -19,7 +20,7 @@ var Module = fx.Module("db", fx.Provide(NewCluster))
 // At start it provisions and migrates (unless MIGRATE_ON_START=false), and it
 // adds the module's readiness check.
 func ForModule(module string) any {
-	return func(lc fx.Lifecycle, cfg config.Config, cluster *Cluster, tree Migrations, checks *health.Registry, log *slog.Logger) (*bun.DB, error) {
+	return func(lc fx.Lifecycle, cfg config.Config, cluster *Cluster, tree Migrations, checks *health.Registry, tracing *telemetry.Tracing, log *slog.Logger) (*bun.DB, error) {
 		t, err := TargetFor(cfg, cluster, module)
 		if err != nil {
 			return nil, err
@@ -27,6 +28,9 @@ func ForModule(module string) any {
 		bdb, err := Open(t, cfg.Database.MaxConns)
 		if err != nil {
 			return nil, err
+		}
+		if tracing.On() {
+			bdb.AddQueryHook(NewTraceHook(tracing.Tracer(module), t.Schema))
 		}
 		checks.Add(module, health.KindModule, func(ctx context.Context) error { return bdb.PingContext(ctx) })
 		lc.Append(fx.Hook{
