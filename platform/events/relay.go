@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/platform/config"
+	"mitosis/platform/telemetry"
 )
 
 // DeliverFunc hands one event to one subscriber, wherever it runs.
@@ -25,6 +26,7 @@ type Relay struct {
 	deliver     DeliverFunc
 	cfg         config.Events
 	log         *slog.Logger
+	tracing     *telemetry.Tracing // nil: deliveries are not traced
 	// step is one round of work: fan out and deliver (postgres), or
 	// publish to the broker (nats).
 	step func(context.Context) (int, error)
@@ -138,7 +140,7 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var batch []due
 		err := tx.NewRaw(`SELECT d.event_seq AS seq, d.subscriber, d.attempts,
-				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at
+				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state
 			FROM event_deliveries d JOIN event_outbox o ON o.seq = d.event_seq
 			WHERE d.status = 'pending' AND d.next_attempt_at <= now()
 			  AND NOT EXISTS (SELECT 1 FROM event_deliveries e
@@ -162,7 +164,7 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 }
 
 func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
-	derr := r.deliver(ctx, d.Subscriber, d.Event)
+	derr := r.deliverTraced(ctx, d)
 	if derr == nil {
 		_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1,
 			delivered_at = now(), last_error = NULL WHERE event_seq = ? AND subscriber = ?`, d.Seq, d.Subscriber).Exec(ctx)

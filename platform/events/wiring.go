@@ -14,6 +14,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/health"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -29,7 +30,7 @@ func internalPath(subscriber string) string { return "/internal/" + subscriber +
 // Module provides the process's bus and mounts the internal route that
 // remote relays deliver to.
 var Module = fx.Module("events",
-	fx.Provide(NewBus, NewDeliverer, provideBroker),
+	fx.Provide(func(t *telemetry.Tracing) *Bus { return NewBus().Traced(t) }, NewDeliverer, provideBroker),
 	fx.Invoke(Mount),
 )
 
@@ -44,7 +45,7 @@ func Mount(e *echo.Echo, b *Bus) {
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in); err != nil {
+		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in.withCleanTrace()); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
@@ -69,11 +70,11 @@ func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory) Delive
 
 // provideBroker connects to NATS when EVENTS_BROKER=nats, and adds its
 // readiness check; with the PostgreSQL bus there is no broker (nil).
-func provideBroker(lc fx.Lifecycle, cfg config.Config, checks *health.Registry, log *slog.Logger) *Broker {
+func provideBroker(lc fx.Lifecycle, cfg config.Config, checks *health.Registry, tracing *telemetry.Tracing, log *slog.Logger) *Broker {
 	if cfg.Events.Broker != config.BrokerNATS {
 		return nil
 	}
-	b := NewBroker(cfg.Events, log)
+	b := NewBroker(cfg.Events, log).Traced(tracing)
 	lc.Append(fx.StartStopHook(b.Start, b.Stop))
 	checks.Add("nats", health.KindDependency, b.Ping)
 	return b
@@ -82,8 +83,9 @@ func provideBroker(lc fx.Lifecycle, cfg config.Config, checks *health.Registry, 
 // Outbox runs the relay of module's outbox while the app runs. Used inside
 // the module's own fx.Module, where its private *bun.DB is visible.
 func Outbox(module string) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config, log *slog.Logger) {
-		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log)
+	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config,
+		tracing *telemetry.Tracing, log *slog.Logger) {
+		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log).Traced(tracing)
 		if broker != nil {
 			r = broker.Relay(module, db, log)
 		}
