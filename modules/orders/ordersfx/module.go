@@ -16,6 +16,7 @@ import (
 	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
 
@@ -34,7 +35,9 @@ var Module = topology.Spec{
 			func(c config.Config) config.Saga { return c.Saga },
 			func(u users.Service) app.Customers { return u },
 			func(p payments.Service) app.Wallets { return p },
-			app.New,
+			func(st *store.Store, c app.Customers, w app.Wallets, cfg config.Saga, t *telemetry.Tracing) *app.Service {
+				return app.New(st, c, w, cfg).Traced(t.Tracer("orders"))
+			},
 			app.NewWorker,
 		),
 		fx.Provide(func(s *app.Service, reg *contract.Registry) orders.Service { return httpapi.API.Local(s, reg) }),

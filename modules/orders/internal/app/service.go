@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
@@ -36,6 +37,7 @@ type Service struct {
 	customers Customers
 	wallets   Wallets
 	cfg       config.Saga
+	tracer    trace.Tracer // nil: the saga is not traced
 }
 
 var _ orders.Service = (*Service)(nil)
