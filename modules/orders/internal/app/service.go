@@ -100,7 +100,7 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 // customer leaves no order behind. If users does not answer, the saga
 // starts at that check, left to the worker.
 func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga, error) {
-	sg := store.NewSaga{Deadline: s.cfg.Deadline}
+	sg := store.NewSaga{Deadline: s.cfg.Deadline, TraceParent: traceParentOf(ctx)}
 	_, err := s.customers.Get(ctx, users.GetRequest{ID: customerID})
 	switch {
 	case errors.Is(err, users.ErrNotFound):

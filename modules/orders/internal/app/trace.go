@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -50,8 +51,27 @@ func endStep(span trace.Span, out store.Outcome, err error) {
 	span.End()
 }
 
-// startRecovery starts the trace of a saga the worker resumes.
+// startRecovery starts the trace of a saga the worker resumes, linked to
+// the request that started the saga's run.
 func (s *Service) startRecovery(ctx context.Context, sg store.Saga) (context.Context, trace.Span) {
-	return s.tracerOrNoop().Start(ctx, "saga recover", trace.WithNewRoot(), trace.WithAttributes(
-		attrOrderID.String(sg.OrderID), attrStep.String(sg.Step)))
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(attrOrderID.String(sg.OrderID), attrStep.String(sg.Step))}
+	if cause := spanContextOf(sg.TraceParent); cause.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: cause}))
+	}
+	return s.tracerOrNoop().Start(ctx, "saga recover", opts...)
+}
+
+// traceParentOf is the W3C traceparent of ctx's span ("" if none).
+func traceParentOf(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, c)
+	return c["traceparent"]
+}
+
+func spanContextOf(traceParent string) trace.SpanContext {
+	if traceParent == "" {
+		return trace.SpanContext{}
+	}
+	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": traceParent})
+	return trace.SpanContextFromContext(ctx)
 }
