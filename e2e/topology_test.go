@@ -137,11 +137,15 @@ func (sp *split) restart(t *testing.T, module string) {
 
 // behindGateway starts a gateway-only process, without a database, in front
 // of the split topology; clients then talk only to the gateway.
-func behindGateway(t *testing.T, split topology) topology {
-	g := startApp(t, "gateway", map[string]string{
+func behindGateway(t *testing.T, split topology) topology { return behindGatewayWith(t, split, nil) }
+
+// behindGatewayWith is behindGateway with extra in the gateway's
+// environment.
+func behindGatewayWith(t *testing.T, split topology, extra map[string]string) topology {
+	g := startApp(t, "gateway", with(extra, map[string]string{
 		"SERVICES": "gateway", "SERVICE_SECRET": serviceSecret,
 		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders,
-	})
+	}))
 	g.waitReady(t)
 	return topology{
 		users: g.url, payments: g.url, orders: g.url, gateway: gateway.WhereRemote,

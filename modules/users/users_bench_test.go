@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/userstest"
 	"mitosis/platform/contract"
+	"mitosis/platform/telemetry/telemetrytest"
 )
 
 // sink keeps the compiler from discarding the calls being measured.
@@ -28,6 +30,13 @@ var sink users.User
 //
 // The HTTP variants, and the db ones, also report their p50 and p99 latency.
 // bench/run.sh runs this and prints the ratios; see BENCHMARKS.md.
+//
+// The first processes run with TRACING off (the default), so "inprocess"
+// is the fast path tracing off keeps. The "-traced" variants run against
+// processes with TRACING=otlp at TRACING_SAMPLE_RATE=1, exporting to an
+// endpoint in the benchmark that discards what it gets: every call is a
+// sampled span (INTERNAL in-process; CLIENT and SERVER over HTTP),
+// exported in the background.
 func BenchmarkGet(b *testing.B) {
 	var local users.Service
 	p := modulestest.Start(b, map[string]string{"SERVICES": "users,payments"}, &local)
@@ -43,8 +52,19 @@ func BenchmarkGet(b *testing.B) {
 		b.Fatalf("users.Service %T does not call an *app.Service in-process", local)
 	}
 
+	endpoint := telemetrytest.Discard(b)
+	tracing := map[string]string{"TRACING": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "TRACING_SAMPLE_RATE": "1"}
+	var tracedLocal, tracedRemote users.Service
+	tp := modulestest.Start(b, with(tracing, "SERVICES", "users,payments"), &tracedLocal)
+	tracedLocal = contract.ForCaller(tracedLocal, "orders")
+	modulestest.ClientsWith(b, tracing, map[string]string{"users": tp.URL}, &tracedRemote)
+
 	ctx := context.Background()
 	u, err := local.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tu, err := tracedLocal.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,6 +108,26 @@ func BenchmarkGet(b *testing.B) {
 				return nil
 			})
 		})
+		b.Run("inprocess-traced", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := tracedLocal.Get(ctx, in)
+				if err == nil {
+					b.Fatal("want an error")
+				}
+				sink = out
+			}
+		})
+		b.Run("http-traced", func(b *testing.B) {
+			timed(b, func() error {
+				out, err := tracedRemote.Get(ctx, in)
+				sink = out
+				if err == nil {
+					return errors.New("want an error")
+				}
+				return nil
+			})
+		})
 	})
 
 	b.Run("db", func(b *testing.B) {
@@ -96,7 +136,18 @@ func BenchmarkGet(b *testing.B) {
 			name string
 			svc  users.Service
 		}{{"direct", direct}, {"inprocess", local}, {"http", remote}}
-		for _, w := range ways {
+		traced := users.GetRequest{ID: tu.ID}
+		for _, w := range append(ways, struct {
+			name string
+			svc  users.Service
+		}{"inprocess-traced", tracedLocal}, struct {
+			name string
+			svc  users.Service
+		}{"http-traced", tracedRemote}) {
+			in := in
+			if strings.HasSuffix(w.name, "-traced") {
+				in = traced
+			}
 			b.Run(w.name, func(b *testing.B) {
 				timed(b, func() error {
 					out, err := w.svc.Get(ctx, in)
@@ -106,6 +157,15 @@ func BenchmarkGet(b *testing.B) {
 			})
 		}
 	})
+}
+
+// with is env with one more variable.
+func with(env map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range env {
+		out[key] = val
+	}
+	return out
 }
 
 // timed runs call b.N times, recording each duration, and reports p50 and

@@ -66,6 +66,20 @@ func Start(t testing.TB) *Receiver {
 	return r
 }
 
+// Discard runs an OTLP endpoint that accepts every export unread, for
+// benchmarks: what they measure is then the exporting process's work, not
+// a receiver's decoding. It returns the base URL.
+func Discard(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK) // an empty body is an empty ExportTraceServiceResponse
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // URL is the receiver's base URL (OTEL_EXPORTER_OTLP_ENDPOINT).
 func (r *Receiver) URL() string { return r.srv.URL }
 

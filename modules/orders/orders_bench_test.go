@@ -1,0 +1,75 @@
+package orders_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"mitosis/modules/modulestest"
+	"mitosis/modules/payments"
+	"mitosis/modules/users"
+	"mitosis/modules/users/userstest"
+	"mitosis/platform/telemetry/telemetrytest"
+)
+
+// BenchmarkPlaceOrder measures what tracing costs one order placement:
+// POST /api/v1/orders over HTTP on loopback to every module in one
+// process, its saga run inline (users.Get, payments.Charge, four commits),
+// with TRACING off and with TRACING=otlp at rate 1 (every placement a
+// trace of about 45 spans, exported in the background to an endpoint in
+// the benchmark that discards them). See BENCHMARKS.md, "Tracing".
+func BenchmarkPlaceOrder(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		tracing bool
+	}{{"off", false}, {"sampled", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			env := map[string]string{}
+			if tc.tracing {
+				endpoint := telemetrytest.Discard(b)
+				env = map[string]string{"TRACING": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "TRACING_SAMPLE_RATE": "1"}
+			}
+			var (
+				u users.Service
+				p payments.Service
+			)
+			proc := modulestest.Start(b, env, &u, &p)
+			ctx := context.Background()
+			email := userstest.Email()
+			user, err := u.Register(ctx, users.RegisterRequest{Email: email, Name: "Bench", Password: "bench password"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok, err := u.Authenticate(ctx, users.Credentials{Email: email, Password: "bench password"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for range 5 {
+				if _, err := p.Deposit(ctx, payments.DepositRequest{UserID: user.ID, AmountCents: payments.MaxAmountCents}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			client := &http.Client{}
+			const body = `{"items":[{"sku":"COFFEE-1KG","quantity":1}]}`
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				req, err := http.NewRequest(http.MethodPost, proc.URL+"/api/v1/orders", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					b.Fatalf("placement answered %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
