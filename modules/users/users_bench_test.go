@@ -3,8 +3,9 @@ package users_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
-	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,14 +30,9 @@ var sink users.User
 // every way includes one PostgreSQL query.
 //
 // The HTTP variants, and the db ones, also report their p50 and p99 latency.
-// bench/run.sh runs this and prints the ratios; see BENCHMARKS.md.
-//
-// The first processes run with TRACING off (the default), so "inprocess"
-// is the fast path tracing off keeps. The "-traced" variants run against
-// processes with TRACING=otlp at TRACING_SAMPLE_RATE=1, exporting to an
-// endpoint in the benchmark that discards what it gets: every call is a
-// sampled span (INTERNAL in-process; CLIENT and SERVER over HTTP),
-// exported in the background.
+// bench/run.sh runs this and prints the ratios; see BENCHMARKS.md. Its
+// processes run with TRACING off (the default): "inprocess" is the fast
+// path tracing off keeps. BenchmarkGetTraced measures the same calls traced.
 func BenchmarkGet(b *testing.B) {
 	var local users.Service
 	p := modulestest.Start(b, map[string]string{"SERVICES": "users,payments"}, &local)
@@ -52,19 +48,8 @@ func BenchmarkGet(b *testing.B) {
 		b.Fatalf("users.Service %T does not call an *app.Service in-process", local)
 	}
 
-	endpoint := telemetrytest.Discard(b)
-	tracing := map[string]string{"TRACING": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "TRACING_SAMPLE_RATE": "1"}
-	var tracedLocal, tracedRemote users.Service
-	tp := modulestest.Start(b, with(tracing, "SERVICES", "users,payments"), &tracedLocal)
-	tracedLocal = contract.ForCaller(tracedLocal, "orders")
-	modulestest.ClientsWith(b, tracing, map[string]string{"users": tp.URL}, &tracedRemote)
-
 	ctx := context.Background()
 	u, err := local.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tu, err := tracedLocal.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,26 +93,6 @@ func BenchmarkGet(b *testing.B) {
 				return nil
 			})
 		})
-		b.Run("inprocess-traced", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				out, err := tracedLocal.Get(ctx, in)
-				if err == nil {
-					b.Fatal("want an error")
-				}
-				sink = out
-			}
-		})
-		b.Run("http-traced", func(b *testing.B) {
-			timed(b, func() error {
-				out, err := tracedRemote.Get(ctx, in)
-				sink = out
-				if err == nil {
-					return errors.New("want an error")
-				}
-				return nil
-			})
-		})
 	})
 
 	b.Run("db", func(b *testing.B) {
@@ -136,18 +101,7 @@ func BenchmarkGet(b *testing.B) {
 			name string
 			svc  users.Service
 		}{{"direct", direct}, {"inprocess", local}, {"http", remote}}
-		traced := users.GetRequest{ID: tu.ID}
-		for _, w := range append(ways, struct {
-			name string
-			svc  users.Service
-		}{"inprocess-traced", tracedLocal}, struct {
-			name string
-			svc  users.Service
-		}{"http-traced", tracedRemote}) {
-			in := in
-			if strings.HasSuffix(w.name, "-traced") {
-				in = traced
-			}
+		for _, w := range ways {
 			b.Run(w.name, func(b *testing.B) {
 				timed(b, func() error {
 					out, err := w.svc.Get(ctx, in)
@@ -159,13 +113,65 @@ func BenchmarkGet(b *testing.B) {
 	})
 }
 
-// with is env with one more variable.
-func with(env map[string]string, k, v string) map[string]string {
-	out := map[string]string{k: v}
-	for key, val := range env {
-		out[key] = val
+// BenchmarkGetTraced is BenchmarkGet's in-process and HTTP calls with
+// TRACING=otlp at TRACING_SAMPLE_RATE=1, exporting to an endpoint in the
+// benchmark that discards what it gets: every call is a sampled span
+// (INTERNAL in-process; CLIENT and SERVER over HTTP, and over HTTP the
+// server's SQL spans too), exported in the background. Its own processes,
+// so that BenchmarkGet runs beside no traced one.
+func BenchmarkGetTraced(b *testing.B) {
+	tracing := map[string]string{"TRACING": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": telemetrytest.Discard(b), "TRACING_SAMPLE_RATE": "1"}
+	var local, remote users.Service
+	served := maps.Clone(tracing)
+	served["SERVICES"] = "users,payments"
+	p := modulestest.Start(b, served, &local)
+	modulestest.ClientsWith(b, tracing, map[string]string{"users": p.URL}, &remote)
+	local = contract.ForCaller(local, "orders")
+	ctx := context.Background()
+	u, err := local.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
+	if err != nil {
+		b.Fatal(err)
 	}
-	return out
+	b.Run("dispatch", func(b *testing.B) {
+		in := users.GetRequest{ID: "not-a-uuid"}
+		b.Run("inprocess", func(b *testing.B) {
+			b.ReportAllocs()
+			report := cpuTime(b)
+			for b.Loop() {
+				out, err := local.Get(ctx, in)
+				if err == nil {
+					b.Fatal("want an error")
+				}
+				sink = out
+			}
+			report()
+		})
+		b.Run("http", func(b *testing.B) {
+			timed(b, func() error {
+				out, err := remote.Get(ctx, in)
+				sink = out
+				if err == nil {
+					return errors.New("want an error")
+				}
+				return nil
+			})
+		})
+	})
+	b.Run("db", func(b *testing.B) {
+		in := users.GetRequest{ID: u.ID}
+		for _, w := range []struct {
+			name string
+			svc  users.Service
+		}{{"inprocess", local}, {"http", remote}} {
+			b.Run(w.name, func(b *testing.B) {
+				timed(b, func() error {
+					out, err := w.svc.Get(ctx, in)
+					sink = out
+					return err
+				})
+			})
+		}
+	})
 }
 
 // timed runs call b.N times, recording each duration, and reports p50 and
@@ -188,6 +194,24 @@ func timed(b *testing.B, call func() error) {
 	slices.Sort(durations)
 	b.ReportMetric(float64(percentile(durations, 50)), "p50-ns")
 	b.ReportMetric(float64(percentile(durations, 99)), "p99-ns")
+}
+
+// cpuTime reports, when the returned func is called after the loop, the
+// process's CPU time per iteration ("cpu-ns/op"): every goroutine's, the
+// span exporter's included, which a busy machine distorts less than wall
+// time.
+func cpuTime(b *testing.B) func() {
+	b.Helper()
+	start := processCPU(b)
+	return func() { b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op") }
+}
+
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {

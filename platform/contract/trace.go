@@ -29,8 +29,8 @@ type Option func(*Registry)
 // Traced makes the stubs bound in the registry trace their calls with t.
 // With tracing on, in-process calls too go through Call (Local reports
 // false), which makes their INTERNAL span; off, they stay one interface
-// call from the implementation, and only remote calls make (unsampled)
-// spans, whose ids still cross the wire.
+// call from the implementation, remote calls make no span, and the
+// caller's (unsampled) ids still cross the wire.
 func Traced(t *telemetry.Tracing) Option { return func(r *Registry) { r.tracing = t } }
 
 // callSpan is what a conn needs to start the span of one method: fixed
@@ -41,10 +41,12 @@ type callSpan struct {
 	opts   []trace.SpanStartOption
 }
 
-// spans builds the span of every method, or nil when the registry does not
-// trace: the callee's tracer in-process, the caller's over HTTP.
+// spans builds the span of every method, or nil when nothing is recorded
+// (no tracing, or TRACING=off, where a remote call's traceparent is then
+// its caller's span, which carries the ids on as well): the callee's
+// tracer in-process, the caller's over HTTP.
 func (c *Contract[S]) spans(caller string, local bool, reg *Registry) []callSpan {
-	if reg.tracing == nil {
+	if !reg.tracing.On() {
 		return nil
 	}
 	kind, via, service := trace.SpanKindClient, TransportHTTP, caller

@@ -32,8 +32,14 @@ const AttrUntrustedTraceID = attribute.Key("mitosis.incoming_trace_id")
 // (routeSpan), and an internal contract route names it after its method.
 func Traced(next http.Handler, t *telemetry.Tracing, place topology.Placement) http.Handler {
 	o := newOwners(place)
-	h := &traced{owners: o, by: map[string]http.Handler{}}
+	h := &traced{owners: o, next: next, by: map[string]http.Handler{}, idsOnly: map[string]trace.Tracer{}}
 	for _, service := range o.services() {
+		if !t.On() {
+			// Nothing is recorded: the span only carries the ids, without
+			// otelhttp's attributes and response wrappers.
+			h.idsOnly[service] = t.Tracer(service)
+			continue
+		}
 		h.by[service] = otelhttp.NewHandler(next, "",
 			otelhttp.WithTracerProvider(t.Provider(service)),
 			// Extracted below, where an x-trace-id can stand in for it.
@@ -48,14 +54,21 @@ func Traced(next http.Handler, t *telemetry.Tracing, place topology.Placement) h
 
 type traced struct {
 	owners *owners
-	by     map[string]http.Handler // otelhttp, by service
+	next   http.Handler
+	by     map[string]http.Handler // otelhttp, by service, when tracing is on
+	// idsOnly has the tracers, by service, when tracing is off: the
+	// request's unrecorded span only carries the ids on.
+	idsOnly map[string]trace.Tracer
 }
 
 type untrustedKey struct{}
 
+// serverKind is made once: an option boxed per request is an allocation.
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
+
 func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	service := h.owners.of(r.URL.Path)
-	ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx := telemetry.Extract(r.Context(), r.Header)
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		// The seed's x-trace-id: honoured only when it is a trace id.
 		if raw := r.Header.Get(telemetry.TraceIDHeader); raw != "" {
@@ -67,6 +80,12 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx = telemetry.WithHop(ctx, telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))})
+	if tracer, ok := h.idsOnly[service]; ok {
+		ctx, span := tracer.Start(ctx, "", serverKind)
+		defer span.End()
+		h.next.ServeHTTP(w, r.WithContext(ctx))
+		return
+	}
 	h.by[service].ServeHTTP(w, r.WithContext(ctx))
 }
 
@@ -91,9 +110,10 @@ func traceHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 				return
 			}
 			hop := telemetry.HopFrom(ctx)
-			h.Set(telemetry.TraceIDHeader, sc.TraceID().String())
-			h.Set(telemetry.ServiceHeader, hop.Service)
-			h.Set(telemetry.DepthHeader, strconv.Itoa(hop.Depth))
+			// The names are canonical: assigned directly, without Set's copy.
+			h[telemetry.TraceIDHeader] = []string{sc.TraceID().String()}
+			h[telemetry.ServiceHeader] = []string{hop.Service}
+			h[telemetry.DepthHeader] = []string{strconv.Itoa(hop.Depth)}
 		})
 		return next(c)
 	}

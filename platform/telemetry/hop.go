@@ -68,9 +68,43 @@ func Inject(ctx context.Context, h http.Header) {
 	for _, k := range []string{"Traceparent", "Tracestate", "Baggage", TraceIDHeader} {
 		delete(h, k)
 	}
-	Propagator.Inject(ctx, propagation.HeaderCarrier(h))
-	h.Set(DepthHeader, strconv.Itoa(HopFrom(ctx).Depth))
+	Propagator.Inject(ctx, Carrier(h))
+	h[DepthHeader] = []string{strconv.Itoa(HopFrom(ctx).Depth)}
 }
+
+// Extract reads a caller's trace context and baggage from h into ctx.
+func Extract(ctx context.Context, h http.Header) context.Context {
+	return Propagator.Extract(ctx, Carrier(h))
+}
+
+// Carrier is h as the propagators read and write it. The W3C names are
+// looked up in their canonical form directly: http.Header would build
+// that form anew for every Get and Set, one allocation each, on every
+// call between modules.
+type Carrier http.Header
+
+var canonical = map[string]string{"traceparent": "Traceparent", "tracestate": "Tracestate", "baggage": "Baggage"}
+
+func (c Carrier) key(k string) string {
+	if ck, ok := canonical[k]; ok {
+		return ck
+	}
+	return http.CanonicalHeaderKey(k)
+}
+
+// Get returns the first value of key.
+func (c Carrier) Get(key string) string {
+	if v := c[c.key(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Set replaces the values of key.
+func (c Carrier) Set(key, value string) { c[c.key(key)] = []string{value} }
+
+// Keys lists the header names.
+func (c Carrier) Keys() []string { return propagation.HeaderCarrier(c).Keys() }
 
 // Detached is ctx without its span: work started under it (a cache
 // refresh that serves every waiting request) belongs to no request's trace.
