@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 )
 
 // topology says which process serves each module's public routes. In one
@@ -111,6 +112,11 @@ func (tp topology) do(t *testing.T, req request) response {
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	out := response{req: req, status: resp.StatusCode, header: resp.Header, body: raw}
+	// Every answer, of every process and status, names its trace, once.
+	require.Len(t, resp.Header.Values(telemetry.TraceIDHeader), 1, "%s %s: x-trace-id", req.method, req.path)
+	require.Regexp(t, `^[0-9a-f]{32}$`, resp.Header.Get(telemetry.TraceIDHeader))
+	require.Len(t, resp.Header.Values(telemetry.ServiceHeader), 1, "%s %s: x-trace-service", req.method, req.path)
+	require.Len(t, resp.Header.Values(telemetry.DepthHeader), 1, "%s %s: x-trace-depth", req.method, req.path)
 	api, err := apiContract()
 	require.NoError(t, err, "OpenAPI document")
 	require.NoError(t, api.check(req.method, req.path, out.status, mediaType(out), raw))

@@ -22,6 +22,7 @@ import (
 	"mitosis/platform/httpserver"
 	"mitosis/platform/pgtest"
 	"mitosis/platform/process"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 	"mitosis/web"
@@ -89,12 +90,21 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 // clients of the modules at urls, and fills targets with them.
 func Clients(t testing.TB, urls map[string]string, targets ...any) {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return "" }, modules.Names())
+	ClientsWith(t, nil, urls, targets...)
+}
+
+// ClientsWith is Clients configured by env (TRACING, ...): its calls are
+// traced as the process's, as a process's would be.
+func ClientsWith(t testing.TB, env map[string]string, urls map[string]string, targets ...any) {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
 	run(t, fx.Options(
 		fx.Supply(cfg, transport.NewFactory(cfg, auth.NewJWTServiceAuth([]byte(TestSecret), "test"), quietLogger())),
-		fx.Provide(func() *health.Registry { return health.NewRegistry() }, contract.NewRegistry),
+		fx.Provide(func() *health.Registry { return health.NewRegistry() }),
+		fx.Provide(func(lc fx.Lifecycle) (*telemetry.Tracing, error) { return telemetry.Start(lc, cfg, nil, quietLogger()) }),
+		fx.Provide(func(t *telemetry.Tracing) *contract.Registry { return contract.NewRegistry(contract.Traced(t)) }),
 		place.Options(modules.All()),
 		fx.Populate(targets...),
 	))

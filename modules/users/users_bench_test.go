@@ -3,7 +3,9 @@ package users_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"mitosis/modules/users/internal/app"
 	"mitosis/modules/users/userstest"
 	"mitosis/platform/contract"
+	"mitosis/platform/telemetry/telemetrytest"
 )
 
 // sink keeps the compiler from discarding the calls being measured.
@@ -27,7 +30,9 @@ var sink users.User
 // every way includes one PostgreSQL query.
 //
 // The HTTP variants, and the db ones, also report their p50 and p99 latency.
-// bench/run.sh runs this and prints the ratios; see BENCHMARKS.md.
+// bench/run.sh runs this and prints the ratios; see BENCHMARKS.md. Its
+// processes run with TRACING off (the default): "inprocess" is the fast
+// path tracing off keeps. BenchmarkGetTraced measures the same calls traced.
 func BenchmarkGet(b *testing.B) {
 	var local users.Service
 	p := modulestest.Start(b, map[string]string{"SERVICES": "users,payments"}, &local)
@@ -108,6 +113,67 @@ func BenchmarkGet(b *testing.B) {
 	})
 }
 
+// BenchmarkGetTraced is BenchmarkGet's in-process and HTTP calls with
+// TRACING=otlp at TRACING_SAMPLE_RATE=1, exporting to an endpoint in the
+// benchmark that discards what it gets: every call is a sampled span
+// (INTERNAL in-process; CLIENT and SERVER over HTTP, and over HTTP the
+// server's SQL spans too), exported in the background. Its own processes,
+// so that BenchmarkGet runs beside no traced one.
+func BenchmarkGetTraced(b *testing.B) {
+	tracing := map[string]string{"TRACING": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": telemetrytest.Discard(b), "TRACING_SAMPLE_RATE": "1"}
+	var local, remote users.Service
+	served := maps.Clone(tracing)
+	served["SERVICES"] = "users,payments"
+	p := modulestest.Start(b, served, &local)
+	modulestest.ClientsWith(b, tracing, map[string]string{"users": p.URL}, &remote)
+	local = contract.ForCaller(local, "orders")
+	ctx := context.Background()
+	u, err := local.Register(ctx, users.RegisterRequest{Email: userstest.Email(), Name: "Bench", Password: "bench password"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("dispatch", func(b *testing.B) {
+		in := users.GetRequest{ID: "not-a-uuid"}
+		b.Run("inprocess", func(b *testing.B) {
+			b.ReportAllocs()
+			report := cpuTime(b)
+			for b.Loop() {
+				out, err := local.Get(ctx, in)
+				if err == nil {
+					b.Fatal("want an error")
+				}
+				sink = out
+			}
+			report()
+		})
+		b.Run("http", func(b *testing.B) {
+			timed(b, func() error {
+				out, err := remote.Get(ctx, in)
+				sink = out
+				if err == nil {
+					return errors.New("want an error")
+				}
+				return nil
+			})
+		})
+	})
+	b.Run("db", func(b *testing.B) {
+		in := users.GetRequest{ID: u.ID}
+		for _, w := range []struct {
+			name string
+			svc  users.Service
+		}{{"inprocess", local}, {"http", remote}} {
+			b.Run(w.name, func(b *testing.B) {
+				timed(b, func() error {
+					out, err := w.svc.Get(ctx, in)
+					sink = out
+					return err
+				})
+			})
+		}
+	})
+}
+
 // timed runs call b.N times, recording each duration, and reports p50 and
 // p99 in nanoseconds beside ns/op. Reading the clock costs tens of
 // nanoseconds, so it is only used where a call takes microseconds.
@@ -128,6 +194,24 @@ func timed(b *testing.B, call func() error) {
 	slices.Sort(durations)
 	b.ReportMetric(float64(percentile(durations, 50)), "p50-ns")
 	b.ReportMetric(float64(percentile(durations, 99)), "p99-ns")
+}
+
+// cpuTime reports, when the returned func is called after the loop, the
+// process's CPU time per iteration ("cpu-ns/op"): every goroutine's, the
+// span exporter's included, which a busy machine distorts less than wall
+// time.
+func cpuTime(b *testing.B) func() {
+	b.Helper()
+	start := processCPU(b)
+	return func() { b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op") }
+}
+
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {

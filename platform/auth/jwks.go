@@ -10,6 +10,12 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"mitosis/platform/telemetry"
 )
 
 // JWKSPath is where users publishes its public keys.
@@ -71,6 +77,7 @@ type RemoteKeys struct {
 	ttl        time.Duration
 	minRefresh time.Duration
 	now        func() time.Time
+	tracer     trace.Tracer // nil: fetches are not traced
 
 	fetch     sync.Mutex // one fetch at a time; others wait and reuse it
 	mu        sync.RWMutex
@@ -154,13 +161,23 @@ func (r *RemoteKeys) fetchSet(ctx context.Context) error {
 	// fetch and lock everyone out of a rotation for minRefresh.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	// For the same reason it is a trace of its own, linked to the request
+	// that started it, never a part of that request's trace.
+	ctx, span := r.startFetch(ctx)
+	defer span.End()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return fmt.Errorf("fetch JWKS: %w", err)
 	}
+	telemetry.Inject(ctx, req.Header)
 	resp, err := r.http.Do(req)
 	if err != nil {
+		span.SetStatus(codes.Error, "unreachable")
 		return fmt.Errorf("fetch JWKS: %w", err)
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+	if resp.StatusCode != http.StatusOK {
+		span.SetStatus(codes.Error, resp.Status)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -174,6 +191,27 @@ func (r *RemoteKeys) fetchSet(ctx context.Context) error {
 	r.keys, r.fetchedAt = set.keys(), r.now()
 	r.mu.Unlock()
 	return nil
+}
+
+// Traced makes the key fetches spans of tracer, each the root of a trace
+// linked to the request that caused it.
+func (r *RemoteKeys) Traced(tracer trace.Tracer) *RemoteKeys {
+	r.tracer = tracer
+	return r
+}
+
+func (r *RemoteKeys) startFetch(ctx context.Context) (context.Context, trace.Span) {
+	cause := trace.LinkFromContext(ctx)
+	ctx = telemetry.WithHop(telemetry.Detached(ctx), telemetry.Hop{})
+	if r.tracer == nil {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.URLFull(r.url), semconv.HTTPRequestMethodGet)}
+	if cause.SpanContext.IsValid() {
+		opts = append(opts, trace.WithLinks(cause))
+	}
+	return r.tracer.Start(ctx, "fetch JWKS", opts...)
 }
 
 // NoKeys knows no key: a process that cannot reach users' keys refuses

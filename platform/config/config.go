@@ -50,6 +50,7 @@ type Config struct {
 	Admin    Admin             `yaml:"admin"`
 	Log      Log               `yaml:"log"`
 	Health   Health            `yaml:"health"`
+	Tracing  Tracing           `yaml:"tracing"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -230,6 +231,7 @@ func (c Config) validate() []string {
 	}
 	errs = append(errs, c.Calls.validate()...)
 	errs = append(errs, c.validateObservability()...)
+	errs = append(errs, c.Tracing.validate()...)
 	if c.Events.PollInterval <= 0 || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
 		errs = append(errs, "EVENTS_POLL_INTERVAL and EVENTS_BACKOFF_BASE must be positive, EVENTS_BACKOFF_MAX at least the base")
 	}

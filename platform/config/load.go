@@ -108,6 +108,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 		cfg.HTTP.CORSAllowedOrigins = splitList(v)
 	}
 	errs := applyObservabilityEnv(cfg, getenv)
+	errs = append(errs, applyTracingEnv(&cfg.Tracing, getenv)...)
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

@@ -2,16 +2,35 @@ package contract_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/config"
 	"mitosis/platform/contract"
+	"mitosis/platform/telemetry"
+	"mitosis/platform/telemetry/telemetrytest"
 )
 
 var sinkReceipt receipt
 
+// BenchmarkLocalCall compares a direct call with the stub in-process:
+// untraced, with TRACING=off (the fast path, the same as untraced), and
+// traced at rate 1 (an INTERNAL span per call, exported in the background
+// to an endpoint that discards it).
 func BenchmarkLocalCall(b *testing.B) {
 	impl := &store{}
+	off, err := telemetry.New(telemetry.Settings{Tracing: config.Tracing{Exporter: config.TracingOff, SampleRate: 1}})
+	require.NoError(b, err)
+	sampled, err := telemetry.New(telemetry.Settings{Tracing: config.Tracing{
+		Exporter: config.TracingOTLP, SampleRate: 1, OTLPEndpoint: telemetrytest.Discard(b)}})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = sampled.Shutdown(context.Background()) })
 	s := contract.ForCaller(shopAPI.Local(impl, contract.NewRegistry()), "orders")
+	sOff := contract.ForCaller(shopAPI.Local(impl, contract.NewRegistry(contract.Traced(off))), "orders")
+	sTraced := contract.ForCaller(shopAPI.Local(impl, contract.NewRegistry(contract.Traced(sampled))), "orders")
 	var direct shop = impl
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -30,5 +49,39 @@ func BenchmarkLocalCall(b *testing.B) {
 				sinkReceipt, _ = s.Buy(ctx, tc.in)
 			}
 		})
+		b.Run(tc.name+"/stub-tracing-off", func(b *testing.B) {
+			b.ReportAllocs()
+			report := cpuTime(b)
+			for b.Loop() {
+				sinkReceipt, _ = sOff.Buy(ctx, tc.in)
+			}
+			report()
+		})
+		b.Run(tc.name+"/stub-traced", func(b *testing.B) {
+			b.ReportAllocs()
+			report := cpuTime(b)
+			for b.Loop() {
+				sinkReceipt, _ = sTraced.Buy(ctx, tc.in)
+			}
+			report()
+		})
 	}
+}
+
+// cpuTime reports, when the returned func is called after the loop, the
+// process's CPU time per iteration ("cpu-ns/op"): every goroutine's, the
+// span exporter's included, which a busy machine distorts less than wall
+// time.
+func cpuTime(b *testing.B) func() {
+	b.Helper()
+	start := processCPU(b)
+	return func() { b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op") }
+}
+
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -26,8 +26,10 @@ type conn[S any] struct {
 	caller string            // the calling module; "" when unbound
 	impl   S                 // in-process
 	local  bool              // impl is set; otherwise client
+	fast   bool              // local and untraced: stubs call impl directly
 	client *transport.Client // over HTTP, sending as caller
 	edges  []*Edge           // by method index
+	spans  []callSpan        // by method index; nil when untraced
 	base   *conn[S]          // the unbound conn this was bound from (itself if unbound)
 	reg    *Registry
 
@@ -57,7 +59,8 @@ func (c *Contract[S]) newConn(caller string, impl S, local bool, client *transpo
 	} else if caller != "" {
 		client = client.As(caller)
 	}
-	cn := &conn[S]{api: c, caller: caller, impl: impl, local: local, client: client, reg: reg, edges: make([]*Edge, len(c.methods))}
+	cn := &conn[S]{api: c, caller: caller, impl: impl, local: local, client: client, reg: reg, edges: make([]*Edge, len(c.methods)),
+		fast: local && !reg.tracing.On(), spans: c.spans(caller, local, reg)}
 	for i, m := range c.methods {
 		cn.edges[i] = reg.edge(caller, c.module, m.name, via, c.errors)
 	}
@@ -95,8 +98,9 @@ func (s Stub[S]) Implementation() any {
 // Local returns the implementation to call in-process, when the call
 // needs nothing more than counting (see Done): a stub method calls it
 // directly, which keeps an in-process call one interface call from its
-// implementation. Otherwise (the callee is remote) the stub uses Call.
-func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.local }
+// implementation. Otherwise (the callee is remote, or tracing is on and
+// the call needs its span) the stub uses Call.
+func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast }
 
 // Done counts a call the stub made through Local, and returns its error.
 //
@@ -110,16 +114,18 @@ func Done[S, In, Out any](s Stub[S], m *Method[S, In, Out], err error) error {
 // Call performs method m of the stub's module with in, wherever it runs.
 func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
 	c := s.c
-	if c.local {
-		out, err := m.impl(c.impl, ctx, in)
-		c.edges[m.index].record(err)
-		return out, err
-	}
+	ctx, span := c.startSpan(ctx, m.index)
 	var out Out
-	start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
-	err := c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
-	c.edges[m.index].took(time.Since(start))
+	var err error
+	if c.local {
+		out, err = m.impl(c.impl, ctx, in)
+	} else {
+		start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
+		err = c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
+		c.edges[m.index].took(time.Since(start))
+	}
 	c.edges[m.index].record(err)
+	endSpan(span, err)
 	return out, err
 }
 

@@ -116,7 +116,7 @@ func declare[S, In, Out any](c *Contract[S], impl func(S, context.Context, In) (
 	}
 	c.methods = append(c.methods, methodInfo{name: m.name, path: m.path})
 	c.serve = append(c.serve, func(e *echo.Echo, svc S) {
-		e.POST(m.path, transport.Handle(func(ctx context.Context, in In) (Out, error) { return impl(svc, ctx, in) }))
+		e.POST(m.path, serveSpan(c.module, m.name, transport.Handle(func(ctx context.Context, in In) (Out, error) { return impl(svc, ctx, in) })))
 	})
 	return m
 }

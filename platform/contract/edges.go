@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 )
 
 // OtherCode counts the failures whose code the callee's contract does not
@@ -18,14 +19,21 @@ const OtherCode = "other"
 // callee method and transport. Metrics and the console read it; calls only
 // add to counters created when a stub is bound.
 type Registry struct {
-	mu    sync.Mutex
-	edges map[edgeKey]*Edge
+	mu      sync.Mutex
+	edges   map[edgeKey]*Edge
+	tracing *telemetry.Tracing // nil: calls are not traced
 }
 
 type edgeKey struct{ caller, callee, method, transport string }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{edges: map[edgeKey]*Edge{}} }
+func NewRegistry(opts ...Option) *Registry {
+	r := &Registry{edges: map[edgeKey]*Edge{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // Edge counts the calls of one caller to one method over one transport.
 type Edge struct {

@@ -11,6 +11,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/health"
+	"mitosis/platform/telemetry"
 )
 
 // Module provides the shared cluster to every local module.
@@ -22,7 +23,7 @@ var Module = fx.Module("db", fx.Provide(NewCluster))
 // adds the module's readiness checks and pool metrics.
 func ForModule(module string) any {
 	return func(lc fx.Lifecycle, cfg config.Config, cluster *Cluster, tree Migrations, checks *health.Registry, reg prometheus.Registerer,
-		log *slog.Logger) (*bun.DB, error) {
+		tracing *telemetry.Tracing, log *slog.Logger) (*bun.DB, error) {
 		t, err := TargetFor(cfg, cluster, module)
 		if err != nil {
 			return nil, err
@@ -30,6 +31,9 @@ func ForModule(module string) any {
 		bdb, err := Open(t, cfg.Database.MaxConns)
 		if err != nil {
 			return nil, err
+		}
+		if tracing.On() {
+			bdb.AddQueryHook(NewTraceHook(tracing.Tracer(module), t.Schema))
 		}
 		m, err := NewMigrator(bdb, tree, module)
 		if err == nil {

@@ -14,6 +14,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/logging"
+	"mitosis/platform/telemetry"
 )
 
 // The JetStream layout, the same in every process.
@@ -44,10 +45,11 @@ func replaySubject(module string) string { return replayPrefix + module }
 // Broker is this process's connection to NATS JetStream when
 // EVENTS_BROKER=nats: relays publish to it, subscribers consume from it.
 type Broker struct {
-	cfg config.Events
-	log *slog.Logger
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	cfg     config.Events
+	log     *slog.Logger
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	tracing *telemetry.Tracing // nil: publishes are not traced
 }
 
 // NewBroker returns a broker of cfg.NATSURL; Start connects it.
@@ -115,7 +117,8 @@ func (b *Broker) publish(ctx context.Context, subject, msgID string, e Event) er
 	}
 	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
-	if _, err := b.js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(Stream)); err != nil {
+	msg := &nats.Msg{Subject: subject, Data: data, Header: traceHeaders(e)}
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(Stream)); err != nil {
 		return fmt.Errorf("publish %s %s: %w", e.Type, e.ID, err)
 	}
 	return nil
@@ -124,7 +127,7 @@ func (b *Broker) publish(ctx context.Context, subject, msgID string, e Event) er
 // Relay returns a relay that publishes module's outbox to the stream.
 func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, cfg: b.cfg, log: log, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step = func(ctx context.Context) (int, error) { return b.publishBatch(ctx, db) }
+	r.step = func(ctx context.Context) (int, error) { return b.publishBatch(ctx, module, db) }
 	return r
 }
 
@@ -134,7 +137,7 @@ func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 // lock), so the stream holds each module's events in outbox order, which
 // is the order per aggregate. If the commit is lost after a publish, the
 // row goes again: the stream drops it by its id, or the inbox does.
-func (b *Broker) publishBatch(ctx context.Context, db *bun.DB) (int, error) {
+func (b *Broker) publishBatch(ctx context.Context, module string, db *bun.DB) (int, error) {
 	n := 0
 	var perr error
 	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -149,12 +152,15 @@ func (b *Broker) publishBatch(ctx context.Context, db *bun.DB) (int, error) {
 			Seq int64 `bun:"seq"`
 			Event
 		}
-		if err := tx.NewRaw(`SELECT seq, id, type, aggregate_id, source, payload, occurred_at
+		if err := tx.NewRaw(`SELECT seq, id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state
 			FROM event_outbox WHERE fanned_out_at IS NULL ORDER BY seq LIMIT ?`, b.cfg.BatchSize).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("read outbox: %w", err)
 		}
 		for _, row := range rows {
-			if perr = b.publish(ctx, Subject(row.Type), row.ID, row.Event); perr != nil {
+			pctx, span := b.startPublish(ctx, module, row.Event)
+			perr = b.publish(pctx, Subject(row.Type), row.ID, row.Event)
+			endEventSpan(span, perr)
+			if perr != nil {
 				return nil // keep what the stream has acknowledged; retry the rest next round
 			}
 			if _, err := tx.NewRaw("UPDATE event_outbox SET fanned_out_at = now() WHERE seq = ?", row.Seq).Exec(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 )
 
 // Handler applies one event inside tx, the subscriber's transaction that
@@ -34,8 +35,9 @@ type subscriber struct {
 
 // Bus holds the handlers of this process's subscriber modules.
 type Bus struct {
-	mu   sync.RWMutex
-	subs map[string]subscriber
+	mu      sync.RWMutex
+	subs    map[string]subscriber
+	tracing *telemetry.Tracing // nil: handlings are not traced
 }
 
 // NewBus returns an empty bus.
@@ -60,7 +62,9 @@ func (b *Bus) Has(module string) bool {
 // Deliver hands e to module's handler, in one transaction with the inbox
 // insert: an event already in the inbox is acknowledged without a second
 // effect.
-func (b *Bus) Deliver(ctx context.Context, module string, e Event) error {
+func (b *Bus) Deliver(ctx context.Context, module string, e Event) (err error) {
+	ctx, span := b.startHandle(ctx, module, e)
+	defer func() { endEventSpan(span, err) }()
 	b.mu.RLock()
 	sub, ok := b.subs[module]
 	b.mu.RUnlock()

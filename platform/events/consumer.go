@@ -126,6 +126,7 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
+	e = e.withHeaderTrace(m.Headers())
 	start := time.Now()
 	herr := c.bus.Deliver(ctx, c.module, e)
 	c.metrics.observed(e.Source, c.module, start, herr)
@@ -165,11 +166,12 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 // bury records e as a dead letter of this module.
 func (c *Consumer) bury(ctx context.Context, e Event, attempts int, cause error) error {
 	_, err := c.db.NewRaw(`INSERT INTO event_dead_letters
-			(event_id, subscriber, type, aggregate_id, source, payload, occurred_at, attempts, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(event_id, subscriber, type, aggregate_id, source, payload, occurred_at, attempts, last_error, trace_parent, trace_state)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (event_id, subscriber) DO UPDATE SET status = 'dead', attempts = EXCLUDED.attempts,
 			last_error = EXCLUDED.last_error, died_at = now()`,
-		e.ID, c.module, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt, attempts, cause.Error()).Exec(ctx)
+		e.ID, c.module, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt, attempts, cause.Error(),
+		e.TraceParent, e.TraceState).Exec(ctx)
 	return err
 }
 
@@ -196,7 +198,7 @@ func (c *Consumer) redriveLoop(ctx context.Context) {
 func (c *Consumer) redrive(ctx context.Context) error {
 	return c.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var batch []Event
-		if err := tx.NewRaw(`SELECT event_id AS id, type, aggregate_id, source, payload, occurred_at
+		if err := tx.NewRaw(`SELECT event_id AS id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state
 			FROM event_dead_letters WHERE status = 'pending' AND subscriber = ?
 			ORDER BY died_at LIMIT ? FOR UPDATE SKIP LOCKED`, c.module, c.broker.cfg.BatchSize).Scan(ctx, &batch); err != nil {
 			return fmt.Errorf("read replays: %w", err)

@@ -45,5 +45,5 @@ func DecodeEvent(data []byte) (Event, error) {
 	if err := e.Validate(); err != nil {
 		return Event{}, err
 	}
-	return e, nil
+	return e.withCleanTrace(), nil
 }

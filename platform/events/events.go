@@ -87,6 +87,10 @@ type Event struct {
 	Source      string          `json:"source"`
 	Payload     json.RawMessage `json:"payload"`
 	OccurredAt  time.Time       `json:"occurred_at"`
+	// TraceParent and TraceState are the W3C trace context of the
+	// transaction that wrote the event (see trace.go); empty when untraced.
+	TraceParent string `json:"traceparent,omitempty"`
+	TraceState  string `json:"tracestate,omitempty"`
 }
 
 // New wraps payload (marshalled as JSON) into an event of source's
@@ -118,10 +122,15 @@ func Append(ctx context.Context, db bun.IDB, source, eventType, aggregateID stri
 	return AppendEvent(ctx, db, e)
 }
 
-// AppendEvent writes a built event to the outbox.
+// AppendEvent writes a built event to the outbox, with the trace context
+// of ctx unless the event carries one.
 func AppendEvent(ctx context.Context, db bun.IDB, e Event) error {
-	_, err := db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt).Exec(ctx)
+	if e.TraceParent == "" {
+		e.TraceParent, e.TraceState = traceContextOf(ctx)
+	}
+	_, err := db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,
+		e.TraceParent, e.TraceState).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("append %s to outbox: %w", e.Type, err)
 	}

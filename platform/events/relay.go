@@ -13,6 +13,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/logging"
+	"mitosis/platform/telemetry"
 )
 
 // DeliverFunc hands one event to one subscriber, wherever it runs.
@@ -26,8 +27,9 @@ type Relay struct {
 	deliver     DeliverFunc
 	cfg         config.Events
 	log         *slog.Logger
-	throttle    *logging.Throttle // repeated failures, once per interval
-	metrics     *Metrics          // nil: not measured
+	throttle    *logging.Throttle  // repeated failures, once per interval
+	metrics     *Metrics           // nil: not measured
+	tracing     *telemetry.Tracing // nil: deliveries are not traced
 	// step is one round of work: fan out and deliver (postgres), or
 	// publish to the broker (nats).
 	step func(context.Context) (int, error)
@@ -145,7 +147,7 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var batch []due
 		err := tx.NewRaw(`SELECT d.event_seq AS seq, d.subscriber, d.attempts,
-				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at
+				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state
 			FROM event_deliveries d JOIN event_outbox o ON o.seq = d.event_seq
 			WHERE d.status = 'pending' AND d.next_attempt_at <= now()
 			  AND NOT EXISTS (SELECT 1 FROM event_deliveries e
@@ -170,7 +172,7 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 
 func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
 	start := time.Now()
-	derr := r.deliver(ctx, d.Subscriber, d.Event)
+	derr := r.deliverTraced(ctx, d)
 	if derr == nil || ctx.Err() == nil { // a delivery cut by shutdown says nothing of the subscriber
 		r.metrics.observed(r.module, d.Subscriber, start, derr)
 	}

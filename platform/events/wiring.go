@@ -15,6 +15,7 @@ import (
 
 	"mitosis/platform/config"
 	"mitosis/platform/health"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -30,7 +31,7 @@ func internalPath(subscriber string) string { return "/internal/" + subscriber +
 // Module provides the process's bus and mounts the internal route that
 // remote relays deliver to.
 var Module = fx.Module("events",
-	fx.Provide(NewBus, NewDeliverer, provideBroker, NewMetrics),
+	fx.Provide(func(t *telemetry.Tracing) *Bus { return NewBus().Traced(t) }, NewDeliverer, provideBroker, NewMetrics),
 	fx.Invoke(Mount),
 	fx.Invoke(func(reg prometheus.Registerer, m *Metrics) error { return reg.Register(m) }),
 )
@@ -46,7 +47,7 @@ func Mount(e *echo.Echo, b *Bus) {
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in); err != nil {
+		if err := b.Deliver(c.Request().Context(), c.Param("subscriber"), in.withCleanTrace()); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
@@ -75,11 +76,11 @@ const CheckBroker = "broker"
 
 // provideBroker connects to NATS when EVENTS_BROKER=nats; with the
 // PostgreSQL bus there is no broker (nil).
-func provideBroker(lc fx.Lifecycle, cfg config.Config, log *slog.Logger) *Broker {
+func provideBroker(lc fx.Lifecycle, cfg config.Config, tracing *telemetry.Tracing, log *slog.Logger) *Broker {
 	if cfg.Events.Broker != config.BrokerNATS {
 		return nil
 	}
-	b := NewBroker(cfg.Events, log)
+	b := NewBroker(cfg.Events, log).Traced(tracing)
 	lc.Append(fx.StartStopHook(b.Start, b.Stop))
 	return b
 }
@@ -96,8 +97,8 @@ func needsBroker(checks *health.Registry, module string, b *Broker) {
 // the module's own fx.Module, where its private *bun.DB is visible.
 func Outbox(module string) fx.Option {
 	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config,
-		checks *health.Registry, m *Metrics, log *slog.Logger) {
-		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log)
+		checks *health.Registry, m *Metrics, tracing *telemetry.Tracing, log *slog.Logger) {
+		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log).Traced(tracing)
 		if broker != nil {
 			r = broker.Relay(module, db, log)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"mitosis/platform/config"
+	"mitosis/platform/telemetry"
 )
 
 // apiCSP suits an API that answers JSON: nothing may load, frame or run.
@@ -39,11 +40,15 @@ func cors(cfg config.Config) echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOriginFunc: func(origin string) (bool, error) { return originAllowed(cfg, origin), nil },
 		AllowMethods:    []string{"GET", "POST", "OPTIONS"},
-		AllowHeaders:    []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key"},
+		// A traced front end may send its trace context (W3C, or the seed's
+		// x-trace-id).
+		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key",
+			"Traceparent", "Tracestate", "Baggage", telemetry.TraceIDHeader},
 		// A browser reads only the exposed headers of a cross-origin answer:
-		// the request id, and when to retry after a 429 or 503.
+		// the request id, when to retry after a 429 or 503, and the trace.
 		ExposeHeaders: []string{echo.HeaderXRequestID, echo.HeaderRetryAfter,
-			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+			telemetry.TraceIDHeader, telemetry.ServiceHeader, telemetry.DepthHeader},
 		MaxAge: 600,
 	})
 }

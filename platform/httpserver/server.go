@@ -18,6 +18,7 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -34,6 +35,7 @@ func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *ech
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
 	e.Pre(first...)
+	e.Pre(traceHeaders)
 	e.Pre(dropUnfitRequestID, middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: echo.HeaderXRequestID,
 		// The request carries the id too, as a proxy passes it on.
@@ -48,7 +50,7 @@ func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *ech
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(strconv.Itoa(BodyLimit) + "B"))
-	e.Use(Deadline, RequestContext)
+	e.Use(Deadline, RequestContext, routeSpan)
 	return e
 }
 
@@ -64,14 +66,14 @@ func (s *Server) Addr() string { return s.addr.String() }
 
 // Start binds the listener and serves in the background. The timeouts end
 // slow or stuck clients (slowloris) before they pile up.
-func Start(e *echo.Echo, addr string, timeouts config.HTTP, log *slog.Logger) (*Server, error) {
+func Start(h http.Handler, addr string, timeouts config.HTTP, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           e,
+			Handler:           h,
 			ReadHeaderTimeout: timeouts.ReadHeaderTimeout,
 			ReadTimeout:       timeouts.ReadTimeout,
 			WriteTimeout:      timeouts.WriteTimeout,
@@ -108,12 +110,13 @@ var Module = fx.Module("http", fx.Provide(
 // Serve starts the server. fx runs start hooks in the order they were
 // registered, so this option must come after every module's (migrations
 // included): the process then answers only once it can serve.
-var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound) {
+var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound,
+	tracing *telemetry.Tracing, place topology.Placement) {
 	var s *Server
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			var err error
-			s, err = Start(e, cfg.HTTPAddr, cfg.HTTP, log)
+			s, err = Start(Traced(e, tracing, place), cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {
 				out.Addr = s.Addr()
 			}

@@ -20,6 +20,7 @@ import (
 	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -41,10 +42,15 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	}
 	opts := fx.Options(
 		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
-		fx.Provide(contract.NewRegistry, newPasswords),
-		fx.Provide(func(in verifierIn) (*auth.Verifier, error) {
-			return newVerifier(cfg, in, log, topology.TokenIssuer(specs))
+		// First, so that it stops last: every other part's last spans are
+		// exported before the flush.
+		fx.Provide(func(lc fx.Lifecycle) (*telemetry.Tracing, error) { return telemetry.Start(lc, cfg, place.Local(), log) }),
+		fx.Invoke(func(*telemetry.Tracing) {}),
+		fx.Provide(newPasswords),
+		fx.Provide(func(in verifierIn, tracing *telemetry.Tracing) (*auth.Verifier, error) {
+			return newVerifier(cfg, in, tracing, log, topology.TokenIssuer(specs))
 		}),
+		fx.Provide(func(t *telemetry.Tracing) *contract.Registry { return contract.NewRegistry(contract.Traced(t)) }),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
 		observability(cfg, place, log),
@@ -101,12 +107,12 @@ type verifierIn struct {
 
 // newVerifier verifies access tokens with the keys of issuer, the module
 // that signs them: in-process where it runs here, else from its JWKS.
-func newVerifier(cfg config.Config, in verifierIn, log *slog.Logger, issuer string) (*auth.Verifier, error) {
+func newVerifier(cfg config.Config, in verifierIn, tracing *telemetry.Tracing, log *slog.Logger, issuer string) (*auth.Verifier, error) {
 	keys := in.Keys
 	if keys == nil {
 		switch url := auth.JWKSURL(cfg, issuer); {
 		case url != "":
-			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh)
+			keys = auth.NewRemoteKeys(url, &http.Client{}, jwksTTL, auth.JWKSMinRefresh).Traced(tracing.Tracer(telemetry.ProcessService))
 		case cfg.IsProduction():
 			return nil, errors.New(auth.MissingJWKS(issuer))
 		default:

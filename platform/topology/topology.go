@@ -25,8 +25,13 @@ type Spec struct {
 	// Subscribes lists the event types the module handles, from any module.
 	Subscribes []string
 	// Routes are the public path prefixes the module serves, so a gateway
-	// knows where to send them when the module runs elsewhere.
+	// knows where to send them when the module runs elsewhere, and traces
+	// know which module answered (a segment ":name" matches any one).
 	Routes []string
+	// Proxies marks the module that serves other modules' public routes
+	// when they run elsewhere (the gateway): traces show those requests as
+	// its own.
+	Proxies bool
 	// Stateless modules keep no data: no database, schema or migrations.
 	Stateless bool
 	// IssuesTokens marks the module that signs access tokens: every process
@@ -72,6 +77,7 @@ type Module struct {
 	Name      string
 	DependsOn []string
 	Routes    []string
+	Proxies   bool
 	Stateless bool
 	Publishes []string
 }
@@ -104,7 +110,7 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	}
 	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
 	for _, s := range specs {
-		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Stateless: s.Stateless, Publishes: s.Publishes})
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Proxies: s.Proxies, Stateless: s.Stateless, Publishes: s.Publishes})
 		for _, typ := range s.Subscribes {
 			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
 		}

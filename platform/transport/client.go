@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 )
 
 // DeadlineHeader carries the caller's remaining time budget in milliseconds.
@@ -112,6 +113,9 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 	if id := RequestID(ctx); id != "" {
 		req.Header.Set(RequestIDHeader, id)
 	}
+	// The caller's span (a contract call's CLIENT span) becomes the
+	// callee's parent, with the baggage and the hop depth.
+	telemetry.Inject(ctx, req.Header)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -19,6 +19,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/health"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
 
@@ -29,9 +30,10 @@ import (
 var Module = topology.Spec{
 	Name:      gateway.Name,
 	DependsOn: []string{"users", "orders", "payments"},
-	// Its own routes, so logs and metrics show it answering them; it
-	// proxies the others' where they run elsewhere.
+	// Its own routes, so logs, metrics and traces show it answering them;
+	// it proxies the others' where they run elsewhere.
 	Routes:    []string{services.Path, details.Path},
+	Proxies:   true,
 	Stateless: true,
 	Local: fx.Options(
 		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier) error {
@@ -45,9 +47,9 @@ var Module = topology.Spec{
 			e.Pre(lim.Middleware)
 			return nil
 		}),
-		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, services *auth.ServiceAuth, log *slog.Logger) error {
+		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, services *auth.ServiceAuth, tracing *telemetry.Tracing, log *slog.Logger) error {
 			e.Pre(proxy.HideInternal(place, services.GuardInternal))
-			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, cfg.Gateway.TrustedProxies, log)
+			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, cfg.Gateway.TrustedProxies, tracing, log)
 		}),
 		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
 			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)

@@ -18,6 +18,7 @@ import (
 	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
 
@@ -38,7 +39,9 @@ var Module = topology.Spec{
 			func(p payments.Service) app.Wallets { return p },
 			app.NewMetrics,
 			func(log *slog.Logger, m *app.Metrics) app.Telemetry { return app.Telemetry{Log: log, Metrics: m} },
-			app.New,
+			func(st *store.Store, c app.Customers, w app.Wallets, cfg config.Saga, tel app.Telemetry, t *telemetry.Tracing) *app.Service {
+				return app.New(st, c, w, cfg, tel).Traced(t.Tracer("orders"))
+			},
 			app.NewWorker,
 		),
 		fx.Provide(func(s *app.Service, reg *contract.Registry) orders.Service { return httpapi.API.Local(s, reg) }),

@@ -17,11 +17,14 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 
 	"mitosis/modules/gateway"
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
 
@@ -53,6 +56,9 @@ func New(module, base string, timeout time.Duration, trusted []*net.IPNet, log *
 					}
 				}
 			}
+			// The gateway's trace context goes on (the transport injects its
+			// span), with the gateway's depth; the client's does not.
+			telemetry.Inject(r.Out.Context(), r.Out.Header)
 		},
 		Transport: &http.Transport{
 			Proxy:                 nil, // never through an outbound proxy
@@ -120,8 +126,9 @@ func dropEdgeHeaders(h http.Header) {
 
 // Mount serves the routes of every remote module through its proxy. Routes
 // of local modules are served in-process by their own handlers, and
-// /internal/ is never proxied.
-func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, trustedProxies []string, log *slog.Logger) error {
+// /internal/ is never proxied. Each forwarded request is a CLIENT span of
+// the gateway ("proxy orders"), whose context the module continues.
+func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, trustedProxies []string, tracing *telemetry.Tracing, log *slog.Logger) error {
 	trusted, err := config.TrustedNets(trustedProxies)
 	if err != nil {
 		return err
@@ -135,6 +142,12 @@ func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, truste
 		if err != nil {
 			return err
 		}
+		name := "proxy " + m.Name
+		rp.Transport = otelhttp.NewTransport(rp.Transport,
+			otelhttp.WithTracerProvider(tracing.Provider(gateway.Name)),
+			otelhttp.WithPropagators(telemetry.Propagator),
+			otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+			otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return name }))
 		handler := func(c echo.Context) error {
 			// The id the gateway answers with, generated if the client sent none.
 			c.Request().Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))

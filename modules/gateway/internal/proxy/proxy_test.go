@@ -21,6 +21,7 @@ import (
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
 
@@ -37,9 +38,16 @@ func startGateway(t *testing.T, usersURL string, timeout time.Duration) string {
 // startGatewayWith is startGateway whose server has the headers of srvCfg.
 func startGatewayWith(t *testing.T, srvCfg config.Config, usersURL string, timeout time.Duration) string {
 	t.Helper()
+	return startTracedGateway(t, srvCfg, usersURL, timeout, nil)
+}
+
+// startTracedGateway is startGatewayWith tracing with tracing (nil: ids
+// only), served through the traced handler as a process serves it.
+func startTracedGateway(t *testing.T, srvCfg config.Config, usersURL string, timeout time.Duration, tracing *telemetry.Tracing) string {
+	t.Helper()
 	specs := []topology.Spec{
 		{Name: "users", Routes: []string{"/api/v1/users", "/api/v1/auth"}},
-		{Name: "gateway", DependsOn: []string{"users"}, Stateless: true},
+		{Name: "gateway", DependsOn: []string{"users"}, Stateless: true, Proxies: true},
 	}
 	cfg := config.Config{Services: []string{"gateway"}, Modules: map[string]config.Module{"users": {URL: usersURL}}}
 	place, err := topology.Plan(specs, cfg)
@@ -47,8 +55,8 @@ func startGatewayWith(t *testing.T, srvCfg config.Config, usersURL string, timeo
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.New(srvCfg, log)
 	e.Pre(proxy.HideInternal(place, auth.NewAPIKeyServiceAuth(serviceKey, "gateway").GuardInternal))
-	require.NoError(t, proxy.Mount(e, place, timeout, srvCfg.Gateway.TrustedProxies, log))
-	srv := httptest.NewServer(e)
+	require.NoError(t, proxy.Mount(e, place, timeout, srvCfg.Gateway.TrustedProxies, tracing, log))
+	srv := httptest.NewServer(httpserver.Traced(e, tracing, place))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

@@ -25,7 +25,7 @@ func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest)
 		return orders.Order{}, orders.ErrNotCancellable
 	}
 	owner := newOwner()
-	started, err := s.store.StartCancel(ctx, o.ID, owner, s.cfg.Lease)
+	started, err := s.store.StartCancel(ctx, o.ID, owner, s.cfg.Lease, traceParentOf(ctx))
 	if err != nil {
 		return orders.Order{}, err
 	}

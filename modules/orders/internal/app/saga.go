@@ -54,12 +54,14 @@ func newOwner() string { return processName + "/" + uuid.NewString()[:8] }
 // is lost (store.ErrLeaseLost).
 func (s *Service) run(ctx context.Context, sg store.Saga) error {
 	for sg.Step != store.StepDone {
-		stepCtx, cancel := context.WithTimeout(ctx, s.cfg.Lease/2)
+		spanCtx, span := s.startStep(ctx, sg)
+		stepCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
 		out, cause := s.step(stepCtx, sg)
 		cancel()
-		recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		recCtx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), recordTimeout)
 		err := s.store.Record(recCtx, sg, s.cfg.Lease, out)
 		cancel()
+		endStep(span, out, err)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
@@ -37,6 +38,7 @@ type Service struct {
 	wallets   Wallets
 	cfg       config.Saga
 	observe   observer
+	tracer    trace.Tracer // nil: the saga is not traced
 }
 
 var _ orders.Service = (*Service)(nil)
@@ -100,7 +102,7 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 // customer leaves no order behind. If users does not answer, the saga
 // starts at that check, left to the worker.
 func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga, error) {
-	sg := store.NewSaga{Deadline: s.cfg.Deadline}
+	sg := store.NewSaga{Deadline: s.cfg.Deadline, TraceParent: traceParentOf(ctx)}
 	_, err := s.customers.Get(ctx, users.GetRequest{ID: customerID})
 	switch {
 	case errors.Is(err, users.ErrNotFound):

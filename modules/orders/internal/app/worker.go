@@ -78,6 +78,8 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	errs := make([]error, len(claimed))
 	for i, sg := range claimed {
 		wg.Go(func() {
+			ctx, span := w.svc.startRecovery(ctx, sg)
+			defer span.End()
 			if err := w.svc.run(ctx, sg); err != nil && !settledLater(err) {
 				errs[i] = err
 			}

@@ -29,6 +29,9 @@ type Saga struct {
 	PaymentID     *string   `bun:"payment_id"`
 	FailureReason *string   `bun:"failure_reason"`
 	Owner         string    `bun:"lease_owner"`
+	// TraceParent is the W3C traceparent of the request that started this
+	// run of the saga ("" if untraced).
+	TraceParent string `bun:"trace_parent"`
 }
 
 // NewSaga is the saga stored with a new order, held by its placing request.
@@ -44,6 +47,8 @@ type NewSaga struct {
 	Attempts int
 	// Done are outcomes already known at placement (the customer checked).
 	Done []Outcome
+	// TraceParent is the placing request's W3C traceparent.
+	TraceParent string
 }
 
 // Outcome is one step's result, recorded before the next step starts.
@@ -62,7 +67,7 @@ type Outcome struct {
 }
 
 const sagaColumns = `s.order_id, o.customer_id, o.total_cents, s.step, s.attempts, s.deadline_at,
-	s.payment_id, s.failure_reason, s.lease_owner`
+	s.payment_id, s.failure_reason, s.lease_owner, s.trace_parent`
 
 // Claim takes the lease of up to limit due sagas that no one holds.
 func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration, limit int) ([]Saga, error) {
@@ -170,17 +175,18 @@ func (s *Store) Record(ctx context.Context, sg Saga, lease time.Duration, out Ou
 // StartCancel records a customer's cancellation of a confirmed order: its
 // saga restarts at the refund, held by owner. False if a cancellation is
 // already under way or the order is not confirmed.
-func (s *Store) StartCancel(ctx context.Context, orderID, owner string, lease time.Duration) (bool, error) {
+// traceParent is the cancelling request's, for a run the worker resumes.
+func (s *Store) StartCancel(ctx context.Context, orderID, owner string, lease time.Duration, traceParent string) (bool, error) {
 	started := false
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewRaw(`INSERT INTO sagas AS s (order_id, step, deadline_at, lease_owner, lease_until, payment_id, failure_reason)
-			SELECT id, 'refund', now(), ?, now() + ? * interval '1 millisecond', payment_id, ?
+		res, err := tx.NewRaw(`INSERT INTO sagas AS s (order_id, step, deadline_at, lease_owner, lease_until, payment_id, failure_reason, trace_parent)
+			SELECT id, 'refund', now(), ?, now() + ? * interval '1 millisecond', payment_id, ?, ?
 			FROM orders WHERE id = ? AND status = 'confirmed'
 			ON CONFLICT (order_id) DO UPDATE SET step = 'refund', attempts = 0, next_attempt_at = now(),
 				lease_owner = excluded.lease_owner, lease_until = excluded.lease_until,
-				failure_reason = excluded.failure_reason, updated_at = now()
+				failure_reason = excluded.failure_reason, trace_parent = excluded.trace_parent, updated_at = now()
 			WHERE s.step = 'done'`,
-			owner, lease.Milliseconds(), orders.ReasonCancelledByUser, orderID).Exec(ctx)
+			owner, lease.Milliseconds(), orders.ReasonCancelledByUser, traceParent, orderID).Exec(ctx)
 		if err != nil {
 			return err
 		}

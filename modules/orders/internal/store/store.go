@@ -51,10 +51,11 @@ func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string, sg
 		if _, err := tx.NewInsert().Model(&row.Items).Exec(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.NewRaw(`INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at)
+		if _, err := tx.NewRaw(`INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent)
 			VALUES (?, ?, ?, now() + ? * interval '1 millisecond', nullif(?, ''), now() + ? * interval '1 millisecond',
-				now() + ? * interval '1 millisecond')`,
-			o.ID, sg.Step, sg.Attempts, sg.Deadline.Milliseconds(), sg.Owner, sg.Lease.Milliseconds(), sg.RetryIn.Milliseconds()).Exec(ctx); err != nil {
+				now() + ? * interval '1 millisecond', ?)`,
+			o.ID, sg.Step, sg.Attempts, sg.Deadline.Milliseconds(), sg.Owner, sg.Lease.Milliseconds(), sg.RetryIn.Milliseconds(),
+			sg.TraceParent).Exec(ctx); err != nil {
 			return err
 		}
 		for _, out := range sg.Done {

@@ -13,6 +13,7 @@ import (
 
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
+	"mitosis/platform/telemetry"
 )
 
 // reloadEvery bounds how long a replica keeps signing with a key another
@@ -72,6 +73,9 @@ func (r *Ring) Rotate(ctx context.Context) (string, error) {
 }
 
 func (r *Ring) load(ctx context.Context, force bool) error {
+	// A reload serves every request after it, not only the one that
+	// happened to start it: its queries are in no request's trace.
+	ctx = telemetry.Detached(ctx)
 	now := r.now()
 	due := func(active store.KeyRow) bool {
 		return force || (r.maxAge > 0 && now.Sub(active.CreatedAt) >= r.maxAge)

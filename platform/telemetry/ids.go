@@ -1,0 +1,80 @@
+package telemetry
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// idGenerator makes random ids, except for the first new trace started
+// under WithTraceID: that one takes the id a caller sent as x-trace-id.
+type idGenerator struct{}
+
+// wantedTraceID is used once: spans started later under the same context
+// as new roots (a fetch that outlives the request) get ids of their own.
+type wantedTraceID struct {
+	id   trace.TraceID
+	used atomic.Bool
+}
+
+type wantedKey struct{}
+
+// WithTraceID makes the next new trace started under ctx take id.
+func WithTraceID(ctx context.Context, id trace.TraceID) context.Context {
+	return context.WithValue(ctx, wantedKey{}, &wantedTraceID{id: id})
+}
+
+func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	if w, ok := ctx.Value(wantedKey{}).(*wantedTraceID); ok && w.used.CompareAndSwap(false, true) {
+		return w.id, newSpanID()
+	}
+	var tid trace.TraceID
+	for !tid.IsValid() {
+		binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
+		binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
+	}
+	return tid, newSpanID()
+}
+
+func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID { return newSpanID() }
+
+func newSpanID() trace.SpanID {
+	var sid trace.SpanID
+	for !sid.IsValid() {
+		binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return sid
+}
+
+// ParseTraceID reads an x-trace-id: 32 hexadecimal digits (either case),
+// not all zero. Anything else is refused.
+func ParseTraceID(s string) (trace.TraceID, bool) {
+	if len(s) != 32 {
+		return trace.TraceID{}, false
+	}
+	id, err := trace.TraceIDFromHex(strings.ToLower(s))
+	return id, err == nil && id.IsValid()
+}
+
+// maxUntrusted is how much of an unusable x-trace-id a span records.
+const maxUntrusted = 64
+
+// Untrusted is an incoming header value fit to record as an attribute:
+// at most 64 bytes, anything but letters, digits, '-' and '_' replaced, so
+// a client cannot grow spans or smuggle control characters into them.
+func Untrusted(s string) string {
+	if len(s) > maxUntrusted {
+		s = s[:maxUntrusted]
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '?'
+	}, s)
+}
