@@ -17,6 +17,7 @@ import (
 	"mitosis/platform/db"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
+	"mitosis/platform/telemetry"
 )
 
 // A module is ready only once every migration of the embedded tree is
@@ -32,6 +33,7 @@ func TestReadinessNeedsEveryMigrationApplied(t *testing.T) {
 	app := fx.New(fx.NopLogger,
 		fx.Supply(cfg, tree, checks, &db.Cluster{AdminURL: cfg.Database.URL}, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		fx.Provide(func() prometheus.Registerer { return reg }),
+		fx.Supply((*telemetry.Tracing)(nil)), // not traced
 		fx.Provide(db.ForModule("orders")),
 		fx.Populate(&bdb))
 	require.NoError(t, app.Err())
