@@ -41,7 +41,7 @@ func TestRelayDeliversToALocalSubscriberInOrder(t *testing.T) {
 	w := newWorld(t, record)
 	r := w.relay(nil)
 	r.Start()
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	for n := 1; n <= 5; n++ {
 		w.publish(t, "a", n)
 	}
@@ -172,7 +172,7 @@ func TestTwoRelaysNeverDeliverARowTwiceConcurrently(t *testing.T) {
 	relays := []*events.Relay{w.relay(deliver), w.relay(deliver)}
 	for _, r := range relays {
 		r.Start()
-		t.Cleanup(r.Stop)
+		t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	}
 	require.Eventually(t, func() bool {
 		return count(t, w.pub, "SELECT count(*) FROM event_deliveries WHERE status = 'delivered'") == aggregates

@@ -73,7 +73,7 @@ func TestAnEventsHandlingIsLinkedToTheChangeThatCausedIt(t *testing.T) {
 				t.Cleanup(b.Stop)
 				r := b.Relay("pub", w.pub, quiet)
 				r.Start()
-				t.Cleanup(r.Stop)
+				t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 				c := b.Consumer("sub", []string{"thing.made"}, w.bus, w.sub)
 				require.NoError(t, c.Start(context.Background()))
 				t.Cleanup(func() { require.NoError(t, c.Stop(context.Background())) })

@@ -91,7 +91,7 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	if sg.Owner != "" {
 		held := store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: sg.Step,
 			DeadlineAt: time.Now().Add(sg.Deadline), Owner: sg.Owner}
-		if err := s.run(inline, held); err != nil && !settledLater(err) {
+		if err := s.run(inline, held, nil); err != nil && !settledLater(err) {
 			return orders.Order{}, err
 		}
 	}
@@ -121,7 +121,7 @@ func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga
 // pending but in good hands: the worker (or another runner) goes on.
 func settledLater(err error) bool {
 	var r *rescheduled
-	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost)
+	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost) || errors.Is(err, errHalted)
 }
 
 // replay answers a repeated idempotency key: ok is false if it is new.
@@ -157,7 +157,7 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 			return err
 		}
 		if ok {
-			return s.run(ctx, sg)
+			return s.run(ctx, sg, nil)
 		}
 		step, err := s.store.SagaStep(ctx, orderID)
 		if err != nil || step == store.StepDone {
