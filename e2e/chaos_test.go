@@ -62,6 +62,7 @@ type faultRecord struct {
 	start, lifted, recovered   time.Time
 	ok                         bool
 	requests, fivexx, noAnswer int
+	indefinite                 []string // of a definite fault: what had no definite answer
 }
 
 // TestChaos runs the split topology under a steady load of registrations,
@@ -75,13 +76,14 @@ type faultRecord struct {
 func TestChaos(t *testing.T) {
 	t.Parallel()
 	plan := chaosPlanFromEnv(t)
-	r := startChaosRig(t)
+	r := startChaosRig(t, "")
+	edge := r.url("gateway")
 	log := &exchangeLog{}
 	load := &chaosLoad{
 		c:    &chaosClient{http: &http.Client{Timeout: chaosRequestTimeout}, log: log},
-		topo: topology{users: r.url("users"), payments: r.url("payments"), orders: r.url("orders")},
+		topo: topology{users: edge, payments: edge, orders: edge},
 	}
-	a := load.c.do(chaosPatience, http.MethodGet, r.url("orders")+"/api/v1/products", "", "", nil)
+	a := load.c.do(chaosPatience, http.MethodGet, edge+"/api/v1/products", "", "", nil)
 	var catalog orders.ProductList
 	require.True(t, a.status == http.StatusOK && a.decode(&catalog), "catalog: %d %s", a.status, a.body)
 	load.catalog = catalog.Items
@@ -95,8 +97,8 @@ func TestChaos(t *testing.T) {
 	// again as the answer to a resend.
 	claimer := &chaosUser{email: "chaos-claim@example.com", password: "chaos claim password"}
 	reg := map[string]string{"email": claimer.email, "name": "Chaos", "password": claimer.password}
-	require.Equal(t, http.StatusCreated, load.c.do(chaosPatience, http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg).status)
-	taken := load.c.once(http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg)
+	require.Equal(t, http.StatusCreated, load.c.do(chaosPatience, http.MethodPost, edge+"/api/v1/users", "", "", reg).status)
+	taken := load.c.once(http.MethodPost, edge+"/api/v1/users", "", "", reg)
 	require.Equal(t, http.StatusConflict, taken.status, "%s", taken.body)
 	require.Nil(t, load.signIn(claimer, taken), "a 409 on the first send is not ours")
 	taken.attempts = 2
@@ -179,6 +181,10 @@ func injectFaults(t *testing.T, r *chaosRig, plan chaosPlan, loadStart time.Time
 				rec.recovered = time.Now()
 			}
 			rec.requests, rec.fivexx, rec.noAnswer = log.count(rec.start, rec.recovered)
+			if f.definite {
+				rec.indefinite = log.indefinite(rec.start, rec.recovered)
+				assert.Empty(t, rec.indefinite, "%q: every request gets a definite answer", f.name)
+			}
 			t.Logf("fault %q: lifted after %s, answered again %s later", f.name,
 				rec.lifted.Sub(rec.start).Round(time.Millisecond), rec.recovered.Sub(rec.lifted).Round(time.Millisecond))
 			require.True(t, rec.ok, "no answer within %s after %q", chaosRecoveryBound, f.name)
