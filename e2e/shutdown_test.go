@@ -3,18 +3,23 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,16 +28,40 @@ import (
 	"mitosis/platform/problem"
 )
 
-// slowRegistration makes registrations slow for real: a bcrypt cost of 16
-// takes seconds of CPU, longer than drainDelay. Two hashes run at once
-// (GOMAXPROCS=2), so both registrations of the test are hashing together.
-var slowRegistration = map[string]string{"PASSWORD_HASH_COST": "16", "GOMAXPROCS": "2",
-	"SHUTDOWN_DELAY": drainDelay.String(), "SHUTDOWN_TIMEOUT": "60s"}
+// drainEnv: the process serves on for drainDelay after SIGTERM.
+var drainEnv = map[string]string{"PASSWORD_HASH_COST": "4", "SHUTDOWN_DELAY": drainDelay.String(), "SHUTDOWN_TIMEOUT": "60s"}
 
-const drainDelay = 2 * time.Second
+const (
+	drainDelay = 3 * time.Second
+	// dbLatency is added to each round trip to PostgreSQL once the test
+	// slows it: a registration's few round trips then outlast drainDelay.
+	dbLatency = 800 * time.Millisecond
+)
 
-// TestGracefulShutdown sends SIGTERM to a process serving slow requests,
-// in one process and to the users process of the split topology: /health/
+// slowDatabase is a new test database behind a toxiproxy; slow adds
+// dbLatency to every answer of PostgreSQL from then on, on the open
+// connections too, and returns the function that takes it away.
+func slowDatabase(t *testing.T) (dbURL string, slow func() (fast func())) {
+	t.Helper()
+	u, err := url.Parse(pgtest.NewDatabase(t))
+	require.NoError(t, err)
+	toxi := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	proxy := toxiproxy.NewProxy(toxi, "postgres", "127.0.0.1:0", u.Host)
+	require.NoError(t, proxy.Start())
+	t.Cleanup(proxy.Stop)
+	u.Host = proxy.Listen
+	return u.String(), func() func() {
+		_, err := proxy.Toxics.AddToxicJson(strings.NewReader(fmt.Sprintf(
+			`{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":%d}}`, dbLatency.Milliseconds())))
+		require.NoError(t, err)
+		return func() { require.NoError(t, proxy.Toxics.RemoveToxic(context.Background(), "slow")) }
+	}
+}
+
+// TestGracefulShutdown sends SIGTERM to a process serving slow requests
+// (registrations, slow as its database is made slow), in one process and to
+// the users process of the split topology, reached directly and through the
+// gateway: /health/
 // ready turns 503 at once while the process serves on for SHUTDOWN_DELAY;
 // then the listener closes (new connections refused, a request on a
 // connection kept alive from before answered 503 with Retry-After), the
@@ -41,19 +70,35 @@ const drainDelay = 2 * time.Second
 func TestGracefulShutdown(t *testing.T) {
 	t.Run("one process", func(t *testing.T) {
 		t.Parallel()
-		p := startApp(t, "app", with(slowRegistration, map[string]string{"DATABASE_URL": pgtest.NewDatabase(t),
+		dbURL, slow := slowDatabase(t)
+		p := startApp(t, "app", with(drainEnv, map[string]string{"DATABASE_URL": dbURL,
 			"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}))
 		p.waitReady(t)
-		drainUnderRequests(t, p)
+		drainUnderRequests(t, p, p.url, slow())
 	})
 	t.Run("users of the split topology", func(t *testing.T) {
 		t.Parallel()
-		sp := startSplit(t, pgtest.NewDatabase(t), "", slowRegistration, nil)
-		drainUnderRequests(t, sp.users)
+		dbURL, slow := slowDatabase(t)
+		sp := startSplit(t, dbURL, "", drainEnv, nil)
+		drainUnderRequests(t, sp.users, sp.users.url, slow())
+	})
+	// Through the gateway: the registrations in flight finish through it,
+	// and once users' listener is closed the gateway answers 503 with
+	// Retry-After, never a 502.
+	t.Run("users behind the gateway", func(t *testing.T) {
+		t.Parallel()
+		dbURL, slow := slowDatabase(t)
+		sp := startSplit(t, dbURL, "", drainEnv, nil)
+		topo := behindGateway(t, splitTopology(sp, drainEnv))
+		drainUnderRequests(t, sp.users, topo.users, slow())
 	})
 }
 
-func drainUnderRequests(t *testing.T, p *appProcess) {
+// drainUnderRequests sends two slow registrations to base (p's own URL, or
+// the gateway in front of it), then SIGTERM to p; once they are answered,
+// fast makes the database fast again, for the rest of the shutdown (the
+// relays' last batches).
+func drainUnderRequests(t *testing.T, p *appProcess, base string, fast func()) {
 	addr := strings.TrimPrefix(p.url, "http://")
 	kept, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
@@ -69,7 +114,7 @@ func drainUnderRequests(t *testing.T, p *appProcess) {
 	for i := range 2 {
 		go func() {
 			body := fmt.Sprintf(`{"email":"slow-%d@example.com","name":"Slow","password":"a slow password %d"}`, i, i)
-			resp, err := (&http.Client{Timeout: time.Minute}).Post(p.url+"/api/v1/users", "application/json", strings.NewReader(body))
+			resp, err := (&http.Client{Timeout: time.Minute}).Post(base+"/api/v1/users", "application/json", strings.NewReader(body))
 			if err != nil {
 				results <- result{err: err}
 				return
@@ -84,8 +129,11 @@ func drainUnderRequests(t *testing.T, p *appProcess) {
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	signalled := time.Now()
 
+	// A readiness check before the drain waits for the slow database; one
+	// after answers at once.
+	quick := &http.Client{Timeout: 200 * time.Millisecond}
 	require.Eventually(t, func() bool {
-		resp, err := httpClient.Get(p.url + "/health/ready")
+		resp, err := quick.Get(p.url + "/health/ready")
 		if err != nil {
 			return false
 		}
@@ -115,12 +163,22 @@ func drainUnderRequests(t *testing.T, p *appProcess) {
 	var d problem.Details
 	require.NoError(t, json.NewDecoder(late.Body).Decode(&d))
 	assert.Equal(t, httpserver.ErrClosing.Code, d.Code)
+	if base != p.url {
+		resp, err := httpClient.Post(base+"/api/v1/users", "application/json",
+			strings.NewReader(`{"email":"late@example.com","name":"Late","password":"a late password"}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "the gateway, for a module that stopped accepting")
+		assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+		assert.Equal(t, problem.ContentType, resp.Header.Get("Content-Type"))
+	}
 
 	for range 2 {
 		r := <-results
 		require.NoError(t, r.err, "a request in flight is not cut")
 		assert.Equal(t, http.StatusCreated, r.status, "a request in flight completes")
 	}
+	fast()
 	select {
 	case <-p.exited:
 	case <-time.After(stopTimeout):
