@@ -187,7 +187,7 @@ func drainUnderRequests(t *testing.T, p *appProcess, base string, fast func()) {
 	require.NoError(t, p.err, "exit code 0\n%s", p.output)
 	out := p.output.String()
 	for _, phase := range []string{"shutdown: draining", "shutdown: delay over", "shutdown: listener closed",
-		"shutdown: requests in flight finished", "shutdown: done"} {
+		"shutdown: requests in flight finished", "shutdown: event relay stopped", "shutdown: database pool closed", "shutdown: done"} {
 		assert.Contains(t, out, phase)
 	}
 	assert.Regexp(t, `shutdown: listener closed.*in_flight=2`, out, "both registrations were in flight when the listener closed")
