@@ -9,6 +9,7 @@ import (
 
 	"mitosis/platform/problem"
 	"mitosis/platform/telemetry"
+	"mitosis/platform/transport"
 )
 
 // OtherCode counts the failures whose code the callee's contract does not
@@ -21,7 +22,8 @@ const OtherCode = "other"
 type Registry struct {
 	mu      sync.Mutex
 	edges   map[edgeKey]*Edge
-	tracing *telemetry.Tracing // nil: calls are not traced
+	tracing *telemetry.Tracing  // nil: calls are not traced
+	loop    *transport.Loopback // nil: in-process calls are direct (see Strict)
 }
 
 type edgeKey struct{ caller, callee, method, transport string }
