@@ -69,33 +69,33 @@ var (
 
 type labStub struct{ contract.Stub[lab] }
 
-func (s labStub) Sort(ctx context.Context, in numbers) (numbers, error) {
+func (s labStub) Sort(ctx context.Context, in numbers) (out numbers, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Sort(ctx, in)
+		out, err = impl.Sort(ctx, in)
 		return out, contract.Done(s.Stub, sortM, err)
 	}
 	return contract.Call(s.Stub, sortM, ctx, in)
 }
 
-func (s labStub) Send(ctx context.Context, in parcel) (seen, error) {
+func (s labStub) Send(ctx context.Context, in parcel) (out seen, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Send(ctx, in)
+		out, err = impl.Send(ctx, in)
 		return out, contract.Done(s.Stub, sendM, err)
 	}
 	return contract.Call(s.Stub, sendM, ctx, in)
 }
 
-func (s labStub) Measure(ctx context.Context, in numbers) (ratio, error) {
+func (s labStub) Measure(ctx context.Context, in numbers) (out ratio, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Measure(ctx, in)
+		out, err = impl.Measure(ctx, in)
 		return out, contract.Done(s.Stub, measure, err)
 	}
 	return contract.Call(s.Stub, measure, ctx, in)
 }
 
-func (s labStub) Fail(ctx context.Context, in failure) (seen, error) {
+func (s labStub) Fail(ctx context.Context, in failure) (out seen, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Fail(ctx, in)
+		out, err = impl.Fail(ctx, in)
 		return out, contract.Done(s.Stub, failM, err)
 	}
 	return contract.Call(s.Stub, failM, ctx, in)
