@@ -431,9 +431,10 @@ chmod 755 "$WORK"
 
 # --- 1. the cross-module call and the hop reference ---------------------------
 
-section "1. users.Service.Get: direct vs in-process vs HTTP, and the hop reference (go test -bench, count $COUNT)"
+section "1. users.Service.Get: direct vs in-process (direct, strict) vs HTTP, and the hop reference (go test -bench, count $COUNT)"
 note "dispatch = Get with a malformed id: refused before the database (pure call overhead; HTTP still round-trips)"
 note "db       = Get of a real user: one PostgreSQL query each time (the test cluster, fsync off; reads only)"
+note "strict   = in-process with LOCAL_CALLS=strict: the HTTP path through the process's own handler, no socket"
 note "hop reference = dispatch/http's request and answer over bare net/http + encoding/json (BenchmarkHopReference)"
 load_note
 # One `go test -count 1` per repetition rather than -count N, which repeats
@@ -446,7 +447,7 @@ for i in $(seq "$COUNT"); do
 done
 [[ $(grep -c '^ok' "$WORK/gobench.txt") == "$COUNT" ]] || die "go benchmarks failed"
 # Medians over the repetitions, by benchmark and unit.
-for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/http HopReference; do
+for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/strict Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/strict Get/db/http HopReference; do
 	for unit in ns/op allocs/op B/op p50-ns p99-ns; do
 		v=$(awk -v n="Benchmark$name" -v u="$unit" '
 			{ sub(/-[0-9]+$/, "", $1) }

@@ -70,7 +70,7 @@ summary() {
 	local kind way n a d r p50 p99
 	for kind in dispatch db; do
 		d=${R[go_Get/${kind}/direct_ns/op]}
-		for way in direct inprocess http; do
+		for way in direct inprocess strict http; do
 			n=${R[go_Get/${kind}/${way}_ns/op]}
 			a=${R[go_Get/${kind}/${way}_allocs/op]}
 			r=$(ratio "$n" "$d")

@@ -2,16 +2,20 @@ package contract_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/contract"
+	"mitosis/platform/httpserver"
 	"mitosis/platform/telemetry"
 	"mitosis/platform/telemetry/telemetrytest"
+	"mitosis/platform/transport"
 )
 
 var sinkReceipt receipt
@@ -84,4 +88,42 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkStrictCall puts the strict in-process call (LOCAL_CALLS=strict:
+// the HTTP path through the server's own handler, without a socket) beside
+// the direct stub and the HTTP call on loopback, on the same server: echo
+// with the process's middleware, the service-credentials guard and the
+// error handler. "ok" answers a receipt; "sentinel" fails with the
+// contract's coded error, decoded back into it.
+func BenchmarkStrictCall(b *testing.B) {
+	impl := &store{}
+	e := httpserver.New(config.Config{}, quiet())
+	e.Use(auth.NewJWTServiceAuth([]byte(secret), "shop").GuardInternal)
+	shopAPI.Serve(e, impl)
+	srv := httptest.NewServer(e)
+	b.Cleanup(srv.Close)
+	f := transport.NewFactory(config.Config{Calls: testCalls()}, auth.NewJWTServiceAuth([]byte(secret), "orders"), quiet())
+	ways := []struct {
+		name string
+		svc  shop
+	}{
+		{"stub", contract.ForCaller(shopAPI.Local(impl, contract.NewRegistry()), "orders")},
+		{"strict", contract.ForCaller(shopAPI.Local(impl, contract.NewRegistry(contract.Strict(f.Loopback(e)))), "orders")},
+		{"http", contract.ForCaller(shopAPI.Remote(f.New("shop", srv.URL, errSoldOut), contract.NewRegistry()), "orders")},
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		in   buyRequest
+	}{{"ok", buyRequest{SKU: "tea"}}, {"sentinel", buyRequest{SKU: "gone"}}} {
+		for _, w := range ways {
+			b.Run(tc.name+"/"+w.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					sinkReceipt, _ = w.svc.Buy(ctx, tc.in)
+				}
+			})
+		}
+	}
 }

@@ -25,9 +25,9 @@ type conn[S any] struct {
 	api    *Contract[S]
 	caller string            // the calling module; "" when unbound
 	impl   S                 // in-process
-	local  bool              // impl is set; otherwise client
-	fast   bool              // local and untraced: stubs call impl directly
-	client *transport.Client // over HTTP, sending as caller
+	local  bool              // impl is set; the callee runs in this process
+	fast   bool              // local, direct and untraced: stubs call impl directly
+	client *transport.Client // over HTTP, or through the loopback when local (strict), sending as caller
 	edges  []*Edge           // by method index
 	spans  []callSpan        // by method index; nil when untraced
 	base   *conn[S]          // the unbound conn this was bound from (itself if unbound)
@@ -55,12 +55,16 @@ func (c *Contract[S]) Remote(client *transport.Client, reg *Registry) S {
 func (c *Contract[S]) newConn(caller string, impl S, local bool, client *transport.Client, reg *Registry) *conn[S] {
 	via := TransportHTTP
 	if local {
-		via = TransportLocal
-	} else if caller != "" {
+		via, client = TransportLocal, nil
+		if reg.loop != nil {
+			client = reg.loop.Client(c.module, c.errors...)
+		}
+	}
+	if client != nil && caller != "" {
 		client = client.As(caller)
 	}
 	cn := &conn[S]{api: c, caller: caller, impl: impl, local: local, client: client, reg: reg, edges: make([]*Edge, len(c.methods)),
-		fast: local && !reg.tracing.On(), spans: c.spans(caller, local, reg)}
+		fast: local && client == nil && !reg.tracing.On(), spans: c.spans(caller, local && client == nil, via, reg)}
 	for i, m := range c.methods {
 		cn.edges[i] = reg.edge(caller, c.module, m.name, via, c.errors)
 	}
@@ -111,17 +115,22 @@ func Done[S, In, Out any](s Stub[S], m *Method[S, In, Out], err error) error {
 	return err
 }
 
-// Call performs method m of the stub's module with in, wherever it runs.
+// Call performs method m of the stub's module with in, wherever it runs:
+// a method call in-process, or a request over HTTP, or (LOCAL_CALLS=strict)
+// the same request through this process's loopback.
 func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
 	c := s.c
 	ctx, span := c.startSpan(ctx, m.index)
 	var out Out
 	var err error
-	if c.local {
+	switch {
+	case c.client == nil:
 		out, err = m.impl(c.impl, ctx, in)
-	} else {
+	case c.local:
+		err = loopback(c, m, ctx, in, &out)
+	default:
 		start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
-		err = c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
+		err = named(c.api.module, m.name, c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out))
 		c.edges[m.index].took(time.Since(start))
 	}
 	c.edges[m.index].record(err)

@@ -195,7 +195,7 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	cfg := config.Config{Calls: config.Calls{Timeout: 5 * time.Second, Backoff: 10 * time.Millisecond, MaxConcurrency: 8, BreakerFailures: 5, BreakerCooldown: time.Second}}
 	place := topology.Manual(nil, map[string]string{"sub": srv.URL})
 	here := events.NewBus() // the publisher's process has no local subscriber
-	r := w.relay(events.NewDeliverer(here, place, transport.NewFactory(cfg, nil, quiet)))
+	r := w.relay(events.NewDeliverer(here, place, transport.NewFactory(cfg, nil, quiet), nil))
 	w.publish(t, "a", 1)
 	w.publish(t, "a", 2)
 	require.Eventually(t, func() bool {
@@ -208,7 +208,7 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	// A subscriber the receiving process does not run is a coded error.
 	made, err := events.New("pub", "thing.made", "x", map[string]int{"n": 1})
 	require.NoError(t, err)
-	err = events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet))(
+	err = events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet), nil)(
 		context.Background(), "nobody", made)
 	require.ErrorIs(t, err, events.ErrUnknownSubscriber)
 }
