@@ -35,7 +35,7 @@ const (
 	drainDelay = 3 * time.Second
 	// dbLatency is added to each round trip to PostgreSQL once the test
 	// slows it: a registration's few round trips then outlast drainDelay.
-	dbLatency = 800 * time.Millisecond
+	dbLatency = 1200 * time.Millisecond
 )
 
 // slowDatabase is a new test database behind a toxiproxy; slow adds
