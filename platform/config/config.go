@@ -51,6 +51,7 @@ type Config struct {
 	Log      Log               `yaml:"log"`
 	Health   Health            `yaml:"health"`
 	Tracing  Tracing           `yaml:"tracing"`
+	Record   Recording         `yaml:"record"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 

@@ -100,7 +100,10 @@ func (s Stub[S]) Implementation() any {
 // directly, which keeps an in-process call one interface call from its
 // implementation. Otherwise (the callee is remote, or tracing is on and
 // the call needs its span) the stub uses Call.
-func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast }
+//
+// While a request is recorded in full (see RecordEvery) every call goes
+// through Call, which records it.
+func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast && !s.c.reg.recordingOn() }
 
 // Done counts a call the stub made through Local, and returns its error.
 //
@@ -114,17 +117,26 @@ func Done[S, In, Out any](s Stub[S], m *Method[S, In, Out], err error) error {
 // Call performs method m of the stub's module with in, wherever it runs.
 func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
 	c := s.c
+	e := c.edges[m.index]
+	ctx, f := enter(ctx, e)
 	ctx, span := c.startSpan(ctx, m.index)
 	var out Out
 	var err error
+	// Timed here only: in-process, the fast path (Local) reads no clock,
+	// which would cost more than the call.
+	start := time.Now()
 	if c.local {
 		out, err = m.impl(c.impl, ctx, in)
 	} else {
-		start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
 		err = c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
-		c.edges[m.index].took(time.Since(start))
 	}
-	c.edges[m.index].record(err)
+	took := time.Since(start)
+	e.took(took)
+	e.observe(took)
+	if f != nil { // only then: boxing the values for the encoder allocates
+		e.size(in, out)
+	}
+	e.record(err)
 	endSpan(span, err)
 	return out, err
 }
