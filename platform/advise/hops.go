@@ -57,6 +57,10 @@ type Probed struct {
 	Client Admin
 	Base   string
 	Calls  int
+	// Pause is the time between two round trips (see ProbeRequest).
+	Pause time.Duration
+	// Target is the peer the process calls ("": itself).
+	Target string
 
 	cache map[[2]int]Hop
 }
@@ -73,7 +77,8 @@ func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 	if h, ok := p.cache[k]; ok {
 		return h, nil
 	}
-	res, err := p.Client.Probe(ctx, p.Base, ProbeRequest{Calls: p.Calls, RequestBytes: k[0], ResponseBytes: k[1]})
+	res, err := p.Client.Probe(ctx, p.Base, ProbeRequest{Calls: p.Calls, RequestBytes: k[0], ResponseBytes: k[1],
+		PauseMicros: int(p.Pause / time.Microsecond), Target: p.Target})
 	if err != nil {
 		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
 	}
@@ -87,7 +92,11 @@ func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 
 // Source names the probe.
 func (p *Probed) Source() string {
-	return fmt.Sprintf("measured: %d round trips per size through the transport on loopback, by %s", p.Calls, p.Base)
+	to := "itself"
+	if p.Target != "" {
+		to = "the advisor's process"
+	}
+	return fmt.Sprintf("measured: %d round trips per size, %s apart, from %s to %s through the transport on loopback", p.Calls, p.Pause, p.Base, to)
 }
 
 func roundUp(b float64) int {

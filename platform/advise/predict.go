@@ -27,7 +27,9 @@ type Prediction struct {
 	// them, not only the added ones), at the recorded rate.
 	CallsPerSecond float64 `json:"network_calls_per_second"`
 	BytesPerSecond float64 `json:"network_bytes_per_second"`
-	// Expensive are the edges that add the most, costliest first.
+	// Expensive are the edges over the network that cost the most (hop
+	// latency times calls, at the recorded rate), costliest first, whether
+	// they cross already or would.
 	Expensive []EdgeCost `json:"expensive"`
 	score     float64
 }
@@ -64,8 +66,9 @@ type EdgeCost struct {
 	CallsPerSecond  float64 `json:"calls_per_second,omitempty"`
 	BytesPerCall    float64 `json:"bytes_per_call"`
 	HopP50          float64 `json:"hop_p50_seconds"`
-	// Added is the median latency it adds per request (per route), or the
-	// latency it adds per second of traffic (per placement).
+	// Added is the median latency it adds per request against the
+	// placement in use (per route), or the hop latency its calls cost per
+	// second of traffic (per placement).
 	Added float64 `json:"added_seconds"`
 }
 
@@ -136,13 +139,7 @@ func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
 				out.CallsPerSecond += rt.Rate * n
 				out.BytesPerSecond += rt.Rate * n * bytesOf(s.Sizes[e])
 			}
-			d := float64(delta(e))
-			if d == 0 {
-				continue
-			}
-			out.CPUSecondsPerSecond += rt.Rate * n * d * h.CPUSeconds
-			out.score += w * n * d * h.P50
-			if d > 0 {
+			if crosses(cand, e) {
 				c := perEdge[e]
 				if c == nil {
 					c = &EdgeCost{Edge: e, BytesPerCall: bytesOf(s.Sizes[e]), HopP50: h.P50}
@@ -151,6 +148,9 @@ func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
 				c.CallsPerSecond += rt.Rate * n
 				c.Added += w * n * h.P50
 			}
+			d := float64(delta(e))
+			out.CPUSecondsPerSecond += rt.Rate * n * d * h.CPUSeconds
+			out.score += w * n * d * h.P50
 		}
 	}
 	for _, c := range perEdge {

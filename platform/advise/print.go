@@ -20,9 +20,17 @@ func Print(w io.Writer, r Report) error {
 	for _, c := range r.Candidates {
 		fmt.Fprintf(tw, "\n%s: %s\n", c.Name, groups(c.Groups))
 		fmt.Fprintf(tw, "  route\treq/s\tnow p50\tadded p50\tadded p99\tfan-out\tdepth\tcrossing calls/req\tbytes/req\n")
+		quiet := 0
 		for _, rp := range c.Routes {
+			if rp.FanOut == 0 {
+				quiet++
+				continue
+			}
 			fmt.Fprintf(tw, "  %s %s\t%.1f\t%s\t%s\t%s\t%.1f\t%d\t%.1f\t%.0f\n", rp.Method, rp.Route, rp.Rate, dur(rp.NowP50),
 				signed(rp.AddedP50), signed(rp.AddedP99), rp.FanOut, rp.MaxDepth, rp.CrossingCalls, rp.CrossingBytes)
+		}
+		if quiet > 0 {
+			fmt.Fprintf(tw, "  (%d routes make no contract call: nothing to add)\n", quiet)
 		}
 		fmt.Fprintf(tw, "  added CPU %s/s; over the network %.1f calls/s, %s/s\n", dur(c.CPUSecondsPerSecond),
 			c.CallsPerSecond, size(c.BytesPerSecond))
@@ -30,7 +38,7 @@ func Print(w io.Writer, r Report) error {
 			fmt.Fprintf(tw, "  expensive: %s\t%.1f calls/s\t%.0f B a call\thop p50 %s\n", e.Edge, e.CallsPerSecond, e.BytesPerCall, dur(e.HopP50))
 		}
 		if len(c.Expensive) == 0 {
-			fmt.Fprintf(tw, "  adds no call over the network\n")
+			fmt.Fprintf(tw, "  nothing crosses the network\n")
 		}
 	}
 	return tw.Flush()

@@ -38,6 +38,8 @@ const echoPath = contract.ProbePrefix + "echo"
 const (
 	MaxProbeCalls = 5000
 	MaxProbeBytes = 512 << 10
+	// MaxProbePauseMicros is 100ms.
+	MaxProbePauseMicros = 100_000
 )
 
 // ProbeRequest asks for Calls round trips carrying RequestBytes and
@@ -46,6 +48,15 @@ type ProbeRequest struct {
 	Calls         int `json:"calls"`
 	RequestBytes  int `json:"request_bytes"`
 	ResponseBytes int `json:"response_bytes"`
+	// PauseMicros is the time between two round trips. A call in real
+	// traffic finds both ends idle, not warm from the call before: back to
+	// back, round trips take less than half as long as with a pause of a
+	// millisecond or more (the threads of both ends are still awake, the
+	// caches warm), and that would predict too little.
+	PauseMicros int `json:"pause_micros"`
+	// Target is the base URL of another process serving the echo route
+	// on loopback (see Peer); empty, the process calls itself.
+	Target string `json:"target,omitempty"`
 }
 
 // ProbeResult is what the round trips took.
@@ -80,8 +91,8 @@ type Prober struct {
 	addr    func() string // the server's address, known once it listens
 	caller  string
 
-	mu     sync.Mutex
-	client *transport.Client
+	mu      sync.Mutex
+	clients map[string]*transport.Client // by target, "" for itself
 }
 
 // NewProber calls the server listening on addr() as caller.
@@ -89,11 +100,21 @@ func NewProber(f *transport.Factory, addr func() string, caller string) *Prober 
 	return &Prober{factory: f, addr: addr, caller: caller}
 }
 
-func (p *Prober) clientFor() (*transport.Client, error) {
+func (p *Prober) clientFor(target string) (*transport.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.client != nil {
-		return p.client, nil
+	if c, ok := p.clients[target]; ok {
+		return c, nil
+	}
+	if p.clients == nil {
+		p.clients = map[string]*transport.Client{}
+	}
+	if target != "" {
+		if err := loopbackTarget(target); err != nil {
+			return nil, problem.Invalid("target", err.Error())
+		}
+		p.clients[target] = p.factory.New(probeModule, target).As(p.caller)
+		return p.clients[target], nil
 	}
 	host, port, err := net.SplitHostPort(p.addr())
 	if err != nil {
@@ -102,18 +123,18 @@ func (p *Prober) clientFor() (*transport.Client, error) {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	p.client = p.factory.New(probeModule, "http://"+net.JoinHostPort(host, port)).As(p.caller)
-	return p.client, nil
+	p.clients[target] = p.factory.New(probeModule, "http://"+net.JoinHostPort(host, port)).As(p.caller)
+	return p.clients[target], nil
 }
 
 // Probe makes the round trips, after a few to warm the connection up.
 func (p *Prober) Probe(ctx context.Context, in ProbeRequest) (ProbeResult, error) {
 	if in.Calls < 1 || in.Calls > MaxProbeCalls || in.RequestBytes < 0 || in.RequestBytes > MaxProbeBytes ||
-		in.ResponseBytes < 0 || in.ResponseBytes > MaxProbeBytes {
+		in.ResponseBytes < 0 || in.ResponseBytes > MaxProbeBytes || in.PauseMicros < 0 || in.PauseMicros > MaxProbePauseMicros {
 		return ProbeResult{}, problem.Invalid("calls", fmt.Sprintf("calls must be 1 to %d, bytes 0 to %d", MaxProbeCalls, MaxProbeBytes))
 	}
 	// The envelope {"pad":"…","reply":N} is about 20 bytes of the request.
-	client, err := p.clientFor()
+	client, err := p.clientFor(in.Target)
 	if err != nil {
 		return ProbeResult{}, err
 	}
@@ -129,7 +150,11 @@ func (p *Prober) Probe(ctx context.Context, in ProbeRequest) (ProbeResult, error
 	}
 	out := ProbeResult{ProbeRequest: in, Seconds: make([]float64, 0, in.Calls)}
 	cpu := processCPU()
+	pause := time.Duration(in.PauseMicros) * time.Microsecond
 	for range in.Calls {
+		if pause > 0 {
+			time.Sleep(pause)
+		}
 		start := time.Now()
 		if err := call(); err != nil {
 			return ProbeResult{}, fmt.Errorf("probe: %w", err)

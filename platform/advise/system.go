@@ -96,12 +96,24 @@ func Merge(procs []Process) System {
 		}
 	}
 	nested := nestedCalls(procs)
+	byKey := map[string]int{} // replicas, or a route every process serves (/health)
 	for _, p := range procs {
 		for _, r := range p.Routes {
 			if strings.HasPrefix(r.Route, "/internal/") || r.Recorded == 0 {
 				continue
 			}
-			s.Routes = append(s.Routes, publicRoute(r, nested))
+			rt := publicRoute(r, nested)
+			i, ok := byKey[rt.Method+" "+rt.Path]
+			if !ok {
+				byKey[rt.Method+" "+rt.Path] = len(s.Routes)
+				s.Routes = append(s.Routes, rt)
+				continue
+			}
+			m := &s.Routes[i]
+			m.Rate += rt.Rate
+			m.Requests += rt.Requests
+			m.MaxDepth = max(m.MaxDepth, rt.MaxDepth)
+			m.Samples = append(m.Samples, rt.Samples...)
 		}
 	}
 	sort.Slice(s.Routes, func(i, j int) bool {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,6 +23,8 @@ func adviseCommand(env Env) *cobra.Command {
 		format         string
 		calls          int
 		hop, hopCPU    time.Duration
+		pause          time.Duration
+		peer           bool
 		timeout        time.Duration
 	)
 	cmd := &cobra.Command{
@@ -64,9 +68,24 @@ func adviseCommand(env Env) *cobra.Command {
 			if len(sys.Routes) == 0 {
 				return fmt.Errorf("no recorded requests yet at %v (RECORD_EVERY=0 records none): send some traffic first", from)
 			}
-			var hops advise.Hops = &advise.Probed{Client: client, Base: from[0], Calls: calls}
-			if hop > 0 {
-				hops = advise.FixedHop{Latency: hop, CPU: hopCPU}
+			var hops advise.Hops = advise.FixedHop{Latency: hop, CPU: hopCPU}
+			if hop == 0 {
+				probed := &advise.Probed{Client: client, Base: from[0], Calls: calls, Pause: pause}
+				// The peer is on this host's loopback: a process elsewhere
+				// probes itself instead.
+				if peer && advise.OnLoopback(from[0]) {
+					cfg, err := env.configOnly()
+					if err != nil {
+						return err
+					}
+					p, err := advise.StartPeer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+					if err != nil {
+						return err
+					}
+					defer func() { _ = p.Stop(context.Background()) }()
+					probed.Target = p.URL()
+				}
+				hops = probed
 			}
 			report, err := advise.Advise(ctx, sys, hops, separate)
 			if err != nil {
@@ -85,6 +104,8 @@ func adviseCommand(env Env) *cobra.Command {
 	cmd.Flags().StringSliceVar(&separate, "separate", nil, "modules that must run apart (a,b): adds the placement that separates them at the least added latency")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
 	cmd.Flags().IntVar(&calls, "probe-calls", 400, "round trips the hop probe times per size")
+	cmd.Flags().DurationVar(&pause, "probe-pause", 2*time.Millisecond, "time between two round trips of the probe, so that each finds both ends idle as real calls do")
+	cmd.Flags().BoolVar(&peer, "probe-peer", true, "probe from the process to a server in this command's process (a hop between two processes, as a split makes); false: the process calls itself")
 	cmd.Flags().DurationVar(&hop, "hop", 0, "the latency of one call over HTTP, instead of measuring it")
 	cmd.Flags().DurationVar(&hopCPU, "hop-cpu", 0, "with --hop: the CPU one call over HTTP costs, both ends")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
