@@ -108,10 +108,39 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 		return
 	}
 	measured, n := measureAdded(t, one, two, alone.AddedP50)
+	logSplitHop(t, client, rest, pay)
 	t.Logf("advise: POST /api/v1/orders, payments alone: predicted p50 +%s, measured +%s over %d orders each (error %+.0f%%)",
 		secs(alone.AddedP50), secs(measured), n, 100*(alone.AddedP50-measured)/measured)
+	t.Logf("advise-figures predicted_us=%.0f measured_us=%.0f orders=%d error_pct=%.0f", alone.AddedP50*1e6, measured*1e6, n,
+		100*(alone.AddedP50-measured)/measured)
 	require.Positive(t, measured, "the split must cost something")
 	require.InDelta(t, measured, alone.AddedP50, 0.3*measured, "predicted p50 added latency within 30%% of the measured one")
+}
+
+// logSplitHop logs what the split's call of payments.Charge took over
+// HTTP beyond the callee's own handling of it (means of the last recorded
+// ones): the hop as the split paid it, beside the probe's, to tell the
+// hop's share of the measured difference from the rest of the request's.
+func logSplitHop(t *testing.T, client *http.Client, rest, pay *appProcess) {
+	caller, err := (advise.Admin{HTTP: client}).Read(t.Context(), rest.admin)
+	require.NoError(t, err)
+	callee, err := (advise.Admin{HTTP: client}).Read(t.Context(), pay.admin)
+	require.NoError(t, err)
+	var call, served float64
+	for _, e := range caller.Edges {
+		if e.Callee == "payments" && e.Method == "Charge" && e.Sample.Calls > 0 {
+			call = e.Sample.Seconds / float64(e.Sample.Calls)
+		}
+	}
+	for _, r := range callee.Routes {
+		if r.Route == platformcontract.MethodPath("payments", "Charge") && len(r.Recent) > 0 {
+			for _, smp := range r.Recent {
+				served += smp.Seconds / float64(len(r.Recent))
+			}
+		}
+	}
+	t.Logf("split: orders → payments.Charge took %s over HTTP (mean), payments handled it in %s (mean of the last %d): the hop %s",
+		secs(call), secs(served), platformcontract.RecentRequests, secs(call-served))
 }
 
 // measureAdded sends orders to both topologies, one to each per step in
