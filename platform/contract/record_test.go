@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -95,4 +96,40 @@ func TestRecordSkipsTheProbeAndUnroutedRequests(t *testing.T) {
 		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
 	}
 	assert.Empty(t, reg.Routes())
+}
+
+// Calls made from many goroutines of one recorded request, while other
+// requests run and the records are read, are all counted (run with -race).
+func TestRecordCountsConcurrentCalls(t *testing.T) {
+	reg := contract.NewRegistry(contract.RecordEvery(2))
+	shopper := contract.ForCaller(shopAPI.Local(&store{}, reg), "orders")
+	e := echo.New()
+	e.Use(reg.Record)
+	e.POST("/fan", func(c echo.Context) error {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { _, _ = shopper.Buy(c.Request().Context(), buyRequest{SKU: "tea"}) })
+		}
+		wg.Wait()
+		return c.NoContent(http.StatusNoContent)
+	})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/fan", nil))
+				_ = reg.Routes()
+				_ = reg.Counts()
+			}
+		})
+	}
+	wg.Wait()
+	r := reg.Routes()
+	require.Len(t, r, 1)
+	assert.Equal(t, uint64(40), r[0].Requests)
+	assert.Equal(t, uint64(20), r[0].Recorded)
+	require.Len(t, r[0].Edges, 1)
+	assert.Equal(t, uint64(20*8), r[0].Edges[0].Calls)
+	assert.Equal(t, uint64(8), r[0].Edges[0].MaxPerRequest)
+	assert.Equal(t, 1, r[0].MaxDepth, "parallel calls are not nested")
 }
