@@ -8,7 +8,7 @@ import (
 // Recording configures what each process records of its requests for
 // `app advise`: every request is counted per route, and one in Every is
 // recorded in full (each contract call it made, how often, how deeply
-// nested, and the bytes each carried). 0 records none in full.
+// nested, and the bytes each carried). 0 turns both off.
 type Recording struct {
 	Every uint64 `yaml:"every"`
 }

@@ -19,7 +19,7 @@ const OtherCode = "other"
 // callee method and transport. Metrics and the console read it; calls only
 // add to counters created when a stub is bound.
 type Registry struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // routes are looked up on every request: read-locked
 	edges   map[edgeKey]*Edge
 	tracing *telemetry.Tracing // nil: calls are not traced
 

@@ -44,9 +44,15 @@ type routeKey struct{ method, path string }
 
 func (r *Registry) route(method, path string) *route {
 	k := routeKey{method, path}
+	r.mu.RLock()
+	rt, ok := r.routes[k]
+	r.mu.RUnlock()
+	if ok {
+		return rt
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rt, ok := r.routes[k]
+	rt, ok = r.routes[k]
 	if !ok {
 		rt = &route{method: method, path: path, calls: map[*Edge]*routeEdge{}}
 		r.routes[k] = rt
