@@ -58,6 +58,7 @@ type Config struct {
 	Log      Log               `yaml:"log"`
 	Health   Health            `yaml:"health"`
 	Tracing  Tracing           `yaml:"tracing"`
+	Record   Recording         `yaml:"record"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 

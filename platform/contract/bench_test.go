@@ -2,11 +2,13 @@ package contract_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"mitosis/platform/auth"
@@ -126,4 +128,41 @@ func BenchmarkStrictCall(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkRecordedCall is the in-process call while requests are
+// recorded (RecordEvery): inside a recorded request (timed, sized, added
+// to the request's record), and outside one while another is in flight
+// (timed only). Neither is the common case: calls of requests that are
+// not recorded, with none in flight, take the fast path of
+// BenchmarkLocalCall/ok/stub.
+func BenchmarkRecordedCall(b *testing.B) {
+	reg := contract.NewRegistry(contract.RecordEvery(1))
+	s := contract.ForCaller(shopAPI.Local(&store{}, reg), "orders")
+	in := buyRequest{SKU: "tea"}
+	e := echo.New()
+	e.Use(reg.Record)
+	run := func(b *testing.B, loop func(ctx context.Context)) {
+		e.POST("/bench", func(c echo.Context) error {
+			loop(c.Request().Context())
+			return c.NoContent(http.StatusNoContent)
+		})
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/bench", nil))
+	}
+	b.Run("in-recorded-request", func(b *testing.B) {
+		b.ReportAllocs()
+		run(b, func(ctx context.Context) {
+			for b.Loop() {
+				sinkReceipt, _ = s.Buy(ctx, in)
+			}
+		})
+	})
+	b.Run("while-another-is-recorded", func(b *testing.B) {
+		b.ReportAllocs()
+		run(b, func(context.Context) {
+			for b.Loop() {
+				sinkReceipt, _ = s.Buy(context.Background(), in)
+			}
+		})
+	})
 }

@@ -104,7 +104,10 @@ func (s Stub[S]) Implementation() any {
 // directly, which keeps an in-process call one interface call from its
 // implementation. Otherwise (the callee is remote, or tracing is on and
 // the call needs its span) the stub uses Call.
-func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast }
+//
+// While a request is recorded in full (see RecordEvery) every call goes
+// through Call, which records it.
+func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast && !s.c.reg.recordingOn() }
 
 // Done counts a call the stub made through Local, and returns its error.
 //
@@ -120,21 +123,39 @@ func Done[S, In, Out any](s Stub[S], m *Method[S, In, Out], err error) error {
 // the same request through this process's loopback.
 func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
 	c := s.c
+	e := c.edges[m.index]
+	ctx, f := enter(ctx, e)
 	ctx, span := c.startSpan(ctx, m.index)
 	var out Out
 	var err error
+	// Timed here only: in-process, the fast path (Local) reads no clock,
+	// which would cost more than the call.
+	start := time.Now()
 	switch {
 	case c.client == nil:
 		out, err = m.impl(c.impl, ctx, in)
 	case c.local:
 		err = loopback(c, m, ctx, in, &out)
 	default:
-		start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
-		err = named(c.api.module, m.name, c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out))
-		c.edges[m.index].took(time.Since(start))
+		out, err = remoteCall(c.client, ctx, m, in)
+		err = named(c.api.module, m.name, err)
 	}
-	c.edges[m.index].record(err)
+	took := time.Since(start)
+	e.took(took)
+	e.observe(took)
+	if f != nil { // only then: boxing the values for the encoder allocates
+		e.size(in, out)
+	}
+	e.record(err)
 	endSpan(span, err)
+	return out, err
+}
+
+// remoteCall sends one call over HTTP. Apart from Call so that only the
+// remote path pays for the answer escaping to the heap.
+func remoteCall[S, In, Out any](client *transport.Client, ctx context.Context, m *Method[S, In, Out], in In) (Out, error) {
+	var out Out
+	err := client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
 	return out, err
 }
 

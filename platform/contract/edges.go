@@ -20,17 +20,22 @@ const OtherCode = "other"
 // callee method and transport. Metrics and the console read it; calls only
 // add to counters created when a stub is bound.
 type Registry struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // routes are looked up on every request: read-locked
 	edges   map[edgeKey]*Edge
 	tracing *telemetry.Tracing  // nil: calls are not traced
 	loop    *transport.Loopback // nil: in-process calls are direct (see Strict)
+
+	// Requests recorded in full (record.go, routes.go).
+	recordEvery uint64 // 0: none
+	inFlight    atomic.Int64
+	routes      map[routeKey]*route
 }
 
 type edgeKey struct{ caller, callee, method, transport string }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(opts ...Option) *Registry {
-	r := &Registry{edges: map[edgeKey]*Edge{}}
+	r := &Registry{edges: map[edgeKey]*Edge{}, routes: map[routeKey]*route{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -51,6 +56,7 @@ type Edge struct {
 	// costs less than hashing its code.
 	failures []failureCount
 	latency  *latency // HTTP edges only
+	sample   sample   // the calls made through Call: timed, and sized when recorded
 }
 
 type failureCount struct {
@@ -136,6 +142,8 @@ type EdgeCount struct {
 	Failures  map[string]uint64 `json:"failures"` // by code; codes never seen are left out
 	// Latency is the duration histogram of an HTTP edge (nil in-process).
 	Latency *Latency `json:"latency,omitempty"`
+	// Sample is what the timed calls took and carried (see Sample).
+	Sample Sample `json:"sample"`
 }
 
 // Counts lists every edge with its counters, sorted by caller, callee,
@@ -150,7 +158,7 @@ func (r *Registry) Counts() []EdgeCount {
 	out := make([]EdgeCount, 0, len(edges))
 	for _, e := range edges {
 		c := EdgeCount{Caller: e.Caller, Callee: e.Callee, Method: e.Method, Transport: e.Transport,
-			Calls: e.ok.Load(), Failures: map[string]uint64{}}
+			Calls: e.ok.Load(), Failures: map[string]uint64{}, Sample: e.sample.snapshot()}
 		for i := range e.failures {
 			if v := e.failures[i].n.Load(); v > 0 {
 				c.Failures[e.failures[i].code] = v

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
+	"mitosis/platform/advise"
 	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
@@ -51,7 +52,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 			return newVerifier(cfg, in, tracing, log, topology.TokenIssuer(specs))
 		}),
 		fx.Provide(func(t *telemetry.Tracing, loop *transport.Loopback) *contract.Registry {
-			return contract.NewRegistry(contract.Traced(t), contract.Strict(loop))
+			return contract.NewRegistry(contract.Traced(t), contract.Strict(loop), contract.RecordEvery(cfg.Record.Every))
 		}),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
@@ -68,8 +69,9 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth) {
-			e.Use(services.GuardInternal)
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth, edges *contract.Registry) {
+			e.Use(services.GuardInternal, edges.Record)
+			advise.MountProbe(e)
 			checks.Mount(e)
 			doc.Mount(e)
 		}),
