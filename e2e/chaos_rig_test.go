@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/platform/pgserver"
 )
 
@@ -31,9 +32,18 @@ type chaosRig struct {
 	procs   map[string]*appProcess
 }
 
-// chaosModules start in this order: users delivers to payments, orders
-// calls both.
-var chaosModules = []string{"payments", "users", "orders"}
+// chaosModules are every module but the gateway, from the module list,
+// each in a process of its own. Order does not matter: a module whose
+// callee or subscriber is not up yet is still ready, and retries.
+func chaosModules() []string {
+	var out []string
+	for _, s := range modules.All() {
+		if !s.Proxies {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
 
 func startChaosRig(t *testing.T) *chaosRig {
 	t.Helper()
@@ -65,25 +75,26 @@ func startChaosRig(t *testing.T) *chaosRig {
 	r := &chaosRig{t: t, pg: pg, dbURL: pg.URL("mitosis"),
 		proxies: map[string]*toxiproxy.Proxy{}, addrs: map[string]string{}, procs: map[string]*appProcess{}}
 	toxi := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	for _, m := range chaosModules {
+	for _, m := range chaosModules() {
 		r.addrs[m] = freeAddr(t)
 	}
-	for _, m := range []string{"users", "payments"} {
+	for _, m := range chaosModules() {
 		p := toxiproxy.NewProxy(toxi, m, "127.0.0.1:0", r.addrs[m])
 		require.NoError(t, p.Start())
 		t.Cleanup(p.Stop)
 		r.proxies[m] = p
 	}
-	for _, m := range chaosModules {
+	for _, m := range chaosModules() {
 		r.start(m)
 	}
 	return r
 }
 
 // env is a module process's environment: calls to other modules (and
-// payments' reads of users' signing keys) go through the proxies; breakers probe again after a second; event deliveries retry
-// quickly but long enough (about a minute and a half) to outlast any fault
-// without becoming dead letters.
+// reads of users' signing keys) go through the proxies, one per module;
+// breakers probe again after a second; event deliveries retry quickly but
+// long enough (about a minute and a half) to outlast any fault without
+// becoming dead letters.
 func (r *chaosRig) env(module string) map[string]string {
 	env := map[string]string{
 		"SERVICES": module, "DATABASE_URL": r.dbURL, "HTTP_ADDR": r.addrs[module],
@@ -91,14 +102,10 @@ func (r *chaosRig) env(module string) map[string]string {
 		"BREAKER_COOLDOWN": "1s", "PASSWORD_HASH_COST": "4", "TOKEN_TTL": "2h", "DATABASE_MAX_CONNS": "10",
 		"EVENTS_POLL_INTERVAL": "100ms", "EVENTS_BACKOFF_BASE": "250ms", "EVENTS_BACKOFF_MAX": "3s", "EVENTS_MAX_ATTEMPTS": "40",
 	}
-	switch module {
-	case "payments": // verifies access tokens with users' published keys
-		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
-	case "users":
-		env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
-	case "orders":
-		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
-		env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
+	for _, other := range chaosModules() {
+		if other != module {
+			env[strings.ToUpper(other)+"_URL"] = "http://" + r.proxies[other].Listen
+		}
 	}
 	return env
 }

@@ -68,7 +68,7 @@ func TestE2ENATS(t *testing.T) {
 // that the subscribers' durable consumers took and acknowledged them all.
 func requireEventsCrossedNATS(t *testing.T, natsURL, db string) {
 	conn := connect(t, db)
-	for _, schema := range []string{"orders", "payments", "users"} {
+	for _, schema := range withData() {
 		var unpublished, deliveries, dead int
 		require.Eventually(t, func() bool {
 			require.NoError(t, conn.QueryRow(t.Context(), `SELECT

@@ -73,7 +73,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
+	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names(), topology.Sections(modules.All())...)
 	require.NoError(t, err)
 	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, quietLogger())
 	require.NoError(t, err)
@@ -97,7 +97,7 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 // traced as the process's, as a process's would be.
 func ClientsWith(t testing.TB, env map[string]string, urls map[string]string, targets ...any) {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
+	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names(), topology.Sections(modules.All())...)
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
 	run(t, fx.Options(

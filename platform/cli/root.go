@@ -69,5 +69,5 @@ func (env Env) configOnly() (config.Config, error) {
 	for _, s := range env.Specs {
 		names = append(names, s.Name)
 	}
-	return config.Load(getenv, names)
+	return config.Load(getenv, names, topology.Sections(env.Specs)...)
 }

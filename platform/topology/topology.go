@@ -37,6 +37,9 @@ type Spec struct {
 	// IssuesTokens marks the module that signs access tokens: every process
 	// where it does not run fetches its JWKS from its URL to verify them.
 	IssuesTokens bool
+	// Settings declares the module's own section of the configuration
+	// (config.NewSection); the zero value for a module without one.
+	Settings config.Section
 	// Check lists what is wrong with the configuration for running the
 	// module here (its own secrets, say), one line each; the startup checks
 	// call it where the module is local.
@@ -270,4 +273,15 @@ func TokenIssuer(specs []Spec) string {
 		}
 	}
 	return ""
+}
+
+// Sections are the settings the specs declare, for config.Load.
+func Sections(specs []Spec) []config.Section {
+	var out []config.Section
+	for _, s := range specs {
+		if s.Settings.Module != "" {
+			out = append(out, s.Settings)
+		}
+	}
+	return out
 }

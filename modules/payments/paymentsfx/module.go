@@ -17,8 +17,8 @@ import (
 	"mitosis/platform/topology"
 )
 
-// Module describes the payments module for both placements.
-var Module = topology.Spec{
+// Spec describes the payments module for both placements.
+var Spec = topology.Spec{
 	Name:       "payments",
 	Publishes:  []string{payments.EventPaymentCaptured, payments.EventPaymentRefunded},
 	Subscribes: []string{users.EventUserRegistered},

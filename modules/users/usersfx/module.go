@@ -24,10 +24,10 @@ import (
 	"mitosis/platform/topology"
 )
 
-// Module describes the users module for both placements. Locally it also
+// Spec describes the users module for both placements. Locally it also
 // provides the auth.KeySource, so this process verifies tokens with its
 // own keys and no HTTP.
-var Module = topology.Spec{
+var Spec = topology.Spec{
 	Name:         "users",
 	Publishes:    []string{users.EventUserRegistered},
 	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
