@@ -14,11 +14,11 @@ import (
 
 // shelf is a module's own settings, as a module would declare them.
 type shelf struct {
-	Wait    time.Duration `yaml:"wait" env:"WAIT"`
-	Size    int           `yaml:"size" env:"SIZE"`
-	Loud    bool          `yaml:"loud" env:"LOUD"`
-	Name    string        `yaml:"name" env:"NAME"`
-	Aisles  []string      `yaml:"aisles" env:"AISLES"`
+	Wait     time.Duration `yaml:"wait" env:"WAIT"`
+	Size     int           `yaml:"size" env:"SIZE"`
+	Loud     bool          `yaml:"loud" env:"LOUD"`
+	Name     string        `yaml:"name" env:"NAME"`
+	Aisles   []string      `yaml:"aisles" env:"AISLES"`
 	Untagged string        `yaml:"untagged"`
 }
 
