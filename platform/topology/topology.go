@@ -37,6 +37,9 @@ type Spec struct {
 	// IssuesTokens marks the module that signs access tokens: every process
 	// where it does not run fetches its JWKS from its URL to verify them.
 	IssuesTokens bool
+	// OpenAPI is the module's part of the public API's document (its tags,
+	// paths and components), merged with the others' by platform/apidoc.
+	OpenAPI []byte
 	// Settings declares the module's own section of the configuration
 	// (config.NewSection); the zero value for a module without one.
 	Settings config.Section
@@ -281,6 +284,17 @@ func Sections(specs []Spec) []config.Section {
 	for _, s := range specs {
 		if s.Settings.Module != "" {
 			out = append(out, s.Settings)
+		}
+	}
+	return out
+}
+
+// OpenAPI are the specs' parts of the public API's document, in module order.
+func OpenAPI(specs []Spec) [][]byte {
+	var out [][]byte
+	for _, s := range specs {
+		if len(s.OpenAPI) > 0 {
+			out = append(out, s.OpenAPI)
 		}
 	}
 	return out

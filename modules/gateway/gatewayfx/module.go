@@ -30,6 +30,7 @@ import (
 // remote side is empty.
 var Spec = topology.Spec{
 	Name:      gateway.Name,
+	OpenAPI:   gateway.OpenAPI,
 	DependsOn: []string{"users", "orders", "payments"},
 	// Its own routes, so logs, metrics and traces show it answering them;
 	// it proxies the others' where they run elsewhere.

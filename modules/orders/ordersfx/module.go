@@ -26,6 +26,7 @@ import (
 // users and payments, so both must be local or have a URL.
 var Spec = topology.Spec{
 	Name:      "orders",
+	OpenAPI:   orders.OpenAPI,
 	DependsOn: []string{"users", "payments"},
 	Publishes: []string{orders.EventOrderPlaced, orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:    []string{"/api/v1/products", "/api/v1/orders"},

@@ -29,6 +29,7 @@ import (
 // own keys and no HTTP.
 var Spec = topology.Spec{
 	Name:         "users",
+	OpenAPI:      users.OpenAPI,
 	Publishes:    []string{users.EventUserRegistered},
 	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
