@@ -34,6 +34,9 @@ func TestEveryTopologyWires(t *testing.T) {
 	topologies := []string{""}
 	for _, s := range modules.All() {
 		urls[strings.ToUpper(s.Name)+"_URL"] = "http://" + s.Name + ":8080"
+		if s.Settings.Isolation == config.Isolated { // its own database by default
+			urls[strings.ToUpper(s.Name)+"_DATABASE_URL"] = "postgres://u:p@db/" + s.Name
+		}
 		topologies = append(topologies, s.Name)
 		if len(s.DependsOn) > 0 {
 			topologies = append(topologies, strings.Join(append([]string{s.Name}, s.DependsOn...), ","))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,6 +70,12 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	}
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
+	}
+	// A module with a database of its own by default gets a fresh one.
+	for _, s := range modules.All() {
+		if key := strings.ToUpper(s.Name) + "_DATABASE_URL"; s.Settings.Isolation == config.Isolated && env[key] == "" {
+			vars[key] = pgtest.NewDatabase(t)
+		}
 	}
 	for k, v := range env {
 		vars[k] = v

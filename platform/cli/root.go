@@ -40,7 +40,7 @@ func New(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(serveCommand(env), checkCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env),
-		healthCommand(env), graphCommand(env), openapiCommand(env), versionCommand())
+		healthCommand(env), graphCommand(env), openapiCommand(env), newCommand(), versionCommand())
 	root.AddCommand(moduleCommands(env)...)
 	return root
 }

@@ -48,7 +48,14 @@ func Load(getenv Getenv, modules []string, sections ...Section) (Config, error) 
 		if !l.known[s.Module] {
 			return Config{}, fmt.Errorf("settings declared for %s, which is not a module", s.Module)
 		}
-		cfg.sections[s.Module] = s.fresh(env)
+		if s.Isolation != "" {
+			m := cfg.Modules[s.Module]
+			m.Database.Isolation = s.Isolation
+			cfg.Modules[s.Module] = m
+		}
+		if s.fresh != nil {
+			cfg.sections[s.Module] = s.fresh(env)
+		}
 	}
 	if env == Development {
 		if err := l.decodeYAML(configs.Development, &cfg); err != nil {
@@ -62,12 +69,16 @@ func Load(getenv Getenv, modules []string, sections ...Section) (Config, error) 
 	}
 	problems := Problems(applyEnv(&cfg, getenv, modules))
 	for _, s := range sections {
-		problems = append(problems, applySectionEnv(s.Prefix, cfg.sections[s.Module], func(key string) (string, bool) { return lookup(getenv, key) })...)
+		if v, ok := cfg.sections[s.Module]; ok {
+			problems = append(problems, applySectionEnv(s.Prefix, v, func(key string) (string, bool) { return lookup(getenv, key) })...)
+		}
 	}
 	cfg.defaultDelay()
 	problems = append(problems, cfg.validate()...)
 	for _, s := range sections {
-		problems = append(problems, validateSection(cfg.sections[s.Module])...)
+		if v, ok := cfg.sections[s.Module]; ok {
+			problems = append(problems, validateSection(v)...)
+		}
 	}
 	sort.Strings(problems) // several come from maps, whose order changes between runs
 	if len(problems) > 0 {

@@ -20,6 +20,10 @@ import (
 type Section struct {
 	Module string
 	Prefix string
+	// Isolation, if set, is the module's default database isolation
+	// (Isolated: a database of its own), under what the files and
+	// <MODULE>_DATABASE_ISOLATION say; a section may declare only this.
+	Isolation string
 	// fresh returns a pointer to a new value holding the defaults of an
 	// environment, so no two loads share a map.
 	fresh func(env string) any

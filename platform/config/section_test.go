@@ -99,3 +99,16 @@ func TestUnknownModuleKeysAreRefused(t *testing.T) {
 	assert.ErrorContains(t, err, "modules.inventory (line 6): no such module; modules are users, orders, payments")
 	assert.ErrorContains(t, err, "modules.users.size (line 8): unknown key; users has no settings of its own")
 }
+
+// A module may declare only its default isolation: its own database
+// unless a file or its variable says otherwise.
+func TestSectionIsolation(t *testing.T) {
+	own := config.Section{Module: "payments", Isolation: config.Isolated}
+	cfg, err := config.Load(env(map[string]string{"PAYMENTS_DATABASE_URL": "postgres://p@db/payments"}), modules, own)
+	require.NoError(t, err)
+	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
+	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
+	cfg, err = config.Load(env(map[string]string{"PAYMENTS_DATABASE_ISOLATION": "shared"}), modules, own)
+	require.NoError(t, err)
+	assert.Equal(t, config.Shared, cfg.Isolation("payments"), "the variable wins over the module's default")
+}

@@ -139,6 +139,15 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 		for _, dep := range known[name].DependsOn {
 			need(dep, name, p.remote)
 		}
+		if known[name].Proxies {
+			// A proxy (the gateway) fronts every module with public routes
+			// it is given an address for, whether or not it calls it.
+			for _, s := range specs {
+				if url := strings.TrimRight(cfg.Module(s.Name).URL, "/"); url != "" && len(s.Routes) > 0 && !p.IsLocal(s.Name) {
+					p.remote[s.Name] = url
+				}
+			}
+		}
 		if cfg.Events.Broker == config.BrokerNATS {
 			continue // subscribers take their events from the broker
 		}
