@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mitosis/modules"
+	"mitosis/platform/config"
 	platformtopology "mitosis/platform/topology"
 )
 
@@ -107,7 +108,9 @@ func eventsPer(table, key, schema, typ, want string) string {
 func eventChecks(specs []platformtopology.Spec) []auditCheck {
 	var stateful []platformtopology.Spec
 	for _, s := range specs {
-		if !s.Stateless {
+		// A module isolated by default keeps its tables in a database of
+		// its own, which this audit does not read.
+		if !s.Stateless && s.Settings.Isolation != config.Isolated {
 			stateful = append(stateful, s)
 		}
 	}

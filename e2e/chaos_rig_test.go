@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/platform/pgserver"
 )
 
@@ -35,9 +37,30 @@ type chaosRig struct {
 	procs   map[string]*appProcess
 }
 
-// chaosModules start in this order: users delivers to payments, orders
-// calls both, and the gateway, last, proxies to the three.
-var chaosModules = []string{"payments", "users", "orders", "gateway"}
+// chaosModules are every module but the gateway, from the module list,
+// each in a process of its own. Order does not matter: a module whose
+// callee or subscriber is not up yet is still ready, and retries.
+func chaosModules() []string {
+	var out []string
+	for _, s := range modules.All() {
+		if !s.Proxies {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// chaosProcesses are the modules' processes and, last, the edge's: each
+// module that proxies (the gateway) in front of them.
+func chaosProcesses() []string {
+	out := chaosModules()
+	for _, s := range modules.All() {
+		if s.Proxies {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
 
 func startChaosRig(t *testing.T, natsURL string) *chaosRig {
 	t.Helper()
@@ -69,31 +92,35 @@ func startChaosRig(t *testing.T, natsURL string) *chaosRig {
 	r := &chaosRig{t: t, pg: pg, dbURL: pg.URL("mitosis"), natsURL: natsURL,
 		proxies: map[string]*toxiproxy.Proxy{}, addrs: map[string]string{}, procs: map[string]*appProcess{}}
 	toxi := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	for _, m := range chaosModules {
+	for _, m := range chaosProcesses() {
 		r.addrs[m] = freeAddr(t)
 	}
-	for _, m := range []string{"users", "payments"} {
+	for _, m := range chaosModules() {
 		p := toxiproxy.NewProxy(toxi, m, "127.0.0.1:0", r.addrs[m])
 		require.NoError(t, p.Start())
 		t.Cleanup(p.Stop)
 		r.proxies[m] = p
 	}
-	for _, m := range chaosModules {
+	for _, m := range chaosProcesses() {
 		r.start(m)
 	}
 	return r
 }
 
 // env is a module process's environment: calls to other modules (and
-// payments' reads of users' signing keys) go through the proxies; breakers probe again after a second; event deliveries retry
-// quickly but long enough (about a minute and a half) to outlast any fault
-// without becoming dead letters. On SIGTERM a process serves on for a
-// second (as behind a load balancer), then drains.
+// reads of users' signing keys) go through the proxies, one per module;
+// breakers probe again after a second; event deliveries retry quickly but
+// long enough (about a minute and a half) to outlast any fault without
+// becoming dead letters. On SIGTERM a process serves on for a second (as
+// behind a load balancer), then drains.
 func (r *chaosRig) env(module string) map[string]string {
-	if module == "gateway" { // no database, no events: the modules' public routes
-		return map[string]string{"SERVICES": module, "HTTP_ADDR": r.addrs[module], "SERVICE_SECRET": serviceSecret,
-			"USERS_URL": r.url("users"), "PAYMENTS_URL": r.url("payments"), "ORDERS_URL": r.url("orders"),
+	if !slices.Contains(chaosModules(), module) { // the edge: no database, no events, the modules' public routes
+		env := map[string]string{"SERVICES": module, "HTTP_ADDR": r.addrs[module], "SERVICE_SECRET": serviceSecret,
 			"SHUTDOWN_DELAY": "1s", "SHUTDOWN_TIMEOUT": "15s"}
+		for _, m := range chaosModules() {
+			env[strings.ToUpper(m)+"_URL"] = r.url(m)
+		}
+		return env
 	}
 	env := map[string]string{
 		"SERVICES": module, "DATABASE_URL": r.dbURL, "HTTP_ADDR": r.addrs[module],
@@ -105,16 +132,10 @@ func (r *chaosRig) env(module string) map[string]string {
 	if r.natsURL != "" {
 		env["EVENTS_BROKER"], env["NATS_URL"] = "nats", r.natsURL
 	}
-	switch module {
-	case "payments": // verifies access tokens with users' published keys
-		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
-	case "users":
-		if r.natsURL == "" { // with a broker, users needs no subscriber's URL
-			env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
+	for _, other := range chaosModules() {
+		if other != module {
+			env[strings.ToUpper(other)+"_URL"] = "http://" + r.proxies[other].Listen
 		}
-	case "orders":
-		env["USERS_URL"] = "http://" + r.proxies["users"].Listen
-		env["PAYMENTS_URL"] = "http://" + r.proxies["payments"].Listen
 	}
 	return env
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/modules/gateway"
 	"mitosis/modules/payments"
 	"mitosis/platform/auth"
@@ -76,10 +77,13 @@ func oneProcess(t *testing.T) topology { return oneProcessOn(t, pgtest.NewDataba
 func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology {
 	p := startApp(t, "app", with(extra, map[string]string{"DATABASE_URL": dbURL, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}))
 	p.waitReady(t)
+	checks := map[string][]string{}
+	for _, s := range modules.All() {
+		checks[s.Name] = moduleChecks(s, extra)
+	}
 	return topology{
 		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
-		processes: []healthWant{{url: p.url, admin: p.admin, gateway: true, checks: map[string][]string{
-			"users": ownChecks(extra), "payments": ownChecks(extra), "orders": ownChecks(extra), "gateway": nil}}},
+		processes: []healthWant{{url: p.url, admin: p.admin, gateway: true, checks: checks}},
 	}
 }
 

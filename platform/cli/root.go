@@ -40,7 +40,7 @@ func New(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(serveCommand(env), checkCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env),
-		healthCommand(env), graphCommand(env), adviseCommand(env), versionCommand())
+		healthCommand(env), graphCommand(env), adviseCommand(env), openapiCommand(env), newCommand(), versionCommand())
 	root.AddCommand(moduleCommands(env)...)
 	return root
 }
@@ -69,5 +69,5 @@ func (env Env) configOnly() (config.Config, error) {
 	for _, s := range env.Specs {
 		names = append(names, s.Name)
 	}
-	return config.Load(getenv, names)
+	return config.Load(getenv, names, topology.Sections(env.Specs)...)
 }

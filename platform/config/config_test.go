@@ -146,15 +146,12 @@ func TestDevelopmentDefaults(t *testing.T) {
 	require.NoError(t, os.WriteFile(prod, []byte("env: production\n"), 0o600))
 	cfg := load(map[string]string{"CONFIG_FILE": prod})
 	assert.Equal(t, ":8080", cfg.HTTPAddr)
-	assert.Equal(t, "5/m burst 5", cfg.Gateway.RateLimits["auth"].Limit)
 	assert.Equal(t, "127.0.0.1:8080", load(map[string]string{"CONFIG_FILE": prod, "APP_ENV": "development"}).HTTPAddr, "APP_ENV wins")
 
 	dev := filepath.Join(dir, "dev.yaml")
-	require.NoError(t, os.WriteFile(dev, []byte("http_addr: \":7000\"\ngateway:\n  rate_limits:\n    auth: {prefix: /api/v1/auth, limit: \"1/m\"}\n"), 0o600))
+	require.NoError(t, os.WriteFile(dev, []byte("http_addr: \":7000\"\n"), 0o600))
 	cfg = load(map[string]string{"CONFIG_FILE": dev})
 	assert.Equal(t, ":7000", cfg.HTTPAddr, "CONFIG_FILE overrides the development defaults")
-	assert.Equal(t, "1/m", cfg.Gateway.RateLimits["auth"].Limit)
-	assert.Equal(t, "60/m burst 20", cfg.Gateway.RateLimits["register"].Limit)
 }
 
 func TestObservabilitySettings(t *testing.T) {

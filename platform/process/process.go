@@ -28,7 +28,8 @@ import (
 
 // Options returns the fx options of a process, and its placement. It fails
 // before anything starts when SERVICES or the module URLs are inconsistent.
-// openAPI is the document of the public API, served by every process.
+// openAPI is the base of the public API's document, served by every process
+// with every module's part merged in.
 func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openAPI []byte, log *slog.Logger) (fx.Option, topology.Placement, error) {
 	place, err := topology.Plan(specs, cfg)
 	if err != nil {
@@ -37,7 +38,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	if err := db.Validate(cfg, place.LocalData()); err != nil {
 		return nil, topology.Placement{}, err
 	}
-	doc, err := apidoc.Parse(openAPI)
+	doc, err := apidoc.Parse(openAPI, topology.OpenAPI(specs)...)
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}

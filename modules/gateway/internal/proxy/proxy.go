@@ -27,7 +27,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 
 	"mitosis/modules/gateway"
-	"mitosis/platform/config"
+	"mitosis/modules/gateway/internal/settings"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/telemetry"
@@ -135,7 +135,7 @@ func dropEdgeHeaders(h http.Header) {
 // /internal/ is never proxied. Each forwarded request is a CLIENT span of
 // the gateway ("proxy orders"), whose context the module continues.
 func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, trustedProxies []string, tracing *telemetry.Tracing, log *slog.Logger) error {
-	trusted, err := config.TrustedNets(trustedProxies)
+	trusted, err := settings.TrustedNets(trustedProxies)
 	if err != nil {
 		return err
 	}

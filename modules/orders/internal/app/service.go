@@ -15,7 +15,6 @@ import (
 	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
-	"mitosis/platform/config"
 	"mitosis/platform/ids"
 )
 
@@ -36,7 +35,7 @@ type Service struct {
 	store     *store.Store
 	customers Customers
 	wallets   Wallets
-	cfg       config.Saga
+	cfg       Settings
 	observe   observer
 	tracer    trace.Tracer // nil: the saga is not traced
 }
@@ -46,7 +45,7 @@ var _ orders.Service = (*Service)(nil)
 // New returns the orders service. customers and wallets may be local
 // implementations or HTTP clients; this code cannot tell. The saga
 // reports its steps to tel.
-func New(s *store.Store, customers Customers, wallets Wallets, cfg config.Saga, tel Telemetry) *Service {
+func New(s *store.Store, customers Customers, wallets Wallets, cfg Settings, tel Telemetry) *Service {
 	return &Service{store: s, customers: customers, wallets: wallets, cfg: cfg, observe: newObserver(tel)}
 }
 
