@@ -3,6 +3,7 @@ package modules
 
 import (
 	"mitosis/modules/gateway/gatewayfx"
+	"mitosis/modules/inventory/inventoryfx"
 	"mitosis/modules/orders/ordersfx"
 	"mitosis/modules/payments/paymentsfx"
 	"mitosis/modules/users/usersfx"
@@ -12,7 +13,7 @@ import (
 // All returns the specs of every module; the gateway last, as it serves
 // what the others leave to it.
 func All() []topology.Spec {
-	return []topology.Spec{usersfx.Spec, paymentsfx.Spec, ordersfx.Spec, gatewayfx.Spec}
+	return []topology.Spec{usersfx.Spec, paymentsfx.Spec, ordersfx.Spec, inventoryfx.Spec, gatewayfx.Spec}
 }
 
 // Names returns the names of every module.
