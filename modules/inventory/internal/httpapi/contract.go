@@ -11,8 +11,16 @@ import (
 // and whether a failed call may be sent again.
 var API = contract.Define(inventory.Name, inventory.Errors, func(s contract.Stub[inventory.Service]) inventory.Service { return stub{s} })
 
-// CreateItem is sent at most once: a repeat would find its name taken.
-var createItem = contract.Unsafe(API, inventory.Service.CreateItem)
+var (
+	getStock = contract.Read(API, inventory.Service.GetStock)
+	// A repeated restock would add twice: sent at most once.
+	restock = contract.Unsafe(API, inventory.Service.Restock)
+	// Reserve, Release and Commit are keyed by the order in their body:
+	// a repeat has the first one's effect.
+	reserve = contract.Idempotent(API, inventory.Service.Reserve)
+	release = contract.Idempotent(API, inventory.Service.Release)
+	commit  = contract.Idempotent(API, inventory.Service.Commit)
+)
 
 // stub is inventory.Service as its callers hold it: in-process (counted, one
 // interface call from the implementation) or over HTTP.
@@ -22,10 +30,42 @@ type stub struct {
 
 var _ inventory.Service = stub{}
 
-func (s stub) CreateItem(ctx context.Context, in inventory.CreateItemRequest) (inventory.Item, error) {
+func (s stub) GetStock(ctx context.Context, in inventory.StockRequest) (inventory.StockList, error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.CreateItem(ctx, in)
-		return out, contract.Done(s.Stub, createItem, err)
+		out, err := impl.GetStock(ctx, in)
+		return out, contract.Done(s.Stub, getStock, err)
 	}
-	return contract.Call(s.Stub, createItem, ctx, in)
+	return contract.Call(s.Stub, getStock, ctx, in)
+}
+
+func (s stub) Restock(ctx context.Context, in inventory.RestockRequest) (inventory.Stock, error) {
+	if impl, ok := s.Local(); ok {
+		out, err := impl.Restock(ctx, in)
+		return out, contract.Done(s.Stub, restock, err)
+	}
+	return contract.Call(s.Stub, restock, ctx, in)
+}
+
+func (s stub) Reserve(ctx context.Context, in inventory.ReserveRequest) (inventory.Reservation, error) {
+	if impl, ok := s.Local(); ok {
+		out, err := impl.Reserve(ctx, in)
+		return out, contract.Done(s.Stub, reserve, err)
+	}
+	return contract.Call(s.Stub, reserve, ctx, in)
+}
+
+func (s stub) Release(ctx context.Context, in inventory.ReleaseRequest) (inventory.Reservation, error) {
+	if impl, ok := s.Local(); ok {
+		out, err := impl.Release(ctx, in)
+		return out, contract.Done(s.Stub, release, err)
+	}
+	return contract.Call(s.Stub, release, ctx, in)
+}
+
+func (s stub) Commit(ctx context.Context, in inventory.CommitRequest) (inventory.Reservation, error) {
+	if impl, ok := s.Local(); ok {
+		out, err := impl.Commit(ctx, in)
+		return out, contract.Done(s.Stub, commit, err)
+	}
+	return contract.Call(s.Stub, commit, ctx, in)
 }

@@ -14,9 +14,9 @@ import (
 	"mitosis/platform/transport"
 )
 
-// createItemBody is the body of POST /api/v1/inventory/items.
-type createItemBody struct {
-	Name string `json:"name"`
+// restockBody is the body of POST /api/v1/inventory/stock/{sku}/restock.
+type restockBody struct {
+	Quantity int64 `json:"quantity"`
 }
 
 // Mount registers the public routes, and the internal routes of every
@@ -24,21 +24,33 @@ type createItemBody struct {
 func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier) {
 	// Middleware per route, not per group: an echo group with middleware
 	// also claims every unknown path under its prefix.
-	e.POST("/api/v1/inventory/items", postItem(svc), tokens.Required)
+	e.GET("/api/v1/inventory/stock", listStock(svc), tokens.Required)
+	e.POST("/api/v1/inventory/stock/:sku/restock", restockSKU(svc), tokens.Required, auth.AdminOnly)
 	API.Serve(e, svc)
 }
 
-// postItem creates an item for a signed-in caller.
-func postItem(svc *app.Service) echo.HandlerFunc {
+// listStock returns the stock of the SKUs named by ?sku=, or of every SKU.
+func listStock(svc *app.Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var body createItemBody
-		if err := transport.Bind(c, &body); err != nil {
-			return err
-		}
-		item, err := svc.CreateItem(c.Request().Context(), inventory.CreateItemRequest{Name: body.Name})
+		list, err := svc.GetStock(c.Request().Context(), inventory.StockRequest{SKUs: c.QueryParams()["sku"]})
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusCreated, item)
+		return c.JSON(http.StatusOK, list)
+	}
+}
+
+// restockSKU adds an admin's delivery to an SKU's stock.
+func restockSKU(svc *app.Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var body restockBody
+		if err := transport.Bind(c, &body); err != nil {
+			return err
+		}
+		stock, err := svc.Restock(c.Request().Context(), inventory.RestockRequest{SKU: c.Param("sku"), Quantity: body.Quantity})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, stock)
 	}
 }

@@ -1,0 +1,3 @@
+DROP TABLE reservation_lines;
+DROP TABLE reservations;
+DROP TABLE stock;

@@ -1,0 +1,2 @@
+DELETE FROM stock WHERE sku IN ('COFFEE-1KG', 'MUG-CERAMIC', 'GRINDER-HND', 'KETTLE-GOOS', 'FILTER-100', 'SCALE-DIGI')
+    AND NOT EXISTS (SELECT 1 FROM reservation_lines l WHERE l.sku = stock.sku);
