@@ -18,6 +18,8 @@ import (
 // process all three URLs are the same.
 type topology struct {
 	users, payments, orders string
+	// inventory serves /api/v1/inventory; "" sends it to orders' process.
+	inventory string
 	// gateway is where the modules run as the gateway sees them (local or
 	// remote), or "" when no process runs a gateway.
 	gateway string
@@ -47,6 +49,8 @@ func (tp topology) baseFor(path string) string {
 		return tp.users
 	case strings.HasPrefix(path, "/api/v1/wallet"), strings.HasPrefix(path, "/api/v1/payments"):
 		return tp.payments
+	case strings.HasPrefix(path, "/api/v1/inventory") && tp.inventory != "":
+		return tp.inventory
 	}
 	return tp.orders
 }

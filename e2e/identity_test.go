@@ -230,4 +230,5 @@ func runAdmin(t *testing.T, topo topology, db string) {
 	require.Empty(t, own.Items, "without all=true an admin sees their own orders")
 	requireProblem(t, topo.get(t, "/api/v1/orders/"+order.ID, admin.AccessToken), http.StatusNotFound, orders.ErrNotFound.Code)
 	requireProblem(t, topo.get(t, "/api/v1/orders?all=maybe", admin.AccessToken), http.StatusBadRequest, "bad_request")
+	restock(t, topo, alice.AccessToken, admin.AccessToken)
 }

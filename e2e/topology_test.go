@@ -15,8 +15,10 @@ import (
 
 	"mitosis/modules"
 	"mitosis/modules/gateway"
+	"mitosis/modules/inventory"
 	"mitosis/modules/payments"
 	"mitosis/platform/auth"
+	"mitosis/platform/db"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -82,13 +84,13 @@ func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology 
 		checks[s.Name] = moduleChecks(s, extra)
 	}
 	return topology{
-		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
+		users: p.url, payments: p.url, orders: p.url, inventory: p.url, gateway: gateway.WhereLocal,
 		processes: []healthWant{{url: p.url, admin: p.admin, gateway: true, checks: checks}},
 	}
 }
 
-// threeProcesses starts payments, users (which delivers its events to
-// payments), then orders calling them. With paymentsDB set, payments keeps
+// threeProcesses starts payments (with inventory in its process), users
+// (which delivers its events to payments), then orders calling them. With paymentsDB set, payments keeps
 // its data in that database instead; extra is added to every process's
 // environment.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
@@ -99,10 +101,11 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 // with extra.
 func splitTopology(sp *split, extra map[string]string) topology {
 	return topology{
-		users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, serviceAuth: extra["SERVICE_AUTH"],
+		users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, inventory: sp.payments.url, serviceAuth: extra["SERVICE_AUTH"],
 		processes: []healthWant{
 			{url: sp.users.url, admin: sp.users.admin, checks: map[string][]string{"users": ownChecks(extra)}},
-			{url: sp.payments.url, admin: sp.payments.admin, checks: map[string][]string{"payments": ownChecks(extra)}},
+			{url: sp.payments.url, admin: sp.payments.admin, checks: map[string][]string{"payments": ownChecks(extra),
+				inventory.Name: {db.CheckDatabase, db.CheckMigrations}}},
 			{url: sp.orders.url, admin: sp.orders.admin, checks: map[string][]string{"orders": ownChecks(extra, "payments", "users")}},
 		},
 	}
@@ -121,7 +124,9 @@ func startSplit(t *testing.T, sharedDB, paymentsDB string, extra, ordersExtra ma
 	env := func(services string) map[string]string {
 		return with(extra, map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
 	}
-	paymentsEnv := env("payments")
+	// inventory rides in payments' process: a fourth process would slow
+	// every split test, and orders still calls it over HTTP.
+	paymentsEnv := env("payments," + inventory.Name)
 	if paymentsDB != "" {
 		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
@@ -141,7 +146,7 @@ func startSplit(t *testing.T, sharedDB, paymentsDB string, extra, ordersExtra ma
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
 	ordersEnv := with(ordersExtra, env("orders"))
-	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
+	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"], ordersEnv["INVENTORY_URL"] = u.url, p.url, p.url
 	o := startApp(t, "orders", ordersEnv)
 	o.waitReady(t)
 	return &split{users: u, payments: p, orders: o,
@@ -171,11 +176,11 @@ func behindGateway(t *testing.T, split topology) topology {
 func behindGatewayWith(t *testing.T, split topology, extra map[string]string) (topology, *appProcess) {
 	g := startApp(t, "gateway", with(extra, map[string]string{
 		"SERVICES": "gateway", "SERVICE_SECRET": serviceSecret,
-		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders,
+		"USERS_URL": split.users, "PAYMENTS_URL": split.payments, "ORDERS_URL": split.orders, "INVENTORY_URL": split.inventory,
 	}))
 	g.waitReady(t)
 	return topology{
-		users: g.url, payments: g.url, orders: g.url, gateway: gateway.WhereRemote,
+		users: g.url, payments: g.url, orders: g.url, inventory: g.url, gateway: gateway.WhereRemote,
 		processes: append(split.processes, healthWant{url: g.url, admin: g.admin, gateway: true,
 			checks: map[string][]string{"gateway": {"orders", "payments", "users"}}}),
 	}, g
