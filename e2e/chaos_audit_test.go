@@ -68,6 +68,19 @@ func dataChecks() []auditCheck {
 			SELECT format('user %s: stats %s orders / %s cents, orders say %s / %s', u.id, coalesce(st.orders_confirmed, 0), coalesce(st.total_spent_cents, 0), coalesce(w.n, 0), coalesce(w.s, 0))
 			FROM users.users u LEFT JOIN want w ON w.user_id = u.id LEFT JOIN users.order_stats st ON st.user_id = u.id
 			WHERE coalesce(w.n, 0) <> coalesce(st.orders_confirmed, 0) OR coalesce(w.s, 0) <> coalesce(st.total_spent_cents, 0)`},
+		{"stock is never negative", `
+			SELECT format('sku %s: available %s, reserved %s, sold %s', sku, available, reserved, sold) FROM inventory.stock
+			WHERE available < 0 OR reserved < 0 OR sold < 0`},
+		{"per SKU, available + reserved + sold = stocked", `
+			SELECT format('sku %s: %s + %s + %s <> stocked %s', sku, available, reserved, sold, stocked) FROM inventory.stock
+			WHERE available + reserved + sold <> stocked`},
+		{"per SKU, reserved and sold are what its reservations hold", `
+			SELECT format('sku %s: reserved %s, sold %s; reservations hold %s, %s', s.sku, s.reserved, s.sold, coalesce(h.held, 0), coalesce(h.sold, 0))
+			FROM inventory.stock s LEFT JOIN (SELECT l.sku,
+					sum(l.quantity) FILTER (WHERE r.status = 'reserved') AS held,
+					sum(l.quantity) FILTER (WHERE r.status = 'committed') AS sold
+				FROM inventory.reservation_lines l JOIN inventory.reservations r USING (order_id) GROUP BY l.sku) h USING (sku)
+			WHERE s.reserved <> coalesce(h.held, 0) OR s.sold <> coalesce(h.sold, 0)`},
 		{"one event per change: user.registered per user", eventsPer("users.users", "id", "users", "user.registered", "1")},
 		{"one event per change: order.placed per order", eventsPer("orders.orders", "id", "orders", "order.placed", "1")},
 		{"one event per change: order.confirmed per order once confirmed", eventsPer("orders.orders", "id", "orders", "order.confirmed",

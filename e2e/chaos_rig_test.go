@@ -171,9 +171,11 @@ var chaosFaults = []chaosFault{
 	{"SIGTERM payments, restart once it exited", func(r *chaosRig) { r.terminate("payments") }, true},
 	{"SIGTERM orders, restart once it exited", func(r *chaosRig) { r.terminate("orders") }, true},
 	{"SIGTERM users, restart once it exited", func(r *chaosRig) { r.terminate("users") }, true},
+	{"SIGTERM inventory, restart once it exited", func(r *chaosRig) { r.terminate("inventory") }, true},
 	{"SIGTERM gateway, restart once it exited", func(r *chaosRig) { r.terminate("gateway") }, true},
 	{"SIGKILL payments, restart after 1s", func(r *chaosRig) { r.crash("payments") }, false},
 	{"SIGKILL orders, restart after 1s", func(r *chaosRig) { r.crash("orders") }, false},
+	{"SIGKILL inventory, restart after 1s", func(r *chaosRig) { r.crash("inventory") }, false},
 	// Meanwhile orders may accept orders as pending (its saga checks the
 	// customer again later) and a verifier without cached keys answers 503.
 	{"SIGKILL users, restart after 1s", func(r *chaosRig) { r.crash("users") }, false},
