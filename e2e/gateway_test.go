@@ -9,6 +9,7 @@ import (
 
 	"mitosis/modules"
 	"mitosis/modules/gateway"
+	"mitosis/modules/inventory"
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
 )
@@ -56,7 +57,7 @@ func (s *session) services(t *testing.T) {
 		where[m.Name] = m.Where
 	}
 	m := s.topo.gateway
-	want := map[string]string{"users": m, "payments": m, "orders": m, "gateway": gateway.WhereLocal}
+	want := map[string]string{"users": m, "payments": m, "orders": m, inventory.Name: m, "gateway": gateway.WhereLocal}
 	// Modules the scenario does not use run where everything runs in one
 	// process, and nowhere in its splits.
 	for _, spec := range modules.All() {

@@ -180,7 +180,7 @@ func adminHealth(t *testing.T, admin string, status int) health.Report {
 func TestE2EHealthWhenARemoteModuleIsKilled(t *testing.T) {
 	t.Parallel()
 	sp := startSplit(t, pgtest.NewDatabase(t), "", nil, nil)
-	split := topology{users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url}
+	split := topology{users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, inventory: sp.orders.url}
 	g := behindGateway(t, split).users
 	eventually(t, split, g, "/api/v1/services", http.StatusOK)
 

@@ -89,8 +89,8 @@ func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology 
 	}
 }
 
-// threeProcesses starts payments (with inventory in its process), users
-// (which delivers its events to payments), then orders calling them. With paymentsDB set, payments keeps
+// threeProcesses starts payments, users (which delivers its events to
+// payments), then orders calling them, with inventory in orders' process. With paymentsDB set, payments keeps
 // its data in that database instead; extra is added to every process's
 // environment.
 func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]string) topology {
@@ -101,12 +101,12 @@ func threeProcesses(t *testing.T, sharedDB, paymentsDB string, extra map[string]
 // with extra.
 func splitTopology(sp *split, extra map[string]string) topology {
 	return topology{
-		users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, inventory: sp.payments.url, serviceAuth: extra["SERVICE_AUTH"],
+		users: sp.users.url, payments: sp.payments.url, orders: sp.orders.url, inventory: sp.orders.url, serviceAuth: extra["SERVICE_AUTH"],
 		processes: []healthWant{
 			{url: sp.users.url, admin: sp.users.admin, checks: map[string][]string{"users": ownChecks(extra)}},
-			{url: sp.payments.url, admin: sp.payments.admin, checks: map[string][]string{"payments": ownChecks(extra),
+			{url: sp.payments.url, admin: sp.payments.admin, checks: map[string][]string{"payments": ownChecks(extra)}},
+			{url: sp.orders.url, admin: sp.orders.admin, checks: map[string][]string{"orders": ownChecks(extra, "payments", "users"),
 				inventory.Name: {db.CheckDatabase, db.CheckMigrations}}},
-			{url: sp.orders.url, admin: sp.orders.admin, checks: map[string][]string{"orders": ownChecks(extra, "payments", "users")}},
 		},
 	}
 }
@@ -124,9 +124,7 @@ func startSplit(t *testing.T, sharedDB, paymentsDB string, extra, ordersExtra ma
 	env := func(services string) map[string]string {
 		return with(extra, map[string]string{"SERVICES": services, "DATABASE_URL": sharedDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
 	}
-	// inventory rides in payments' process: a fourth process would slow
-	// every split test, and orders still calls it over HTTP.
-	paymentsEnv := env("payments," + inventory.Name)
+	paymentsEnv := env("payments")
 	if paymentsDB != "" {
 		paymentsEnv["PAYMENTS_DATABASE_ISOLATION"] = "isolated"
 		paymentsEnv["PAYMENTS_DATABASE_URL"] = paymentsDB
@@ -145,8 +143,10 @@ func startSplit(t *testing.T, sharedDB, paymentsDB string, extra, ordersExtra ma
 	}
 	u := startApp(t, "users", usersEnv)
 	u.waitReady(t)
-	ordersEnv := with(ordersExtra, env("orders"))
-	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"], ordersEnv["INVENTORY_URL"] = u.url, p.url, p.url
+	// inventory rides in orders' process: a fourth process would slow every
+	// split test (the chaos suite and e2e/alone_test.go run it alone).
+	ordersEnv := with(ordersExtra, env("orders,"+inventory.Name))
+	ordersEnv["USERS_URL"], ordersEnv["PAYMENTS_URL"] = u.url, p.url
 	o := startApp(t, "orders", ordersEnv)
 	o.waitReady(t)
 	return &split{users: u, payments: p, orders: o,
