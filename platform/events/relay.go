@@ -51,7 +51,14 @@ func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deli
 func (r *Relay) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.done.Add(1)
+	// A commit to the outbox wakes the relay at once; the ticker is the
+	// safety net (a lost notification, a retry falling due).
+	wake := make(chan struct{}, 1)
+	r.done.Add(2)
+	go func() {
+		defer r.done.Done()
+		r.wakeOnNotify(ctx, wake)
+	}()
 	go func() {
 		defer r.done.Done()
 		tick := time.NewTicker(r.cfg.PollInterval)
@@ -71,6 +78,7 @@ func (r *Relay) Start() {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+			case <-wake:
 			}
 		}
 	}()
