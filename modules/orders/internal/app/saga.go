@@ -52,8 +52,8 @@ func newOwner() string { return processName + "/" + uuid.NewString()[:8] }
 
 // run drives a saga its caller holds, one step after another, until the
 // order is settled, a step waits for a retry (*rescheduled), or the lease
-// is lost (store.ErrLeaseLost).
-func (s *Service) run(ctx context.Context, sg store.Saga) error {
+// is lost (store.ErrLeaseLost). It returns the saga as far as it got.
+func (s *Service) run(ctx context.Context, sg store.Saga) (store.Saga, error) {
 	for sg.Step != store.StepDone {
 		spanCtx, span := s.startStep(ctx, sg)
 		stepCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
@@ -76,17 +76,17 @@ func (s *Service) run(ctx context.Context, sg store.Saga) error {
 			endStep(span, outs[i], err)
 		}
 		if err != nil {
-			return err
+			return sg, err
 		}
 		for _, out := range outs {
 			s.observe.step(ctx, sg, out, cause)
 			if out.Next == sg.Step {
-				return &rescheduled{err: cause}
+				return sg, &rescheduled{err: cause}
 			}
 			sg, cause = after(sg, out), nil
 		}
 	}
-	return nil
+	return sg, nil
 }
 
 // local reports a step that calls no other module and cannot fail.
@@ -96,7 +96,7 @@ func local(step string) bool { return step == orders.StepConfirm || step == orde
 func after(sg store.Saga, out store.Outcome) store.Saga {
 	sg.Step, sg.Attempts = out.Next, 0
 	if out.Settle != "" {
-		sg.Step = store.StepDone
+		sg.Step, sg.Settled, sg.SettledAt = store.StepDone, out.Settle, out.At
 	}
 	if out.PaymentID != nil {
 		sg.PaymentID = out.PaymentID
@@ -115,14 +115,14 @@ func (s *Service) step(ctx context.Context, sg store.Saga) (store.Outcome, error
 	case orders.StepCharge:
 		return s.charge(ctx, sg)
 	case orders.StepConfirm:
-		return store.Outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed}, nil
+		return store.Outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed, At: now()}, nil
 	case orders.StepVoidCharge:
 		return s.voidCharge(ctx, sg)
 	case orders.StepRefund:
 		return s.refund(ctx, sg)
 	case orders.StepCancel:
 		return store.Outcome{Step: orders.StepCancel, Outcome: orders.OutcomeSucceeded,
-			Detail: deref(sg.FailureReason), Settle: orders.StatusCancelled}, nil
+			Detail: deref(sg.FailureReason), Settle: orders.StatusCancelled, At: now()}, nil
 	}
 	return s.retry(sg, fmt.Errorf("unknown saga step %q", sg.Step))
 }
@@ -224,6 +224,9 @@ func succeeded(step, detail, next string) store.Outcome {
 func failed(step, detail, next, reason string) store.Outcome {
 	return store.Outcome{Step: step, Outcome: orders.OutcomeFailed, Detail: detail, Next: next, Reason: &reason}
 }
+
+// now is a time as PostgreSQL stores it.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func deref(s *string) string {
 	if s == nil {

@@ -32,6 +32,11 @@ type Saga struct {
 	// TraceParent is the W3C traceparent of the request that started this
 	// run of the saga ("" if untraced).
 	TraceParent string `bun:"trace_parent"`
+	// Settled and SettledAt are the status and updated_at the runner
+	// recorded for the order when it settled it (not stored here: the
+	// order holds them).
+	Settled   string    `bun:"-"`
+	SettledAt time.Time `bun:"-"`
 }
 
 // NewSaga is the saga stored with a new order, held by its placing request.
@@ -62,8 +67,9 @@ type Outcome struct {
 	PaymentID *string
 	Reason    *string
 	// Settle moves the order to this status in the same transaction, with
-	// its event (the saga's last step).
+	// its event (the saga's last step), as of At.
 	Settle string
+	At     time.Time
 }
 
 const sagaColumns = `s.order_id, o.customer_id, o.total_cents, s.step, s.attempts, s.deadline_at,
@@ -170,7 +176,7 @@ func (s *Store) Record(ctx context.Context, sg Saga, lease time.Duration, outs .
 		if last.Settle == "" {
 			return nil
 		}
-		_, err = transition(ctx, tx, sg.OrderID, last.Settle, paymentID, reason)
+		_, err = transition(ctx, tx, sg.OrderID, last.Settle, last.At, paymentID, reason)
 		return err
 	})
 	if errors.Is(err, ErrLeaseLost) {

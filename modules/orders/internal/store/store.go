@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
@@ -119,7 +120,7 @@ func (s *Store) List(ctx context.Context, customerID string, page page.Keyset) (
 // transition settles an order: pending or confirmed to cancelled, or
 // pending to confirmed, with its event (order.confirmed or order.cancelled)
 // in the caller's transaction. It reports whether the order moved.
-func transition(ctx context.Context, tx bun.Tx, orderID, to string, paymentID, reason *string) (bool, error) {
+func transition(ctx context.Context, tx bun.Tx, orderID, to string, at time.Time, paymentID, reason *string) (bool, error) {
 	var row orderRow
 	err := tx.NewSelect().Model(&row).Column("status", "customer_id", "total_cents").
 		Where("id = ?", orderID).For("UPDATE").Scan(ctx)
@@ -131,7 +132,7 @@ func transition(ctx context.Context, tx bun.Tx, orderID, to string, paymentID, r
 		return false, nil
 	}
 	q := tx.NewUpdate().Model((*orderRow)(nil)).
-		Set("status = ?", to).Set("updated_at = now()").Where("id = ?", orderID)
+		Set("status = ?", to).Set("updated_at = ?", at).Where("id = ?", orderID)
 	if paymentID != nil {
 		q = q.Set("payment_id = ?", *paymentID)
 	}
