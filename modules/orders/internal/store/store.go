@@ -16,30 +16,16 @@ import (
 )
 
 // Store reads and writes the orders schema.
-type Store struct{ db *bun.DB }
+type Store struct {
+	db      *bun.DB
+	catalog catalog
+}
 
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // ErrDuplicateKey means a concurrent order with the same idempotency key won.
 var ErrDuplicateKey = errors.New("order with this idempotency key exists")
-
-// Products returns the catalog, or the named SKUs when skus is not empty.
-func (s *Store) Products(ctx context.Context, skus ...string) ([]orders.Product, error) {
-	var rows []productRow
-	q := s.db.NewSelect().Model(&rows).Order("sku")
-	if len(skus) > 0 {
-		q = q.Where("sku IN (?)", bun.In(skus))
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("select products: %w", err)
-	}
-	out := make([]orders.Product, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, orders.Product{SKU: r.SKU, Name: r.Name, PriceCents: r.PriceCents})
-	}
-	return out, nil
-}
 
 // Insert stores a new order with its items, its saga (held by the placing
 // request) and its order.placed event in one transaction.
