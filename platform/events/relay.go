@@ -108,7 +108,7 @@ func (r *Relay) fanOutAndDeliver(ctx context.Context) (int, error) {
 // at a time (a transaction advisory lock), so deliveries appear in outbox
 // order and per-aggregate order holds across replicas.
 func (r *Relay) fanOut(ctx context.Context) error {
-	return r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.fanout.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("fan-out lock: %w", err)
@@ -152,7 +152,7 @@ type due struct {
 // records each outcome in the same transaction.
 func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 	n := 0
-	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var batch []due
 		err := tx.NewRaw(`SELECT d.event_seq AS seq, d.subscriber, d.attempts,
 				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state
@@ -208,6 +208,26 @@ func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
 		next_attempt_at = now() + ? * interval '1 microsecond' WHERE event_seq = ? AND subscriber = ?`,
 		attempts, derr.Error(), wait.Microseconds(), d.Seq, d.Subscriber).Exec(ctx)
 	return wrap(err)
+}
+
+// relayTx runs fn in a transaction whose commit does not wait for its WAL
+// to reach the disk. What a relay writes (deliveries fanned out, attempts
+// and deliveries recorded, rows marked published) is only its progress: if
+// PostgreSQL crashes before the WAL writer flushes it (within
+// wal_writer_delay), it is lost with everything committed after it, and
+// the relay does the work again: a repeated fan-out conflicts away, a
+// repeated delivery finds the event in the subscriber's inbox, a repeated
+// publish is dropped by the stream or the inbox. The subscriber's inbox
+// transaction stays durable. Woken by every commit to the outbox, a relay
+// commits many times a second under load; this keeps each from waiting for
+// a flush.
+func relayTx(ctx context.Context, db *bun.DB, fn func(context.Context, bun.Tx) error) error {
+	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return fmt.Errorf("relay transaction: %w", err)
+		}
+		return fn(ctx, tx)
+	})
 }
 
 // Backoff is the delay after the given number of failed attempts: the base
