@@ -53,7 +53,11 @@ func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) error {
 	if err != nil {
 		return fmt.Errorf("listener connection: %w", err)
 	}
-	defer c.Close(context.WithoutCancel(ctx)) //nolint:errcheck // the listener is done either way
+	defer func() {
+		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second) // a stop never waits on a dead server
+		defer cancel()
+		_ = c.Close(closing) // the listener is done either way
+	}()
 	return r.waitForNotifications(ctx, c, wake)
 }
 
@@ -86,7 +90,8 @@ func (r *Relay) waitForNotifications(ctx context.Context, c *pgx.Conn, wake chan
 	}
 	r.throttle.Resolved(ctx, "listen", "event relay wake-up connection is back", "outbox", r.module)
 	for {
-		// Once per LISTEN: whatever committed before it took effect.
+		// First for whatever committed before the LISTEN took effect, then
+		// for each notification.
 		select {
 		case wake <- struct{}{}:
 		default:

@@ -63,10 +63,13 @@ func (s *Service) run(ctx context.Context, sg store.Saga) (store.Saga, error) {
 		// A step that calls no one and cannot fail (confirm, cancel) is
 		// decided at once and recorded with the step that led to it, in
 		// one transaction: a durable commit less, and no moment between
-		// the two for a crash to leave.
+		// the two for a crash to leave. The record is in the last step's
+		// span, as the event it writes (order.confirmed, order.cancelled)
+		// is that step's.
 		if next := after(sg, out); out.Next != sg.Step && local(next.Step) {
-			_, nextSpan := s.startStep(ctx, next)
-			nextOut, _ := s.step(ctx, next)
+			var nextSpan trace.Span
+			spanCtx, nextSpan = s.startStep(ctx, next)
+			nextOut, _ := s.step(spanCtx, next)
 			outs, spans = append(outs, nextOut), append(spans, nextSpan)
 		}
 		recCtx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), recordTimeout)
