@@ -26,6 +26,19 @@ func TestE2E(t *testing.T) {
 		t.Parallel()
 		runScenario(t, oneProcess(t))
 	})
+	t.Run("one process, strict local calls", func(t *testing.T) {
+		t.Parallel()
+		topo := oneProcessOn(t, pgtest.NewDatabase(t), map[string]string{"LOCAL_CALLS": "strict"})
+		runScenario(t, topo)
+		t.Run("calls between modules took the internal routes", func(t *testing.T) {
+			fams := scrape(t, topo.processes[0].admin)
+			for _, route := range []string{"/internal/payments/charge", "/internal/users/get", "/internal/:subscriber/events"} {
+				m, ok := sample(fams, "http_server_request_duration_seconds", map[string]string{"http_route": route})
+				require.True(t, ok, "no request on %s", route)
+				require.Positive(t, m.GetHistogram().GetSampleCount(), route)
+			}
+		})
+	})
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
 		runScenario(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil))

@@ -1,5 +1,5 @@
 // Package cli is the app command: serve, check, migrate, services, events,
-// health, graph, version.
+// health, graph, advise, version.
 package cli
 
 import (
@@ -40,7 +40,7 @@ func New(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(serveCommand(env), checkCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env),
-		healthCommand(env), graphCommand(env), versionCommand())
+		healthCommand(env), graphCommand(env), adviseCommand(env), versionCommand())
 	root.AddCommand(moduleCommands(env)...)
 	return root
 }

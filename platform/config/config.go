@@ -33,6 +33,13 @@ const (
 	BrokerNATS     = "nats"
 )
 
+// How calls between the modules of one process go (LOCAL_CALLS): a
+// method call, or the whole path of an HTTP call without the socket.
+const (
+	LocalCallsDirect = "direct"
+	LocalCallsStrict = "strict"
+)
+
 // Config is the whole configuration of one process.
 type Config struct {
 	Env      string            `yaml:"env"`
@@ -51,6 +58,7 @@ type Config struct {
 	Log      Log               `yaml:"log"`
 	Health   Health            `yaml:"health"`
 	Tracing  Tracing           `yaml:"tracing"`
+	Record   Recording         `yaml:"record"`
 	Modules  map[string]Module `yaml:"modules"`
 }
 
@@ -103,6 +111,10 @@ type Auth struct {
 // calls that are safe to repeat, and per remote module a circuit breaker and
 // a cap on concurrent calls.
 type Calls struct {
+	// Local is how calls between modules of one process go: direct (a
+	// method call) or strict (the path of an HTTP call without the socket:
+	// encoded, credentialed, decoded; see contract.Strict).
+	Local   string        `yaml:"local"`
 	Timeout time.Duration `yaml:"timeout"`
 	// Retries is how many times a failed call that is safe to repeat is
 	// tried again; 0 disables retries.
@@ -295,6 +307,9 @@ func (c Config) validate() []string {
 
 func (c Calls) validate() []string {
 	var errs []string
+	if c.Local != LocalCallsDirect && c.Local != LocalCallsStrict {
+		errs = append(errs, fmt.Sprintf("LOCAL_CALLS must be direct or strict, got %q", c.Local))
+	}
 	if c.Timeout <= 0 {
 		errs = append(errs, "CALL_TIMEOUT must be positive")
 	}

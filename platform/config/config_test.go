@@ -27,6 +27,7 @@ func TestDefaults(t *testing.T) {
 	assert.True(t, cfg.Database.MigrateOnStart)
 	assert.Equal(t, 15*time.Minute, cfg.Auth.TokenTTL)
 	assert.Equal(t, config.Calls{
+		Local:   config.LocalCallsDirect,
 		Timeout: 5 * time.Second, Retries: 2, Backoff: 50 * time.Millisecond, MaxConcurrency: 64,
 		BreakerFailures: 5, BreakerCooldown: 10 * time.Second,
 	}, cfg.Calls)
@@ -44,6 +45,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"USERS_URL":                   "http://users:8080",
 		"PAYMENTS_DATABASE_ISOLATION": "isolated",
 		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
+		"LOCAL_CALLS":                 "strict",
 		"CALL_TIMEOUT":                "2s",
 		"CALL_RETRIES":                "0",
 		"CALL_BACKOFF":                "10ms",
@@ -63,6 +65,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
 	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
 	assert.Equal(t, config.Calls{
+		Local:   config.LocalCallsStrict,
 		Timeout: 2 * time.Second, Retries: 0, Backoff: 10 * time.Millisecond, MaxConcurrency: 8,
 		BreakerFailures: 3, BreakerCooldown: time.Second,
 	}, cfg.Calls)
@@ -108,6 +111,7 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"wildcard":   {map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
 		"timeout":    {map[string]string{"HTTP_READ_TIMEOUT": "0s"}, "HTTP_READ_TIMEOUT"},
 		"broker":     {map[string]string{"EVENTS_BROKER": "kafka"}, "EVENTS_BROKER must be postgres or nats"},
+		"local":      {map[string]string{"LOCAL_CALLS": "loose"}, `LOCAL_CALLS must be direct or strict, got "loose"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)

@@ -101,6 +101,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 	str("JWKS_URL", &cfg.Auth.JWKSURL)
 	str("EVENTS_BROKER", &cfg.Events.Broker)
 	str("NATS_URL", &cfg.Events.NATSURL)
+	str("LOCAL_CALLS", &cfg.Calls.Local)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
@@ -109,6 +110,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 	}
 	errs := applyObservabilityEnv(cfg, getenv)
 	errs = append(errs, applyTracingEnv(&cfg.Tracing, getenv)...)
+	errs = append(errs, applyRecordingEnv(&cfg.Record, getenv)...)
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

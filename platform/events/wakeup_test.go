@@ -28,7 +28,7 @@ func TestACommittedEventWakesTheRelayWithoutAPoll(t *testing.T) {
 			w := newWorldIn(t, isolation, record)
 			r := w.sleepyRelay()
 			r.Start()
-			t.Cleanup(r.Stop)
+			t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 			require.Eventually(t, func() bool { return len(listeners(t)) == 1 }, 5*time.Second, 10*time.Millisecond)
 			for n := 1; n <= 3; n++ {
 				w.publish(t, "a", n)
@@ -43,7 +43,7 @@ func TestTheRelayListensAgainAfterLosingItsConnection(t *testing.T) {
 	w := newWorld(t, record)
 	r := w.sleepyRelay()
 	r.Start()
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	var first []int
 	require.Eventually(t, func() bool { first = listeners(t); return len(first) == 1 }, 5*time.Second, 10*time.Millisecond)
 	w.publish(t, "a", 1)

@@ -91,7 +91,7 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	if sg.Owner != "" {
 		held := store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: sg.Step,
 			DeadlineAt: time.Now().Add(sg.Deadline), Owner: sg.Owner}
-		done, err := s.run(inline, held)
+		done, err := s.run(inline, held, nil)
 		switch {
 		case err == nil && done.Settled != "":
 			// Settled here, under this request's lease: the order is what
@@ -128,7 +128,7 @@ func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga
 // pending but in good hands: the worker (or another runner) goes on.
 func settledLater(err error) bool {
 	var r *rescheduled
-	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost)
+	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost) || errors.Is(err, errHalted)
 }
 
 // replay answers a repeated idempotency key: ok is false if it is new.
@@ -164,7 +164,7 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 			return err
 		}
 		if ok {
-			_, err := s.run(ctx, sg)
+			_, err := s.run(ctx, sg, nil)
 			return err
 		}
 		step, err := s.store.SagaStep(ctx, orderID)
