@@ -81,20 +81,23 @@ capture_statements() {
 	# statements ("poll") and its per-event writes ("event"); the
 	# subscriber's inbox transaction is "event"; the rest is "request". Also
 	# "idle": users' key ring reloading signing_keys (when verifying a token,
-	# at most every 30 s per process: amortised to nothing) and a
+	# at most every 30 s per process: amortised to nothing), orders reading
+	# its copy of the catalog (at most once a second per process), the
+	# readiness check reading schema_migrations (a monitor's probe of a
+	# process) and a
 	# transaction still open when the window closes (a poll that began
 	# after the placement's work was all done).
 	# Out: kind|module|pid|step|sql.
 	awk -v OFS='|' '
 		function sqlof(l) { sub(/^[^|]*\|[^|]*\|[^|]*\|/, "", l); return l }
 		function stepof(l) { split(l, f, "|"); return f[3] }
-		function periodic(s) { return s ~ /FROM "signing_keys"/ }
+		function periodic(s) { return s ~ /FROM "signing_keys"|FROM "products"|FROM schema_migrations/ }
 		function pollish(s) { return s ~ /pg_try_advisory_xact_lock\(hashtext\(.mitosis\.events\.fanout|FROM event_outbox WHERE fanned_out_at IS NULL|^SELECT d\.event_seq AS seq/ }
 		function flush(pid,   i, kind, k, s) {
 			kind = relay[pid] ? (wrote[pid] ? "relay" : "idle") : inbox[pid] ? "event" : "request"
 			for (i = 1; i <= nb[pid]; i++) {
 				s = sqlof(buf[pid, i]); k = kind
-				if (kind == "relay") k = (toupper(s) ~ /^(BEGIN|COMMIT|ROLLBACK)/ || pollish(s)) ? "poll" : "event"
+				if (kind == "relay") k = (toupper(s) ~ /^(BEGIN|COMMIT|ROLLBACK|SET LOCAL)/ || pollish(s)) ? "poll" : "event"
 				print k, buf[pid, i]
 			}
 			nb[pid] = 0; intx[pid] = 0; relay[pid] = 0; wrote[pid] = 0; inbox[pid] = 0

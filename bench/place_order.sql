@@ -4,14 +4,16 @@
 -- statement PostgreSQL runs for it, idle polls left out), prints it, counts
 -- it as it counts this script, and stops if the two differ.
 --
--- First the request path: 32 statements, 4 durable commits. The catalog
--- read and users' Get, then the saga in the app's transactions: the pending
--- order with its items, its saga row, the first step (check_customer) and
--- order.placed in the outbox; payments' Charge under its per-key advisory
--- lock (the idempotent replay lookup, the voided-charge check, the wallet
--- debit, the ledger entry, payment.captured); the saga moved on to confirm
--- with its step; the confirmation (saga done, its step, the order locked,
--- confirmed, order.confirmed); and the order read back with its items.
+-- First the request path: 25 statements, 3 durable commits. Users' Get
+-- (orders prices from its copy of the catalog, read at most once a second),
+-- then the saga in the app's transactions: the pending order with its
+-- items, its saga row, the first step (check_customer) and order.placed in
+-- the outbox; payments' Charge under its per-key advisory lock (the
+-- idempotent replay lookup, the voided-charge check, the wallet debit, the
+-- payment, the ledger entry, payment.captured); the charge recorded with
+-- the confirmation that follows it, in one transaction (saga done, both
+-- steps, the order locked, confirmed, order.confirmed). The request answers
+-- the order it recorded, without reading it back.
 --
 -- Then, after the "-- Asynchronous" comment, what the placement causes
 -- later, per event: the relays fan out the three events (one delivery row:
@@ -49,8 +51,6 @@
 \set uid :client_id + 100000000000
 \set oid random(100000000000, 999999999999)
 \set pid random(100000000000, 999999999999)
--- orders: price the items (outside a transaction)
-SELECT "product_row"."sku", "product_row"."name", "product_row"."price_cents" FROM "products" AS "product_row" WHERE (sku IN ('COFFEE-1KG', 'FILTER-100')) ORDER BY "sku";
 -- users: Get the customer (the saga's check_customer, before anything is stored)
 SELECT "user_row"."id", "user_row"."email", "user_row"."name", "user_row"."password_hash", "user_row"."role", "user_row"."created_at" FROM "users" AS "user_row" WHERE (id = '00000000-0000-7000-8000-:uid');
 -- orders: the pending order with its items, its saga (leased, at charge) and first step, order.placed
@@ -66,28 +66,20 @@ begin;
 SELECT pg_advisory_xact_lock(hashtextextended('order:0190a000-0000-7000-8000-:oid:charge', 0));
 SELECT "payment_row"."id", "payment_row"."user_id", "payment_row"."order_id", "payment_row"."amount_cents", "payment_row"."status", "payment_row"."idempotency_key", "payment_row"."created_at", "payment_row"."refunded_at" FROM "payments" AS "payment_row" WHERE (idempotency_key = 'order:0190a000-0000-7000-8000-:oid:charge');
 SELECT voided_at FROM voided_charges WHERE charge_key = 'order:0190a000-0000-7000-8000-:oid:charge';
-INSERT INTO wallets (user_id) VALUES ('00000000-0000-7000-8000-:uid') ON CONFLICT DO NOTHING;
-INSERT INTO "payments" ("id", "user_id", "order_id", "amount_cents", "status", "idempotency_key", "created_at", "refunded_at") VALUES ('0190a000-0000-7000-9000-:pid', '00000000-0000-7000-8000-:uid', '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now(), DEFAULT) RETURNING "refunded_at";
 UPDATE wallets SET balance_cents = balance_cents + -3670, updated_at = now() WHERE user_id = '00000000-0000-7000-8000-:uid' AND balance_cents + -3670 >= 0 RETURNING balance_cents;
+INSERT INTO "payments" ("id", "user_id", "order_id", "amount_cents", "status", "idempotency_key", "created_at", "refunded_at") VALUES ('0190a000-0000-7000-9000-:pid', '00000000-0000-7000-8000-:uid', '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now(), DEFAULT) RETURNING "refunded_at";
 INSERT INTO "ledger_entries" ("id", "user_id", "kind", "amount_cents", "payment_id", "idempotency_key") VALUES (DEFAULT, '00000000-0000-7000-8000-:uid', 'charge', -3670, '0190a000-0000-7000-9000-:pid', DEFAULT) RETURNING "id", "idempotency_key";
 INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now()) RETURNING seq \gset captured_
 commit;
--- orders: the charge step recorded, the saga moved on to confirm
+-- orders: the charge step recorded with the confirmation it leads to: saga done with both steps, the order locked and confirmed, order.confirmed
 begin;
-UPDATE sagas SET step = 'confirm', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = CASE WHEN 10000 > 0 THEN now() + 10000 * interval '1 millisecond' ELSE now() END, payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
+UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = CASE WHEN 0 > 0 THEN now() + 0 * interval '1 millisecond' ELSE now() END, payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'charge', 'succeeded', 'payment 0190a000-0000-7000-9000-:pid' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
-commit;
--- orders: confirm: saga done with its step, the order locked and confirmed, order.confirmed
-begin;
-UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = CASE WHEN 0 > 0 THEN now() + 0 * interval '1 millisecond' ELSE now() END, payment_id = coalesce(NULL, payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'confirm';
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'confirm', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 SELECT "o"."status", "o"."customer_id", "o"."total_cents" FROM "orders" AS "o" WHERE (id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
 UPDATE "orders" AS "o" SET status = 'confirmed', updated_at = now(), payment_id = '0190a000-0000-7000-9000-:pid' WHERE (id = '0190a000-0000-7000-8000-:oid');
 INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now()) RETURNING seq \gset confirmed_
 commit;
--- orders: read the order back with its items (outside a transaction)
-SELECT "o"."id", "o"."customer_id", "o"."status", "o"."total_cents", "o"."payment_id", "o"."failure_reason", "o"."idempotency_key", "o"."request_hash", "o"."created_at", "o"."updated_at" FROM "orders" AS "o" WHERE (o.id = '0190a000-0000-7000-8000-:oid' AND customer_id = '00000000-0000-7000-8000-:uid');
-SELECT "item_row"."order_id", "item_row"."line", "item_row"."sku", "item_row"."name", "item_row"."quantity", "item_row"."unit_price_cents" FROM "order_items" AS "item_row" WHERE ("item_row"."order_id" IN ('0190a000-0000-7000-8000-:oid')) ORDER BY "line";
 -- Asynchronous, per event; each relay's share of its batch in its own transaction (see above).
 -- orders relay, fan-out: order.placed (no subscriber), order.confirmed (to users)
 begin;

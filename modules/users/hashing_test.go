@@ -56,16 +56,23 @@ func TestPasswordHashingUnderABurst(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	busy := 0
+	// On a loaded machine a request holding a slot may also outlive its
+	// deadline (504): turned away either way, never hashed to a 500.
+	busy, unavailable := 0, 0
 	for i, status := range statuses {
 		require.NotEqual(t, http.StatusInternalServerError, status)
-		if status == http.StatusServiceUnavailable {
+		switch status {
+		case http.StatusServiceUnavailable:
 			busy++
+			unavailable++
 			assert.Equal(t, problem.ErrUnavailable.Code, bodies[i].Code)
 			assert.Equal(t, "1", retryAfter[i])
+		case http.StatusGatewayTimeout:
+			busy++
 		}
 	}
 	assert.GreaterOrEqual(t, busy, burst-slots, "statuses %v: all but the %d that got a slot were turned away", statuses, slots)
+	assert.Positive(t, unavailable, "statuses %v: none found every slot taken", statuses)
 
 	resp, err := http.Get(p.URL + "/.well-known/jwks.json")
 	require.NoError(t, err)

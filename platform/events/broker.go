@@ -140,7 +140,7 @@ func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 func (b *Broker) publishBatch(ctx context.Context, module string, db *bun.DB) (int, error) {
 	n := 0
 	var perr error
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := relayTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.publish.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("publish lock: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -35,6 +36,9 @@ type Relay struct {
 	step func(context.Context) (int, error)
 
 	loop shutdown.Loop
+	// listener holds the wake-up connection until stopListening.
+	listener      sync.WaitGroup
+	stopListening context.CancelFunc
 }
 
 // NewRelay returns a relay of module's outbox on db. subscribers names the
@@ -46,9 +50,15 @@ func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deli
 	return r
 }
 
-// Start runs the relay in the background until Stop.
+// Start runs the relay in the background until Stop. A commit to the
+// outbox wakes it at once (wakeup.go); the poll is the safety net (a lost
+// notification, a retry falling due).
 func (r *Relay) Start() {
-	r.loop.Start(r.cfg.PollInterval, func(ctx context.Context) bool {
+	listening, stopListening := context.WithCancel(context.Background())
+	r.stopListening = stopListening
+	wake := make(chan struct{}, 1)
+	r.listener.Go(func() { r.wakeOnNotify(listening, wake) })
+	r.loop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
 		n, err := r.RunOnce(ctx)
 		switch {
 		case err == nil:
@@ -65,6 +75,10 @@ func (r *Relay) Start() {
 // attempted again later), and starts no other.
 func (r *Relay) Stop(ctx context.Context) error {
 	cut := r.loop.Stop(ctx)
+	if r.stopListening != nil {
+		r.stopListening()
+		r.listener.Wait()
+	}
 	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut)
 	return nil
 }
@@ -85,7 +99,7 @@ func (r *Relay) fanOutAndDeliver(ctx context.Context) (int, error) {
 // at a time (a transaction advisory lock), so deliveries appear in outbox
 // order and per-aggregate order holds across replicas.
 func (r *Relay) fanOut(ctx context.Context) error {
-	return r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.fanout.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("fan-out lock: %w", err)
@@ -129,7 +143,7 @@ type due struct {
 // records each outcome in the same transaction.
 func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 	n := 0
-	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var batch []due
 		err := tx.NewRaw(`SELECT d.event_seq AS seq, d.subscriber, d.attempts,
 				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state
@@ -185,6 +199,26 @@ func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
 		next_attempt_at = now() + ? * interval '1 microsecond' WHERE event_seq = ? AND subscriber = ?`,
 		attempts, derr.Error(), wait.Microseconds(), d.Seq, d.Subscriber).Exec(ctx)
 	return wrap(err)
+}
+
+// relayTx runs fn in a transaction whose commit does not wait for its WAL
+// to reach the disk. What a relay writes (deliveries fanned out, attempts
+// and deliveries recorded, rows marked published) is only its progress: if
+// PostgreSQL crashes before the WAL writer flushes it (within
+// wal_writer_delay), it is lost with everything committed after it, and
+// the relay does the work again: a repeated fan-out conflicts away, a
+// repeated delivery finds the event in the subscriber's inbox, a repeated
+// publish is dropped by the stream or the inbox. The subscriber's inbox
+// transaction stays durable. Woken by every commit to the outbox, a relay
+// commits many times a second under load; this keeps each from waiting for
+// a flush.
+func relayTx(ctx context.Context, db *bun.DB, fn func(context.Context, bun.Tx) error) error {
+	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return fmt.Errorf("relay transaction: %w", err)
+		}
+		return fn(ctx, tx)
+	})
 }
 
 // Backoff is the delay after the given number of failed attempts: the base

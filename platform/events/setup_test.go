@@ -46,7 +46,20 @@ type world struct {
 // schema and role, and subscribes sub to "thing.made" with handle.
 func newWorld(t *testing.T, handle events.Handler) world {
 	t.Helper()
-	cfg := config.Config{Database: config.Database{URL: pgtest.NewDatabase(t), Isolation: config.Shared, Roles: config.RolesPerModule}}
+	return newWorldIn(t, config.Shared, handle)
+}
+
+// newWorldIn is newWorld with the modules' database isolation given:
+// shared (a schema each in one database) or isolated (a database each).
+func newWorldIn(t *testing.T, isolation string, handle events.Handler) world {
+	t.Helper()
+	cfg := config.Config{Database: config.Database{URL: pgtest.NewDatabase(t), Isolation: isolation, Roles: config.RolesPerModule}}
+	if isolation == config.Isolated {
+		cfg.Modules = map[string]config.Module{}
+		for _, m := range []string{"pub", "sub"} {
+			cfg.Modules[m] = config.Module{Database: config.ModuleDatabase{URL: pgtest.NewDatabase(t)}}
+		}
+	}
 	open := func(module string) *bun.DB {
 		target, err := db.TargetFor(cfg, &db.Cluster{AdminURL: cfg.Database.URL}, module)
 		require.NoError(t, err)

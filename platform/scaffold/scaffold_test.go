@@ -2,6 +2,7 @@ package scaffold_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ const root = "../.."
 
 // Each refusal is one line, and the repository is untouched.
 func TestRefusals(t *testing.T) {
+	fresh := freshName(t, root)
 	for _, tc := range []struct {
 		opts scaffold.Options
 		want string
@@ -35,13 +37,13 @@ func TestRefusals(t *testing.T) {
 		{scaffold.Options{Name: "internal"}, `module name "internal" is reserved`},
 		{scaffold.Options{Name: "modules"}, `module name "modules" is reserved`},
 		{scaffold.Options{Name: "modulestest"}, "reserved"},
-		{scaffold.Options{Name: "shelf", Depends: []string{"stock"}}, `dependency "stock" is not a module`},
-		{scaffold.Options{Name: "shelf", Depends: []string{"gateway"}}, "dependency gateway has no contract to call"},
-		{scaffold.Options{Name: "shelf", Depends: []string{"users", "users"}}, "dependency users is named twice"},
-		{scaffold.Options{Name: "shelf", Publishes: []string{"order.placed"}}, "event order.placed is published by orders already"},
-		{scaffold.Options{Name: "shelf", Publishes: []string{"Shelf.Filled"}}, `event "Shelf.Filled": use dotted lowercase words`},
-		{scaffold.Options{Name: "shelf", Publishes: []string{"filled"}}, "use dotted lowercase words"},
-		{scaffold.Options{Name: "shelf", Publishes: []string{"item"}}, "use dotted lowercase words"},
+		{scaffold.Options{Name: fresh, Depends: []string{"stock"}}, `dependency "stock" is not a module`},
+		{scaffold.Options{Name: fresh, Depends: []string{"gateway"}}, "dependency gateway has no contract to call"},
+		{scaffold.Options{Name: fresh, Depends: []string{"users", "users"}}, "dependency users is named twice"},
+		{scaffold.Options{Name: fresh, Publishes: []string{"order.placed"}}, "event order.placed is published by orders already"},
+		{scaffold.Options{Name: fresh, Publishes: []string{"Shelf.Filled"}}, `event "Shelf.Filled": use dotted lowercase words`},
+		{scaffold.Options{Name: fresh, Publishes: []string{"filled"}}, "use dotted lowercase words"},
+		{scaffold.Options{Name: fresh, Publishes: []string{"item"}}, "use dotted lowercase words"},
 	} {
 		t.Run(tc.opts.Name+" "+tc.want, func(t *testing.T) {
 			before := snapshot(t, root)
@@ -57,14 +59,15 @@ func TestRefusals(t *testing.T) {
 // files already there it writes nothing.
 func TestWriteRefusesExistingFiles(t *testing.T) {
 	dir := copyRepo(t)
-	plan, err := scaffold.New(dir, scaffold.Options{Name: "shelf", Now: time.Now()})
+	name := freshName(t, dir)
+	plan, err := scaffold.New(dir, scaffold.Options{Name: name, Now: time.Now()})
 	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "modules/shelf/internal/store"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules/shelf/internal/store/store.go"), []byte("package store\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "modules", name, "internal/store"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules", name, "internal/store/store.go"), []byte("package store\n"), 0o644))
 	list, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
 	require.NoError(t, err)
-	require.ErrorContains(t, plan.Write(), "modules/shelf/internal/store/store.go exists; nothing written")
-	_, err = os.Stat(filepath.Join(dir, "modules/shelf/shelf.go"))
+	require.ErrorContains(t, plan.Write(), "modules/"+name+"/internal/store/store.go exists; nothing written")
+	_, err = os.Stat(filepath.Join(dir, "modules", name, name+".go"))
 	require.True(t, os.IsNotExist(err), "no other file written")
 	after, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
 	require.NoError(t, err)
@@ -160,4 +163,16 @@ func snapshot(t *testing.T, dir string) string {
 		}
 	}
 	return b.String()
+}
+
+// freshName is a module name the repository at dir does not have yet (a
+// module written by the scaffolder may well be called shelf).
+func freshName(t *testing.T, dir string) string {
+	t.Helper()
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("probe%d", i)
+		if _, err := os.Stat(filepath.Join(dir, "modules", name)); os.IsNotExist(err) {
+			return name
+		}
+	}
 }

@@ -20,6 +20,12 @@ type Loop struct {
 // reports more work waiting. ctx of step ends only when Stop runs out of
 // time; Halting tells a long step (several sagas' steps) to wind up.
 func (l *Loop) Start(interval time.Duration, step func(ctx context.Context) (more bool)) {
+	l.StartWoken(interval, nil, step)
+}
+
+// StartWoken is Start where a receive on wake (a commit notified, say)
+// also runs step at once, without waiting for the interval.
+func (l *Loop) StartWoken(interval time.Duration, wake <-chan struct{}, step func(ctx context.Context) (more bool)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l.halt, l.cancel = make(chan struct{}), cancel
 	l.done.Go(func() {
@@ -36,6 +42,7 @@ func (l *Loop) Start(interval time.Duration, step func(ctx context.Context) (mor
 			case <-l.halt:
 				return
 			case <-tick.C:
+			case <-wake:
 			}
 		}
 	})

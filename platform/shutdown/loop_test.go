@@ -83,3 +83,17 @@ func TestDrainKeepsTheReserve(t *testing.T) {
 	got, _ = d.Deadline()
 	assert.WithinDuration(t, parent.Add(-time.Second), got, 50*time.Millisecond)
 }
+
+// A wake runs the step at once, however long the interval.
+func TestAWakeRunsTheStepWithoutWaitingForTheInterval(t *testing.T) {
+	var l shutdown.Loop
+	var steps atomic.Int32
+	wake := make(chan struct{}, 1)
+	l.StartWoken(time.Hour, wake, func(context.Context) bool { steps.Add(1); return false })
+	t.Cleanup(func() { l.Stop(context.Background()) })
+	require.Eventually(t, func() bool { return steps.Load() == 1 }, 5*time.Second, time.Millisecond, "the first step at once")
+	for n := int32(2); n <= 3; n++ {
+		wake <- struct{}{}
+		require.Eventually(t, func() bool { return steps.Load() == n }, 5*time.Second, time.Millisecond, "a step per wake")
+	}
+}

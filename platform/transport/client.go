@@ -29,8 +29,11 @@ const RequestIDHeader = "X-Request-Id"
 // retries (only for calls safe to repeat), a cap on calls in flight, and the
 // module's circuit breaker, under one deadline for all its attempts.
 type Client struct {
-	base    string
-	http    *http.Client
+	base string
+	// http sends each request as it is: no http.Client above it, whose
+	// redirects a module call never follows and whose per-call copy of
+	// the headers (for those redirects) cost allocations on every call.
+	http    http.RoundTripper
 	known   map[string]error
 	timeout time.Duration
 	creds   Credentials // nil: calls carry no credentials
@@ -116,7 +119,7 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 	// The caller's span (a contract call's CLIENT span) becomes the
 	// callee's parent, with the baggage and the hop depth.
 	telemetry.Inject(ctx, req.Header)
-	resp, err := c.http.Do(req)
+	resp, err := c.http.RoundTrip(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("%s: %w", r, ctxErr)

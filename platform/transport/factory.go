@@ -22,7 +22,7 @@ type Credentials interface {
 // pool and credentials; every client of one module shares its breaker and
 // its cap on calls in flight.
 type Factory struct {
-	http  *http.Client
+	http  http.RoundTripper
 	calls config.Calls
 	creds Credentials
 	log   *slog.Logger
@@ -55,7 +55,7 @@ func NewFactory(cfg config.Config, creds Credentials, log *slog.Logger) *Factory
 		ForceAttemptHTTP2:     false,
 	}
 	return &Factory{
-		http: &http.Client{Transport: tr}, calls: cfg.Calls, creds: creds, log: log,
+		http: tr, calls: cfg.Calls, creds: creds, log: log,
 		guards: map[string]*guard{},
 	}
 }

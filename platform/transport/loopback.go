@@ -38,7 +38,7 @@ func (l *Loopback) Client(module string, known ...*problem.Error) *Client {
 	f := l.factory
 	g := &guard{module: module, url: InProcessURL, retries: f.calls.Retries, backoff: f.calls.Backoff}
 	c := &Client{
-		base: InProcessURL, http: &http.Client{Transport: l.rt}, known: problem.Registry(known...),
+		base: InProcessURL, http: l.rt, known: problem.Registry(known...),
 		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
 	}
 	c.send = g.decorate(c.attempt)

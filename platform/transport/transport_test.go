@@ -226,3 +226,18 @@ func invoke[Out any](ctx context.Context, c *transport.Client, safety transport.
 	err := c.Call(ctx, safety, method, path, in, &out)
 	return out, err
 }
+
+// TestARedirectIsNotFollowed: a module call goes to the module configured,
+// never where an answer points.
+func TestARedirectIsNotFollowed(t *testing.T) {
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("the redirect was followed")
+	}))
+	t.Cleanup(elsewhere.Close)
+	c := server(t, func(e *echo.Echo) {
+		e.POST("/moved", func(c echo.Context) error { return c.Redirect(http.StatusTemporaryRedirect, elsewhere.URL+"/x") })
+	})
+	err := c.Call(context.Background(), transport.Read, http.MethodPost, "/moved", echoIn{}, nil)
+	require.ErrorIs(t, err, problem.ErrBadRequest)
+	assert.Contains(t, err.Error(), "remote answered 307")
+}

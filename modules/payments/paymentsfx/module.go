@@ -34,7 +34,7 @@ var Spec = topology.Spec{
 		fx.Provide(func(s *app.Service, reg *contract.Registry) payments.Service { return httpapi.API.Local(s, reg) }),
 		fx.Invoke(httpapi.Mount),
 		events.Outbox("payments"),
-		events.Subscriber("payments", store.Handlers()),
+		events.Subscriber("payments", app.Handlers()),
 	),
 	Remote:   httpapi.API.RemoteOption(),
 	Contract: httpapi.API,

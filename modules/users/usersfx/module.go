@@ -49,7 +49,7 @@ var Spec = topology.Spec{
 		fx.Invoke(httpapi.Mount),
 		fx.Invoke(backfillOnStart),
 		events.Outbox("users"),
-		events.Subscriber("users", store.Handlers()),
+		events.Subscriber("users", app.Handlers()),
 	),
 	Remote:   httpapi.API.RemoteOption(),
 	Contract: httpapi.API,

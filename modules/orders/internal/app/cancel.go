@@ -33,7 +33,7 @@ func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest)
 	defer cancel()
 	if started {
 		reason := orders.ReasonCancelledByUser
-		err = s.run(inline, store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
+		_, err = s.run(inline, store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
 			Step: orders.StepRefund, PaymentID: o.PaymentID, FailureReason: &reason, Owner: owner}, nil)
 	} else {
 		err = s.settle(inline, o.ID)

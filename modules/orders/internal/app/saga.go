@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
@@ -56,42 +57,68 @@ var errHalted = errors.New("saga runner halted")
 // run drives a saga its caller holds, one step after another, until the
 // order is settled, a step waits for a retry (*rescheduled), the lease is
 // lost (store.ErrLeaseLost), or halt is closed before the next step
-// (errHalted; nil halt never is).
-func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) error {
+// (errHalted; nil halt never is). It returns the saga as far as it got.
+func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) (store.Saga, error) {
 	for sg.Step != store.StepDone {
 		if closed(halt) {
 			relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 			err := s.store.Release(relCtx, sg)
 			cancel()
-			return errors.Join(errHalted, err)
+			return sg, errors.Join(errHalted, err)
 		}
 		spanCtx, span := s.startStep(ctx, sg)
 		stepCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
 		out, cause := s.step(stepCtx, sg)
 		cancel()
+		outs, spans := []store.Outcome{out}, []trace.Span{span}
+		// A step that calls no one and cannot fail (confirm, cancel) is
+		// decided at once and recorded with the step that led to it, in
+		// one transaction: a durable commit less, and no moment between
+		// the two for a crash to leave. The record is in the last step's
+		// span, as the event it writes (order.confirmed, order.cancelled)
+		// is that step's.
+		if next := after(sg, out); out.Next != sg.Step && local(next.Step) {
+			var nextSpan trace.Span
+			spanCtx, nextSpan = s.startStep(ctx, next)
+			nextOut, _ := s.step(spanCtx, next)
+			outs, spans = append(outs, nextOut), append(spans, nextSpan)
+		}
 		recCtx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), recordTimeout)
-		err := s.store.Record(recCtx, sg, s.cfg.Lease, out)
+		err := s.store.Record(recCtx, sg, s.cfg.Lease, outs...)
 		cancel()
-		endStep(span, out, err)
+		for i, span := range spans {
+			endStep(span, outs[i], err)
+		}
 		if err != nil {
-			return err
+			return sg, err
 		}
-		s.observe.step(ctx, sg, out, cause)
-		if out.Next == sg.Step {
-			return &rescheduled{err: cause}
-		}
-		sg.Step, sg.Attempts = out.Next, 0
-		if out.Settle != "" {
-			sg.Step = store.StepDone
-		}
-		if out.PaymentID != nil {
-			sg.PaymentID = out.PaymentID
-		}
-		if out.Reason != nil {
-			sg.FailureReason = out.Reason
+		for _, out := range outs {
+			s.observe.step(ctx, sg, out, cause)
+			if out.Next == sg.Step {
+				return sg, &rescheduled{err: cause}
+			}
+			sg, cause = after(sg, out), nil
 		}
 	}
-	return nil
+	return sg, nil
+}
+
+// local reports a step that calls no other module and cannot fail.
+func local(step string) bool { return step == orders.StepConfirm || step == orders.StepCancel }
+
+// after is the saga once out, an outcome of its current step, is recorded.
+func after(sg store.Saga, out store.Outcome) store.Saga {
+	sg.Step, sg.Attempts = out.Next, 0
+	if out.Settle != "" {
+		sg.Step, sg.Settled, sg.SettledAt = store.StepDone, out.Settle, out.At
+	}
+	if out.PaymentID != nil {
+		sg.PaymentID = out.PaymentID
+	}
+	if out.Reason != nil {
+		sg.FailureReason = out.Reason
+	}
+	return sg
 }
 
 // step runs the saga's current step; the error is why it must be retried.
@@ -102,14 +129,14 @@ func (s *Service) step(ctx context.Context, sg store.Saga) (store.Outcome, error
 	case orders.StepCharge:
 		return s.charge(ctx, sg)
 	case orders.StepConfirm:
-		return store.Outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed}, nil
+		return store.Outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed, At: now()}, nil
 	case orders.StepVoidCharge:
 		return s.voidCharge(ctx, sg)
 	case orders.StepRefund:
 		return s.refund(ctx, sg)
 	case orders.StepCancel:
 		return store.Outcome{Step: orders.StepCancel, Outcome: orders.OutcomeSucceeded,
-			Detail: deref(sg.FailureReason), Settle: orders.StatusCancelled}, nil
+			Detail: deref(sg.FailureReason), Settle: orders.StatusCancelled, At: now()}, nil
 	}
 	return s.retry(sg, fmt.Errorf("unknown saga step %q", sg.Step))
 }
@@ -211,6 +238,9 @@ func succeeded(step, detail, next string) store.Outcome {
 func failed(step, detail, next, reason string) store.Outcome {
 	return store.Outcome{Step: step, Outcome: orders.OutcomeFailed, Detail: detail, Next: next, Reason: &reason}
 }
+
+// now is a time as PostgreSQL stores it.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func closed(c <-chan struct{}) bool {
 	select {

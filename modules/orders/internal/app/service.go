@@ -90,7 +90,14 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	if sg.Owner != "" {
 		held := store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: sg.Step,
 			DeadlineAt: time.Now().Add(sg.Deadline), Owner: sg.Owner}
-		if err := s.run(inline, held, nil); err != nil && !settledLater(err) {
+		done, err := s.run(inline, held, nil)
+		switch {
+		case err == nil && done.Settled != "":
+			// Settled here, under this request's lease: the order is what
+			// was just recorded, with no need to read it back.
+			o.Status, o.UpdatedAt, o.PaymentID, o.FailureReason = done.Settled, done.SettledAt, done.PaymentID, done.FailureReason
+			return o, nil
+		case err != nil && !settledLater(err):
 			return orders.Order{}, err
 		}
 	}
@@ -156,7 +163,8 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 			return err
 		}
 		if ok {
-			return s.run(ctx, sg, nil)
+			_, err := s.run(ctx, sg, nil)
+			return err
 		}
 		step, err := s.store.SagaStep(ctx, orderID)
 		if err != nil || step == store.StepDone {

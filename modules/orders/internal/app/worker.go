@@ -65,7 +65,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		wg.Go(func() {
 			ctx, span := w.svc.startRecovery(ctx, sg)
 			defer span.End()
-			if err := w.svc.run(ctx, sg, w.loop.Halting()); err != nil && !settledLater(err) {
+			if _, err := w.svc.run(ctx, sg, w.loop.Halting()); err != nil && !settledLater(err) {
 				errs[i] = err
 			}
 		})

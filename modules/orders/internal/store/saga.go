@@ -32,6 +32,11 @@ type Saga struct {
 	// TraceParent is the W3C traceparent of the request that started this
 	// run of the saga ("" if untraced).
 	TraceParent string `bun:"trace_parent"`
+	// Settled and SettledAt are the status and updated_at the runner
+	// recorded for the order when it settled it (not stored here: the
+	// order holds them).
+	Settled   string    `bun:"-"`
+	SettledAt time.Time `bun:"-"`
 }
 
 // NewSaga is the saga stored with a new order, held by its placing request.
@@ -62,8 +67,9 @@ type Outcome struct {
 	PaymentID *string
 	Reason    *string
 	// Settle moves the order to this status in the same transaction, with
-	// its event (the saga's last step).
+	// its event (the saga's last step), as of At.
 	Settle string
+	At     time.Time
 }
 
 const sagaColumns = `s.order_id, o.customer_id, o.total_cents, s.step, s.attempts, s.deadline_at,
@@ -121,46 +127,56 @@ func (s *Store) SagaStep(ctx context.Context, orderID string) (string, error) {
 
 // Record stores a step's outcome and moves the saga on, in one transaction,
 // only while owner holds the saga at that step (ErrLeaseLost otherwise).
-// The lease is renewed for the next step, or released when the step waits
-// for a retry or the saga is done.
-func (s *Store) Record(ctx context.Context, sg Saga, lease time.Duration, out Outcome) error {
+// Further outcomes are of the steps that followed, decided with it (each
+// of the step the one before leads to); only the last may wait for a retry
+// or settle the order. The lease is renewed for the next step, or released
+// when the step waits for a retry or the saga is done.
+func (s *Store) Record(ctx context.Context, sg Saga, lease time.Duration, outs ...Outcome) error {
+	last := outs[len(outs)-1]
+	attempts, holdFor := 0, lease
+	if last.Next == last.Step {
+		attempts, holdFor = 1, 0
+		if len(outs) == 1 {
+			attempts = sg.Attempts + 1
+		}
+	}
+	next := last.Next
+	if last.Settle != "" {
+		next, holdFor = StepDone, 0
+	}
+	paymentID, reason := sg.PaymentID, sg.FailureReason
+	var newPaymentID, newReason *string
+	for _, out := range outs {
+		if out.PaymentID != nil {
+			paymentID, newPaymentID = out.PaymentID, out.PaymentID
+		}
+		if out.Reason != nil {
+			reason, newReason = out.Reason, out.Reason
+		}
+	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		attempts, holdFor := 0, lease
-		if out.Next == sg.Step {
-			attempts, holdFor = sg.Attempts+1, 0
-		}
-		next := out.Next
-		if out.Settle != "" {
-			next, holdFor = StepDone, 0
-		}
 		res, err := tx.NewRaw(`UPDATE sagas SET step = ?, attempts = ?,
 				next_attempt_at = now() + ? * interval '1 millisecond',
 				lease_until = CASE WHEN ? > 0 THEN now() + ? * interval '1 millisecond' ELSE now() END,
 				payment_id = coalesce(?, payment_id), failure_reason = coalesce(?, failure_reason), updated_at = now()
 			WHERE order_id = ? AND lease_owner = ? AND step = ?`,
-			next, attempts, out.RetryIn.Milliseconds(), holdFor.Milliseconds(), holdFor.Milliseconds(),
-			out.PaymentID, out.Reason, sg.OrderID, sg.Owner, sg.Step).Exec(ctx)
+			next, attempts, last.RetryIn.Milliseconds(), holdFor.Milliseconds(), holdFor.Milliseconds(),
+			newPaymentID, newReason, sg.OrderID, sg.Owner, sg.Step).Exec(ctx)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(err, ErrLeaseLost)
 		}
-		if err := appendStep(ctx, tx, sg.OrderID, out); err != nil {
-			return err
+		for _, out := range outs {
+			if err := appendStep(ctx, tx, sg.OrderID, out); err != nil {
+				return err
+			}
 		}
-		if out.Settle == "" {
+		if last.Settle == "" {
 			return nil
 		}
-		paymentID := sg.PaymentID
-		if out.PaymentID != nil {
-			paymentID = out.PaymentID
-		}
-		reason := sg.FailureReason
-		if out.Reason != nil {
-			reason = out.Reason
-		}
-		_, err = transition(ctx, tx, sg.OrderID, out.Settle, paymentID, reason)
+		_, err = transition(ctx, tx, sg.OrderID, last.Settle, last.At, paymentID, reason)
 		return err
 	})
 	if errors.Is(err, ErrLeaseLost) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
@@ -15,30 +16,16 @@ import (
 )
 
 // Store reads and writes the orders schema.
-type Store struct{ db *bun.DB }
+type Store struct {
+	db      *bun.DB
+	catalog catalog
+}
 
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // ErrDuplicateKey means a concurrent order with the same idempotency key won.
 var ErrDuplicateKey = errors.New("order with this idempotency key exists")
-
-// Products returns the catalog, or the named SKUs when skus is not empty.
-func (s *Store) Products(ctx context.Context, skus ...string) ([]orders.Product, error) {
-	var rows []productRow
-	q := s.db.NewSelect().Model(&rows).Order("sku")
-	if len(skus) > 0 {
-		q = q.Where("sku IN (?)", bun.In(skus))
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("select products: %w", err)
-	}
-	out := make([]orders.Product, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, orders.Product{SKU: r.SKU, Name: r.Name, PriceCents: r.PriceCents})
-	}
-	return out, nil
-}
 
 // Insert stores a new order with its items, its saga (held by the placing
 // request) and its order.placed event in one transaction.
@@ -119,7 +106,7 @@ func (s *Store) List(ctx context.Context, customerID string, page page.Keyset) (
 // transition settles an order: pending or confirmed to cancelled, or
 // pending to confirmed, with its event (order.confirmed or order.cancelled)
 // in the caller's transaction. It reports whether the order moved.
-func transition(ctx context.Context, tx bun.Tx, orderID, to string, paymentID, reason *string) (bool, error) {
+func transition(ctx context.Context, tx bun.Tx, orderID, to string, at time.Time, paymentID, reason *string) (bool, error) {
 	var row orderRow
 	err := tx.NewSelect().Model(&row).Column("status", "customer_id", "total_cents").
 		Where("id = ?", orderID).For("UPDATE").Scan(ctx)
@@ -131,7 +118,7 @@ func transition(ctx context.Context, tx bun.Tx, orderID, to string, paymentID, r
 		return false, nil
 	}
 	q := tx.NewUpdate().Model((*orderRow)(nil)).
-		Set("status = ?", to).Set("updated_at = now()").Where("id = ?", orderID)
+		Set("status = ?", to).Set("updated_at = ?", at).Where("id = ?", orderID)
 	if paymentID != nil {
 		q = q.Set("payment_id = ?", *paymentID)
 	}

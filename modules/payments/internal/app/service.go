@@ -123,14 +123,17 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			}
 			p := payments.Payment{ID: id.String(), UserID: in.UserID, OrderID: in.OrderID, AmountCents: in.AmountCents,
 				Status: payments.StatusCaptured, CreatedAt: now()}
-			if err := store.OpenWallet(ctx, tx, in.UserID); err != nil {
+			// The debit first: a wallet that does not exist has nothing to
+			// charge (so no upsert of it here), and the payment row
+			// references the wallet. Then the payment, which the ledger
+			// entry references.
+			if _, err := store.Move(ctx, tx, in.UserID, -in.AmountCents); err != nil {
 				return err
 			}
-			// The payment row goes first: the ledger entry references it.
 			if err := store.InsertPayment(ctx, tx, p, in.IdempotencyKey); err != nil {
 				return err
 			}
-			if _, err := store.Adjust(ctx, tx, store.LedgerEntry{
+			if err := store.Enter(ctx, tx, store.LedgerEntry{
 				UserID: in.UserID, Kind: store.KindCharge, AmountCents: -in.AmountCents, PaymentID: p.ID,
 			}); err != nil {
 				return err

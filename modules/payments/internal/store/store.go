@@ -56,22 +56,39 @@ func Balance(ctx context.Context, db bun.IDB, userID string) (int64, error) {
 // that would go below zero changes nothing and returns ErrInsufficientFunds;
 // the conditional update makes that safe under concurrent charges.
 func Adjust(ctx context.Context, db bun.IDB, entry LedgerEntry) (int64, error) {
+	balance, err := Move(ctx, db, entry.UserID, entry.AmountCents)
+	if err != nil {
+		return 0, err
+	}
+	return balance, Enter(ctx, db, entry)
+}
+
+// Move changes the balance by delta, unless that would take it below zero
+// or there is no wallet (a balance of zero): then ErrInsufficientFunds for
+// a debit. The caller records the ledger entry (Enter) in the same
+// transaction.
+func Move(ctx context.Context, db bun.IDB, userID string, delta int64) (int64, error) {
 	var balance int64
 	err := db.NewRaw(`UPDATE wallets SET balance_cents = balance_cents + ?, updated_at = now()
 		WHERE user_id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
-		entry.AmountCents, entry.UserID, entry.AmountCents).Scan(ctx, &balance)
+		delta, userID, delta).Scan(ctx, &balance)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, payments.ErrInsufficientFunds
 	}
 	if err != nil {
 		return 0, fmt.Errorf("adjust balance: %w", err)
 	}
+	return balance, nil
+}
+
+// Enter records a ledger entry of a balance already moved.
+func Enter(ctx context.Context, db bun.IDB, entry LedgerEntry) error {
 	row := ledgerRow{UserID: entry.UserID, Kind: entry.Kind, AmountCents: entry.AmountCents,
 		PaymentID: nonEmpty(entry.PaymentID), IdempotencyKey: nonEmpty(entry.IdempotencyKey)}
 	if _, err := db.NewInsert().Model(&row).Exec(ctx); err != nil {
-		return 0, fmt.Errorf("insert ledger entry: %w", err)
+		return fmt.Errorf("insert ledger entry: %w", err)
 	}
-	return balance, nil
+	return nil
 }
 
 // LedgerEntry is one balance change.

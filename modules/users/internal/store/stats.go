@@ -8,9 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"mitosis/modules/orders"
 	"mitosis/modules/users"
-	"mitosis/platform/events"
 )
 
 // Stats returns a customer's order statistics (zero before any order).
@@ -27,31 +25,9 @@ func (s *Store) Stats(ctx context.Context, userID string) (users.OrderStats, err
 	return out, nil
 }
 
-// Handlers are the users module's subscriptions: the order statistics read
-// model. Each runs in the inbox transaction, so it applies once per event.
-func Handlers() map[string]events.Handler {
-	return map[string]events.Handler{
-		orders.EventOrderConfirmed: func(ctx context.Context, tx bun.Tx, e events.Event) error {
-			var p orders.OrderConfirmed
-			if err := e.Decode(&p); err != nil {
-				return err
-			}
-			return addStats(ctx, tx, p.CustomerID, 1, p.TotalCents)
-		},
-		orders.EventOrderCancelled: func(ctx context.Context, tx bun.Tx, e events.Event) error {
-			var p orders.OrderCancelled
-			if err := e.Decode(&p); err != nil {
-				return err
-			}
-			if p.PreviousStatus != orders.StatusConfirmed {
-				return nil // never counted
-			}
-			return addStats(ctx, tx, p.CustomerID, -1, -p.TotalCents)
-		},
-	}
-}
-
-func addStats(ctx context.Context, tx bun.Tx, userID string, orders int, cents int64) error {
+// AddOrderStats adds orders and cents (negative to take back) to the
+// user's order statistics, inside the caller's transaction.
+func AddOrderStats(ctx context.Context, tx bun.IDB, userID string, orders int, cents int64) error {
 	_, err := tx.NewRaw(`INSERT INTO order_stats (user_id, orders_confirmed, total_spent_cents) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
 			total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`,
