@@ -46,7 +46,7 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 	pay := startApp(t, "payments", with(record, map[string]string{"SERVICES": "payments", "DATABASE_URL": splitDB,
 		"USERS_URL": "http://" + restAddr}))
 	pay.waitReady(t)
-	rest := startApp(t, "the rest", with(record, map[string]string{"SERVICES": "gateway,orders,users", "DATABASE_URL": splitDB,
+	rest := startApp(t, "the rest", with(record, map[string]string{"SERVICES": "gateway,orders,users,inventory", "DATABASE_URL": splitDB,
 		"HTTP_ADDR": restAddr, "PAYMENTS_URL": pay.url}))
 	rest.waitReady(t)
 
@@ -68,7 +68,7 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 	alone, ok := prediction(report, "payments alone", "/api/v1/orders")
 	require.True(t, ok, "no prediction for POST /api/v1/orders with payments alone:\n%s", out)
 	charge := advise.Edge{Caller: "orders", Callee: "payments", Method: "Charge"}
-	require.InDelta(t, 2, alone.FanOut, 1e-9, "an order calls users.Get and payments.Charge")
+	require.InDelta(t, 4, alone.FanOut, 1e-9, "an order calls users.Get, inventory.Reserve, payments.Charge and inventory.Commit")
 	require.InDelta(t, 1, alone.CrossingCalls, 1e-9)
 	require.Len(t, alone.Crossing, 1)
 	require.Equal(t, charge, alone.Crossing[0].Edge)
@@ -98,8 +98,8 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 	// and one process would save the hop.
 	out, errOut, err = runApp(t, nil, "advise", "--from", rest.admin, "--from", pay.admin, "--separate", "orders,payments", "--probe-calls", "200")
 	require.NoError(t, err, "stderr:\n%s", errOut)
-	require.Contains(t, out, "in use: {gateway, orders, users} {payments}")
-	require.Contains(t, out, "least added latency separating orders, payments: {gateway, orders, users} {payments}")
+	require.Contains(t, out, "in use: {gateway, inventory, orders, users} {payments}")
+	require.Contains(t, out, "least added latency separating orders, payments: {gateway, inventory, orders, users} {payments}")
 	require.Regexp(t, `in use: .*\n(.*\n)+?  expensive: orders → payments\.Charge`, out, "the hop in use is named")
 	require.Regexp(t, `one process: .*\n.*\n  POST /api/v1/orders\s+\S+\s+\S+\s+-`, out, "joining them saves the hop")
 	require.Regexp(t, `orders alone: .*\n(.*\n)+?  expensive: orders → users\.Get`, out)

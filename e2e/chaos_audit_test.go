@@ -81,6 +81,18 @@ func dataChecks() []auditCheck {
 					sum(l.quantity) FILTER (WHERE r.status = 'committed') AS sold
 				FROM inventory.reservation_lines l JOIN inventory.reservations r USING (order_id) GROUP BY l.sku) h USING (sku)
 			WHERE s.reserved <> coalesce(h.held, 0) OR s.sold <> coalesce(h.sold, 0)`},
+		{"a confirmed order holds exactly its items' stock, sold", `
+			WITH want AS (SELECT order_id::text AS order_id, sku, sum(quantity)::bigint AS q FROM orders.order_items GROUP BY 1, 2),
+			held AS (SELECT l.order_id, l.sku, l.quantity AS q FROM inventory.reservation_lines l
+				JOIN inventory.reservations r USING (order_id) WHERE r.status = 'committed')
+			SELECT format('order %s confirmed: holds %s of %s, wants %s', o.id, coalesce(h.q, 0), coalesce(w.sku, h.sku), coalesce(w.q, 0))
+			FROM (want w FULL JOIN held h ON h.order_id = w.order_id AND h.sku = w.sku)
+				JOIN orders.orders o ON o.id::text = coalesce(w.order_id, h.order_id)
+			WHERE o.status = 'confirmed' AND coalesce(h.q, 0) <> coalesce(w.q, 0)`},
+		{"a cancelled order holds no stock", `
+			SELECT format('order %s cancelled: its reservation is %s, holding %s', o.id, r.status, sum(l.quantity))
+			FROM orders.orders o JOIN inventory.reservations r ON r.order_id = o.id::text JOIN inventory.reservation_lines l USING (order_id)
+			WHERE o.status = 'cancelled' AND r.status <> 'released' GROUP BY o.id, r.status`},
 		{"one event per change: user.registered per user", eventsPer("users.users", "id", "users", "user.registered", "1")},
 		{"one event per change: order.placed per order", eventsPer("orders.orders", "id", "orders", "order.placed", "1")},
 		{"one event per change: order.confirmed per order once confirmed", eventsPer("orders.orders", "id", "orders", "order.confirmed",

@@ -66,6 +66,13 @@ func TestChaosAuditFindsBrokenData(t *testing.T) {
 		INSERT INTO users.event_outbox (id, type, aggregate_id, source, payload, occurred_at, fanned_out_at) VALUES
 			(gen_random_uuid(), 'user.registered', 'ANN', 'users', '{}', now(), now());
 		INSERT INTO payments.event_inbox (event_id, type, source) VALUES ('STRAY', 'user.registered', 'users');
+		-- o1 wants two coffees but holds them reserved, not sold; o2 was cancelled but its mug stays sold,
+		-- and neither count in stock says so. The stock's CHECKs are lifted, to break a row as they forbid.
+		INSERT INTO orders.order_items (order_id, line, sku, name, quantity, unit_price_cents) VALUES ('O1', 1, 'COFFEE-1KG', 'Coffee', 2, 500);
+		INSERT INTO inventory.reservations (order_id, status) VALUES ('O1', 'reserved'), ('O2', 'committed');
+		INSERT INTO inventory.reservation_lines (order_id, sku, quantity) VALUES ('O1', 'COFFEE-1KG', 2), ('O2', 'MUG-CERAMIC', 1);
+		ALTER TABLE inventory.stock DROP CONSTRAINT stock_available_check, DROP CONSTRAINT stock_check;
+		INSERT INTO inventory.stock (sku, stocked, available) VALUES ('BROKEN', 5, -1);
 	`))
 	require.NoError(t, err)
 
@@ -91,6 +98,11 @@ func TestChaosAuditFindsBrokenData(t *testing.T) {
 		"every delivery is done: none pending, no dead letter: 1 rows",
 		"every delivered event is in its subscriber's inbox: 1 rows",
 		"no inbox entry without a delivery: 1 rows, e.g. payments inbox holds " + stray,
+		"stock is never negative: 1 rows, e.g. sku BROKEN: available -1, reserved 0, sold 0",
+		"per SKU, available + reserved + sold = stocked: 1 rows, e.g. sku BROKEN: -1 + 0 + 0 <> stocked 5",
+		"per SKU, reserved and sold are what its reservations hold: 2 rows, e.g. sku COFFEE-1KG: reserved 0, sold 0; reservations hold 2, 0",
+		"a confirmed order holds exactly its items' stock, sold: 1 rows, e.g. order " + o1 + " confirmed: holds 0 of COFFEE-1KG, wants 2",
+		"a cancelled order holds no stock: 1 rows, e.g. order " + o2 + " cancelled: its reservation is committed, holding 1",
 	}
 	for _, want := range wants {
 		assert.Contains(t, report, want)

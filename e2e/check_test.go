@@ -33,7 +33,7 @@ func TestCheckPassesWithoutPortOrDatabase(t *testing.T) {
 		{"development, every module", map[string]string{},
 			[]string{"ok: development;", "users: local", "gateway: local"}},
 		{"production orders", map[string]string{"APP_ENV": "production", "SERVICES": "orders", "USERS_URL": usersURL,
-			"PAYMENTS_URL": paymentsURL, "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret},
+			"PAYMENTS_URL": paymentsURL, "INVENTORY_URL": "http://inventory:8080", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret},
 			[]string{"ok: production;", "users: remote at " + usersURL, "payments: remote at " + paymentsURL, "orders: local"}},
 		{"production gateway alone, no database", map[string]string{"APP_ENV": "production", "SERVICES": "gateway",
 			"USERS_URL": usersURL, "PAYMENTS_URL": paymentsURL, "ORDERS_URL": ordersURL, "SERVICE_SECRET": serviceSecret},
@@ -71,7 +71,7 @@ func TestEnvFiles(t *testing.T) {
 	write := func(name, content string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
 	}
-	write(".env", "SERVICES=orders\nUSERS_URL=http://from-dotenv:8080\nPAYMENTS_URL=http://from-dotenv:8080\nORDERS_URL=http://from-dotenv:8080\n")
+	write(".env", "SERVICES=orders\nUSERS_URL=http://from-dotenv:8080\nPAYMENTS_URL=http://from-dotenv:8080\nORDERS_URL=http://from-dotenv:8080\nINVENTORY_URL=http://from-dotenv:8080\n")
 	write(".env.local", "# local overrides\nPAYMENTS_URL=http://from-local:8080\nORDERS_URL=http://from-local:8080\n")
 	write("prod.env", "SERVICES=payments\nJWKS_URL=http://from-env-file:8080/.well-known/jwks.json\n")
 

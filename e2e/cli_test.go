@@ -21,7 +21,7 @@ func TestCLIServices(t *testing.T) {
 	t.Parallel()
 	const usersURL, paymentsURL = "http://127.0.0.1:7001", "http://127.0.0.1:7002"
 	stdout, stderr, err := runApp(t, map[string]string{
-		"SERVICES": "orders", "USERS_URL": usersURL, "PAYMENTS_URL": paymentsURL + "/",
+		"SERVICES": "orders", "USERS_URL": usersURL, "PAYMENTS_URL": paymentsURL + "/", "INVENTORY_URL": "http://127.0.0.1:7003",
 		"DATABASE_URL": "postgres://admin:hunter2-password@db.internal:5432/mitosis",
 	}, "services")
 	require.NoError(t, err, stderr)

@@ -40,7 +40,7 @@ func TestE2ENATS(t *testing.T) {
 			// The scenario's modules: a module it does not use has no schema
 			// in the three processes' database.
 			stdout, stderr, err := runApp(t, map[string]string{"DATABASE_URL": db, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret,
-				"EVENTS_BROKER": "nats", "NATS_URL": srv.ClientURL(), "SERVICES": "users,payments,orders"}, "events", "status")
+				"EVENTS_BROKER": "nats", "NATS_URL": srv.ClientURL(), "SERVICES": "users,payments,orders,inventory"}, "events", "status")
 			require.NoError(t, err, stderr)
 			for _, module := range []string{"payments", "users"} {
 				require.Regexp(t, module+`\s+\(nats consumer\)\s+0\s`, stdout)

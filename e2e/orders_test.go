@@ -110,8 +110,8 @@ func (s *session) getOrder(t *testing.T) {
 
 func (s *session) orderHistory(t *testing.T) {
 	for o, want := range map[*orders.Order][]string{
-		&s.paid:    {"check_customer succeeded", "charge succeeded", "confirm succeeded"},
-		&s.refused: {"check_customer succeeded", "charge failed", "void_charge succeeded", "cancel succeeded"},
+		&s.paid:    {"check_customer succeeded", "reserve_stock succeeded", "charge succeeded", "confirm succeeded"},
+		&s.refused: {"check_customer succeeded", "reserve_stock succeeded", "charge failed", "void_charge succeeded", "release_stock succeeded", "cancel succeeded"},
 	} {
 		r := s.topo.get(t, "/api/v1/orders/"+o.ID+"/history", s.alice.token)
 		h := decode[orders.OrderHistory](t, r, http.StatusOK)

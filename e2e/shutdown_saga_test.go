@@ -24,9 +24,9 @@ import (
 const chargeLatency = 3 * time.Second
 
 // TestShutdownFinishesTheSagaStepInFlight sends SIGTERM to orders while its
-// recovery worker waits for a charge: the charge completes and is recorded
-// (with the confirmation, which is decided with it), the worker starts no
-// next step and releases the saga, the process exits 0, and no saga is left
+// recovery worker waits for a charge: the charge completes and is recorded,
+// the worker starts no next step (the confirmation, which commits the
+// order's stock in inventory) and releases the saga, the process exits 0, and no saga is left
 // leased by it. Restarted, orders serves the order confirmed.
 func TestShutdownFinishesTheSagaStepInFlight(t *testing.T) {
 	t.Parallel()
@@ -46,7 +46,7 @@ func TestShutdownFinishesTheSagaStepInFlight(t *testing.T) {
 	// The placing request gives up on the slow charge after a second and
 	// answers 202; the worker takes the saga over at once and waits for
 	// the charge's answer (its lease and call timeout are ample).
-	ordersEnv := with(base, map[string]string{"SERVICES": "orders", "USERS_URL": usr.url, "PAYMENTS_URL": "http://" + proxy.Listen,
+	ordersEnv := with(base, map[string]string{"SERVICES": "orders,inventory", "USERS_URL": usr.url, "PAYMENTS_URL": "http://" + proxy.Listen,
 		"SAGA_INLINE_TIMEOUT": "1s", "SAGA_RECOVERY_INTERVAL": "100ms", "SAGA_BACKOFF_MAX": "200ms", "SAGA_LEASE": "30s",
 		"CALL_TIMEOUT": "20s", "SHUTDOWN_TIMEOUT": "20s"})
 	ord := startApp(t, "orders", ordersEnv)
@@ -93,10 +93,9 @@ func TestShutdownFinishesTheSagaStepInFlight(t *testing.T) {
 	var released bool
 	require.NoError(t, conn.QueryRow(t.Context(), `SELECT step, lease_until <= now() FROM orders.sagas WHERE order_id = $1`,
 		placed.ID).Scan(&step, &released))
-	// The confirmation calls no one and cannot fail: it is decided with the
-	// charge and recorded in the charge's transaction (no step of its own
-	// for a halt to fall between), so the saga is done.
-	assert.Equal(t, "done", step, "the charge was recorded, with the confirmation it leads to")
+	// The confirmation commits the order's stock in inventory: a step of
+	// its own, which the halted worker does not start.
+	assert.Equal(t, "confirm", step, "the charge was recorded; the confirmation is left to the next runner")
 	assert.True(t, released, "the saga's lease is released")
 	var charged int
 	require.NoError(t, conn.QueryRow(t.Context(), `SELECT count(*) FROM orders.saga_steps

@@ -33,15 +33,15 @@ func TestStartupFailures(t *testing.T) {
 	}{
 		{
 			name: "unknown module in SERVICES",
-			env: map[string]string{"SERVICES": "orders,bogus", "USERS_URL": "http://127.0.0.1:1", "PAYMENTS_URL": "http://127.0.0.1:2",
+			env: map[string]string{"SERVICES": "orders,bogus", "USERS_URL": "http://127.0.0.1:1", "PAYMENTS_URL": "http://127.0.0.1:2", "INVENTORY_URL": "http://127.0.0.1:3",
 				"DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
 			want: []string{"SERVICES", "bogus"},
 		},
 		{
 			name:  "dependencies neither local nor configured",
 			env:   map[string]string{"SERVICES": "orders", "DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret},
-			want:  []string{"users", "USERS_URL", "payments", "PAYMENTS_URL"},
-			lines: 2,
+			want:  []string{"users", "USERS_URL", "payments", "PAYMENTS_URL", "inventory", "INVENTORY_URL"},
+			lines: 3,
 		},
 		{
 			name: "production without SERVICE_SECRET",
@@ -98,20 +98,20 @@ func TestStartupFailures(t *testing.T) {
 		{
 			name: "production orders without secrets, keys or a database",
 			env: map[string]string{"APP_ENV": "production", "SERVICES": "orders",
-				"USERS_URL": "http://127.0.0.1:1", "PAYMENTS_URL": "http://127.0.0.1:2", "JWKS_URL": "ftp://keys"},
+				"USERS_URL": "http://127.0.0.1:1", "PAYMENTS_URL": "http://127.0.0.1:2", "INVENTORY_URL": "http://127.0.0.1:3", "JWKS_URL": "ftp://keys"},
 			want:  []string{"SERVICE_SECRET", "DATABASE_URL is required", `JWKS_URL must be an http(s) URL, got "ftp://keys"`},
 			lines: 3,
 		},
 		{
 			name: "module URLs that are not http(s)://host[:port]",
-			env: map[string]string{"SERVICES": "orders", "USERS_URL": "users:8080", "PAYMENTS_URL": "ftp://x",
+			env: map[string]string{"SERVICES": "orders", "USERS_URL": "users:8080", "PAYMENTS_URL": "ftp://x", "INVENTORY_URL": "http://127.0.0.1:3",
 				"DATABASE_URL": unreachableDB, "SERVICE_SECRET": serviceSecret},
 			want:  []string{`USERS_URL must be http(s)://host[:port], got "users:8080"`, `PAYMENTS_URL must be http(s)://host[:port], got "ftp://x"`},
 			lines: 2,
 		},
 		{
 			name: "a module URL with a path, a bad DSN and a bad duration",
-			env: map[string]string{"SERVICES": "orders", "USERS_URL": "http://users:8080/api", "PAYMENTS_URL": "http://payments:8080/",
+			env: map[string]string{"SERVICES": "orders", "USERS_URL": "http://users:8080/api", "PAYMENTS_URL": "http://payments:8080/", "INVENTORY_URL": "http://inventory:8080",
 				"DATABASE_URL": "mysql://root:secret@db/x", "SHUTDOWN_TIMEOUT": "soon", "SERVICE_SECRET": serviceSecret},
 			want:  []string{"USERS_URL", "DATABASE_URL must be a postgres:// URL", "SHUTDOWN_TIMEOUT"},
 			lines: 3,

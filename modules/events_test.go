@@ -38,9 +38,10 @@ func TestEventsInOneProcess(t *testing.T) {
 // payments, and orders its events to users, over authenticated HTTP.
 func TestEventsAcrossProcesses(t *testing.T) {
 	var s services
-	pay := modulestest.Start(t, map[string]string{"SERVICES": "payments"}, &s.payments)
+	pay := modulestest.Start(t, map[string]string{"SERVICES": "payments,inventory"}, &s.payments)
 	usr := modulestest.Start(t, map[string]string{"SERVICES": "users", "PAYMENTS_URL": pay.URL, "DATABASE_URL": pay.DB}, &s.users)
-	modulestest.Start(t, map[string]string{"SERVICES": "orders", "USERS_URL": usr.URL, "PAYMENTS_URL": pay.URL, "DATABASE_URL": pay.DB}, &s.orders)
+	modulestest.Start(t, map[string]string{"SERVICES": "orders", "USERS_URL": usr.URL, "PAYMENTS_URL": pay.URL, "INVENTORY_URL": pay.URL,
+		"DATABASE_URL": pay.DB}, &s.orders)
 	s.db = pay.DB
 	checkSubscribers(t, s)
 }

@@ -211,7 +211,7 @@ func TestServices(t *testing.T) {
 	}
 	require.Equal(t, want, list.Items)
 	require.Contains(t, list.Items, gateway.ServiceInfo{Name: "orders", Where: gateway.WhereLocal, Health: "healthy",
-		DependsOn: []string{"users", "payments"}, Routes: []string{"/api/v1/products", "/api/v1/orders"}})
+		DependsOn: []string{"users", "payments", "inventory"}, Routes: []string{"/api/v1/products", "/api/v1/orders"}})
 
 	// payments unreachable: unhealthy once the monitor has checked, and
 	// the answer is a 503 that names no address and no error.

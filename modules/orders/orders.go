@@ -1,5 +1,6 @@
 // Package orders is the contract of the orders module: the product catalog
-// and customers' orders, paid through the payments contract.
+// and customers' orders, their stock held through the inventory contract
+// and paid through the payments contract.
 package orders
 
 import (
@@ -15,8 +16,8 @@ type Service interface {
 	// ListProducts returns the catalog.
 	ListProducts(ctx context.Context, in ListProductsRequest) (ProductList, error)
 	// PlaceOrder prices the items, stores the order and runs its saga
-	// (check the customer, charge the wallet, confirm; or compensate and
-	// cancel). The order is confirmed or cancelled, or still pending when a
+	// (check the customer, reserve the stock, charge the wallet, confirm;
+	// or compensate and cancel). The order is confirmed or cancelled, or still pending when a
 	// dependency did not answer in time: it then settles by itself. The
 	// same IdempotencyKey returns the same order and never charges twice.
 	PlaceOrder(ctx context.Context, in PlaceOrderRequest) (Order, error)
@@ -35,11 +36,13 @@ type Service interface {
 // ListProductsRequest is the input of ListProducts.
 type ListProductsRequest struct{}
 
-// Product is a catalog entry.
+// Product is a catalog entry. Available is how many inventory has to sell,
+// nil when inventory did not answer (the catalog is still served).
 type Product struct {
 	SKU        string `json:"sku"`
 	Name       string `json:"name"`
 	PriceCents int64  `json:"price_cents"`
+	Available  *int64 `json:"available,omitempty"`
 }
 
 // ProductList is the output of ListProducts.
@@ -95,20 +98,27 @@ const (
 	ReasonInsufficientFunds = "insufficient_funds"
 	ReasonCancelledByUser   = "cancelled_by_customer"
 	ReasonCustomerNotFound  = "customer_not_found"
+	// ReasonOutOfStock means an item asked for more than inventory had
+	// available; nothing is charged.
+	ReasonOutOfStock = "out_of_stock"
 	// ReasonDeadlineExceeded means the order could not be paid before its
 	// saga's deadline (a dependency stayed unavailable); nothing is charged.
 	ReasonDeadlineExceeded = "deadline_exceeded"
 )
 
-// Steps of an order's saga. Forward: check_customer, charge, confirm.
-// Compensations: void_charge (refunds the charge, or forbids it if it never
-// happened), refund (a customer's cancellation), cancel.
+// Steps of an order's saga. Forward: check_customer, reserve_stock,
+// charge, confirm (which commits the reserved stock). Compensations:
+// void_charge (refunds the charge, or forbids it if it never happened),
+// refund (a customer's cancellation), release_stock (gives the stock back,
+// or forbids its reservation if it never happened), cancel.
 const (
 	StepCheckCustomer = "check_customer"
+	StepReserveStock  = "reserve_stock"
 	StepCharge        = "charge"
 	StepConfirm       = "confirm"
 	StepVoidCharge    = "void_charge"
 	StepRefund        = "refund"
+	StepReleaseStock  = "release_stock"
 	StepCancel        = "cancel"
 )
 

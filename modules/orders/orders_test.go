@@ -51,20 +51,21 @@ func TestContract(t *testing.T) {
 	})
 }
 
-// TestSplitProcesses runs orders in a process of its own, calling users and
-// payments in another over HTTP, both on one database.
+// TestSplitProcesses runs orders in a process of its own, calling users,
+// payments and inventory in another over HTTP, both on one database.
 func TestSplitProcesses(t *testing.T) {
 	var (
 		usersSvc    users.Service
 		paymentsSvc payments.Service
 		ordersSvc   orders.Service
 	)
-	deps := modulestest.Start(t, map[string]string{"SERVICES": "users,payments"}, &usersSvc, &paymentsSvc)
+	deps := modulestest.Start(t, map[string]string{"SERVICES": "users,payments,inventory"}, &usersSvc, &paymentsSvc)
 	modulestest.Start(t, map[string]string{
-		"SERVICES":     "orders",
-		"USERS_URL":    deps.URL,
-		"PAYMENTS_URL": deps.URL,
-		"DATABASE_URL": deps.DB,
+		"SERVICES":      "orders",
+		"USERS_URL":     deps.URL,
+		"PAYMENTS_URL":  deps.URL,
+		"INVENTORY_URL": deps.URL,
+		"DATABASE_URL":  deps.DB,
 	}, &ordersSvc)
 
 	orderstest.Run(t, orderstest.Deps{Orders: ordersSvc, Users: usersSvc, Payments: paymentsSvc})
@@ -76,12 +77,13 @@ func TestSplitProcesses(t *testing.T) {
 func TestPendingWhilePaymentsIsUnreachable(t *testing.T) {
 	var usersSvc users.Service
 	dead := deadURL(t)
-	deps := modulestest.Start(t, map[string]string{"SERVICES": "users", "PAYMENTS_URL": dead}, &usersSvc)
+	deps := modulestest.Start(t, map[string]string{"SERVICES": "users,inventory", "PAYMENTS_URL": dead}, &usersSvc)
 	var local orders.Service
 	p := modulestest.Start(t, map[string]string{
 		"SERVICES":            "orders",
 		"USERS_URL":           deps.URL,
 		"PAYMENTS_URL":        dead,
+		"INVENTORY_URL":       deps.URL,
 		"DATABASE_URL":        deps.DB,
 		"SAGA_INLINE_TIMEOUT": "1s",
 	}, &local)

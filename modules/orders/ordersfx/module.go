@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"mitosis/modules/inventory"
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/app"
 	"mitosis/modules/orders/internal/httpapi"
@@ -23,11 +24,11 @@ import (
 )
 
 // Spec describes the orders module for both placements. orders calls
-// users and payments, so both must be local or have a URL.
+// users, inventory and payments, so each must be local or have a URL.
 var Spec = topology.Spec{
 	Name:      "orders",
 	OpenAPI:   orders.OpenAPI,
-	DependsOn: []string{"users", "payments"},
+	DependsOn: []string{"users", "payments", inventory.Name},
 	Publishes: []string{orders.EventOrderPlaced, orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:    []string{"/api/v1/products", "/api/v1/orders"},
 	Settings:  app.Section("orders"),
@@ -39,10 +40,11 @@ var Spec = topology.Spec{
 			func(c config.Config) app.Settings { return config.SectionOf[app.Settings](c, "orders") },
 			func(u users.Service) app.Customers { return u },
 			func(p payments.Service) app.Wallets { return p },
+			func(i inventory.Service) app.Stock { return i },
 			app.NewMetrics,
 			func(log *slog.Logger, m *app.Metrics) app.Telemetry { return app.Telemetry{Log: log, Metrics: m} },
-			func(st *store.Store, c app.Customers, w app.Wallets, cfg app.Settings, tel app.Telemetry, t *telemetry.Tracing) *app.Service {
-				return app.New(st, c, w, cfg, tel).Traced(t.Tracer("orders"))
+			func(st *store.Store, c app.Customers, w app.Wallets, i app.Stock, cfg app.Settings, tel app.Telemetry, t *telemetry.Tracing) *app.Service {
+				return app.New(st, c, w, i, cfg, tel).Traced(t.Tracer("orders"))
 			},
 			app.NewWorker,
 		),

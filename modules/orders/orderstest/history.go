@@ -35,26 +35,27 @@ func (s *suite) testHistoryConfirmed(t *testing.T) {
 	s.fund(t, s.alice, s.total(items...))
 	o := s.place(t, s.alice, "", items...)
 	require.Equal(t, orders.StatusConfirmed, o.Status)
-	assert.Equal(t, []string{"check_customer succeeded", "charge succeeded", "confirm succeeded"}, s.steps(t, o))
+	assert.Equal(t, []string{"check_customer succeeded", "reserve_stock succeeded", "charge succeeded", "confirm succeeded"}, s.steps(t, o))
 
 	h, err := s.Orders.GetOrderHistory(s.ctx, orders.GetOrderRequest{CustomerID: s.alice, OrderID: o.ID})
 	require.NoError(t, err)
 	assert.Equal(t, orders.StatusConfirmed, h.Status)
-	assert.Equal(t, "payment "+*o.PaymentID, h.Steps[1].Detail)
+	assert.Equal(t, "payment "+*o.PaymentID, h.Steps[2].Detail)
 
 	_, err = s.Orders.CancelOrder(s.ctx, orders.CancelOrderRequest{CustomerID: s.alice, OrderID: o.ID})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"check_customer succeeded", "charge succeeded", "confirm succeeded",
-		"refund succeeded", "cancel succeeded"}, s.steps(t, o))
+	assert.Equal(t, []string{"check_customer succeeded", "reserve_stock succeeded", "charge succeeded", "confirm succeeded",
+		"refund succeeded", "release_stock succeeded", "cancel succeeded"}, s.steps(t, o))
 }
 
 func (s *suite) testHistoryCompensated(t *testing.T) {
 	o := s.place(t, s.alice, "", s.tooExpensive(t, s.alice))
 	require.Equal(t, orders.StatusCancelled, o.Status)
-	assert.Equal(t, []string{"check_customer succeeded", "charge failed", "void_charge succeeded", "cancel succeeded"}, s.steps(t, o))
+	assert.Equal(t, []string{"check_customer succeeded", "reserve_stock succeeded", "charge failed", "void_charge succeeded",
+		"release_stock succeeded", "cancel succeeded"}, s.steps(t, o))
 	h, err := s.Orders.GetOrderHistory(s.ctx, orders.GetOrderRequest{CustomerID: s.alice, OrderID: o.ID})
 	require.NoError(t, err)
-	assert.Equal(t, orders.ReasonInsufficientFunds, h.Steps[3].Detail)
+	assert.Equal(t, orders.ReasonInsufficientFunds, h.Steps[5].Detail)
 }
 
 func (s *suite) testHistoryOfOthers(t *testing.T) {

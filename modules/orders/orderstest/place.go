@@ -23,6 +23,9 @@ func (s *suite) testCatalog(t *testing.T) {
 		assert.NotEmpty(t, p.SKU)
 		assert.NotEmpty(t, p.Name, p.SKU)
 		assert.Positive(t, p.PriceCents, p.SKU)
+		if assert.NotNil(t, p.Available, "%s: inventory answers, so the catalog says what is available", p.SKU) {
+			assert.Positive(t, *p.Available, p.SKU)
+		}
 		assert.False(t, skus[p.SKU], "%s listed twice", p.SKU)
 		skus[p.SKU] = true
 	}

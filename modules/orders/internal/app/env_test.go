@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/migrations"
+	"mitosis/modules/inventory"
 	"mitosis/modules/modulestest"
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/app"
@@ -29,11 +30,13 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // env is the orders domain on its own database, paying through a real
-// payments module behind a wallet that can be made to fail.
+// payments module behind a wallet that can be made to fail, its stock held
+// by a real inventory module.
 type env struct {
 	db     *bun.DB
 	store  *store.Store
 	pay    payments.Service
+	stock  inventory.Service
 	wallet *faultyWallet
 	// customers knows everyone, unless down or told someone is gone.
 	customers faultyCustomers
@@ -50,9 +53,12 @@ func newEnv(t *testing.T, cfg app.Settings) *env {
 	require.NoError(t, err)
 	t.Cleanup(func() { bdb.Close() })
 	require.NoError(t, db.Prepare(context.Background(), target, bdb, migrations.Tree(), quiet()))
-	var pay payments.Service
-	modulestest.Start(t, map[string]string{"SERVICES": "payments"}, &pay)
-	return &env{db: bdb, store: store.New(bdb), pay: pay, wallet: &faultyWallet{Service: pay, charges: map[string]int{}},
+	var (
+		pay   payments.Service
+		stock inventory.Service
+	)
+	modulestest.Start(t, map[string]string{"SERVICES": "payments," + inventory.Name}, &pay, &stock)
+	return &env{db: bdb, store: store.New(bdb), pay: pay, stock: stock, wallet: &faultyWallet{Service: pay, charges: map[string]int{}},
 		cfg: cfg, ctx: context.Background()}
 }
 
@@ -65,7 +71,20 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 // service is one replica of orders on the env's database.
 func (e *env) service() *app.Service {
-	return app.New(e.store, &e.customers, e.wallet, e.cfg, app.Telemetry{})
+	return app.New(e.store, &e.customers, e.wallet, e.stock, e.cfg, app.Telemetry{})
+}
+
+// seeded is the stock of each catalog SKU that inventory's migrations set.
+const seeded = 10000
+
+// mugs is the mug's stock: available, reserved, sold.
+func (e *env) mugs(t *testing.T) [3]int64 {
+	t.Helper()
+	list, err := e.stock.GetStock(e.ctx, inventory.StockRequest{SKUs: []string{"MUG-CERAMIC"}})
+	require.NoError(t, err)
+	require.Len(t, list.Items, 1)
+	st := list.Items[0]
+	return [3]int64{st.Available, st.Reserved, st.Sold}
 }
 
 // customer opens a wallet holding cents.

@@ -60,12 +60,12 @@ func NewMetrics(reg prometheus.Registerer, s *store.Store) (*Metrics, error) {
 }
 
 var unfinishedDesc = prometheus.NewDesc("mitosis_orders_sagas",
-	"Sagas not settled yet, by the step they run or wait at (check_customer, charge, confirm, void_charge, refund, cancel).",
+	"Sagas not settled yet, by the step they run or wait at (check_customer, reserve_stock, charge, confirm, void_charge, refund, release_stock, cancel).",
 	[]string{"step"}, nil)
 
 // allSteps are the steps an unfinished saga can be at, each always shown.
-var allSteps = []string{orders.StepCheckCustomer, orders.StepCharge, orders.StepConfirm,
-	orders.StepVoidCharge, orders.StepRefund, orders.StepCancel}
+var allSteps = []string{orders.StepCheckCustomer, orders.StepReserveStock, orders.StepCharge, orders.StepConfirm,
+	orders.StepVoidCharge, orders.StepRefund, orders.StepReleaseStock, orders.StepCancel}
 
 type sagaCollector struct{ m *Metrics }
 
@@ -117,7 +117,7 @@ func (o observer) step(ctx context.Context, sg store.Saga, out store.Outcome, ca
 			"order_id", sg.OrderID, "step", sg.Step, "attempt", sg.Attempts+1, "retry_in", out.RetryIn, "cause", causeOf(cause, out))
 	case out.Outcome == orders.OutcomeFailed && out.Reason != nil:
 		o.log.WarnContext(ctx, "saga compensates", "order_id", sg.OrderID, "step", sg.Step, "reason", *out.Reason, "cause", out.Detail)
-	case out.Step == orders.StepVoidCharge || out.Step == orders.StepRefund:
+	case out.Step == orders.StepVoidCharge || out.Step == orders.StepRefund || out.Step == orders.StepReleaseStock:
 		if o.m != nil {
 			o.m.compensations.WithLabelValues(out.Step).Inc()
 		}

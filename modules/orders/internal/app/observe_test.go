@@ -56,7 +56,7 @@ func TestTheSagaReportsRetriesCompensationsAndOutcomes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := app.NewMetrics(reg, e.store)
 	require.NoError(t, err)
-	svc := app.New(e.store, &e.customers, e.wallet, e.cfg, app.Telemetry{Log: log, Metrics: m})
+	svc := app.New(e.store, &e.customers, e.wallet, e.stock, e.cfg, app.Telemetry{Log: log, Metrics: m})
 
 	rich, poor := e.customer(t, 5000), e.customer(t, 100)
 	e.wallet.down.Store(true)
@@ -86,10 +86,13 @@ func TestTheSagaReportsRetriesCompensationsAndOutcomes(t *testing.T) {
 	assert.Equal(t, orders.StepCharge, comp[0]["step"])
 	assert.Equal(t, orders.ReasonInsufficientFunds, comp[0]["reason"])
 	done := logs.lines(t, "saga compensation done")
-	require.Len(t, done, 1)
+	require.Len(t, done, 2)
 	assert.Equal(t, orders.StepVoidCharge, done[0]["step"])
+	assert.Equal(t, orders.StepReleaseStock, done[1]["step"])
+	assert.Equal(t, "stock given back", done[1]["result"])
 
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.Compensations(orders.StepVoidCharge)))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.Compensations(orders.StepReleaseStock)))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.Settled(orders.StatusConfirmed, "none")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.Settled(orders.StatusCancelled, orders.ReasonInsufficientFunds)))
 	assert.Equal(t, 0.0, gauge(t, reg, "mitosis_orders_sagas", orders.StepCharge), "settled sagas are not counted")

@@ -18,9 +18,10 @@ import (
 	"mitosis/platform/problem"
 )
 
-// An order's saga runs check_customer, charge and confirm; when a step
-// fails for good or the deadline passes before the charge succeeds, it
-// voids the charge and cancels the order instead. Every call it makes
+// An order's saga runs check_customer, reserve_stock, charge and confirm;
+// when a step fails for good or the deadline passes before the charge
+// succeeds, it voids the charge, releases the stock and cancels the order
+// instead (stock.go has the stock's steps). Every call it makes
 // carries a key derived from the order, so a step run twice (after a crash,
 // or by a runner whose lease ran out) has the effect of one.
 
@@ -71,12 +72,13 @@ func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) 
 		out, cause := s.step(stepCtx, sg)
 		cancel()
 		outs, spans := []store.Outcome{out}, []trace.Span{span}
-		// A step that calls no one and cannot fail (confirm, cancel) is
-		// decided at once and recorded with the step that led to it, in
-		// one transaction: a durable commit less, and no moment between
-		// the two for a crash to leave. The record is in the last step's
-		// span, as the event it writes (order.confirmed, order.cancelled)
-		// is that step's.
+		// A step that calls no one and cannot fail (cancel) is decided at
+		// once and recorded with the step that led to it, in one
+		// transaction: a durable commit less, and no moment between the
+		// two for a crash to leave. The record is in the last step's span,
+		// as the event it writes (order.cancelled) is that step's. Confirm
+		// commits the order's stock in inventory, so it is a step of its
+		// own.
 		if next := after(sg, out); out.Next != sg.Step && local(next.Step) {
 			var nextSpan trace.Span
 			spanCtx, nextSpan = s.startStep(ctx, next)
@@ -104,7 +106,7 @@ func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) 
 }
 
 // local reports a step that calls no other module and cannot fail.
-func local(step string) bool { return step == orders.StepConfirm || step == orders.StepCancel }
+func local(step string) bool { return step == orders.StepCancel }
 
 // after is the saga once out, an outcome of its current step, is recorded.
 func after(sg store.Saga, out store.Outcome) store.Saga {
@@ -126,14 +128,18 @@ func (s *Service) step(ctx context.Context, sg store.Saga) (store.Outcome, error
 	switch sg.Step {
 	case orders.StepCheckCustomer:
 		return s.checkCustomer(ctx, sg)
+	case orders.StepReserveStock:
+		return s.reserveStock(ctx, sg)
 	case orders.StepCharge:
 		return s.charge(ctx, sg)
 	case orders.StepConfirm:
-		return store.Outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed, At: now()}, nil
+		return s.confirm(ctx, sg)
 	case orders.StepVoidCharge:
 		return s.voidCharge(ctx, sg)
 	case orders.StepRefund:
 		return s.refund(ctx, sg)
+	case orders.StepReleaseStock:
+		return s.releaseStock(ctx, sg)
 	case orders.StepCancel:
 		return store.Outcome{Step: orders.StepCancel, Outcome: orders.OutcomeSucceeded,
 			Detail: deref(sg.FailureReason), Settle: orders.StatusCancelled, At: now()}, nil
@@ -148,7 +154,7 @@ func (s *Service) checkCustomer(ctx context.Context, sg store.Saga) (store.Outco
 	_, err := s.customers.Get(ctx, users.GetRequest{ID: sg.CustomerID})
 	switch {
 	case err == nil:
-		return succeeded(sg.Step, "", orders.StepCharge), nil
+		return succeeded(sg.Step, "", orders.StepReserveStock), nil
 	case errors.Is(err, users.ErrNotFound):
 		return failed(sg.Step, "no such customer", orders.StepCancel, orders.ReasonCustomerNotFound), nil
 	}
@@ -189,13 +195,13 @@ func (s *Service) voidCharge(ctx context.Context, sg store.Saga) (store.Outcome,
 	if v.Payment != nil {
 		detail = "payment " + v.Payment.ID + " refunded"
 	}
-	return succeeded(sg.Step, detail, orders.StepCancel), nil
+	return succeeded(sg.Step, detail, orders.StepReleaseStock), nil
 }
 
 // refund gives a confirmed order's money back when its customer cancels.
 func (s *Service) refund(ctx context.Context, sg store.Saga) (store.Outcome, error) {
 	if sg.PaymentID == nil {
-		return succeeded(sg.Step, "nothing to refund", orders.StepCancel), nil
+		return succeeded(sg.Step, "nothing to refund", orders.StepReleaseStock), nil
 	}
 	p, err := s.wallets.Refund(ctx, payments.RefundRequest{
 		UserID: sg.CustomerID, PaymentID: *sg.PaymentID, IdempotencyKey: refundKey(sg.OrderID),
@@ -203,7 +209,7 @@ func (s *Service) refund(ctx context.Context, sg store.Saga) (store.Outcome, err
 	if err != nil {
 		return s.retry(sg, err)
 	}
-	return succeeded(sg.Step, "payment "+p.ID+" refunded", orders.StepCancel), nil
+	return succeeded(sg.Step, "payment "+p.ID+" refunded", orders.StepReleaseStock), nil
 }
 
 // retry keeps the saga at its step, to run again after an exponential

@@ -23,7 +23,8 @@ func TestAnOrderPlacedWhilePaymentsIsDownIsConfirmedByTheWorker(t *testing.T) {
 
 	o := e.place(t, svc, alice)
 	assert.Equal(t, orders.StatusPending, o.Status)
-	assert.Equal(t, []string{"check_customer succeeded", "charge retrying"}, e.history(t, o))
+	assert.Equal(t, []string{"check_customer succeeded", "reserve_stock succeeded", "charge retrying"}, e.history(t, o))
+	assert.Equal(t, [3]int64{seeded - 1, 1, 0}, e.mugs(t), "held while it is paid")
 
 	// The worker retries while payments stays down; the retries share one entry.
 	w := app.NewWorker(svc, quiet())
@@ -34,7 +35,7 @@ func TestAnOrderPlacedWhilePaymentsIsDownIsConfirmedByTheWorker(t *testing.T) {
 		require.NoError(t, err)
 		return h.Steps[len(h.Steps)-1].Detail == "Service unavailable (attempt 3)"
 	}, 5*time.Second, 20*time.Millisecond)
-	assert.Equal(t, []string{"check_customer succeeded", "charge retrying"}, e.history(t, o))
+	assert.Equal(t, []string{"check_customer succeeded", "reserve_stock succeeded", "charge retrying"}, e.history(t, o))
 
 	e.wallet.down.Store(false)
 	got := e.settled(t, w, o)
@@ -43,6 +44,7 @@ func TestAnOrderPlacedWhilePaymentsIsDownIsConfirmedByTheWorker(t *testing.T) {
 	assert.Equal(t, int64(5000-mug), e.balance(t, alice))
 	h := e.history(t, o)
 	assert.Equal(t, []string{"charge succeeded", "confirm succeeded"}, h[len(h)-2:])
+	assert.Equal(t, [3]int64{seeded - 1, 0, 1}, e.mugs(t), "sold once confirmed")
 }
 
 // A charge whose answer was lost, and whose runner then died holding the
@@ -135,7 +137,8 @@ func TestADeadlinePassedAfterAnInDoubtChargeRefundsItAndCancels(t *testing.T) {
 	require.Len(t, pays, 1)
 	assert.Equal(t, payments.StatusRefunded, pays[0].Status)
 	h := e.history(t, o)
-	assert.Equal(t, []string{"charge failed", "void_charge succeeded", "cancel succeeded"}, h[len(h)-3:])
+	assert.Equal(t, []string{"void_charge succeeded", "release_stock succeeded", "cancel succeeded"}, h[len(h)-3:])
+	assert.Equal(t, [3]int64{seeded, 0, 0}, e.mugs(t), "the stock given back")
 
 	// Running the worker again, or the charge retried late, moves nothing.
 	_, err := w.RunOnce(e.ctx)
@@ -168,6 +171,7 @@ func TestADeadlinePassedWithNoChargeVoidsItsKey(t *testing.T) {
 	require.ErrorIs(t, err, payments.ErrChargeVoided)
 	assert.Equal(t, int64(5000), e.balance(t, alice))
 	assert.Empty(t, e.paymentsOf(t, o))
+	assert.Equal(t, [3]int64{seeded, 0, 0}, e.mugs(t), "the stock given back")
 }
 
 // A cancellation whose refund answer is lost is finished by the worker,
@@ -193,7 +197,8 @@ func TestARetriedCancellationRefundsOnce(t *testing.T) {
 	assert.Equal(t, got, again)
 	assert.Equal(t, int64(5000), e.balance(t, alice))
 	h := e.history(t, o)
-	assert.Equal(t, []string{"refund retrying", "refund succeeded", "cancel succeeded"}, h[len(h)-3:])
+	assert.Equal(t, []string{"refund succeeded", "release_stock succeeded", "cancel succeeded"}, h[len(h)-3:])
+	assert.Equal(t, [3]int64{seeded, 0, 0}, e.mugs(t), "a cancelled order gives its stock back, once")
 }
 
 // settledCancel runs worker passes until the order is cancelled.

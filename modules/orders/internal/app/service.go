@@ -1,6 +1,6 @@
 // Package app is the orders domain: pricing, and the saga that places and
-// cancels orders (saga.go) with its recovery worker (worker.go), calling
-// users and payments only through their contracts.
+// cancels orders (saga.go, stock.go) with its recovery worker (worker.go),
+// calling users, inventory and payments only through their contracts.
 package app
 
 import (
@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
+	"mitosis/modules/inventory"
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
@@ -30,11 +31,20 @@ type Wallets interface {
 	VoidCharge(ctx context.Context, in payments.VoidChargeRequest) (payments.Void, error)
 }
 
+// Stock is the part of inventory that orders needs.
+type Stock interface {
+	GetStock(ctx context.Context, in inventory.StockRequest) (inventory.StockList, error)
+	Reserve(ctx context.Context, in inventory.ReserveRequest) (inventory.Reservation, error)
+	Release(ctx context.Context, in inventory.ReleaseRequest) (inventory.Reservation, error)
+	Commit(ctx context.Context, in inventory.CommitRequest) (inventory.Reservation, error)
+}
+
 // Service is the local implementation of orders.Service.
 type Service struct {
 	store     *store.Store
 	customers Customers
 	wallets   Wallets
+	stock     Stock
 	cfg       Settings
 	observe   observer
 	tracer    trace.Tracer // nil: the saga is not traced
@@ -42,17 +52,21 @@ type Service struct {
 
 var _ orders.Service = (*Service)(nil)
 
-// New returns the orders service. customers and wallets may be local
-// implementations or HTTP clients; this code cannot tell. The saga
+// New returns the orders service. customers, wallets and stock may be
+// local implementations or HTTP clients; this code cannot tell. The saga
 // reports its steps to tel.
-func New(s *store.Store, customers Customers, wallets Wallets, cfg Settings, tel Telemetry) *Service {
-	return &Service{store: s, customers: customers, wallets: wallets, cfg: cfg, observe: newObserver(tel)}
+func New(s *store.Store, customers Customers, wallets Wallets, stock Stock, cfg Settings, tel Telemetry) *Service {
+	return &Service{store: s, customers: customers, wallets: wallets, stock: stock, cfg: cfg, observe: newObserver(tel)}
 }
 
-// ListProducts returns the catalog.
+// ListProducts returns the catalog, with what inventory has available.
 func (s *Service) ListProducts(ctx context.Context, _ orders.ListProductsRequest) (orders.ProductList, error) {
 	items, err := s.store.Products(ctx)
-	return orders.ProductList{Items: items}, err
+	if err != nil {
+		return orders.ProductList{}, err
+	}
+	s.withAvailable(ctx, items)
+	return orders.ProductList{Items: items}, nil
 }
 
 // PlaceOrder stores the order with its saga and runs the saga here for at
@@ -117,8 +131,8 @@ func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga
 		out, _ := s.retry(store.Saga{Step: orders.StepCheckCustomer}, err)
 		sg.Step, sg.Attempts, sg.RetryIn, sg.Done = orders.StepCheckCustomer, 1, out.RetryIn, []store.Outcome{out}
 	default:
-		sg.Step, sg.Owner, sg.Lease = orders.StepCharge, newOwner(), s.cfg.Lease
-		sg.Done = []store.Outcome{succeeded(orders.StepCheckCustomer, "", orders.StepCharge)}
+		sg.Step, sg.Owner, sg.Lease = orders.StepReserveStock, newOwner(), s.cfg.Lease
+		sg.Done = []store.Outcome{succeeded(orders.StepCheckCustomer, "", orders.StepReserveStock)}
 	}
 	return sg, nil
 }
