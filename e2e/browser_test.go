@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/pgtest"
 )
 
 // browserTimeout bounds one browser script; they take seconds.
@@ -48,4 +50,23 @@ func TestBrowserDocs(t *testing.T) {
 	t.Parallel()
 	p := oneProcess(t)
 	runBrowser(t, "docs", map[string]string{"BASE_URL": p.users})
+}
+
+// storefrontEnv: access tokens of a few seconds, so the walk sees the page
+// renew one before it expires.
+var storefrontEnv = map[string]string{"TOKEN_TTL": "4s"}
+
+// The storefront walk, in one process and through the gateway in front of
+// three.
+func TestBrowserStorefront(t *testing.T) {
+	t.Run("one process", func(t *testing.T) {
+		t.Parallel()
+		p := oneProcessOn(t, pgtest.NewDatabase(t), storefrontEnv)
+		runBrowser(t, "storefront", map[string]string{"BASE_URL": p.users, "NAME": "one-process"})
+	})
+	t.Run("gateway before three processes", func(t *testing.T) {
+		t.Parallel()
+		g := behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", storefrontEnv))
+		runBrowser(t, "storefront", map[string]string{"BASE_URL": g.users, "NAME": "gateway"})
+	})
 }

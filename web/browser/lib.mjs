@@ -52,7 +52,11 @@ export class Guarded {
       return route.continue();
     });
     g.page.on("console", (m) => {
-      if (m.type() === "error") g.errors.push(`console: ${m.text()} (${m.location().url})`);
+      // Chromium logs every answer of 400 and up as an error; a 4xx is
+      // the API's problem+json, which the page shows (and each test checks
+      // it expects), a 5xx is a failure.
+      if (m.type() !== "error" || /^Failed to load resource: the server responded with a status of 4\d\d /.test(m.text())) return;
+      g.errors.push(`console: ${m.text()} (${m.location().url})`);
     });
     g.page.on("pageerror", (e) => g.errors.push(`uncaught: ${e.message}`));
     g.page.setDefaultTimeout(15_000);

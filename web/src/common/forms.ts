@@ -26,7 +26,7 @@ export function showProblem(form: HTMLFormElement, err: unknown): void {
     slot.textContent = fe.message ? `${fe.field} ${fe.message}` : p.detail ?? "";
     placed = true;
   }
-  if (formError) formError.textContent = (placed ? "" : p.detail) || (placed ? "Please correct the fields marked." : "");
+  if (formError) formError.textContent = p.detail ?? "";
   if (placed) form.querySelector<HTMLElement>("[aria-invalid]")?.focus();
 }
 
