@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +71,21 @@ func TestBrowserStorefront(t *testing.T) {
 		g := behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", storefrontEnv))
 		runBrowser(t, "storefront", map[string]string{"BASE_URL": g.users, "NAME": "gateway"})
 	})
+}
+
+// The console of the gateway, in front of three processes, shows all four
+// and their modules, asking each process's admin listener (ADMIN_PEERS).
+func TestBrowserConsole(t *testing.T) {
+	t.Parallel()
+	split := threeProcesses(t, pgtest.NewDatabase(t), "", nil)
+	var peers []string
+	for _, p := range split.processes {
+		peers = append(peers, p.admin)
+	}
+	_, g := behindGatewayWith(t, split, map[string]string{"ADMIN_PEERS": strings.Join(peers, ",")})
+	want, err := json.Marshal(map[string]string{"users": "users", "payments": "payments", "orders": "orders", "gateway": "gateway"})
+	require.NoError(t, err)
+	secrets, err := json.Marshal([]string{serviceSecret, keySecret})
+	require.NoError(t, err)
+	runBrowser(t, "console", map[string]string{"ADMIN_URL": g.admin, "WANT": string(want), "SECRETS": string(secrets)})
 }

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,11 +13,14 @@ import (
 
 	"mitosis/platform/admin"
 	"mitosis/platform/config"
+	"mitosis/platform/console"
 	"mitosis/platform/contract"
+	"mitosis/platform/db"
 	"mitosis/platform/health"
 	"mitosis/platform/metrics"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
+	"mitosis/platform/webui"
 )
 
 // observability is what operators see of the process: its health (with
@@ -54,6 +58,21 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			s.Handle(http.MethodGet, admin.Prefix+"/placement", "This process and where every module runs, as seen from it",
 				func(c echo.Context) error { return c.JSON(http.StatusOK, describe(place, version, commit, started)) })
 		}),
+		fx.Invoke(func(s *admin.Server, cluster *db.Cluster) error {
+			redacted, err := cfg.Redacted()
+			if err != nil {
+				return fmt.Errorf("configuration for the console: %w", err)
+			}
+			s.Handle(http.MethodGet, admin.Prefix+"/config", "The effective configuration, secrets redacted",
+				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"config": redacted}) })
+			s.Handle(http.MethodGet, admin.Prefix+"/migrations", "The migrations of every local module's schema, applied or not",
+				func(c echo.Context) error {
+					return c.JSON(http.StatusOK, map[string]any{"schemas": cluster.Migrations(c.Request().Context())})
+				})
+			return nil
+		}),
+		fx.Provide(console.New),
+		fx.Invoke(func(c *console.Console, s *admin.Server, pages *webui.Files) { c.Mount(s, pages) }),
 	)
 }
 
@@ -92,6 +111,9 @@ type ModulePlacement struct {
 	DependsOn []string `json:"depends_on"`
 	Routes    []string `json:"routes"`
 	Stateless bool     `json:"stateless"`
+	// Publishes and Subscribes are the event types it sends and handles.
+	Publishes  []string `json:"publishes"`
+	Subscribes []string `json:"subscribes"`
 }
 
 func describe(place topology.Placement, version, commit string, started time.Time) Placement {
@@ -100,7 +122,8 @@ func describe(place topology.Placement, version, commit string, started time.Tim
 		Version: version, Commit: commit, StartedAt: started.UTC()}}
 	for _, m := range place.Modules() {
 		mp := ModulePlacement{Name: m.Name, Where: "not used", URL: place.URL(m.Name), DependsOn: append([]string{}, m.DependsOn...),
-			Routes: append([]string{}, m.Routes...), Stateless: m.Stateless}
+			Routes: append([]string{}, m.Routes...), Stateless: m.Stateless,
+			Publishes: append([]string{}, m.Publishes...), Subscribes: append([]string{}, place.Subscriptions(m.Name)...)}
 		switch {
 		case place.IsLocal(m.Name):
 			mp.Where, mp.URL = "local", ""

@@ -1,1 +1,52 @@
-document.body.dataset.console = "loading";
+// The operator console: polls its own admin listener, which gathers each
+// part from every process it knows, and renders the topology and the
+// processes.
+import { ApiError } from "../common/api";
+import { byId, announce } from "../common/dom";
+import { gather, Placement, Health, EdgeCount, Circuit } from "./system";
+import { renderTopology } from "./topology";
+import { renderProcesses, SchemaMigrations } from "./processes";
+
+const status = byId("status");
+const pollMs = 2000;
+let lastProblem = "";
+
+async function refresh(): Promise<void> {
+  try {
+    const [placement, health, edges, circuits] = await Promise.all([
+      gather<Placement>("placement"),
+      gather<Health>("health"),
+      gather<{ edges: EdgeCount[] }>("edges"),
+      gather<{ circuits: Circuit[] }>("circuits"),
+    ]);
+    renderTopology({ placement, health, edges, circuits }, Date.now());
+    const down = placement.filter((a) => !a.body).map((a) => `${a.admin}: ${a.error ?? a.status}`);
+    const problem = down.length ? `Not answering: ${down.join("; ")}` : "";
+    if (problem !== lastProblem || !status.textContent) {
+      announce(status, problem || `${placement.length} processes answering.`, problem ? "error" : "info");
+      lastProblem = problem;
+    }
+    byId("updated").textContent = new Date().toLocaleTimeString();
+  } catch (err) {
+    announce(status, `The console could not load: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+  }
+}
+
+async function refreshProcesses(): Promise<void> {
+  try {
+    const [placement, config, migrations] = await Promise.all([
+      gather<Placement>("placement"),
+      gather<{ config: unknown }>("config"),
+      gather<{ schemas: SchemaMigrations[] }>("migrations"),
+    ]);
+    renderProcesses(placement, config, migrations);
+  } catch (err) {
+    announce(status, `The processes could not load: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+  }
+}
+
+byId("refresh-processes").addEventListener("click", () => void refreshProcesses());
+
+void refresh();
+void refreshProcesses();
+window.setInterval(() => void refresh(), pollMs);

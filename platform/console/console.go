@@ -1,0 +1,138 @@
+// Package console serves the operator console at /console on the admin
+// listener, and the one admin route it needs beyond the others:
+// /admin/v1/system/:part, which asks this process and every peer of
+// ADMIN_PEERS for one part of their admin API and answers with all of them.
+// Each process answers for itself only; the console of any one shows the
+// whole deployment. The browser talks to this listener only (the page's
+// policy allows nothing else); this process asks the peers.
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/platform/admin"
+	"mitosis/platform/config"
+	"mitosis/platform/webui"
+)
+
+// peerTimeout bounds one peer's answer: a process that is down shows as
+// unreachable, and the others still show.
+const peerTimeout = 2 * time.Second
+
+// maxAnswer bounds what one peer may send back.
+const maxAnswer = 8 << 20
+
+// Parts are the admin routes the console gathers from every process.
+var Parts = []string{"placement", "health", "edges", "circuits", "config", "migrations", "events", "sagas", "traces"}
+
+// Answer is one process's answer to one part.
+type Answer struct {
+	// Admin is the process's admin base URL, as this one reaches it.
+	Admin string `json:"admin"`
+	// Self marks this process.
+	Self bool `json:"self"`
+	// Status is the HTTP status of its answer; 0 when it did not answer.
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// Console gathers parts from the processes.
+type Console struct {
+	peers  []string
+	bound  *admin.Bound
+	client *http.Client
+}
+
+// New is the console of a process whose admin listener is bound (once it
+// starts) with the peers of cfg.
+func New(cfg config.Config, bound *admin.Bound) *Console {
+	return &Console{peers: cfg.Admin.Peers, bound: bound, client: &http.Client{Timeout: peerTimeout}}
+}
+
+// processes are this process's admin URL first, then every peer but it.
+func (c *Console) processes() []string {
+	self := "http://" + c.bound.Addr
+	out := []string{self}
+	for _, p := range c.peers {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Gather asks every process for part (a route under /admin/v1/) with
+// query, forwarding the caller's Authorization header, in parallel.
+func (c *Console) Gather(ctx context.Context, part, query, authorization string) []Answer {
+	procs := c.processes()
+	out := make([]Answer, len(procs))
+	var wg sync.WaitGroup
+	for i, base := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = c.ask(ctx, base, part, query, authorization)
+			out[i].Self = i == 0
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func (c *Console) ask(ctx context.Context, base, part, query, authorization string) Answer {
+	a := Answer{Admin: base}
+	url := base + admin.Prefix + "/" + part
+	if query != "" {
+		url += "?" + query
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		a.Error = err.Error()
+		return a
+	}
+	if authorization != "" {
+		req.Header.Set(echo.HeaderAuthorization, authorization)
+	}
+	res, err := c.client.Do(req)
+	if err != nil {
+		a.Error = "unreachable"
+		return a
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	a.Status = res.StatusCode
+	switch {
+	case err != nil:
+		a.Error = "answer cut short"
+	case !json.Valid(body):
+		a.Error = fmt.Sprintf("not JSON (HTTP %d)", res.StatusCode)
+	default:
+		a.Body = body
+	}
+	return a
+}
+
+// Mount serves the page, its assets and /admin/v1/system/:part on s.
+func (c *Console) Mount(s *admin.Server, pages *webui.Files) {
+	s.Handle(http.MethodGet, "/console", "The operator console (a page)", pages.Page("console.html"))
+	s.Handle(http.MethodGet, "/console/assets/:file", "The console's scripts and styles", pages.Asset)
+	s.Handle(http.MethodGet, admin.Prefix+"/system/:part", "One part of the admin API of this process and of every peer (ADMIN_PEERS)",
+		func(ec echo.Context) error {
+			part := ec.Param("part")
+			if !slices.Contains(Parts, part) {
+				return echo.ErrNotFound
+			}
+			answers := c.Gather(ec.Request().Context(), part, ec.QueryString(), ec.Request().Header.Get(echo.HeaderAuthorization))
+			return ec.JSON(http.StatusOK, map[string]any{"processes": answers})
+		})
+}
