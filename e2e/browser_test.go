@@ -77,15 +77,16 @@ func TestBrowserStorefront(t *testing.T) {
 // and their modules, asking each process's admin listener (ADMIN_PEERS).
 func TestBrowserConsole(t *testing.T) {
 	t.Parallel()
-	split := threeProcesses(t, pgtest.NewDatabase(t), "", nil)
+	traced := map[string]string{"TRACING": "memory"}
+	split := threeProcesses(t, pgtest.NewDatabase(t), "", traced)
 	var peers []string
 	for _, p := range split.processes {
 		peers = append(peers, p.admin)
 	}
-	_, g := behindGatewayWith(t, split, map[string]string{"ADMIN_PEERS": strings.Join(peers, ",")})
+	_, g := behindGatewayWith(t, split, map[string]string{"ADMIN_PEERS": strings.Join(peers, ","), "TRACING": "memory"})
 	want, err := json.Marshal(map[string]string{"users": "users", "payments": "payments", "orders": "orders", "gateway": "gateway"})
 	require.NoError(t, err)
 	secrets, err := json.Marshal([]string{serviceSecret, keySecret})
 	require.NoError(t, err)
-	runBrowser(t, "console", map[string]string{"ADMIN_URL": g.admin, "WANT": string(want), "SECRETS": string(secrets)})
+	runBrowser(t, "console", map[string]string{"ADMIN_URL": g.admin, "BASE_URL": g.url, "WANT": string(want), "SECRETS": string(secrets)})
 }

@@ -18,6 +18,7 @@ import (
 	"mitosis/platform/db"
 	"mitosis/platform/health"
 	"mitosis/platform/metrics"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 	"mitosis/platform/webui"
@@ -70,6 +71,10 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 					return c.JSON(http.StatusOK, map[string]any{"schemas": cluster.Migrations(c.Request().Context())})
 				})
 			return nil
+		}),
+		fx.Invoke(func(s *admin.Server, tracing *telemetry.Tracing) {
+			s.Handle(http.MethodGet, admin.Prefix+"/traces", "Recent traces kept in memory (?min_ms, max_ms, errors=true, module, limit), or one trace's spans (?trace_id)",
+				func(c echo.Context) error { return recentTraces(c, tracing.Ring()) })
 		}),
 		fx.Provide(console.New),
 		fx.Invoke(func(c *console.Console, s *admin.Server, pages *webui.Files) { c.Mount(s, pages) }),

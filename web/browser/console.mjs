@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { run, env, Guarded } from "./lib.mjs";
 
 const admin = env("ADMIN_URL");
+const base = env("BASE_URL");
 const want = JSON.parse(env("WANT")); // module → process name
 
 await run(async (browser) => {
@@ -43,7 +44,41 @@ await run(async (browser) => {
   for (const secret of JSON.parse(env("SECRETS"))) assert.ok(!html.includes(secret), "no secret shown");
   assert.match(html, /\[redacted\]/);
   await g.close();
-  console.log(`console: ${Object.keys(want).length} modules in ${new Set(Object.values(want)).size} processes`);
+
+  // An order placed in the storefront, and its trace in the console, with
+  // spans from the processes it crossed.
+  const shop = await Guarded.open(browser, "console-order", [base]);
+  await shop.page.goto(`${base}/`);
+  const register = shop.page.getByRole("form", { name: "Register" });
+  await register.getByLabel("Name").fill("Traced Shopper");
+  await register.getByLabel("Email").fill(`traced-${Date.now()}@example.com`);
+  await register.getByLabel("Password").fill("correct horse battery");
+  await register.getByRole("button", { name: "Register" }).click();
+  await shop.page.getByLabel("Amount in cents").fill("5000");
+  await shop.page.getByRole("button", { name: "Deposit" }).click();
+  await shop.page.getByRole("button", { name: "Add Coffee beans, 1 kg to the cart" }).click();
+  await shop.page.getByRole("button", { name: "Place order" }).click();
+  await shop.page.getByRole("status", { name: "Shop status" }).getByText(/confirmed/).waitFor();
+  const traceId = (await shop.page.locator("li.order").first().locator(".trace code").textContent()).trim();
+  assert.match(traceId, /^[0-9a-f]{32}$/);
+  await shop.close();
+
+  const tr = await Guarded.open(browser, "console-trace", [admin]);
+  await tr.page.goto(`${admin}/console#trace=${traceId}`);
+  const waterfall = tr.page.getByRole("region", { name: `Trace ${traceId}` });
+  let seen = new Set();
+  await assertEventually(async () => {
+    const rows = await waterfall.getByRole("listitem").allTextContents();
+    seen = new Set(rows.map((r) => /^process (\S+)/.exec(r)?.[1]).filter(Boolean));
+    return ["gateway", "orders", "payments"].every((p) => seen.has(p));
+  }, "spans from the gateway, orders and payments", async () => [...seen].join(", "));
+  await tr.shot("trace");
+  // The list finds it too, among traces touching orders.
+  await tr.page.getByLabel("Module", { exact: true }).selectOption("orders");
+  await tr.page.getByRole("button", { name: "List traces" }).click();
+  await tr.page.getByRole("button", { name: `Show trace ${traceId}` }).waitFor();
+  await tr.close();
+  console.log(`console: ${Object.keys(want).length} modules in ${new Set(Object.values(want)).size} processes; trace ${traceId} from ${[...seen].join(", ")}`);
 });
 
 async function assertEventually(check, what, last = async () => "", timeout = 15_000) {

@@ -6,6 +6,7 @@ import { byId, announce } from "../common/dom";
 import { gather, Placement, Health, EdgeCount, Circuit } from "./system";
 import { renderTopology } from "./topology";
 import { renderProcesses, SchemaMigrations } from "./processes";
+import { setProcesses, listTraces, showTrace } from "./traces";
 
 const status = byId("status");
 const pollMs = 2000;
@@ -20,6 +21,7 @@ async function refresh(): Promise<void> {
       gather<{ circuits: Circuit[] }>("circuits"),
     ]);
     renderTopology({ placement, health, edges, circuits }, Date.now());
+    setProcesses(placement);
     const down = placement.filter((a) => !a.body).map((a) => `${a.admin}: ${a.error ?? a.status}`);
     const problem = down.length ? `Not answering: ${down.join("; ")}` : "";
     if (problem !== lastProblem || !status.textContent) {
@@ -47,6 +49,29 @@ async function refreshProcesses(): Promise<void> {
 
 byId("refresh-processes").addEventListener("click", () => void refreshProcesses());
 
-void refresh();
+const failed = (what: string) => (err: unknown) =>
+  announce(byId("traces-status"), `${what}: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+byId<HTMLFormElement>("trace-filter").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  listTraces().catch(failed("The traces could not load"));
+});
+byId<HTMLFormElement>("trace-find").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const id = (byId<HTMLInputElement>("trace-id").value || "").trim().toLowerCase();
+  if (id) showTrace(id).catch(failed("The trace could not load"));
+});
+
+// #trace=<id> opens that trace (the storefront shows each order's trace id).
+function fromHash(): void {
+  const m = /^#trace=([0-9a-f]{32})$/.exec(location.hash);
+  if (m) {
+    byId<HTMLInputElement>("trace-id").value = m[1];
+    refresh().then(() => showTrace(m[1])).catch(failed("The trace could not load"));
+  }
+}
+window.addEventListener("hashchange", fromHash);
+fromHash();
+
+void refresh().then(() => listTraces()).catch(failed("The traces could not load"));
 void refreshProcesses();
 window.setInterval(() => void refresh(), pollMs);
