@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,8 +44,9 @@ func runBrowser(t *testing.T, script string, env map[string]string) {
 		vars[k] = v
 	}
 	cmd.Env = environ(vars)
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	t.Logf("%s:\n%s", script, out)
+	t.Logf("%s (%s):\n%s", script, time.Since(start).Round(time.Millisecond), out)
 	require.NoError(t, err, "browser script %s failed", script)
 }
 
@@ -74,11 +77,20 @@ func TestBrowserStorefront(t *testing.T) {
 }
 
 // The console of the gateway, in front of three processes, shows all four
-// and their modules, asking each process's admin listener (ADMIN_PEERS).
+// and their modules, asking each process's admin listener (ADMIN_PEERS);
+// an order placed in the storefront has its trace there, with spans from
+// the processes it crossed; a dead letter is replayed from it. The dead
+// letter is real: payments is killed while a user registers, and users'
+// relay gives up on user.registered after EVENTS_MAX_ATTEMPTS.
 func TestBrowserConsole(t *testing.T) {
 	t.Parallel()
-	traced := map[string]string{"TRACING": "memory"}
-	split := threeProcesses(t, pgtest.NewDatabase(t), "", traced)
+	// Deliveries give up fast, and a breaker opened while payments is down
+	// lets a call through again soon after.
+	env := map[string]string{"TRACING": "memory", "EVENTS_MAX_ATTEMPTS": "2", "EVENTS_BACKOFF_BASE": "20ms", "EVENTS_BACKOFF_MAX": "50ms",
+		"BREAKER_COOLDOWN": "200ms"}
+	t.Logf("start at %s", time.Now().Format("15:04:05.000"))
+	sp := startSplit(t, pgtest.NewDatabase(t), "", env, nil)
+	split := splitTopology(sp, env)
 	var peers []string
 	for _, p := range split.processes {
 		peers = append(peers, p.admin)
@@ -89,4 +101,63 @@ func TestBrowserConsole(t *testing.T) {
 	secrets, err := json.Marshal([]string{serviceSecret, keySecret})
 	require.NoError(t, err)
 	runBrowser(t, "console", map[string]string{"ADMIN_URL": g.admin, "BASE_URL": g.url, "WANT": string(want), "SECRETS": string(secrets)})
+
+	t.Logf("split started and console walked at %s", time.Now().Format("15:04:05.000"))
+	sp.payments.kill(t)
+	resp, err := httpClient.Post(sp.users.url+"/api/v1/users", "application/json",
+		strings.NewReader(`{"email":"dead-letter@example.com","name":"Dee","password":"correct horse battery"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.Eventually(t, func() bool {
+		s := usersOutbox(t, sp.users.admin)
+		return len(s.DeadLetters) == 1 && s.DeadLetters[0].Type == "user.registered"
+	}, 20*time.Second, 50*time.Millisecond, "user.registered dead-lettered while payments is down")
+	t.Logf("dead letter at %s", time.Now().Format("15:04:05.000"))
+	again := maps.Clone(sp.env["payments"])
+	again["HTTP_ADDR"], again["ADMIN_ADDR"] = strings.TrimPrefix(sp.payments.url, "http://"), strings.TrimPrefix(sp.payments.admin, "http://")
+	back := startApp(t, "payments again", again)
+	back.url = sp.payments.url
+	back.waitReady(t)
+
+	t.Logf("payments back at %s", time.Now().Format("15:04:05.000"))
+	runBrowser(t, "replay", map[string]string{"ADMIN_URL": g.admin, "EVENT_TYPE": "user.registered"})
+	s := usersOutbox(t, sp.users.admin)
+	require.Empty(t, s.DeadLetters)
+	for _, sub := range s.Subscribers {
+		require.Zero(t, sub.Pending+sub.Dead, "%+v", sub)
+	}
+}
+
+// outboxState is users' outbox as its admin listener reports it.
+type outboxState struct {
+	Module      string `json:"module"`
+	Subscribers []struct {
+		Subscriber string `json:"subscriber"`
+		Pending    int    `json:"pending"`
+		Dead       int    `json:"dead"`
+		Delivered  int    `json:"delivered"`
+	} `json:"subscribers"`
+	DeadLetters []struct {
+		Type string `json:"type"`
+	} `json:"dead_letters"`
+}
+
+func usersOutbox(t *testing.T, admin string) outboxState {
+	t.Helper()
+	resp, err := httpClient.Get(admin + "/admin/v1/events")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var out struct {
+		Outboxes []outboxState `json:"outboxes"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	for _, o := range out.Outboxes {
+		if o.Module == "users" {
+			return o
+		}
+	}
+	t.Fatalf("no users outbox in %+v", out)
+	return outboxState{}
 }

@@ -8,6 +8,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"mitosis/platform/admin"
 	"mitosis/platform/config"
+	"mitosis/platform/problem"
 	"mitosis/platform/webui"
 )
 
@@ -122,17 +124,55 @@ func (c *Console) ask(ctx context.Context, base, part, query, authorization stri
 	return a
 }
 
-// Mount serves the page, its assets and /admin/v1/system/:part on s.
-func (c *Console) Mount(s *admin.Server, pages *webui.Files) {
+// Mount serves the page, its assets, /admin/v1/system/:part and the
+// replay through this process on s, guarded by access.
+func (c *Console) Mount(s *admin.Server, pages *webui.Files, access *Access) {
 	s.Handle(http.MethodGet, "/console", "The operator console (a page)", pages.Page("console.html"))
 	s.Handle(http.MethodGet, "/console/assets/:file", "The console's scripts and styles", pages.Asset)
+	s.Handle(http.MethodPost, admin.Prefix+"/system/replay", "Replay dead letters in the process at ?admin= (this one or a peer); body {module, id}",
+		access.Act(c.replay))
 	s.Handle(http.MethodGet, admin.Prefix+"/system/:part", "One part of the admin API of this process and of every peer (ADMIN_PEERS)",
-		func(ec echo.Context) error {
+		access.Read(func(ec echo.Context) error {
 			part := ec.Param("part")
 			if !slices.Contains(Parts, part) {
 				return echo.ErrNotFound
 			}
 			answers := c.Gather(ec.Request().Context(), part, ec.QueryString(), ec.Request().Header.Get(echo.HeaderAuthorization))
 			return ec.JSON(http.StatusOK, map[string]any{"processes": answers})
-		})
+		}))
+}
+
+// replay forwards a replay to the process named by ?admin=, which must be
+// this one or a peer: never an address the caller makes up.
+func (c *Console) replay(ec echo.Context) error {
+	target := ec.QueryParam("admin")
+	if !slices.Contains(c.processes(), target) {
+		return problem.Invalid("admin", "must be this process's or a peer's admin URL")
+	}
+	body, err := io.ReadAll(io.LimitReader(ec.Request().Body, 4096))
+	if err != nil {
+		return problem.Malformed("body", "could not be read")
+	}
+	req, err := http.NewRequestWithContext(ec.Request().Context(), http.MethodPost, target+admin.Prefix+"/events/replay", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	if a := ec.Request().Header.Get(echo.HeaderAuthorization); a != "" {
+		req.Header.Set(echo.HeaderAuthorization, a)
+	}
+	res, err := c.client.Do(req)
+	if err != nil {
+		return problem.ErrUnavailable
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return problem.ErrUnavailable
+	}
+	ct := res.Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		ct = echo.MIMEApplicationJSON
+	}
+	return ec.Blob(res.StatusCode, ct, out)
 }

@@ -16,6 +16,7 @@ import (
 	"mitosis/platform/console"
 	"mitosis/platform/contract"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/metrics"
 	"mitosis/platform/telemetry"
@@ -59,25 +60,36 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			s.Handle(http.MethodGet, admin.Prefix+"/placement", "This process and where every module runs, as seen from it",
 				func(c echo.Context) error { return c.JSON(http.StatusOK, describe(place, version, commit, started)) })
 		}),
-		fx.Invoke(func(s *admin.Server, cluster *db.Cluster) error {
+		fx.Provide(console.NewAccess),
+		fx.Invoke(func(s *admin.Server, cluster *db.Cluster, access *console.Access) error {
 			redacted, err := cfg.Redacted()
 			if err != nil {
 				return fmt.Errorf("configuration for the console: %w", err)
 			}
 			s.Handle(http.MethodGet, admin.Prefix+"/config", "The effective configuration, secrets redacted",
-				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"config": redacted}) })
+				access.Read(func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"config": redacted}) }))
 			s.Handle(http.MethodGet, admin.Prefix+"/migrations", "The migrations of every local module's schema, applied or not",
 				func(c echo.Context) error {
 					return c.JSON(http.StatusOK, map[string]any{"schemas": cluster.Migrations(c.Request().Context())})
 				})
 			return nil
 		}),
-		fx.Invoke(func(s *admin.Server, tracing *telemetry.Tracing) {
+		fx.Invoke(func(s *admin.Server, tracing *telemetry.Tracing, access *console.Access) {
 			s.Handle(http.MethodGet, admin.Prefix+"/traces", "Recent traces kept in memory (?min_ms, max_ms, errors=true, module, limit), or one trace's spans (?trace_id)",
-				func(c echo.Context) error { return recentTraces(c, tracing.Ring()) })
+				access.Read(func(c echo.Context) error { return recentTraces(c, tracing.Ring()) }))
+		}),
+		fx.Invoke(func(s *admin.Server, m *events.Metrics, access *console.Access) {
+			s.Handle(http.MethodGet, admin.Prefix+"/events", "Each local outbox: backlog, oldest undelivered age and attempts per subscriber, dead letters",
+				access.Read(func(c echo.Context) error {
+					return c.JSON(http.StatusOK, map[string]any{"outboxes": m.States(c.Request().Context())})
+				}))
+			s.Handle(http.MethodPost, admin.Prefix+"/events/replay", "Replay dead letters of a local outbox; body {module, id} (no id: all of them)",
+				access.Act(func(c echo.Context) error { return replay(c, m) }))
 		}),
 		fx.Provide(console.New),
-		fx.Invoke(func(c *console.Console, s *admin.Server, pages *webui.Files) { c.Mount(s, pages) }),
+		fx.Invoke(func(c *console.Console, s *admin.Server, pages *webui.Files, access *console.Access) {
+			c.Mount(s, pages, access)
+		}),
 	)
 }
 

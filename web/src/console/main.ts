@@ -7,6 +7,7 @@ import { gather, Placement, Health, EdgeCount, Circuit } from "./system";
 import { renderTopology } from "./topology";
 import { renderProcesses, SchemaMigrations } from "./processes";
 import { setProcesses, listTraces, showTrace } from "./traces";
+import { refreshEvents } from "./events";
 
 const status = byId("status");
 const pollMs = 2000;
@@ -22,6 +23,7 @@ async function refresh(): Promise<void> {
     ]);
     renderTopology({ placement, health, edges, circuits }, Date.now());
     setProcesses(placement);
+    await refreshEvents(Date.now());
     const down = placement.filter((a) => !a.body).map((a) => `${a.admin}: ${a.error ?? a.status}`);
     const problem = down.length ? `Not answering: ${down.join("; ")}` : "";
     if (problem !== lastProblem || !status.textContent) {
@@ -48,6 +50,19 @@ async function refreshProcesses(): Promise<void> {
 }
 
 byId("refresh-processes").addEventListener("click", () => void refreshProcesses());
+
+// Outside development on loopback, the console's routes need an admin's
+// access token (POST /api/v1/auth/token as a user made admin with
+// `app users promote`); it stays in this tab only.
+byId<HTMLFormElement>("token-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = byId<HTMLInputElement>("console-token");
+  if (input.value) sessionStorage.setItem("console-token", input.value.trim());
+  else sessionStorage.removeItem("console-token");
+  input.value = "";
+  void refresh();
+  void refreshProcesses();
+});
 
 const failed = (what: string) => (err: unknown) =>
   announce(byId("traces-status"), `${what}: ${err instanceof ApiError ? err.message : String(err)}`, "error");

@@ -1,13 +1,17 @@
 package process
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"mitosis/platform/events"
 	"mitosis/platform/problem"
 	"mitosis/platform/telemetry"
+	"mitosis/platform/transport"
 )
 
 // tracesLimit bounds one list of recent traces.
@@ -52,4 +56,31 @@ func nonNil(s []telemetry.Span) []telemetry.Span {
 		return []telemetry.Span{}
 	}
 	return s
+}
+
+// replay answers POST /admin/v1/events/replay.
+func replay(c echo.Context, m *events.Metrics) error {
+	var in struct {
+		Module string `json:"module"`
+		ID     string `json:"id"`
+	}
+	if err := transport.Bind(c, &in); err != nil {
+		return err
+	}
+	if in.Module == "" {
+		return problem.Invalid("module", "is required")
+	}
+	if in.ID != "" {
+		if _, err := uuid.Parse(in.ID); err != nil {
+			return problem.Invalid("id", "must be an event id (a UUID)")
+		}
+	}
+	n, err := m.ReplayIn(c.Request().Context(), in.Module, in.ID)
+	if errors.Is(err, events.ErrNoOutbox) {
+		return problem.Invalid("module", "has no outbox in this process")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int{"replayed": n})
 }
