@@ -77,6 +77,9 @@ await run(async (browser) => {
   await tr.page.getByLabel("Module", { exact: true }).selectOption("orders");
   await tr.page.getByRole("button", { name: "List traces" }).click();
   await tr.page.getByRole("button", { name: `Show trace ${traceId}` }).waitFor();
+  // The order's saga is counted, confirmed.
+  const sagas = tr.page.getByRole("table", { name: "Sagas by state" });
+  await assertEventually(async () => /confirmed\s*[1-9]/.test(await sagas.textContent()), "a confirmed saga", async () => sagas.textContent());
   await tr.close();
   console.log(`console: ${Object.keys(want).length} modules in ${new Set(Object.values(want)).size} processes; trace ${traceId} from ${[...seen].join(", ")}`);
 });

@@ -8,6 +8,7 @@ import { renderTopology } from "./topology";
 import { renderProcesses, SchemaMigrations } from "./processes";
 import { setProcesses, listTraces, showTrace } from "./traces";
 import { refreshEvents } from "./events";
+import { refreshSagas } from "./sagas";
 
 const status = byId("status");
 const pollMs = 2000;
@@ -23,7 +24,7 @@ async function refresh(): Promise<void> {
     ]);
     renderTopology({ placement, health, edges, circuits }, Date.now());
     setProcesses(placement);
-    await refreshEvents(Date.now());
+    await Promise.all([refreshEvents(Date.now()), refreshSagas()]);
     const down = placement.filter((a) => !a.body).map((a) => `${a.admin}: ${a.error ?? a.status}`);
     const problem = down.length ? `Not answering: ${down.join("; ")}` : "";
     if (problem !== lastProblem || !status.textContent) {
