@@ -88,7 +88,7 @@ export async function showTrace(id: string): Promise<void> {
   replace(byId("waterfall-list"), ...spans.map((s) => {
     const start = Date.parse(s.start) - t0;
     const dur = Date.parse(s.end) - Date.parse(s.start);
-    const bar = h("span", { class: `bar${s.error ? " error" : ""}`, "aria-hidden": "true" });
+    const bar = h("span", { class: `span-bar${s.error ? " error" : ""}`, "aria-hidden": "true" });
     bar.style.marginLeft = `${(start / total) * 100}%`;
     bar.style.width = `${Math.max((dur / total) * 100, 0.5)}%`;
     const label = h("span", { class: "span-label" }, `process ${s.process} · ${s.service} · ${s.name} · ${dur.toFixed(1)} ms${s.error ? ` · error ${s.status ?? ""}` : ""}`);
