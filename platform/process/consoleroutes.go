@@ -27,7 +27,8 @@ func recentTraces(c echo.Context, ring *telemetry.Ring) error {
 	if id := q.Get("trace_id"); id != "" {
 		return c.JSON(http.StatusOK, map[string]any{"enabled": true, "spans": nonNil(ring.Trace(id))})
 	}
-	f := telemetry.Filter{ErrorsOnly: q.Get("errors") == "true", Service: q.Get("module"), Limit: tracesLimit}
+	f := telemetry.Filter{ErrorsOnly: q.Get("errors") == "true", Service: q.Get("module"), HideProbes: q.Get("probes") != "true",
+		Limit: tracesLimit}
 	var bad []problem.FieldError
 	for name, dst := range map[string]*float64{"min_ms": &f.MinMS, "max_ms": &f.MaxMS} {
 		if v := q.Get(name); v != "" {

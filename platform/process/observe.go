@@ -75,7 +75,7 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			return nil
 		}),
 		fx.Invoke(func(s *admin.Server, tracing *telemetry.Tracing, access *console.Access) {
-			s.Handle(http.MethodGet, admin.Prefix+"/traces", "Recent traces kept in memory (?min_ms, max_ms, errors=true, module, limit), or one trace's spans (?trace_id)",
+			s.Handle(http.MethodGet, admin.Prefix+"/traces", "Recent traces kept in memory (?min_ms, max_ms, errors=true, module, probes=true, limit), or one trace's spans (?trace_id)",
 				access.Read(func(c echo.Context) error { return recentTraces(c, tracing.Ring()) }))
 		}),
 		fx.Invoke(func(s *admin.Server, m *events.Metrics, access *console.Access) {

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,7 +137,10 @@ type Filter struct {
 	MinMS, MaxMS float64 // duration bounds; MaxMS 0 means none
 	ErrorsOnly   bool
 	Service      string // a module (service.name) with a span in it
-	Limit        int
+	// HideProbes leaves out traces of health probes (a root GET /health…),
+	// which the monitors make every few seconds.
+	HideProbes bool
+	Limit      int
 }
 
 // Recent lists the traces matching f, newest first.
@@ -150,6 +154,9 @@ func (r *Ring) Recent(f Filter) []TraceSummary {
 			continue
 		}
 		if f.Service != "" && !contains(s.Services, f.Service) {
+			continue
+		}
+		if f.HideProbes && strings.HasPrefix(s.Root, "GET /health") {
 			continue
 		}
 		out = append(out, s)

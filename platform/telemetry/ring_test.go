@@ -48,4 +48,9 @@ func TestRingKeepsRecentTraces(t *testing.T) {
 	require.Len(t, ring.Recent(telemetry.Filter{Limit: 2}), 2)
 	require.Empty(t, ring.Recent(telemetry.Filter{Service: "nobody"}))
 	require.Nil(t, ring.Trace("not-hex"))
+
+	_, probe := tr.Start(context.Background(), "GET /health/ready")
+	probe.End()
+	require.Equal(t, "GET /health/ready", ring.Recent(telemetry.Filter{})[0].Root)
+	require.Equal(t, ids[4], ring.Recent(telemetry.Filter{HideProbes: true})[0].TraceID, "probes left out")
 }

@@ -31,6 +31,9 @@ export async function listTraces(): Promise<void> {
   if (min) q.set("min_ms", min);
   if (max) q.set("max_ms", max);
   if (data.get("errors")) q.set("errors", "true");
+  // Health probes (the monitors' GET /health/ready every few seconds)
+  // would bury the requests people made; they are left out unless asked.
+  if (data.get("probes")) q.set("probes", "true");
   if (data.get("module")) q.set("module", String(data.get("module")));
   const answers = await gather<{ enabled: boolean; traces: Summary[] }>("traces", q.toString());
   const merged = new Map<string, { s: Summary; end: number; procs: Set<string> }>();
