@@ -74,6 +74,13 @@ func TestBrowserStorefront(t *testing.T) {
 		g := behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", storefrontEnv))
 		runBrowser(t, "storefront", map[string]string{"BASE_URL": g.users, "NAME": "gateway"})
 	})
+	t.Run("orders answered pending settle live", func(t *testing.T) {
+		t.Parallel()
+		// Orders answers before its saga is done (202, pending): the page
+		// follows each order until the worker settles it.
+		p := oneProcessOn(t, pgtest.NewDatabase(t), map[string]string{"SAGA_INLINE_TIMEOUT": "1ms"})
+		runBrowser(t, "settle", map[string]string{"BASE_URL": p.users})
+	})
 }
 
 // The console of the gateway, in front of three processes, shows all four
