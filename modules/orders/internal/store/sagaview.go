@@ -34,8 +34,10 @@ type StepView struct {
 	At      time.Time `bun:"at" json:"at"`
 }
 
-// compensations are the steps that undo a charge or end an order.
-var compensations = map[string]bool{"void_charge": true, "refund": true, "cancel": true}
+// compensating: the steps that undo a charge or end an order.
+func compensating(step string) bool {
+	return step == "void_charge" || step == "refund" || step == "cancel"
+}
 
 // SagaOverview counts the sagas by state and lists up to limit of those
 // still running (in flight or compensating), oldest first, with their steps.
@@ -53,7 +55,7 @@ func (s *Store) SagaOverview(ctx context.Context, limit int) ([]SagaCount, []Sag
 		return nil, nil, fmt.Errorf("running sagas: %w", err)
 	}
 	for i := range running {
-		running[i].Compensating = compensations[running[i].Step]
+		running[i].Compensating = compensating(running[i].Step)
 		running[i].Steps = []StepView{}
 		err := s.db.NewRaw(`SELECT seq, step, outcome, detail, at FROM saga_steps WHERE order_id = ? ORDER BY seq`,
 			running[i].OrderID).Scan(ctx, &running[i].Steps)
