@@ -59,8 +59,9 @@ deploy/node_modules/.bin/dockerfilelint: deploy/package.json deploy/package-lock
 graph: build
 	./$(BIN) graph --format yaml > deploy/helm/mitosis/files/modules.yaml
 
-## lint-api: lint web/openapi.yaml with the pinned @redocly/cli (rules in web/redocly.yaml)
+## lint-api: lint the public API's document as served (web/openapi.yaml with every module's modules/<name>/openapi.yaml merged in, by `app openapi`) with the pinned @redocly/cli (rules in web/redocly.yaml)
 lint-api: web/node_modules/.bin/redocly
+	$(GO) run . openapi > web/openapi.merged.json
 	cd web && REDOCLY_TELEMETRY=off npx --no-install redocly lint
 
 # web/node_modules holds every pinned web tool: redocly, esbuild, playwright-core.

@@ -19,8 +19,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := interrupted()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		// One line per problem: a configuration that cannot run names them all.
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -28,6 +27,23 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// interrupted is cancelled by the first SIGTERM or SIGINT, which starts a
+// graceful shutdown; a second one ends the process at once (exit 2), for
+// the operator who will not wait.
+func interrupted() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel()
+		sig := <-sigs
+		fmt.Fprintln(os.Stderr, "error: second signal ("+sig.String()+"): exiting at once")
+		os.Exit(2)
+	}()
+	return ctx
 }
 
 func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {

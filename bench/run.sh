@@ -21,6 +21,9 @@
 #      through a backlog, and the latency from commit to effect at half
 #      that rate (bench/events, a Go module of its own);
 #   6. start-up to ready and idle RSS of `app serve`, one process;
+#   7. the split advisor: `app advise`'s predicted p50 added latency of
+#      POST /api/v1/orders with payments alone, against the same orders
+#      run on that split (e2e/advise_test.go with ADVISE_LATENCY_CHECK=1);
 # and prints a summary with the targets (bench/summary.sh). See
 # BENCHMARKS.md for how to read it.
 #
@@ -431,9 +434,10 @@ chmod 755 "$WORK"
 
 # --- 1. the cross-module call and the hop reference ---------------------------
 
-section "1. users.Service.Get: direct vs in-process vs HTTP, and the hop reference (go test -bench, count $COUNT)"
+section "1. users.Service.Get: direct vs in-process (direct, strict) vs HTTP, and the hop reference (go test -bench, count $COUNT)"
 note "dispatch = Get with a malformed id: refused before the database (pure call overhead; HTTP still round-trips)"
 note "db       = Get of a real user: one PostgreSQL query each time (the test cluster, fsync off; reads only)"
+note "strict   = in-process with LOCAL_CALLS=strict: the HTTP path through the process's own handler, no socket"
 note "hop reference = dispatch/http's request and answer over bare net/http + encoding/json (BenchmarkHopReference)"
 load_note
 # One `go test -count 1` per repetition rather than -count N, which repeats
@@ -446,7 +450,7 @@ for i in $(seq "$COUNT"); do
 done
 [[ $(grep -c '^ok' "$WORK/gobench.txt") == "$COUNT" ]] || die "go benchmarks failed"
 # Medians over the repetitions, by benchmark and unit.
-for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/http HopReference; do
+for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/strict Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/strict Get/db/http HopReference; do
 	for unit in ns/op allocs/op B/op p50-ns p99-ns; do
 		v=$(awk -v n="Benchmark$name" -v u="$unit" '
 			{ sub(/-[0-9]+$/, "", $1) }
@@ -562,7 +566,20 @@ for i in $(seq "$STARTS"); do start_to_ready "$i" events_one; done
 R[start_ms]=$(for i in $(seq "$STARTS"); do echo "${R[start_${i}_ms]}"; done | median)
 R[start_rss_kb]=$(for i in $(seq "$STARTS"); do echo "${R[start_${i}_rss_kb]}"; done | median)
 
-# --- 9. summary ---------------------------------------------------------------
+# --- 9. the split advisor's prediction against a real split -------------------
+
+section "9. app advise: predicted vs measured p50 added latency of POST /api/v1/orders, payments alone (e2e)"
+note "one process records the orders, app advise predicts, the same orders run on the split side by side (e2e/advise_test.go)"
+note "its own test cluster (pgtest, fsync off): the hop is what is measured, not the disk"
+load_note
+{ ADVISE_LATENCY_CHECK=1 timeout 600 go test -count 1 -timeout 9m -run '^TestAdvisorPredictsWhatSplittingPaymentsAdds$' -v ./e2e/ 2>&1 || true; } |
+	tee "$WORK/advise.txt" | grep -E 'round [0-9]+:|advise:|^(ok|FAIL|--- )' | sed 's/^ */  | /'
+for key in predicted_us measured_us orders error_pct; do
+	R[adv_$key]=$(sed -n "s/.*advise-figures.* $key=\([-0-9.]*\).*/\1/p" "$WORK/advise.txt" | tail -1)
+done
+R[adv_ok]=$(grep -c '^ok' "$WORK/advise.txt" || true)
+
+# --- 10. summary --------------------------------------------------------------
 
 section "Summary"
 # Not in a pipeline: summary's checks set CHECKS_FAILED in this shell.

@@ -70,7 +70,7 @@ summary() {
 	local kind way n a d r p50 p99
 	for kind in dispatch db; do
 		d=${R[go_Get/${kind}/direct_ns/op]}
-		for way in direct inprocess http; do
+		for way in direct inprocess strict http; do
 			n=${R[go_Get/${kind}/${way}_ns/op]}
 			a=${R[go_Get/${kind}/${way}_allocs/op]}
 			r=$(ratio "$n" "$d")
@@ -88,6 +88,10 @@ summary() {
 	for i in $(seq "$STARTS"); do starts+=" ${R[start_${i}_ms]}"; done
 	rss=$(awk -v k="${R[start_rss_kb]}" 'BEGIN { printf "%.1f", k / 1024 }')
 	echo "  start to ready ${R[start_ms]} ms (each:$starts ms); idle RSS $rss MB"
+	echo
+
+	echo "app advise: POST /api/v1/orders with payments alone in a process (e2e, one process and the split side by side)"
+	echo "  predicted p50 added ${R[adv_predicted_us]:-?} us, measured ${R[adv_measured_us]:-?} us over ${R[adv_orders]:-?} orders each (error ${R[adv_error_pct]:-?}%)"
 	echo
 
 	echo "Targets (durable cluster, fsync on, $CLIENTS clients, $(nproc) CPUs)"
@@ -119,6 +123,8 @@ summary() {
 	target "in-process call allocates nothing of its own (= direct)" "dispatch $ai vs $ad, db $bi vs $bd" \
 		"$([[ $ai == "$ad" && $bi == "$bd" ]] && echo 1 || echo 0)"
 	target "idle RSS <= 40 MB" "$rss MB" "$(le "$rss" 40)"
+	target "app advise: predicted p50 added latency within 30% of the measured (payments alone)" \
+		"${R[adv_predicted_us]:-?} / ${R[adv_measured_us]:-?} us (${R[adv_error_pct]:-?}%)" "$((${R[adv_ok]:-0} == 1))"
 	target "start to ready <= 0.5 s" "${R[start_ms]} ms" "$(le "${R[start_ms]}" 500)"
 	# The order ratios divide runs made one after the other: when others'
 	# work took CPU from one more than from another, they compare unequal

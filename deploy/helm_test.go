@@ -10,6 +10,7 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -40,11 +41,7 @@ func TestChartLint(t *testing.T) {
 func TestChartValueSets(t *testing.T) {
 	modules := graphModules(t)
 	moved := filepath.Join(t.TempDir(), "moved-values.yaml")
-	require.NoError(t, os.WriteFile(moved, []byte(`groups:
-  - {name: edge, services: [gateway]}
-  - {name: users, services: [users]}
-  - {name: orders, services: [orders, payments]}
-`), 0o600))
+	require.NoError(t, os.WriteFile(moved, movePayments(t, chartDir+"/ci/split-values.yaml"), 0o600))
 	sets := map[string][]string{}
 	for _, f := range valueSets(t) {
 		sets[filepath.Base(f)] = []string{f}
@@ -327,4 +324,31 @@ func requireNetworkPolicies(t *testing.T, v chartValues, modules moduleGraph, r 
 		require.Equal(t, place[v.Ingress.Module] == g.Name, openHTTP, "%s admits the ingress", g.Name)
 		require.Equal(t, min(1, len(v.NetworkPolicy.MetricsFrom)), metrics)
 	}
+}
+
+// movePayments is the groups of the values file with payments moved into
+// the orders group: the one-line change of a placement, whatever other
+// modules the split runs.
+func movePayments(t *testing.T, values string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(values)
+	require.NoError(t, err)
+	var v struct {
+		Groups []map[string]any `yaml:"groups"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &v))
+	var groups []map[string]any
+	for _, g := range v.Groups {
+		switch g["name"] {
+		case "payments":
+			continue
+		case "orders":
+			g["services"] = append(g["services"].([]any), "payments")
+		}
+		groups = append(groups, g)
+	}
+	require.Len(t, groups, len(v.Groups)-1, "a payments group was moved")
+	out, err := yaml.Marshal(map[string]any{"groups": groups})
+	require.NoError(t, err)
+	return out
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,10 +22,29 @@ type chaosClient struct {
 }
 
 // exchange is one HTTP attempt: when its answer (or failure) came, and the
-// status, 0 when no answer came (refused, reset, timed out).
+// status, 0 when no answer came (refused, reset, timed out); refused is a
+// connection refused (the request was never sent), retryAfter an answer
+// with Retry-After.
 type exchange struct {
-	at     time.Time
-	status int
+	at         time.Time
+	status     int
+	refused    bool
+	retryAfter bool
+	what       string // method and path, for the report
+}
+
+// definite says whether the client knows what became of the request: an
+// answer that is no server error, a 503 with Retry-After (not served: try
+// again), or a refused connection (never sent). A reset or a timeout under a
+// request, a 500 or a 502 leave it unknown.
+func (e exchange) definite() bool {
+	switch {
+	case e.status == 0:
+		return e.refused
+	case e.status == http.StatusServiceUnavailable:
+		return e.retryAfter
+	}
+	return e.status < 500
 }
 
 // exchangeLog collects the exchanges of every worker.
@@ -55,6 +77,20 @@ func (l *exchangeLog) count(from, to time.Time) (total, fivexx, none int) {
 		}
 	}
 	return total, fivexx, none
+}
+
+// indefinite lists the exchanges between from and to without a definite
+// answer.
+func (l *exchangeLog) indefinite(from, to time.Time) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, e := range l.list {
+		if !e.at.Before(from) && !e.at.After(to) && !e.definite() {
+			out = append(out, fmt.Sprintf("%s at %s: status %d", e.what, e.at.Format("15:04:05.000"), e.status))
+		}
+	}
+	return out
 }
 
 // byStatus counts the exchanges answered with each 5xx status.
@@ -118,18 +154,19 @@ func (c *chaosClient) once(method, url, token, key string, body any) answer {
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
+	what := method + " " + req.URL.Path
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.add(exchange{at: time.Now(), status: 0})
+		c.log.add(exchange{at: time.Now(), status: 0, refused: errors.Is(err, syscall.ECONNREFUSED), what: what + ": " + err.Error()})
 		return answer{}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.log.add(exchange{at: time.Now(), status: 0})
+		c.log.add(exchange{at: time.Now(), status: 0, what: what + ": " + err.Error()})
 		return answer{}
 	}
-	c.log.add(exchange{at: time.Now(), status: resp.StatusCode})
+	c.log.add(exchange{at: time.Now(), status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After") != "", what: what})
 	return answer{status: resp.StatusCode, body: raw}
 }
 

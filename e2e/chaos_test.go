@@ -15,8 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/modules/orders"
 	"mitosis/modules/users"
+	"mitosis/platform/natstest"
 )
 
 const (
@@ -41,11 +43,13 @@ type chaosPlan struct {
 	workers  int
 	pause    time.Duration // between two operations of a worker
 	faultGap time.Duration // calm between a recovery and the next fault
+	faults   []chaosFault  // injected in this order, round after round
 }
 
 func chaosPlanFromEnv(t *testing.T) chaosPlan {
 	if os.Getenv("CHAOS") != "long" {
-		return chaosPlan{form: "short", load: 45 * time.Second, rounds: 1, workers: 4, pause: 100 * time.Millisecond, faultGap: 2 * time.Second}
+		return chaosPlan{form: "short", load: 45 * time.Second, rounds: 1, workers: 4, pause: 100 * time.Millisecond, faultGap: 2 * time.Second,
+			faults: chaosFaults}
 	}
 	load := 5 * time.Minute
 	if d := os.Getenv("CHAOS_DURATION"); d != "" {
@@ -53,7 +57,24 @@ func chaosPlanFromEnv(t *testing.T) chaosPlan {
 		load, err = time.ParseDuration(d)
 		require.NoError(t, err, "CHAOS_DURATION")
 	}
-	return chaosPlan{form: "long", load: load, workers: 6, pause: 50 * time.Millisecond, faultGap: 5 * time.Second}
+	return chaosPlan{form: "long", load: load, workers: 6, pause: 50 * time.Millisecond, faultGap: 5 * time.Second, faults: chaosFaults}
+}
+
+// natsPlan is plan for the round with EVENTS_BROKER=nats: in the short
+// form only the rolling restart (the relays and consumers draining), under
+// a shorter load, so that `make test` stays fast; in the long form the same
+// as the PostgreSQL bus's.
+func natsPlan(plan chaosPlan) chaosPlan {
+	if plan.form != "short" {
+		return plan
+	}
+	plan.load, plan.workers, plan.faults = 15*time.Second, 3, nil
+	for _, f := range chaosFaults {
+		if f.definite {
+			plan.faults = append(plan.faults, f)
+		}
+	}
+	return plan
 }
 
 // faultRecord is what one injected fault did to the clients.
@@ -62,6 +83,7 @@ type faultRecord struct {
 	start, lifted, recovered   time.Time
 	ok                         bool
 	requests, fivexx, noAnswer int
+	indefinite                 []string // of a definite fault: what had no definite answer
 }
 
 // TestChaos runs the split topology under a steady load of registrations,
@@ -72,16 +94,27 @@ type faultRecord struct {
 // with none, no order pending, every event handled once by each subscriber,
 // read models in agreement; and after each fault the system answered again
 // within chaosRecoveryBound.
+//
+// It runs twice, one after the other: with the PostgreSQL bus, and with
+// NATS JetStream carrying the events (natsPlan).
 func TestChaos(t *testing.T) {
 	t.Parallel()
 	plan := chaosPlanFromEnv(t)
-	r := startChaosRig(t)
+	t.Run("postgres bus", func(t *testing.T) { runChaos(t, plan, "") })
+	t.Run("nats", func(t *testing.T) { runChaos(t, natsPlan(plan), natstest.Start(t).ClientURL()) })
+}
+
+// runChaos is one run of the suite, with events through the NATS server at
+// natsURL if set.
+func runChaos(t *testing.T, plan chaosPlan, natsURL string) {
+	r := startChaosRig(t, natsURL)
+	edge := r.url("gateway")
 	log := &exchangeLog{}
 	load := &chaosLoad{
 		c:    &chaosClient{http: &http.Client{Timeout: chaosRequestTimeout}, log: log},
-		topo: topology{users: r.url("users"), payments: r.url("payments"), orders: r.url("orders")},
+		topo: topology{users: edge, payments: edge, orders: edge},
 	}
-	a := load.c.do(chaosPatience, http.MethodGet, r.url("orders")+"/api/v1/products", "", "", nil)
+	a := load.c.do(chaosPatience, http.MethodGet, edge+"/api/v1/products", "", "", nil)
 	var catalog orders.ProductList
 	require.True(t, a.status == http.StatusOK && a.decode(&catalog), "catalog: %d %s", a.status, a.body)
 	load.catalog = catalog.Items
@@ -95,8 +128,8 @@ func TestChaos(t *testing.T) {
 	// again as the answer to a resend.
 	claimer := &chaosUser{email: "chaos-claim@example.com", password: "chaos claim password"}
 	reg := map[string]string{"email": claimer.email, "name": "Chaos", "password": claimer.password}
-	require.Equal(t, http.StatusCreated, load.c.do(chaosPatience, http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg).status)
-	taken := load.c.once(http.MethodPost, r.url("users")+"/api/v1/users", "", "", reg)
+	require.Equal(t, http.StatusCreated, load.c.do(chaosPatience, http.MethodPost, edge+"/api/v1/users", "", "", reg).status)
+	taken := load.c.once(http.MethodPost, edge+"/api/v1/users", "", "", reg)
 	require.Equal(t, http.StatusConflict, taken.status, "%s", taken.body)
 	require.Nil(t, load.signIn(claimer, taken), "a 409 on the first send is not ours")
 	taken.attempts = 2
@@ -137,6 +170,14 @@ func TestChaos(t *testing.T) {
 	require.Empty(t, open, "still open after %s of settling", chaosSettleTimeout)
 	require.Empty(t, load.failures, "answers a valid request must never get")
 	conn := connect(t, r.dbURL)
+	checks := chaosChecks()
+	if natsURL != "" {
+		checks = chaosChecksNATS()
+		require.Eventually(t, func() bool {
+			failures, err := audit(t.Context(), conn, natsEventChecks(modules.All()))
+			return err == nil && len(failures) == 0
+		}, chaosSettleTimeout, 200*time.Millisecond, "events still unhandled")
+	}
 	require.Eventually(t, func() bool {
 		var n int
 		err := conn.QueryRow(t.Context(), `SELECT
@@ -148,14 +189,14 @@ func TestChaos(t *testing.T) {
 	settleTime := time.Since(settleStart)
 
 	auditStart := time.Now()
-	failures, err := audit(t.Context(), conn, chaosChecks())
+	failures, err := audit(t.Context(), conn, checks)
 	require.NoError(t, err)
 	t.Logf("audited in %s", time.Since(auditStart).Round(time.Millisecond))
 	assert.Empty(t, failures, "the data after the chaos")
 	disagree := append(load.agreesWithDatabase(t, conn), load.readModelsAgree()...)
 	totals, err := readTotals(t.Context(), conn)
 	require.NoError(t, err)
-	t.Logf("chaos suite, %s form:\n%s", plan.form, summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders(), load.claimed))
+	t.Logf("chaos suite, %s form, %s:\n%s", plan.form, bus(natsURL), summary(plan, loadTime, settleTime, log, faults, totals, len(load.orders), load.resentOrders(), load.claimed))
 	assert.Empty(t, disagree, "what the clients saw, and the read models, against the data")
 }
 
@@ -169,7 +210,7 @@ func injectFaults(t *testing.T, r *chaosRig, plan chaosPlan, loadStart time.Time
 		if plan.rounds == 0 && time.Since(loadStart) > plan.load-10*time.Second {
 			break
 		}
-		for _, f := range chaosFaults {
+		for _, f := range plan.faults {
 			rec := &faultRecord{name: f.name, start: time.Now()}
 			faults = append(faults, rec)
 			f.inject(r)
@@ -179,6 +220,10 @@ func injectFaults(t *testing.T, r *chaosRig, plan chaosPlan, loadStart time.Time
 				rec.recovered = time.Now()
 			}
 			rec.requests, rec.fivexx, rec.noAnswer = log.count(rec.start, rec.recovered)
+			if f.definite {
+				rec.indefinite = log.indefinite(rec.start, rec.recovered)
+				assert.Empty(t, rec.indefinite, "%q: every request gets a definite answer", f.name)
+			}
 			t.Logf("fault %q: lifted after %s, answered again %s later", f.name,
 				rec.lifted.Sub(rec.start).Round(time.Millisecond), rec.recovered.Sub(rec.lifted).Round(time.Millisecond))
 			require.True(t, rec.ok, "no answer within %s after %q", chaosRecoveryBound, f.name)
@@ -186,6 +231,13 @@ func injectFaults(t *testing.T, r *chaosRig, plan chaosPlan, loadStart time.Time
 		}
 	}
 	return faults
+}
+
+func bus(natsURL string) string {
+	if natsURL != "" {
+		return "events through NATS"
+	}
+	return "events through PostgreSQL"
 }
 
 // agreesWithDatabase compares what the clients were told with what the
@@ -260,7 +312,7 @@ func summary(plan chaosPlan, loadTime, settleTime time.Duration, log *exchangeLo
 	fmt.Fprintf(&b, "load: %s with %d workers; %d HTTP attempts, %d answered 5xx, %d got no answer; settled in %s\n",
 		loadTime.Round(time.Second), plan.workers, total, fivexx, none, settleTime.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "%-60s %5s %9s %9s %9s %6s %9s\n", "fault", "times", "lasted", "recovery", "requests", "5xx", "no answer")
-	for _, f := range chaosFaults {
+	for _, f := range plan.faults {
 		var n, requests, fx, na int
 		var lasted, recovery time.Duration
 		for _, r := range faults {

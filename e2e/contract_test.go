@@ -11,8 +11,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/platform/apidoc"
 	"mitosis/platform/problem"
+	platformtopology "mitosis/platform/topology"
 	"mitosis/web"
 )
 
@@ -104,7 +106,7 @@ func matches(template, segs []string) bool {
 
 // loadContract compiles the schema of every documented response.
 func loadContract() (*contract, error) {
-	d, err := apidoc.Parse(web.OpenAPI)
+	d, err := apidoc.Parse(web.OpenAPI, platformtopology.OpenAPI(modules.All())...)
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func rowCounts(t *testing.T, conn *pgx.Conn) map[string]int {
 func eventsDelivered(t *testing.T, conn *pgx.Conn) {
 	t.Helper()
 	var q []string
-	for _, m := range []string{"users", "payments", "orders"} {
+	for _, m := range schemasIn(t, conn) {
 		q = append(q, fmt.Sprintf("(SELECT count(*) FROM %s.event_deliveries WHERE status = 'pending')", m),
 			fmt.Sprintf("(SELECT count(*) FROM %s.event_outbox WHERE fanned_out_at IS NULL)", m))
 	}

@@ -65,6 +65,7 @@ func startApp(t *testing.T, name string, env map[string]string) *appProcess {
 	for k, v := range env {
 		vars[k] = v
 	}
+	withOwnDatabases(t, vars)
 	p := &appProcess{
 		name:   name,
 		url:    "http://" + addr,
@@ -153,6 +154,7 @@ func runAppIn(t *testing.T, dir string, env map[string]string, args ...string) (
 	for k, v := range env {
 		vars[k] = v
 	}
+	withOwnDatabases(t, vars)
 	cmd := exec.CommandContext(ctx, appBinary, args...)
 	cmd.Dir = dir
 	cmd.Env = environ(vars)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/modules/gateway"
 	"mitosis/modules/payments"
 	"mitosis/platform/auth"
@@ -25,6 +26,19 @@ func TestE2E(t *testing.T) {
 	t.Run("one process", func(t *testing.T) {
 		t.Parallel()
 		runScenario(t, oneProcess(t))
+	})
+	t.Run("one process, strict local calls", func(t *testing.T) {
+		t.Parallel()
+		topo := oneProcessOn(t, pgtest.NewDatabase(t), map[string]string{"LOCAL_CALLS": "strict"})
+		runScenario(t, topo)
+		t.Run("calls between modules took the internal routes", func(t *testing.T) {
+			fams := scrape(t, topo.processes[0].admin)
+			for _, route := range []string{"/internal/payments/charge", "/internal/users/get", "/internal/:subscriber/events"} {
+				m, ok := sample(fams, "http_server_request_duration_seconds", map[string]string{"http_route": route})
+				require.True(t, ok, "no request on %s", route)
+				require.Positive(t, m.GetHistogram().GetSampleCount(), route)
+			}
+		})
 	})
 	t.Run("three processes", func(t *testing.T) {
 		t.Parallel()
@@ -63,10 +77,13 @@ func oneProcess(t *testing.T) topology { return oneProcessOn(t, pgtest.NewDataba
 func oneProcessOn(t *testing.T, dbURL string, extra map[string]string) topology {
 	p := startApp(t, "app", with(extra, map[string]string{"DATABASE_URL": dbURL, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}))
 	p.waitReady(t)
+	checks := map[string][]string{}
+	for _, s := range modules.All() {
+		checks[s.Name] = moduleChecks(s, extra)
+	}
 	return topology{
 		users: p.url, payments: p.url, orders: p.url, gateway: gateway.WhereLocal,
-		processes: []healthWant{{url: p.url, admin: p.admin, gateway: true, checks: map[string][]string{
-			"users": ownChecks(extra), "payments": ownChecks(extra), "orders": ownChecks(extra), "gateway": nil}}},
+		processes: []healthWant{{url: p.url, admin: p.admin, gateway: true, checks: checks}},
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 	"mitosis/platform/events"
 )
 
-// FS holds migrations/<module>/*.sql.
+// FS holds migrations/<module>/*.sql: the whole tree, so a new module's
+// folder is embedded without naming it here (modules_test checks that
+// every folder has its module and every module its folder).
 //
-//go:embed users orders payments
+//go:embed */*.sql
 var FS embed.FS
 
 // Tree is every module's migrations plus the sets each module's schema

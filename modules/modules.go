@@ -12,7 +12,7 @@ import (
 // All returns the specs of every module; the gateway last, as it serves
 // what the others leave to it.
 func All() []topology.Spec {
-	return []topology.Spec{usersfx.Module, paymentsfx.Module, ordersfx.Module, gatewayfx.Module}
+	return []topology.Spec{usersfx.Spec, paymentsfx.Spec, ordersfx.Spec, gatewayfx.Spec}
 }
 
 // Names returns the names of every module.

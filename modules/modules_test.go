@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,25 +19,40 @@ import (
 
 	"mitosis/migrations"
 	"mitosis/modules"
+	"mitosis/modules/gateway"
 	"mitosis/platform/config"
 	"mitosis/platform/process"
+	"mitosis/platform/topology"
 	"mitosis/web"
 )
 
-// Every topology wires completely: a missing provider fails here, not at start.
+// Every topology wires completely: a missing provider fails here, not at
+// start. The topologies come from the module list: all in one process,
+// each module alone, each with its dependencies, and the gateway with each.
 func TestEveryTopologyWires(t *testing.T) {
-	urls := map[string]string{
-		"USERS_URL": "http://users:8080", "PAYMENTS_URL": "http://payments:8080", "ORDERS_URL": "http://orders:8080",
-		"DATABASE_URL": "postgres://u:p@db/app", "SERVICE_SECRET": "0123456789abcdef0123456789abcdef",
+	urls := map[string]string{"DATABASE_URL": "postgres://u:p@db/app", "SERVICE_SECRET": "0123456789abcdef0123456789abcdef"}
+	topologies := []string{""}
+	for _, s := range modules.All() {
+		urls[strings.ToUpper(s.Name)+"_URL"] = "http://" + s.Name + ":8080"
+		if s.Settings.Isolation == config.Isolated { // its own database by default
+			urls[strings.ToUpper(s.Name)+"_DATABASE_URL"] = "postgres://u:p@db/" + s.Name
+		}
+		topologies = append(topologies, s.Name)
+		if len(s.DependsOn) > 0 {
+			topologies = append(topologies, strings.Join(append([]string{s.Name}, s.DependsOn...), ","))
+		}
+		if s.Name != gateway.Name {
+			topologies = append(topologies, gateway.Name+","+s.Name)
+		}
 	}
 	for _, broker := range []string{config.BrokerPostgres, config.BrokerNATS} {
-		for _, services := range []string{"", "users", "payments", "orders", "users,payments", "orders,users", "gateway", "gateway,orders"} {
+		for _, services := range topologies {
 			t.Run("EVENTS_BROKER="+broker+",SERVICES="+services, func(t *testing.T) {
 				vars := map[string]string{"SERVICES": services, "EVENTS_BROKER": broker}
 				for k, v := range urls {
 					vars[k] = v
 				}
-				cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
+				cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names(), topology.Sections(modules.All())...)
 				require.NoError(t, err)
 				opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.Site(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 				require.NoError(t, err)
@@ -63,21 +79,31 @@ func TestContractsAreDeclared(t *testing.T) {
 }
 
 // Every module that keeps data has its migrations folder, and every folder
-// such a module.
+// is such a module's: in the embedded tree and on disk (where a folder
+// without SQL would not be embedded at all).
 func TestMigrationsMatchModules(t *testing.T) {
-	entries, err := fs.ReadDir(migrations.FS, ".")
-	require.NoError(t, err)
-	var dirs []string
-	for _, e := range entries {
-		dirs = append(dirs, e.Name())
-	}
 	var withData []string
 	for _, s := range modules.All() {
 		if !s.Stateless {
 			withData = append(withData, s.Name)
 		}
 	}
-	assert.ElementsMatch(t, withData, dirs)
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	require.NoError(t, err)
+	var embedded []string
+	for _, e := range entries {
+		embedded = append(embedded, e.Name())
+	}
+	assert.ElementsMatch(t, withData, embedded, "embedded folders")
+	entries, err = os.ReadDir(filepath.Join("..", "migrations"))
+	require.NoError(t, err)
+	var onDisk []string
+	for _, e := range entries {
+		if e.IsDir() {
+			onDisk = append(onDisk, e.Name())
+		}
+	}
+	assert.ElementsMatch(t, withData, onDisk, "folders in migrations/")
 }
 
 // The import rules: platform never imports a module, and a module reaches

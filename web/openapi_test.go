@@ -14,9 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/modules/modulestest"
 	"mitosis/platform/apidoc"
 	"mitosis/platform/problem"
+	"mitosis/platform/topology"
 	"mitosis/web"
 )
 
@@ -57,7 +59,7 @@ func TestDocumentMatchesRoutes(t *testing.T) {
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	got, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	want, err := apidoc.Parse(web.OpenAPI)
+	want, err := apidoc.Parse(web.OpenAPI, topology.OpenAPI(modules.All())...)
 	require.NoError(t, err)
 	require.JSONEq(t, string(want.JSON()), string(got))
 }
@@ -102,7 +104,7 @@ type openAPI struct {
 
 func document(t *testing.T) openAPI {
 	t.Helper()
-	d, err := apidoc.Parse(web.OpenAPI)
+	d, err := apidoc.Parse(web.OpenAPI, topology.OpenAPI(modules.All())...)
 	require.NoError(t, err)
 	var doc openAPI
 	require.NoError(t, json.Unmarshal(d.JSON(), &doc))
@@ -120,7 +122,7 @@ func sortedKeys(m map[string]bool) []string {
 
 // The Problem schema lists exactly the members of problem.Details.
 func TestProblemSchemaMatchesDetails(t *testing.T) {
-	d, err := apidoc.Parse(web.OpenAPI)
+	d, err := apidoc.Parse(web.OpenAPI, topology.OpenAPI(modules.All())...)
 	require.NoError(t, err)
 	var doc struct {
 		Components struct {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -70,10 +71,16 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	if env["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
 	}
+	// A module with a database of its own by default gets a fresh one.
+	for _, s := range modules.All() {
+		if key := strings.ToUpper(s.Name) + "_DATABASE_URL"; s.Settings.Isolation == config.Isolated && env[key] == "" {
+			vars[key] = pgtest.NewDatabase(t)
+		}
+	}
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names())
+	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names(), topology.Sections(modules.All())...)
 	require.NoError(t, err)
 	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.Site(), quietLogger())
 	require.NoError(t, err)
@@ -97,7 +104,7 @@ func Clients(t testing.TB, urls map[string]string, targets ...any) {
 // traced as the process's, as a process's would be.
 func ClientsWith(t testing.TB, env map[string]string, urls map[string]string, targets ...any) {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names())
+	cfg, err := config.Load(func(k string) string { return env[k] }, modules.Names(), topology.Sections(modules.All())...)
 	require.NoError(t, err)
 	place := topology.Manual(nil, urls)
 	run(t, fx.Options(

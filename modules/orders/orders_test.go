@@ -31,6 +31,15 @@ func TestContract(t *testing.T) {
 	t.Run("in-process", func(t *testing.T) {
 		orderstest.Run(t, orderstest.Deps{Orders: ordersSvc, Users: usersSvc, Payments: paymentsSvc})
 	})
+	t.Run("in-process strict", func(t *testing.T) {
+		var (
+			o   orders.Service
+			u   users.Service
+			pay payments.Service
+		)
+		modulestest.Start(t, map[string]string{"LOCAL_CALLS": "strict"}, &o, &u, &pay)
+		orderstest.Run(t, orderstest.Deps{Orders: o, Users: u, Payments: pay})
+	})
 	t.Run("http", func(t *testing.T) {
 		var (
 			o   orders.Service

@@ -23,6 +23,11 @@ func TestContract(t *testing.T) {
 	p := modulestest.Start(t, map[string]string{"SERVICES": "payments"}, &local)
 
 	t.Run("in-process", func(t *testing.T) { paymentstest.Run(t, local) })
+	t.Run("in-process strict", func(t *testing.T) {
+		var strict payments.Service
+		modulestest.Start(t, map[string]string{"SERVICES": "payments", "LOCAL_CALLS": "strict"}, &strict)
+		paymentstest.Run(t, strict)
+	})
 	t.Run("http", func(t *testing.T) {
 		var remote payments.Service
 		modulestest.Clients(t, map[string]string{"payments": p.URL}, &remote)

@@ -17,6 +17,11 @@ func TestContract(t *testing.T) {
 	p := modulestest.Start(t, map[string]string{"SERVICES": "users,payments"}, &local)
 
 	t.Run("in-process", func(t *testing.T) { userstest.Run(t, local) })
+	t.Run("in-process strict", func(t *testing.T) {
+		var strict users.Service
+		modulestest.Start(t, map[string]string{"SERVICES": "users,payments", "LOCAL_CALLS": "strict"}, &strict)
+		userstest.Run(t, strict)
+	})
 	t.Run("http", func(t *testing.T) {
 		var remote users.Service
 		modulestest.Clients(t, map[string]string{"users": p.URL}, &remote)

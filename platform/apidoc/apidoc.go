@@ -1,6 +1,7 @@
 // Package apidoc serves the OpenAPI document of the public API as JSON at
 // /openapi.json; /docs renders it (platform/webui). The document itself is
-// the binary's (package web); platform only serves it.
+// the binary's: a base (package web) and each module's part beside the
+// module; platform only merges and serves it.
 package apidoc
 
 import (
@@ -17,14 +18,18 @@ type Document struct {
 	json []byte
 }
 
-// Parse reads a YAML (or JSON) OpenAPI document.
-func Parse(raw []byte) (*Document, error) {
+// Parse reads a YAML (or JSON) OpenAPI document, with the modules' parts
+// (fragments: tags, paths and components) merged in.
+func Parse(raw []byte, fragments ...[]byte) (*Document, error) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("openapi document: %w", err)
 	}
 	if _, ok := doc["openapi"].(string); !ok {
 		return nil, fmt.Errorf("openapi document: no openapi version")
+	}
+	if err := merge(doc, fragments...); err != nil {
+		return nil, err
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {

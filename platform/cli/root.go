@@ -1,5 +1,5 @@
 // Package cli is the app command: serve, check, migrate, services, events,
-// health, graph, version.
+// health, graph, advise, version.
 package cli
 
 import (
@@ -41,7 +41,7 @@ func New(env Env) *cobra.Command {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.AddCommand(serveCommand(env), checkCommand(env), migrateCommand(env), servicesCommand(env), eventsCommand(env),
-		healthCommand(env), graphCommand(env), versionCommand())
+		healthCommand(env), graphCommand(env), adviseCommand(env), openapiCommand(env), newCommand(), versionCommand())
 	root.AddCommand(moduleCommands(env)...)
 	return root
 }
@@ -70,5 +70,5 @@ func (env Env) configOnly() (config.Config, error) {
 	for _, s := range env.Specs {
 		names = append(names, s.Name)
 	}
-	return config.Load(getenv, names)
+	return config.Load(getenv, names, topology.Sections(env.Specs)...)
 }

@@ -9,11 +9,13 @@ import (
 	"go.uber.org/dig"
 	"go.uber.org/fx"
 
+	"mitosis/platform/health"
 	"mitosis/platform/process"
+	"mitosis/platform/shutdown"
 )
 
 // startTimeout bounds the start, migrations included; stopping is bounded
-// by SHUTDOWN_TIMEOUT.
+// by SHUTDOWN_DELAY and SHUTDOWN_TIMEOUT (platform/shutdown).
 const startTimeout = 2 * time.Minute
 
 func serveCommand(env Env) *cobra.Command {
@@ -30,8 +32,9 @@ func serveCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			stopTimeout := cfg.Shutdown.Timeout
-			app := fx.New(opts, fx.NopLogger, fx.StartTimeout(startTimeout), fx.StopTimeout(stopTimeout))
+			stopTimeout := cfg.Shutdown.Timeout + shutdown.Reserve
+			var checks *health.Registry
+			app := fx.New(opts, fx.Populate(&checks), fx.NopLogger, fx.StartTimeout(startTimeout), fx.StopTimeout(stopTimeout))
 			if err := app.Err(); err != nil {
 				return plainCause(err)
 			}
@@ -42,11 +45,7 @@ func serveCommand(env Env) *cobra.Command {
 				defer cancelStop()
 				return errors.Join(err, app.Stop(stopCtx))
 			}
-			<-cmd.Context().Done()
-			log.Info("shutting down")
-			stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancelStop()
-			return app.Stop(stopCtx)
+			return shutdown.Run(cmd.Context(), app, cfg.Shutdown, checks, log)
 		},
 	}
 }

@@ -4,7 +4,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -33,25 +32,34 @@ const (
 	BrokerNATS     = "nats"
 )
 
+// How calls between the modules of one process go (LOCAL_CALLS): a
+// method call, or the whole path of an HTTP call without the socket.
+const (
+	LocalCallsDirect = "direct"
+	LocalCallsStrict = "strict"
+)
+
 // Config is the whole configuration of one process.
 type Config struct {
-	Env      string            `yaml:"env"`
-	HTTPAddr string            `yaml:"http_addr"`
-	Services []string          `yaml:"services"`
-	DataDir  string            `yaml:"data_dir"`
-	HTTP     HTTP              `yaml:"http"`
-	Database Database          `yaml:"database"`
-	Auth     Auth              `yaml:"auth"`
-	Calls    Calls             `yaml:"calls"`
-	Events   Events            `yaml:"events"`
-	Saga     Saga              `yaml:"saga"`
-	Gateway  Gateway           `yaml:"gateway"`
-	Shutdown Shutdown          `yaml:"shutdown"`
-	Admin    Admin             `yaml:"admin"`
-	Log      Log               `yaml:"log"`
-	Health   Health            `yaml:"health"`
-	Tracing  Tracing           `yaml:"tracing"`
-	Modules  map[string]Module `yaml:"modules"`
+	Env      string    `yaml:"env"`
+	HTTPAddr string    `yaml:"http_addr"`
+	Services []string  `yaml:"services"`
+	DataDir  string    `yaml:"data_dir"`
+	HTTP     HTTP      `yaml:"http"`
+	Database Database  `yaml:"database"`
+	Auth     Auth      `yaml:"auth"`
+	Calls    Calls     `yaml:"calls"`
+	Events   Events    `yaml:"events"`
+	Shutdown Shutdown  `yaml:"shutdown"`
+	Admin    Admin     `yaml:"admin"`
+	Log      Log       `yaml:"log"`
+	Health   Health    `yaml:"health"`
+	Tracing  Tracing   `yaml:"tracing"`
+	Record   Recording `yaml:"record"`
+	// Modules holds each module's url and database (modules.<name>, read
+	// by applyModules); sections its own settings (see Section).
+	Modules  map[string]Module `yaml:"-"`
+	sections map[string]any
 }
 
 // HTTP configures the server: which browser origins may call it (CORS) and
@@ -103,6 +111,10 @@ type Auth struct {
 // calls that are safe to repeat, and per remote module a circuit breaker and
 // a cap on concurrent calls.
 type Calls struct {
+	// Local is how calls between modules of one process go: direct (a
+	// method call) or strict (the path of an HTTP call without the socket:
+	// encoded, credentialed, decoded; see contract.Strict).
+	Local   string        `yaml:"local"`
 	Timeout time.Duration `yaml:"timeout"`
 	// Retries is how many times a failed call that is safe to repeat is
 	// tried again; 0 disables retries.
@@ -129,36 +141,6 @@ type Events struct {
 	MaxAttempts  int           `yaml:"max_attempts"`
 	BackoffBase  time.Duration `yaml:"backoff_base"`
 	BackoffMax   time.Duration `yaml:"backoff_max"`
-}
-
-// Saga configures the order saga: how long an order may take to settle,
-// how much of that a placing request waits, and the recovery worker.
-type Saga struct {
-	// Deadline is how long after placement an order's forward steps may
-	// still run; past it, the saga compensates and cancels the order.
-	Deadline time.Duration `yaml:"deadline"`
-	// InlineTimeout caps how long a request runs the saga before answering
-	// with the order still pending.
-	InlineTimeout time.Duration `yaml:"inline_timeout"`
-	// RecoveryInterval is how often the worker looks for due sagas.
-	RecoveryInterval time.Duration `yaml:"recovery_interval"`
-	// Lease is how long a runner holds a saga between two steps.
-	Lease time.Duration `yaml:"lease"`
-	// BackoffMax caps the delay before a step that failed is tried again.
-	BackoffMax time.Duration `yaml:"backoff_max"`
-}
-
-// Gateway configures the public entry point.
-type Gateway struct {
-	// ProxyTimeout bounds the wait for a remote module's response headers.
-	ProxyTimeout time.Duration `yaml:"proxy_timeout"`
-	// PartTimeout bounds each part of a composed answer on its own.
-	PartTimeout time.Duration `yaml:"part_timeout"`
-	// TrustedProxies are the CIDRs (or IPs) whose X-Forwarded-For names the
-	// client; with none, the client is the connection's peer.
-	TrustedProxies []string `yaml:"trusted_proxies"`
-	// RateLimits are the limits per route group, by group name.
-	RateLimits map[string]RateLimit `yaml:"rate_limits"`
 }
 
 // Module configures where one module runs and where its data lives.
@@ -260,34 +242,6 @@ func (c Config) validate() []string {
 	if c.Events.BatchSize < 1 || c.Events.MaxAttempts < 1 {
 		errs = append(errs, "EVENTS_BATCH_SIZE and EVENTS_MAX_ATTEMPTS must be positive")
 	}
-	if c.Saga.Deadline <= 0 || c.Saga.InlineTimeout <= 0 || c.Saga.RecoveryInterval <= 0 || c.Saga.BackoffMax <= 0 {
-		errs = append(errs, "SAGA_DEADLINE, SAGA_INLINE_TIMEOUT, SAGA_RECOVERY_INTERVAL and SAGA_BACKOFF_MAX must be positive")
-	}
-	if c.Saga.Lease < time.Second {
-		errs = append(errs, "SAGA_LEASE must be at least 1s")
-	}
-	if c.Gateway.ProxyTimeout <= 0 {
-		errs = append(errs, "GATEWAY_PROXY_TIMEOUT must be positive")
-	}
-	if c.Gateway.PartTimeout <= 0 {
-		errs = append(errs, "GATEWAY_PART_TIMEOUT must be positive")
-	}
-	for name, rl := range c.Gateway.RateLimits {
-		if !strings.HasPrefix(rl.Prefix, "/") {
-			errs = append(errs, fmt.Sprintf("rate limit group %s: prefix must start with /, got %q", name, rl.Prefix))
-		}
-		if rl.Method != "" && rl.Method != strings.ToUpper(rl.Method) {
-			errs = append(errs, fmt.Sprintf("rate limit group %s: method must be upper case, like POST, got %q", name, rl.Method))
-		}
-		if _, err := ParseRate(rl.Limit); err != nil {
-			errs = append(errs, fmt.Sprintf("RATE_LIMIT_%s: %v", envName(name), err))
-		}
-	}
-	for _, p := range c.Gateway.TrustedProxies {
-		if _, _, err := net.ParseCIDR(AsCIDR(p)); err != nil {
-			errs = append(errs, fmt.Sprintf("GATEWAY_TRUSTED_PROXIES: %q is not an IP or CIDR", p))
-		}
-	}
 	errs = append(errs, c.validateAddresses()...)
 	errs = append(errs, c.Shutdown.validate()...)
 	return errs
@@ -295,6 +249,9 @@ func (c Config) validate() []string {
 
 func (c Calls) validate() []string {
 	var errs []string
+	if c.Local != LocalCallsDirect && c.Local != LocalCallsStrict {
+		errs = append(errs, fmt.Sprintf("LOCAL_CALLS must be direct or strict, got %q", c.Local))
+	}
 	if c.Timeout <= 0 {
 		errs = append(errs, "CALL_TIMEOUT must be positive")
 	}

@@ -27,6 +27,7 @@ func TestDefaults(t *testing.T) {
 	assert.True(t, cfg.Database.MigrateOnStart)
 	assert.Equal(t, 15*time.Minute, cfg.Auth.TokenTTL)
 	assert.Equal(t, config.Calls{
+		Local:   config.LocalCallsDirect,
 		Timeout: 5 * time.Second, Retries: 2, Backoff: 50 * time.Millisecond, MaxConcurrency: 64,
 		BreakerFailures: 5, BreakerCooldown: 10 * time.Second,
 	}, cfg.Calls)
@@ -44,6 +45,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"USERS_URL":                   "http://users:8080",
 		"PAYMENTS_DATABASE_ISOLATION": "isolated",
 		"PAYMENTS_DATABASE_URL":       "postgres://p@db/payments",
+		"LOCAL_CALLS":                 "strict",
 		"CALL_TIMEOUT":                "2s",
 		"CALL_RETRIES":                "0",
 		"CALL_BACKOFF":                "10ms",
@@ -63,6 +65,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 	assert.Equal(t, config.Isolated, cfg.Isolation("payments"))
 	assert.Equal(t, config.Shared, cfg.Isolation("orders"))
 	assert.Equal(t, config.Calls{
+		Local:   config.LocalCallsStrict,
 		Timeout: 2 * time.Second, Retries: 0, Backoff: 10 * time.Millisecond, MaxConcurrency: 8,
 		BreakerFailures: 3, BreakerCooldown: time.Second,
 	}, cfg.Calls)
@@ -108,6 +111,7 @@ func TestInvalidValuesAreNamed(t *testing.T) {
 		"wildcard":   {map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
 		"timeout":    {map[string]string{"HTTP_READ_TIMEOUT": "0s"}, "HTTP_READ_TIMEOUT"},
 		"broker":     {map[string]string{"EVENTS_BROKER": "kafka"}, "EVENTS_BROKER must be postgres or nats"},
+		"local":      {map[string]string{"LOCAL_CALLS": "loose"}, `LOCAL_CALLS must be direct or strict, got "loose"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(env(tc.vars), modules)
@@ -142,15 +146,12 @@ func TestDevelopmentDefaults(t *testing.T) {
 	require.NoError(t, os.WriteFile(prod, []byte("env: production\n"), 0o600))
 	cfg := load(map[string]string{"CONFIG_FILE": prod})
 	assert.Equal(t, ":8080", cfg.HTTPAddr)
-	assert.Equal(t, "5/m burst 5", cfg.Gateway.RateLimits["auth"].Limit)
 	assert.Equal(t, "127.0.0.1:8080", load(map[string]string{"CONFIG_FILE": prod, "APP_ENV": "development"}).HTTPAddr, "APP_ENV wins")
 
 	dev := filepath.Join(dir, "dev.yaml")
-	require.NoError(t, os.WriteFile(dev, []byte("http_addr: \":7000\"\ngateway:\n  rate_limits:\n    auth: {prefix: /api/v1/auth, limit: \"1/m\"}\n"), 0o600))
+	require.NoError(t, os.WriteFile(dev, []byte("http_addr: \":7000\"\n"), 0o600))
 	cfg = load(map[string]string{"CONFIG_FILE": dev})
 	assert.Equal(t, ":7000", cfg.HTTPAddr, "CONFIG_FILE overrides the development defaults")
-	assert.Equal(t, "1/m", cfg.Gateway.RateLimits["auth"].Limit)
-	assert.Equal(t, "60/m burst 20", cfg.Gateway.RateLimits["register"].Limit)
 }
 
 func TestObservabilitySettings(t *testing.T) {

@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -18,13 +20,18 @@ import (
 type Getenv func(string) string
 
 // Load reads the defaults, CONFIG_FILE if set, then the environment.
-// modules lists every module the binary knows, for their <MODULE>_* variables.
-// A configuration that loads but is invalid comes back with Problems listing
-// everything wrong with it; any other error (an unreadable CONFIG_FILE)
-// stops the load.
-func Load(getenv Getenv, modules []string) (Config, error) {
-	var cfg Config
-	if err := decodeYAML(configs.Default, &cfg); err != nil {
+// modules lists every module the binary knows, for their <MODULE>_* variables
+// and their keys under modules.<name>; sections are the modules' own
+// settings (see Section). A configuration that loads but is invalid comes
+// back with Problems listing everything wrong with it; any other error (an
+// unreadable CONFIG_FILE, a key no setting has) stops the load.
+func Load(getenv Getenv, modules []string, sections ...Section) (Config, error) {
+	l := loader{modules: modules, known: map[string]bool{}}
+	for _, m := range modules {
+		l.known[m] = true
+	}
+	cfg := Config{Modules: map[string]Module{}, sections: map[string]any{}}
+	if err := l.decodeYAML(configs.Default, &cfg); err != nil {
 		return Config{}, fmt.Errorf("embedded defaults: %w", err)
 	}
 	cfg.Shutdown.Delay = unsetDelay
@@ -36,24 +43,54 @@ func Load(getenv Getenv, modules []string) (Config, error) {
 			return Config{}, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
 	}
-	if environment(getenv, file, cfg.Env) == Development {
-		if err := decodeYAML(configs.Development, &cfg); err != nil {
+	env := environment(getenv, file, cfg.Env)
+	for _, s := range sections {
+		if !l.known[s.Module] {
+			return Config{}, fmt.Errorf("settings declared for %s, which is not a module", s.Module)
+		}
+		if s.Isolation != "" {
+			m := cfg.Modules[s.Module]
+			m.Database.Isolation = s.Isolation
+			cfg.Modules[s.Module] = m
+		}
+		if s.fresh != nil {
+			cfg.sections[s.Module] = s.fresh(env)
+		}
+	}
+	if env == Development {
+		if err := l.decodeYAML(configs.Development, &cfg); err != nil {
 			return Config{}, fmt.Errorf("embedded development defaults: %w", err)
 		}
 	}
 	if path != "" {
-		if err := decodeYAML(file, &cfg); err != nil {
+		if err := l.decodeYAML(file, &cfg); err != nil {
 			return Config{}, fmt.Errorf("CONFIG_FILE %s: %w", path, err)
 		}
 	}
 	problems := Problems(applyEnv(&cfg, getenv, modules))
+	for _, s := range sections {
+		if v, ok := cfg.sections[s.Module]; ok {
+			problems = append(problems, applySectionEnv(s.Prefix, v, func(key string) (string, bool) { return lookup(getenv, key) })...)
+		}
+	}
 	cfg.defaultDelay()
 	problems = append(problems, cfg.validate()...)
+	for _, s := range sections {
+		if v, ok := cfg.sections[s.Module]; ok {
+			problems = append(problems, validateSection(v)...)
+		}
+	}
 	sort.Strings(problems) // several come from maps, whose order changes between runs
 	if len(problems) > 0 {
 		return cfg, problems
 	}
 	return cfg, nil
+}
+
+// loader knows the modules whose keys a file may hold.
+type loader struct {
+	modules []string
+	known   map[string]bool
 }
 
 // environment is the APP_ENV the process will have: the variable, else the
@@ -72,10 +109,17 @@ func environment(getenv Getenv, file []byte, fallback string) string {
 	return fallback
 }
 
-func decodeYAML(raw []byte, cfg *Config) error {
+// decodeYAML applies one file: the platform's keys strictly (a key no
+// setting has is an error), then each module's.
+func (l *loader) decodeYAML(raw []byte, cfg *Config) error {
+	doc := document{Config: *cfg}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	return dec.Decode(cfg)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	*cfg = doc.Config
+	return l.applyModules(cfg, doc.Modules)
 }
 
 // applyEnv sets what the environment names, and lists the values it could
@@ -101,6 +145,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 	str("JWKS_URL", &cfg.Auth.JWKSURL)
 	str("EVENTS_BROKER", &cfg.Events.Broker)
 	str("NATS_URL", &cfg.Events.NATSURL)
+	str("LOCAL_CALLS", &cfg.Calls.Local)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}
@@ -109,6 +154,7 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 	}
 	errs := applyObservabilityEnv(cfg, getenv)
 	errs = append(errs, applyTracingEnv(&cfg.Tracing, getenv)...)
+	errs = append(errs, applyRecordingEnv(&cfg.Record, getenv)...)
 	if v, ok := lookup(getenv, "DATABASE_MAX_CONNS"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -167,13 +213,6 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 		"EVENTS_POLL_INTERVAL":     &cfg.Events.PollInterval,
 		"EVENTS_BACKOFF_BASE":      &cfg.Events.BackoffBase,
 		"EVENTS_BACKOFF_MAX":       &cfg.Events.BackoffMax,
-		"SAGA_DEADLINE":            &cfg.Saga.Deadline,
-		"SAGA_INLINE_TIMEOUT":      &cfg.Saga.InlineTimeout,
-		"SAGA_RECOVERY_INTERVAL":   &cfg.Saga.RecoveryInterval,
-		"SAGA_LEASE":               &cfg.Saga.Lease,
-		"SAGA_BACKOFF_MAX":         &cfg.Saga.BackoffMax,
-		"GATEWAY_PROXY_TIMEOUT":    &cfg.Gateway.ProxyTimeout,
-		"GATEWAY_PART_TIMEOUT":     &cfg.Gateway.PartTimeout,
 		"HTTP_READ_HEADER_TIMEOUT": &cfg.HTTP.ReadHeaderTimeout,
 		"HTTP_READ_TIMEOUT":        &cfg.HTTP.ReadTimeout,
 		"HTTP_WRITE_TIMEOUT":       &cfg.HTTP.WriteTimeout,
@@ -189,16 +228,6 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 				*dst = d
 			}
 		}
-	}
-	if v, ok := lookup(getenv, "GATEWAY_TRUSTED_PROXIES"); ok {
-		cfg.Gateway.TrustedProxies = splitList(v)
-	}
-	for name, rl := range cfg.Gateway.RateLimits {
-		str("RATE_LIMIT_"+envName(name), &rl.Limit)
-		cfg.Gateway.RateLimits[name] = rl
-	}
-	if cfg.Modules == nil {
-		cfg.Modules = map[string]Module{}
 	}
 	for _, name := range modules {
 		m := cfg.Modules[name]

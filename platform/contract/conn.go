@@ -25,9 +25,9 @@ type conn[S any] struct {
 	api    *Contract[S]
 	caller string            // the calling module; "" when unbound
 	impl   S                 // in-process
-	local  bool              // impl is set; otherwise client
-	fast   bool              // local and untraced: stubs call impl directly
-	client *transport.Client // over HTTP, sending as caller
+	local  bool              // impl is set; the callee runs in this process
+	fast   bool              // local, direct and untraced: stubs call impl directly
+	client *transport.Client // over HTTP, or through the loopback when local (strict), sending as caller
 	edges  []*Edge           // by method index
 	spans  []callSpan        // by method index; nil when untraced
 	base   *conn[S]          // the unbound conn this was bound from (itself if unbound)
@@ -55,12 +55,16 @@ func (c *Contract[S]) Remote(client *transport.Client, reg *Registry) S {
 func (c *Contract[S]) newConn(caller string, impl S, local bool, client *transport.Client, reg *Registry) *conn[S] {
 	via := TransportHTTP
 	if local {
-		via = TransportLocal
-	} else if caller != "" {
+		via, client = TransportLocal, nil
+		if reg.loop != nil {
+			client = reg.loop.Client(c.module, c.errors...)
+		}
+	}
+	if client != nil && caller != "" {
 		client = client.As(caller)
 	}
 	cn := &conn[S]{api: c, caller: caller, impl: impl, local: local, client: client, reg: reg, edges: make([]*Edge, len(c.methods)),
-		fast: local && !reg.tracing.On(), spans: c.spans(caller, local, reg)}
+		fast: local && client == nil && !reg.tracing.On(), spans: c.spans(caller, local && client == nil, via, reg)}
 	for i, m := range c.methods {
 		cn.edges[i] = reg.edge(caller, c.module, m.name, via, c.errors)
 	}
@@ -100,7 +104,10 @@ func (s Stub[S]) Implementation() any {
 // directly, which keeps an in-process call one interface call from its
 // implementation. Otherwise (the callee is remote, or tracing is on and
 // the call needs its span) the stub uses Call.
-func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast }
+//
+// While a request is recorded in full (see RecordEvery) every call goes
+// through Call, which records it.
+func (s Stub[S]) Local() (S, bool) { return s.c.impl, s.c.fast && !s.c.reg.recordingOn() }
 
 // Done counts a call the stub made through Local, and returns its error.
 //
@@ -111,21 +118,44 @@ func Done[S, In, Out any](s Stub[S], m *Method[S, In, Out], err error) error {
 	return err
 }
 
-// Call performs method m of the stub's module with in, wherever it runs.
+// Call performs method m of the stub's module with in, wherever it runs:
+// a method call in-process, or a request over HTTP, or (LOCAL_CALLS=strict)
+// the same request through this process's loopback.
 func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
 	c := s.c
+	e := c.edges[m.index]
+	ctx, f := enter(ctx, e)
 	ctx, span := c.startSpan(ctx, m.index)
 	var out Out
 	var err error
-	if c.local {
+	// Timed here only: in-process, the fast path (Local) reads no clock,
+	// which would cost more than the call.
+	start := time.Now()
+	switch {
+	case c.client == nil:
 		out, err = m.impl(c.impl, ctx, in)
-	} else {
-		start := time.Now() // timed over HTTP only: in-process, the clock would cost more than the call
-		err = c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
-		c.edges[m.index].took(time.Since(start))
+	case c.local:
+		err = loopback(c, m, ctx, in, &out)
+	default:
+		out, err = remoteCall(c.client, ctx, m, in)
+		err = named(c.api.module, m.name, err)
 	}
-	c.edges[m.index].record(err)
+	took := time.Since(start)
+	e.took(took)
+	e.observe(took)
+	if f != nil { // only then: boxing the values for the encoder allocates
+		e.size(in, out)
+	}
+	e.record(err)
 	endSpan(span, err)
+	return out, err
+}
+
+// remoteCall sends one call over HTTP. Apart from Call so that only the
+// remote path pays for the answer escaping to the heap.
+func remoteCall[S, In, Out any](client *transport.Client, ctx context.Context, m *Method[S, In, Out], in In) (Out, error) {
+	var out Out
+	err := client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)
 	return out, err
 }
 

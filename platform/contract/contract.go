@@ -109,7 +109,7 @@ func declare[S, In, Out any](c *Contract[S], impl func(S, context.Context, In) (
 	name := methodName(impl)
 	m := &Method[S, In, Out]{
 		name:   name,
-		path:   "/internal/" + c.module + "/" + kebab(name),
+		path:   MethodPath(c.module, name),
 		index:  len(c.methods),
 		safety: safety,
 		impl:   impl,

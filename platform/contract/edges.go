@@ -9,6 +9,7 @@ import (
 
 	"mitosis/platform/problem"
 	"mitosis/platform/telemetry"
+	"mitosis/platform/transport"
 )
 
 // OtherCode counts the failures whose code the callee's contract does not
@@ -19,16 +20,22 @@ const OtherCode = "other"
 // callee method and transport. Metrics and the console read it; calls only
 // add to counters created when a stub is bound.
 type Registry struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // routes are looked up on every request: read-locked
 	edges   map[edgeKey]*Edge
-	tracing *telemetry.Tracing // nil: calls are not traced
+	tracing *telemetry.Tracing  // nil: calls are not traced
+	loop    *transport.Loopback // nil: in-process calls are direct (see Strict)
+
+	// Requests recorded in full (record.go, routes.go).
+	recordEvery uint64 // 0: none
+	inFlight    atomic.Int64
+	routes      map[routeKey]*route
 }
 
 type edgeKey struct{ caller, callee, method, transport string }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(opts ...Option) *Registry {
-	r := &Registry{edges: map[edgeKey]*Edge{}}
+	r := &Registry{edges: map[edgeKey]*Edge{}, routes: map[routeKey]*route{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -39,12 +46,17 @@ func NewRegistry(opts ...Option) *Registry {
 type Edge struct {
 	Caller, Callee, Method, Transport string
 
-	calls atomic.Uint64
-	// failures by code, fixed when the edge is made: the shared codes, the
-	// callee's declared ones and OtherCode last. A call's sentinel is found
-	// by pointer first, which costs less than hashing its code.
+	// ok counts the calls that succeeded; a failed call is counted only
+	// under its code, so each call costs one atomic add (the calls are ok
+	// plus every failure).
+	ok atomic.Uint64
+	// failures by code, fixed when the edge is made: the callee's declared
+	// codes first (the failures a caller meets most), the shared ones,
+	// OtherCode last. A call's sentinel is found by pointer first, which
+	// costs less than hashing its code.
 	failures []failureCount
 	latency  *latency // HTTP edges only
+	sample   sample   // the calls made through Call: timed, and sized when recorded
 }
 
 type failureCount struct {
@@ -60,7 +72,7 @@ func (r *Registry) edge(caller, callee, method, transport string, errs []*proble
 	if e, ok := r.edges[k]; ok {
 		return e
 	}
-	sentinels := append(append([]*problem.Error{}, problem.Common...), errs...)
+	sentinels := append(append([]*problem.Error{}, errs...), problem.Common...)
 	e := &Edge{Caller: caller, Callee: callee, Method: method, Transport: transport,
 		failures: make([]failureCount, len(sentinels)+1)}
 	for i, pe := range sentinels {
@@ -74,12 +86,18 @@ func (r *Registry) edge(caller, callee, method, transport string, errs []*proble
 	return e
 }
 
-// record counts one call and, if it failed, its code.
+// record counts one call, under its code if it failed. Small enough to
+// inline into a stub, so a call that succeeds costs one atomic add.
 func (e *Edge) record(err error) {
-	e.calls.Add(1)
 	if err == nil {
+		e.ok.Add(1)
 		return
 	}
+	e.failed(err)
+}
+
+// failed counts a failed call under its code.
+func (e *Edge) failed(err error) {
 	if pe, ok := err.(*problem.Error); ok {
 		for i := range e.failures {
 			if e.failures[i].sentinel == pe {
@@ -124,6 +142,8 @@ type EdgeCount struct {
 	Failures  map[string]uint64 `json:"failures"` // by code; codes never seen are left out
 	// Latency is the duration histogram of an HTTP edge (nil in-process).
 	Latency *Latency `json:"latency,omitempty"`
+	// Sample is what the timed calls took and carried (see Sample).
+	Sample Sample `json:"sample"`
 }
 
 // Counts lists every edge with its counters, sorted by caller, callee,
@@ -138,10 +158,11 @@ func (r *Registry) Counts() []EdgeCount {
 	out := make([]EdgeCount, 0, len(edges))
 	for _, e := range edges {
 		c := EdgeCount{Caller: e.Caller, Callee: e.Callee, Method: e.Method, Transport: e.Transport,
-			Calls: e.calls.Load(), Failures: map[string]uint64{}}
+			Calls: e.ok.Load(), Failures: map[string]uint64{}, Sample: e.sample.snapshot()}
 		for i := range e.failures {
 			if v := e.failures[i].n.Load(); v > 0 {
 				c.Failures[e.failures[i].code] = v
+				c.Calls += v
 			}
 		}
 		if e.latency != nil {

@@ -45,25 +45,25 @@ var (
 
 type shopStub struct{ contract.Stub[shop] }
 
-func (s shopStub) Buy(ctx context.Context, in buyRequest) (receipt, error) {
+func (s shopStub) Buy(ctx context.Context, in buyRequest) (out receipt, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Buy(ctx, in)
+		out, err = impl.Buy(ctx, in)
 		return out, contract.Done(s.Stub, buy, err)
 	}
 	return contract.Call(s.Stub, buy, ctx, in)
 }
 
-func (s shopStub) GetPrice(ctx context.Context, in priceRequest) (price, error) {
+func (s shopStub) GetPrice(ctx context.Context, in priceRequest) (out price, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.GetPrice(ctx, in)
+		out, err = impl.GetPrice(ctx, in)
 		return out, contract.Done(s.Stub, getP, err)
 	}
 	return contract.Call(s.Stub, getP, ctx, in)
 }
 
-func (s shopStub) Restock(ctx context.Context, in priceRequest) (price, error) {
+func (s shopStub) Restock(ctx context.Context, in priceRequest) (out price, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Restock(ctx, in)
+		out, err = impl.Restock(ctx, in)
 		return out, contract.Done(s.Stub, restock, err)
 	}
 	return contract.Call(s.Stub, restock, ctx, in)

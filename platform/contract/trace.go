@@ -45,13 +45,17 @@ type callSpan struct {
 // (no tracing, or TRACING=off, where a remote call's traceparent is then
 // its caller's span, which carries the ids on as well): the callee's
 // tracer in-process, the caller's over HTTP.
-func (c *Contract[S]) spans(caller string, local bool, reg *Registry) []callSpan {
+//
+// A strict in-process call (LOCAL_CALLS=strict) has the spans of an HTTP
+// call, a CLIENT span and the served route's SERVER span, with transport
+// local: internal is true only for a direct in-process call.
+func (c *Contract[S]) spans(caller string, internal bool, via string, reg *Registry) []callSpan {
 	if !reg.tracing.On() {
 		return nil
 	}
-	kind, via, service := trace.SpanKindClient, TransportHTTP, caller
-	if local {
-		kind, via, service = trace.SpanKindInternal, TransportLocal, c.module
+	kind, service := trace.SpanKindClient, caller
+	if internal {
+		kind, service = trace.SpanKindInternal, c.module
 	}
 	if service == "" {
 		service = telemetry.ProcessService

@@ -150,3 +150,36 @@ func TestTracingOffKeepsTheLocalFastPathAndPropagatesIds(t *testing.T) {
 	assert.Equal(t, span.SpanContext().TraceID().String(), tp[3:35], "the caller's trace goes on")
 	assert.Equal(t, "-00", tp[52:], "unsampled")
 }
+
+// A strict in-process call (LOCAL_CALLS=strict) is traced as the HTTP call
+// it imitates: a CLIENT span of the caller and the served route's SERVER
+// span of the callee, one trace, both named after the method, with
+// transport local.
+func TestATracedStrictCallIsTracedAsOverHTTP(t *testing.T) {
+	rcv := telemetrytest.Start(t)
+	tr := telemetrytest.Tracing(t, rcv, 1, "shop", "orders")
+	e := httpserver.New(config.Config{}, quiet())
+	e.Use(auth.NewJWTServiceAuth([]byte(secret), "shop").GuardInternal)
+	shopAPI.Serve(e, &store{})
+	f := transport.NewFactory(config.Config{Calls: testCalls()}, auth.NewJWTServiceAuth([]byte(secret), "orders"), quiet())
+	loop := f.Loopback(httpserver.Traced(e, tr, topology.Manual([]string{"shop", "orders"}, nil)))
+	s := contract.ForCaller(shopAPI.Local(&store{}, contract.NewRegistry(contract.Traced(tr), contract.Strict(loop))), "orders")
+
+	_, err := s.Buy(context.Background(), buyRequest{SKU: "gone"})
+	require.ErrorIs(t, err, errSoldOut)
+	require.NoError(t, tr.ForceFlush(t.Context()))
+	spans := rcv.WaitFor(t, 5*time.Second, "client and server", func(s []telemetrytest.Span) bool { return len(byName(s, "shop.Buy")) == 2 })
+	kinds := map[string]telemetrytest.Span{}
+	for _, sp := range byName(spans, "shop.Buy") {
+		kinds[sp.Kind] = sp
+		assert.Equal(t, "orders", sp.Attributes["mitosis.caller"])
+		assert.Equal(t, "shop.sold_out", sp.Attributes["error.type"])
+	}
+	client, server := kinds["client"], kinds["server"]
+	assert.Equal(t, "orders", client.Service)
+	assert.Equal(t, "local", client.Attributes["mitosis.transport"])
+	assert.Equal(t, "shop", server.Service)
+	assert.Equal(t, client.SpanID, server.ParentID, "the trace context crossed as headers")
+	assert.Equal(t, client.TraceID, server.TraceID)
+	assert.Equal(t, "/internal/shop/buy", server.Attributes["http.route"])
+}

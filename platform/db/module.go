@@ -50,7 +50,11 @@ func ForModule(module string) any {
 				}
 				return Prepare(ctx, t, bdb, tree, log)
 			},
-			OnStop: func(context.Context) error { return bdb.Close() },
+			OnStop: func(context.Context) error {
+				err := bdb.Close()
+				log.Info("shutdown: database pool closed", "module", module)
+				return err
+			},
 		})
 		return bdb, nil
 	}

@@ -29,7 +29,7 @@ var brokers = []struct {
 	{config.BrokerPostgres, func(t *testing.T, w world) {
 		r := w.relay(nil)
 		r.Start()
-		t.Cleanup(r.Stop)
+		t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	}},
 	{config.BrokerNATS, func(t *testing.T, w world) { startNATS(t, w) }},
 }
@@ -45,7 +45,7 @@ func startNATS(t *testing.T, w world) *server.Server {
 	t.Cleanup(b.Stop)
 	r := b.Relay("pub", w.pub, quiet)
 	r.Start()
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	c := b.Consumer("sub", []string{"thing.made"}, w.bus, w.sub)
 	require.NoError(t, c.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, c.Stop(context.Background())) })

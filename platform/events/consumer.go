@@ -115,6 +115,7 @@ func (c *Consumer) Stop(ctx context.Context) error {
 	}
 	c.cancel()
 	c.done.Wait()
+	c.log.Info("shutdown: event consumer stopped", "subscriber", c.module)
 	return nil
 }
 

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"mitosis/platform/config"
 	"mitosis/platform/logging"
+	"mitosis/platform/shutdown"
 	"mitosis/platform/telemetry"
 )
 
@@ -34,8 +34,7 @@ type Relay struct {
 	// publish to the broker (nats).
 	step func(context.Context) (int, error)
 
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	loop shutdown.Loop
 }
 
 // NewRelay returns a relay of module's outbox on db. subscribers names the
@@ -49,39 +48,25 @@ func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deli
 
 // Start runs the relay in the background until Stop.
 func (r *Relay) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.done.Add(1)
-	go func() {
-		defer r.done.Done()
-		tick := time.NewTicker(r.cfg.PollInterval)
-		defer tick.Stop()
-		for {
-			n, err := r.RunOnce(ctx)
-			switch {
-			case err == nil:
-				r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
-			case ctx.Err() == nil:
-				r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "err", err)
-			}
-			if n == r.cfg.BatchSize {
-				continue // more waiting: no pause
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+	r.loop.Start(r.cfg.PollInterval, func(ctx context.Context) bool {
+		n, err := r.RunOnce(ctx)
+		switch {
+		case err == nil:
+			r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
+		case ctx.Err() == nil:
+			r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "err", err)
 		}
-	}()
+		return n == r.cfg.BatchSize // more waiting: no pause
+	})
 }
 
-// Stop ends the relay and waits for the batch in flight.
-func (r *Relay) Stop() {
-	if r.cancel != nil {
-		r.cancel()
-		r.done.Wait()
-	}
+// Stop lets the batch in flight finish, its outcomes recorded, within the
+// shutdown's time (past it the batch is cut short: its deliveries are
+// attempted again later), and starts no other.
+func (r *Relay) Stop(ctx context.Context) error {
+	cut := r.loop.Stop(ctx)
+	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut)
+	return nil
 }
 
 // RunOnce does one round: with PostgreSQL as the bus it fans new events out

@@ -48,7 +48,7 @@ func TestRelayOverHTTPNeedsServiceCredentials(t *testing.T) {
 	creds := &swappable{}
 	cfg := config.Config{Calls: config.Calls{Timeout: 5 * time.Second, Backoff: 10 * time.Millisecond, MaxConcurrency: 8, BreakerFailures: 100, BreakerCooldown: time.Second}}
 	place := topology.Manual(nil, map[string]string{"sub": srv.URL})
-	deliver := events.NewDeliverer(events.NewBus(), place, transport.NewFactory(cfg, creds, quiet))
+	deliver := events.NewDeliverer(events.NewBus(), place, transport.NewFactory(cfg, creds, quiet), nil)
 	patient := fast
 	patient.MaxAttempts = 100 // refusals must not dead-letter the event here
 	r := events.NewRelay("pub", w.pub, func(string) []string { return []string{"sub"} }, deliver, patient, quiet)

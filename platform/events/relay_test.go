@@ -41,7 +41,7 @@ func TestRelayDeliversToALocalSubscriberInOrder(t *testing.T) {
 	w := newWorld(t, record)
 	r := w.relay(nil)
 	r.Start()
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	for n := 1; n <= 5; n++ {
 		w.publish(t, "a", n)
 	}
@@ -172,7 +172,7 @@ func TestTwoRelaysNeverDeliverARowTwiceConcurrently(t *testing.T) {
 	relays := []*events.Relay{w.relay(deliver), w.relay(deliver)}
 	for _, r := range relays {
 		r.Start()
-		t.Cleanup(r.Stop)
+		t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 	}
 	require.Eventually(t, func() bool {
 		return count(t, w.pub, "SELECT count(*) FROM event_deliveries WHERE status = 'delivered'") == aggregates
@@ -195,7 +195,7 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	cfg := config.Config{Calls: config.Calls{Timeout: 5 * time.Second, Backoff: 10 * time.Millisecond, MaxConcurrency: 8, BreakerFailures: 5, BreakerCooldown: time.Second}}
 	place := topology.Manual(nil, map[string]string{"sub": srv.URL})
 	here := events.NewBus() // the publisher's process has no local subscriber
-	r := w.relay(events.NewDeliverer(here, place, transport.NewFactory(cfg, nil, quiet)))
+	r := w.relay(events.NewDeliverer(here, place, transport.NewFactory(cfg, nil, quiet), nil))
 	w.publish(t, "a", 1)
 	w.publish(t, "a", 2)
 	require.Eventually(t, func() bool {
@@ -208,7 +208,7 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	// A subscriber the receiving process does not run is a coded error.
 	made, err := events.New("pub", "thing.made", "x", map[string]int{"n": 1})
 	require.NoError(t, err)
-	err = events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet))(
+	err = events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet), nil)(
 		context.Background(), "nobody", made)
 	require.ErrorIs(t, err, events.ErrUnknownSubscriber)
 }

@@ -61,7 +61,7 @@ func TestAnEventsHandlingIsLinkedToTheChangeThatCausedIt(t *testing.T) {
 				srv := httptest.NewServer(httpserver.Traced(e, tr, topology.Manual([]string{"sub"}, nil)))
 				t.Cleanup(srv.Close)
 				cfg := config.Config{Calls: config.Calls{Timeout: 5 * time.Second, Backoff: 10 * time.Millisecond, MaxConcurrency: 8, BreakerFailures: 5, BreakerCooldown: time.Second}}
-				deliver := events.NewDeliverer(events.NewBus(), topology.Manual(nil, map[string]string{"sub": srv.URL}), transport.NewFactory(cfg, nil, quiet))
+				deliver := events.NewDeliverer(events.NewBus(), topology.Manual(nil, map[string]string{"sub": srv.URL}), transport.NewFactory(cfg, nil, quiet), nil)
 				_, err := w.relay(deliver).Traced(tr).RunOnce(context.Background())
 				require.NoError(t, err)
 			case config.BrokerNATS:
@@ -73,7 +73,7 @@ func TestAnEventsHandlingIsLinkedToTheChangeThatCausedIt(t *testing.T) {
 				t.Cleanup(b.Stop)
 				r := b.Relay("pub", w.pub, quiet)
 				r.Start()
-				t.Cleanup(r.Stop)
+				t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 				c := b.Consumer("sub", []string{"thing.made"}, w.bus, w.sub)
 				require.NoError(t, c.Start(context.Background()))
 				t.Cleanup(func() { require.NoError(t, c.Stop(context.Background())) })

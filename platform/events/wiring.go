@@ -55,10 +55,16 @@ func Mount(e *echo.Echo, b *Bus) {
 }
 
 // NewDeliverer routes a delivery by placement: a direct call of a local
-// subscriber's handler, or an authenticated POST to a remote one.
-func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory) DeliverFunc {
+// subscriber's handler, or an authenticated POST to a remote one. With a
+// loopback (LOCAL_CALLS=strict) a local subscriber gets that same POST
+// through this process's own handler: the envelope is encoded and decoded
+// with the wire's codec, and checked as a remote one is.
+func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory, loop *transport.Loopback) DeliverFunc {
 	return func(ctx context.Context, subscriber string, e Event) error {
 		if b.Has(subscriber) {
+			if loop != nil {
+				return loop.Client(subscriber, Errors...).Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
+			}
 			return b.Deliver(ctx, subscriber, e)
 		}
 		url := place.URL(subscriber)

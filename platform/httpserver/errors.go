@@ -52,8 +52,11 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// WriteProblem writes an RFC 9457 body.
+// WriteProblem writes an RFC 9457 body. A 503 says when to retry.
 func WriteProblem(w http.ResponseWriter, d problem.Details) {
+	if d.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.Header().Set("Content-Type", problem.ContentType)
 	w.WriteHeader(d.Status)
 	_ = json.NewEncoder(w).Encode(d)

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -18,6 +20,8 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/problem"
+	"mitosis/platform/shutdown"
 	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
@@ -57,9 +61,21 @@ func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *ech
 // Server is the running HTTP server; Addr is known after start.
 type Server struct {
 	srv  *http.Server
+	ln   net.Listener
 	addr net.Addr
 	done chan error
+	log  *slog.Logger
+	// linger keeps the kept-alive connections open at least this long
+	// after the listener closes, so that their clients get a 503 rather
+	// than a connection closed under a request they were sending.
+	linger  time.Duration
+	closing atomic.Bool
+	active  atomic.Int64 // requests being handled
 }
+
+// maxLinger bounds linger, which follows SHUTDOWN_DELAY (a process behind a
+// load balancer has kept-alive connections from it).
+const maxLinger = time.Second
 
 // Addr is the bound address (useful with HTTP_ADDR=127.0.0.1:0).
 func (s *Server) Addr() string { return s.addr.String() }
@@ -71,30 +87,83 @@ func Start(h http.Handler, addr string, timeouts config.HTTP, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	s := &Server{
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: timeouts.ReadHeaderTimeout,
-			ReadTimeout:       timeouts.ReadTimeout,
-			WriteTimeout:      timeouts.WriteTimeout,
-			IdleTimeout:       timeouts.IdleTimeout,
-		},
-		addr: ln.Addr(),
-		done: make(chan error, 1),
+	s := &Server{ln: ln, addr: ln.Addr(), done: make(chan error, 1), log: log}
+	s.srv = &http.Server{
+		Handler:           s.guard(h),
+		ReadHeaderTimeout: timeouts.ReadHeaderTimeout,
+		ReadTimeout:       timeouts.ReadTimeout,
+		WriteTimeout:      timeouts.WriteTimeout,
+		IdleTimeout:       timeouts.IdleTimeout,
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	log.Info("http server listening", "addr", s.Addr())
 	return s, nil
 }
 
-// Stop drains in-flight requests until ctx ends.
+// Stop closes the listener, answers requests that still arrive on open
+// connections with 503 (ErrClosing), and waits for those in flight within
+// shutdown.Drain(ctx); the connections are then closed, past it cut.
 func (s *Server) Stop(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return errors.Join(err, serveErr)
+	s.closing.Store(true)
+	lnErr := s.ln.Close()
+	serveErr := <-s.done
+	if errors.Is(serveErr, net.ErrClosed) || errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
 	}
-	return err
+	s.log.Info("shutdown: listener closed, finishing requests in flight", "in_flight", s.active.Load())
+	drain, cancel := shutdown.Drain(ctx)
+	defer cancel()
+	lingered := time.After(s.linger)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-drain.Done():
+			waiting = false
+		case <-tick.C:
+			if s.active.Load() == 0 {
+				select {
+				case <-lingered:
+					waiting = false
+				default:
+				}
+			}
+		}
+	}
+	err := s.srv.Shutdown(drain)
+	if err != nil {
+		s.log.Warn("shutdown: requests still in flight were cut", "in_flight", s.active.Load())
+		err = errors.Join(err, s.srv.Close())
+	} else {
+		s.log.Info("shutdown: requests in flight finished, connections closed")
+	}
+	if errors.Is(lnErr, net.ErrClosed) {
+		lnErr = nil
+	}
+	return errors.Join(err, lnErr, serveErr)
 }
+
+// guard counts the requests in flight and, once the server is closing,
+// answers new ones at once (a kept-alive connection outlives the listener).
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.active.Add(1) // before the check: Stop sees it in flight, or it sees Stop
+		defer s.active.Add(-1)
+		if s.closing.Load() {
+			w.Header().Set("Connection", "close")
+			d := problem.From(ErrClosing)
+			d.Instance = r.URL.Path
+			WriteProblem(w, d)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ErrClosing answers a request that arrives after the listener closed, on a
+// connection opened before: the process is shutting down, another replica
+// (or this one, restarted) will serve it.
+var ErrClosing = problem.New("shutting_down", http.StatusServiceUnavailable, "Shutting down")
 
 // Module provides the echo instance every module mounts its routes on,
 // observed (access log and metrics).
@@ -118,6 +187,7 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log
 			var err error
 			s, err = Start(Traced(e, tracing, place), cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {
+				s.linger = min(cfg.Shutdown.Delay, maxLinger)
 				out.Addr = s.Addr()
 			}
 			return err

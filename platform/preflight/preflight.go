@@ -45,7 +45,7 @@ func Load(getenv config.Getenv, specs []topology.Spec, scope Scope) (config.Conf
 	for _, s := range specs {
 		names = append(names, s.Name)
 	}
-	cfg, err := config.Load(getenv, names)
+	cfg, err := config.Load(getenv, names, topology.Sections(specs)...)
 	var problems config.Problems
 	if err != nil && !errors.As(err, &problems) {
 		return cfg, err

@@ -86,3 +86,17 @@ func TestMaintenanceNeedsNoServingSecrets(t *testing.T) {
 		"DATABASE_URL is required in production (the embedded PostgreSQL is for development)",
 	}, err)
 }
+
+// LOCAL_CALLS is checked with everything else; strict needs nothing more
+// than a process already has (its service credentials sign its own calls).
+func TestLocalCallsIsChecked(t *testing.T) {
+	_, err := load(t, map[string]string{"LOCAL_CALLS": "loose", "CALL_RETRIES": "many"})
+	require.Equal(t, config.Problems{
+		"CALL_RETRIES must be an integer, got \"many\"",
+		"LOCAL_CALLS must be direct or strict, got \"loose\"",
+	}, err)
+
+	cfg, err := load(t, map[string]string{"LOCAL_CALLS": "strict"})
+	require.NoError(t, err)
+	assert.Equal(t, config.LocalCallsStrict, cfg.Calls.Local)
+}

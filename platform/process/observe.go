@@ -12,12 +12,14 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/admin"
+	"mitosis/platform/advise"
 	"mitosis/platform/config"
 	"mitosis/platform/console"
 	"mitosis/platform/contract"
 	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/health"
+	"mitosis/platform/httpserver"
 	"mitosis/platform/metrics"
 	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
@@ -48,13 +50,19 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			m := checks.Monitor(cfg.Health.MonitorInterval)
 			lc.Append(fx.StartStopHook(m.Start, m.Stop))
 		}),
-		fx.Invoke(func(s *admin.Server, g prometheus.Gatherer, checks *health.Registry, edges *contract.Registry, f *transport.Factory) {
+		fx.Invoke(func(s *admin.Server, g prometheus.Gatherer, checks *health.Registry, edges *contract.Registry, f *transport.Factory,
+			bound *httpserver.Bound) {
 			s.Handle(http.MethodGet, "/metrics", "Prometheus metrics (text format, or OpenMetrics when asked)",
 				echo.WrapHandler(metrics.Handler(g, promLog{log})))
 			s.Handle(http.MethodGet, admin.Prefix+"/health", "Every check with its error, and each remote module's URL and last check",
 				checks.ServeDetail)
 			s.Handle(http.MethodGet, admin.Prefix+"/edges", "Contract calls per caller, callee, method and transport, with failures by code",
 				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"edges": edges.Counts()}) })
+			s.Handle(http.MethodGet, admin.Prefix+"/routes", "Requests per route template, and of those recorded (RECORD_EVERY) the contract calls each made, fan-out and depth",
+				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"routes": edges.Routes()}) })
+			prober := advise.NewProber(f, func() string { return bound.Addr }, "")
+			s.Handle(http.MethodPost, admin.Prefix+"/advise/probe", "Time round trips of a contract call to this process itself over HTTP (calls, request_bytes, response_bytes)",
+				prober.Serve)
 			s.Handle(http.MethodGet, admin.Prefix+"/circuits", "Each remote module's breaker, calls in flight and slots",
 				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"circuits": f.Circuits()}) })
 			s.Handle(http.MethodGet, admin.Prefix+"/placement", "This process and where every module runs, as seen from it",

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
+	"mitosis/platform/advise"
 	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
@@ -28,8 +29,9 @@ import (
 
 // Options returns the fx options of a process, and its placement. It fails
 // before anything starts when SERVICES or the module URLs are inconsistent.
-// site is the document of the public API and the pages, served by every
-// process (the storefront only where the public API is fronted).
+// site is the base of the public API's document, served by every process
+// with every module's part merged in, and the pages (the storefront only
+// where the public API is fronted).
 func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site webui.Site, log *slog.Logger) (fx.Option, topology.Placement, error) {
 	place, err := topology.Plan(specs, cfg)
 	if err != nil {
@@ -38,7 +40,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 	if err := db.Validate(cfg, place.LocalData()); err != nil {
 		return nil, topology.Placement{}, err
 	}
-	doc, err := apidoc.Parse(site.OpenAPI)
+	doc, err := apidoc.Parse(site.OpenAPI, topology.OpenAPI(specs)...)
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}
@@ -56,9 +58,14 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 		fx.Provide(func(in verifierIn, tracing *telemetry.Tracing) (*auth.Verifier, error) {
 			return newVerifier(cfg, in, tracing, log, topology.TokenIssuer(specs))
 		}),
-		fx.Provide(func(t *telemetry.Tracing) *contract.Registry { return contract.NewRegistry(contract.Traced(t)) }),
+		fx.Provide(func(t *telemetry.Tracing, loop *transport.Loopback) *contract.Registry {
+			return contract.NewRegistry(contract.Traced(t), contract.Strict(loop), contract.RecordEvery(cfg.Record.Every))
+		}),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
+		fx.Provide(func(f *transport.Factory, e *echo.Echo, t *telemetry.Tracing) *transport.Loopback {
+			return loopback(cfg, f, e, t, place)
+		}),
 		observability(cfg, place, log),
 		db.Module,
 		httpserver.Module,
@@ -69,8 +76,9 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth) {
-			e.Use(services.GuardInternal)
+		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth, edges *contract.Registry) {
+			e.Use(services.GuardInternal, edges.Record)
+			advise.MountProbe(e)
 			checks.Mount(e)
 			doc.Mount(e)
 			pages.MountPublic(e, fronts(place))
@@ -78,6 +86,16 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 		httpserver.Serve, // last: after every module's migrations
 	)
 	return opts, place, nil
+}
+
+// loopback serves the calls between this process's modules through its
+// own handler, as the listener serves it (traced, then echo), when
+// LOCAL_CALLS=strict; nil (direct calls) otherwise.
+func loopback(cfg config.Config, f *transport.Factory, e *echo.Echo, t *telemetry.Tracing, place topology.Placement) *transport.Loopback {
+	if cfg.Calls.Local != config.LocalCallsStrict {
+		return nil
+	}
+	return f.Loopback(httpserver.Traced(e, t, place))
 }
 
 // newServiceAuth builds the SERVICE_AUTH strategy; config validation has

@@ -232,6 +232,8 @@ func Start(lc fx.Lifecycle, cfg config.Config, services []string, log *slog.Logg
 		defer cancel()
 		if err := t.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Warn("tracing: last spans not exported", "err", err)
+		} else if t.On() {
+			log.Info("shutdown: telemetry flushed")
 		}
 	}))
 	return t, nil

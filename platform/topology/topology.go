@@ -37,6 +37,12 @@ type Spec struct {
 	// IssuesTokens marks the module that signs access tokens: every process
 	// where it does not run fetches its JWKS from its URL to verify them.
 	IssuesTokens bool
+	// OpenAPI is the module's part of the public API's document (its tags,
+	// paths and components), merged with the others' by platform/apidoc.
+	OpenAPI []byte
+	// Settings declares the module's own section of the configuration
+	// (config.NewSection); the zero value for a module without one.
+	Settings config.Section
 	// Check lists what is wrong with the configuration for running the
 	// module here (its own secrets, say), one line each; the startup checks
 	// call it where the module is local.
@@ -132,6 +138,15 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	for _, name := range local {
 		for _, dep := range known[name].DependsOn {
 			need(dep, name, p.remote)
+		}
+		if known[name].Proxies {
+			// A proxy (the gateway) fronts every module with public routes
+			// it is given an address for, whether or not it calls it.
+			for _, s := range specs {
+				if url := strings.TrimRight(cfg.Module(s.Name).URL, "/"); url != "" && len(s.Routes) > 0 && !p.IsLocal(s.Name) {
+					p.remote[s.Name] = url
+				}
+			}
 		}
 		if cfg.Events.Broker == config.BrokerNATS {
 			continue // subscribers take their events from the broker
@@ -270,4 +285,26 @@ func TokenIssuer(specs []Spec) string {
 		}
 	}
 	return ""
+}
+
+// Sections are the settings the specs declare, for config.Load.
+func Sections(specs []Spec) []config.Section {
+	var out []config.Section
+	for _, s := range specs {
+		if s.Settings.Module != "" {
+			out = append(out, s.Settings)
+		}
+	}
+	return out
+}
+
+// OpenAPI are the specs' parts of the public API's document, in module order.
+func OpenAPI(specs []Spec) [][]byte {
+	var out [][]byte
+	for _, s := range specs {
+		if len(s.OpenAPI) > 0 {
+			out = append(out, s.OpenAPI)
+		}
+	}
+	return out
 }

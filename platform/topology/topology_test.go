@@ -138,3 +138,23 @@ func TestAudienceListsTheSubscribersOfAModulesEvents(t *testing.T) {
 	assert.Equal(t, []string{"stats", "users"}, p.Audience("orders"))
 	assert.Empty(t, p.Audience("payments"))
 }
+
+// A proxy fronts every module with public routes it has an address for,
+// beyond those it calls; a module it has none for stays unused, and one
+// without routes is not fronted.
+func TestProxyFrontsEveryModuleWithAnAddress(t *testing.T) {
+	specs := []topology.Spec{
+		{Name: "users", Routes: []string{"/api/v1/users"}},
+		{Name: "shelf", Routes: []string{"/api/v1/shelf"}},
+		{Name: "quiet"},
+		{Name: "attic", Routes: []string{"/api/v1/attic"}},
+		{Name: "edge", DependsOn: []string{"users"}, Proxies: true, Stateless: true},
+	}
+	p, err := topology.Plan(specs, cfg([]string{"edge"}, map[string]string{
+		"users": "http://users:8080", "shelf": "http://shelf:8080/", "quiet": "http://quiet:8080"}))
+	require.NoError(t, err)
+	assert.Equal(t, "http://shelf:8080", p.URL("shelf"))
+	assert.Empty(t, p.URL("quiet"), "no public routes to front")
+	assert.Empty(t, p.URL("attic"), "no address: unused")
+	assert.Equal(t, []string{"shelf", "users"}, p.Remote())
+}

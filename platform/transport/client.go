@@ -63,7 +63,7 @@ func (c *Client) BaseURL() string { return c.base }
 func (c *Client) As(caller string) *Client {
 	cp := *c
 	cp.caller = caller
-	cp.send = retry(c.guard.retries, c.guard.backoff, c.guard.limiter.wrap(c.guard.breaker.wrap(cp.attempt)))
+	cp.send = c.guard.decorate(cp.attempt)
 	return &cp
 }
 

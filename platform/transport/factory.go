@@ -69,8 +69,17 @@ func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
 		base: base, http: f.http, known: problem.Registry(known...),
 		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
 	}
-	c.send = retry(g.retries, g.backoff, g.limiter.wrap(g.breaker.wrap(c.attempt)))
+	c.send = g.decorate(c.attempt)
 	return c
+}
+
+// decorate puts the guard's retries, cap and breaker around attempt; a
+// loopback's guard has only the retries (see Loopback.Client).
+func (g *guard) decorate(attempt send) send {
+	if g.breaker == nil {
+		return retry(g.retries, g.backoff, attempt)
+	}
+	return retry(g.retries, g.backoff, g.limiter.wrap(g.breaker.wrap(attempt)))
 }
 
 func (f *Factory) guard(module, base string) *guard {

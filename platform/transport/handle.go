@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +21,13 @@ func Handle[In, Out any](method func(context.Context, In) (Out, error)) echo.Han
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, out)
+		// Encoded before anything is written: an answer JSON cannot carry
+		// (a NaN, a channel) is then a 500 problem the server logs with its
+		// cause, not a 200 with an empty body.
+		raw, err := json.Marshal(out)
+		if err != nil {
+			return fmt.Errorf("encode answer of %s: %w", c.Path(), err)
+		}
+		return c.JSONBlob(http.StatusOK, raw)
 	}
 }

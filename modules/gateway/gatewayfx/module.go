@@ -13,6 +13,7 @@ import (
 	"mitosis/modules/gateway/internal/proxy"
 	"mitosis/modules/gateway/internal/ratelimit"
 	"mitosis/modules/gateway/internal/services"
+	"mitosis/modules/gateway/internal/settings"
 	"mitosis/modules/orders"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
@@ -23,36 +24,39 @@ import (
 	"mitosis/platform/topology"
 )
 
-// Module describes the gateway. It depends on every module it composes
+// Spec describes the gateway. It depends on every module it composes
 // answers from, so a gateway-only process needs their URLs; the others'
 // routes it proxies to wherever they run. Nothing calls the gateway, so its
 // remote side is empty.
-var Module = topology.Spec{
+var Spec = topology.Spec{
 	Name:      gateway.Name,
+	OpenAPI:   gateway.OpenAPI,
 	DependsOn: []string{"users", "orders", "payments"},
 	// Its own routes, so logs, metrics and traces show it answering them;
 	// it proxies the others' where they run elsewhere.
 	Routes:    []string{services.Path, details.Path},
 	Proxies:   true,
 	Stateless: true,
+	Settings:  settings.Section(gateway.Name),
 	Local: fx.Options(
-		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier) error {
-			lim, err := ratelimit.New(cfg.Gateway.RateLimits, tokens)
+		fx.Provide(fx.Private, func(c config.Config) settings.Settings { return config.SectionOf[settings.Settings](c, gateway.Name) }),
+		fx.Invoke(func(e *echo.Echo, cfg settings.Settings, tokens *auth.Verifier) error {
+			lim, err := ratelimit.New(cfg.RateLimits, tokens)
 			if err != nil {
 				return err
 			}
-			if e.IPExtractor, err = ratelimit.IPExtractor(cfg.Gateway.TrustedProxies); err != nil {
+			if e.IPExtractor, err = ratelimit.IPExtractor(cfg.TrustedProxies); err != nil {
 				return err
 			}
 			e.Pre(lim.Middleware)
 			return nil
 		}),
-		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg config.Config, services *auth.ServiceAuth, tracing *telemetry.Tracing, log *slog.Logger) error {
+		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg settings.Settings, services *auth.ServiceAuth, tracing *telemetry.Tracing, log *slog.Logger) error {
 			e.Pre(proxy.HideInternal(place, services.GuardInternal))
-			return proxy.Mount(e, place, cfg.Gateway.ProxyTimeout, cfg.Gateway.TrustedProxies, tracing, log)
+			return proxy.Mount(e, place, cfg.ProxyTimeout, cfg.TrustedProxies, tracing, log)
 		}),
-		fx.Invoke(func(e *echo.Echo, cfg config.Config, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
-			details.Mount(e, details.New(o, u, p, cfg.Gateway.PartTimeout), tokens)
+		fx.Invoke(func(e *echo.Echo, cfg settings.Settings, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
+			details.Mount(e, details.New(o, u, p, cfg.PartTimeout), tokens)
 		}),
 		// The modules behind the gateway are what it serves: one unhealthy
 		// makes this process's /health unhealthy (readiness is unchanged).

@@ -22,24 +22,26 @@ import (
 	"mitosis/platform/topology"
 )
 
-// Module describes the orders module for both placements. orders calls
+// Spec describes the orders module for both placements. orders calls
 // users and payments, so both must be local or have a URL.
-var Module = topology.Spec{
+var Spec = topology.Spec{
 	Name:      "orders",
+	OpenAPI:   orders.OpenAPI,
 	DependsOn: []string{"users", "payments"},
 	Publishes: []string{orders.EventOrderPlaced, orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:    []string{"/api/v1/products", "/api/v1/orders"},
+	Settings:  app.Section("orders"),
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,
 			db.ForModule("orders"),
 			store.New,
-			func(c config.Config) config.Saga { return c.Saga },
+			func(c config.Config) app.Settings { return config.SectionOf[app.Settings](c, "orders") },
 			func(u users.Service) app.Customers { return u },
 			func(p payments.Service) app.Wallets { return p },
 			app.NewMetrics,
 			func(log *slog.Logger, m *app.Metrics) app.Telemetry { return app.Telemetry{Log: log, Metrics: m} },
-			func(st *store.Store, c app.Customers, w app.Wallets, cfg config.Saga, tel app.Telemetry, t *telemetry.Tracing) *app.Service {
+			func(st *store.Store, c app.Customers, w app.Wallets, cfg app.Settings, tel app.Telemetry, t *telemetry.Tracing) *app.Service {
 				return app.New(st, c, w, cfg, tel).Traced(t.Tracer("orders"))
 			},
 			app.NewWorker,

@@ -17,9 +17,10 @@ import (
 	"mitosis/platform/topology"
 )
 
-// Module describes the payments module for both placements.
-var Module = topology.Spec{
+// Spec describes the payments module for both placements.
+var Spec = topology.Spec{
 	Name:       "payments",
+	OpenAPI:    payments.OpenAPI,
 	Publishes:  []string{payments.EventPaymentCaptured, payments.EventPaymentRefunded},
 	Subscribes: []string{users.EventUserRegistered},
 	Routes:     []string{"/api/v1/wallet", "/api/v1/payments"},

@@ -24,11 +24,12 @@ import (
 	"mitosis/platform/topology"
 )
 
-// Module describes the users module for both placements. Locally it also
+// Spec describes the users module for both placements. Locally it also
 // provides the auth.KeySource, so this process verifies tokens with its
 // own keys and no HTTP.
-var Module = topology.Spec{
+var Spec = topology.Spec{
 	Name:         "users",
+	OpenAPI:      users.OpenAPI,
 	Publishes:    []string{users.EventUserRegistered},
 	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},

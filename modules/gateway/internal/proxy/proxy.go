@@ -1,12 +1,18 @@
 // Package proxy forwards public requests to the modules that run in other
-// processes: paths unchanged, bodies streamed, request ids and X-Forwarded-*
-// passed on, and a module that is down answered with problem+json naming it.
+// processes: paths unchanged, request ids and X-Forwarded-*
+// passed on, and a module that is down answered with problem+json naming it
+// (a 503 with Retry-After when it cannot be reached; a module shutting down
+// answers its own 503, passed on as it is). Request bodies, at most 1 MiB,
+// are read before they are sent, so a send the module's shutdown cut off
+// goes again; answers stream.
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,7 +27,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 
 	"mitosis/modules/gateway"
-	"mitosis/platform/config"
+	"mitosis/modules/gateway/internal/settings"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
 	"mitosis/platform/telemetry"
@@ -32,7 +38,7 @@ import (
 const dialTimeout = 3 * time.Second
 
 // New returns a reverse proxy to the module at base. timeout bounds the
-// wait for the module's response headers; bodies then stream unbounded.
+// wait for the module's response headers; answers then stream unbounded.
 // From a peer in trusted (a load balancer in front), the X-Forwarded-For
 // chain, -Proto and -Host it sent are kept, the peer appended to the chain;
 // from anyone else they are replaced.
@@ -129,7 +135,7 @@ func dropEdgeHeaders(h http.Header) {
 // /internal/ is never proxied. Each forwarded request is a CLIENT span of
 // the gateway ("proxy orders"), whose context the module continues.
 func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, trustedProxies []string, tracing *telemetry.Tracing, log *slog.Logger) error {
-	trusted, err := config.TrustedNets(trustedProxies)
+	trusted, err := settings.TrustedNets(trustedProxies)
 	if err != nil {
 		return err
 	}
@@ -151,6 +157,9 @@ func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, truste
 		handler := func(c echo.Context) error {
 			// The id the gateway answers with, generated if the client sent none.
 			c.Request().Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
+			if err := replayable(c.Request()); err != nil {
+				return err
+			}
 			rp.ServeHTTP(c.Response(), c.Request())
 			return nil
 		}
@@ -160,6 +169,25 @@ func Mount(e *echo.Echo, place topology.Placement, timeout time.Duration, truste
 		}
 		log.Info("gateway proxies routes", "target", m.Name, "url", base, "routes", m.Routes)
 	}
+	return nil
+}
+
+// replayable reads the request's body (at most httpserver.BodyLimit, which
+// the body limit enforces) so that it can be sent again: a module that
+// shuts down closes its idle kept-alive connections, and a request the
+// transport had just begun to send on one then goes again on a new
+// connection instead of failing as a 502.
+func replayable(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // too large (413), or the client is gone
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.ContentLength = int64(len(body))
 	return nil
 }
 

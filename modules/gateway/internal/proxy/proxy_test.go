@@ -17,6 +17,7 @@ import (
 
 	"mitosis/modules/gateway"
 	"mitosis/modules/gateway/internal/proxy"
+	"mitosis/modules/gateway/internal/settings"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
@@ -55,7 +56,7 @@ func startTracedGateway(t *testing.T, srvCfg config.Config, usersURL string, tim
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := httpserver.New(srvCfg, log)
 	e.Pre(proxy.HideInternal(place, auth.NewAPIKeyServiceAuth(serviceKey, "gateway").GuardInternal))
-	require.NoError(t, proxy.Mount(e, place, timeout, srvCfg.Gateway.TrustedProxies, tracing, log))
+	require.NoError(t, proxy.Mount(e, place, timeout, config.SectionOf[settings.Settings](srvCfg, "gateway").TrustedProxies, tracing, log))
 	srv := httptest.NewServer(httpserver.Traced(e, tracing, place))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -174,7 +175,7 @@ func TestProxyForwardedHeaders(t *testing.T) {
 		{"untrusted peer", []string{"10.0.0.0/8"}, "127.0.0.1", "http", "api.internal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Config{Gateway: config.Gateway{TrustedProxies: tc.trusted}}
+			cfg := config.WithSection(config.Config{}, "gateway", settings.Settings{TrustedProxies: tc.trusted})
 			base := startGatewayWith(t, cfg, module.URL, 5*time.Second)
 			req, err := http.NewRequest(http.MethodGet, base+"/api/v1/users/me", nil)
 			require.NoError(t, err)

@@ -17,8 +17,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"mitosis/modules/gateway"
+	"mitosis/modules/gateway/internal/settings"
 	"mitosis/platform/auth"
-	"mitosis/platform/config"
 )
 
 // Headers of the IETF RateLimit header fields draft.
@@ -38,15 +38,15 @@ type Limiter struct {
 type group struct {
 	name, prefix string
 	method       string // "" for every method
-	rate         config.Rate
+	rate         settings.Rate
 	store        *store
 }
 
 // New builds the limiter of the configured groups.
-func New(limits map[string]config.RateLimit, tokens *auth.Verifier) (*Limiter, error) {
+func New(limits map[string]settings.RateLimit, tokens *auth.Verifier) (*Limiter, error) {
 	l := &Limiter{tokens: tokens, now: time.Now}
 	for name, rl := range limits {
-		r, err := config.ParseRate(rl.Limit)
+		r, err := settings.ParseRate(rl.Limit)
 		if err != nil {
 			return nil, fmt.Errorf("rate limit %s: %w", name, err)
 		}
@@ -135,7 +135,7 @@ func IPExtractor(trusted []string) (echo.IPExtractor, error) {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect(), nil
 	}
-	nets, err := config.TrustedNets(trusted)
+	nets, err := settings.TrustedNets(trusted)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/gateway"
+	"mitosis/modules/gateway/internal/settings"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
@@ -54,7 +55,7 @@ type fixture struct {
 	lim    *Limiter
 }
 
-func setup(t *testing.T, limits map[string]config.RateLimit) fixture {
+func setup(t *testing.T, limits map[string]settings.RateLimit) fixture {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
@@ -97,7 +98,7 @@ func (f fixture) do(t *testing.T, method, path, token string) *http.Response {
 	return resp
 }
 
-var limits = map[string]config.RateLimit{
+var limits = map[string]settings.RateLimit{
 	"default":  {Prefix: "/api/", Limit: "3/m burst 3"},
 	"auth":     {Prefix: "/api/v1/auth", Limit: "1/m burst 1"},
 	"register": {Prefix: "/api/v1/users", Method: http.MethodPost, Limit: "2/m burst 2"},
@@ -193,7 +194,7 @@ func TestRegistrationIsStrictAndByIP(t *testing.T) {
 }
 
 func TestOff(t *testing.T) {
-	f := setup(t, map[string]config.RateLimit{"default": {Prefix: "/api/", Limit: "off"}})
+	f := setup(t, map[string]settings.RateLimit{"default": {Prefix: "/api/", Limit: "off"}})
 	for range 10 {
 		resp := f.do(t, http.MethodGet, "/api/v1/products", "")
 		require.Equal(t, http.StatusOK, resp.StatusCode)

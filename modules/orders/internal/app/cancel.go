@@ -34,7 +34,7 @@ func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest)
 	if started {
 		reason := orders.ReasonCancelledByUser
 		err = s.run(inline, store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
-			Step: orders.StepRefund, PaymentID: o.PaymentID, FailureReason: &reason, Owner: owner})
+			Step: orders.StepRefund, PaymentID: o.PaymentID, FailureReason: &reason, Owner: owner}, nil)
 	} else {
 		err = s.settle(inline, o.ID)
 	}

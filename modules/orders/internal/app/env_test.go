@@ -37,11 +37,11 @@ type env struct {
 	wallet *faultyWallet
 	// customers knows everyone, unless down or told someone is gone.
 	customers faultyCustomers
-	cfg       config.Saga
+	cfg       app.Settings
 	ctx       context.Context
 }
 
-func newEnv(t *testing.T, cfg config.Saga) *env {
+func newEnv(t *testing.T, cfg app.Settings) *env {
 	t.Helper()
 	dbCfg := config.Config{Database: config.Database{URL: pgtest.NewDatabase(t), Isolation: config.Shared, Roles: config.RolesSingle}}
 	target, err := db.TargetFor(dbCfg, &db.Cluster{AdminURL: dbCfg.Database.URL}, "orders")
@@ -56,8 +56,8 @@ func newEnv(t *testing.T, cfg config.Saga) *env {
 		cfg: cfg, ctx: context.Background()}
 }
 
-func sagaConfig() config.Saga {
-	return config.Saga{Deadline: time.Minute, InlineTimeout: 2 * time.Second, RecoveryInterval: 50 * time.Millisecond,
+func sagaConfig() app.Settings {
+	return app.Settings{Deadline: time.Minute, InlineTimeout: 2 * time.Second, RecoveryInterval: 50 * time.Millisecond,
 		Lease: 5 * time.Second, BackoffMax: 100 * time.Millisecond}
 }
 

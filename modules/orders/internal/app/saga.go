@@ -49,11 +49,22 @@ var processName = func() string {
 // newOwner is a lease owner unique to one claim.
 func newOwner() string { return processName + "/" + uuid.NewString()[:8] }
 
+// errHalted is run's answer when its worker halts between two steps: the
+// saga's lease is released, for another runner to go on.
+var errHalted = errors.New("saga runner halted")
+
 // run drives a saga its caller holds, one step after another, until the
-// order is settled, a step waits for a retry (*rescheduled), or the lease
-// is lost (store.ErrLeaseLost).
-func (s *Service) run(ctx context.Context, sg store.Saga) error {
+// order is settled, a step waits for a retry (*rescheduled), the lease is
+// lost (store.ErrLeaseLost), or halt is closed before the next step
+// (errHalted; nil halt never is).
+func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) error {
 	for sg.Step != store.StepDone {
+		if closed(halt) {
+			relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+			err := s.store.Release(relCtx, sg)
+			cancel()
+			return errors.Join(errHalted, err)
+		}
 		spanCtx, span := s.startStep(ctx, sg)
 		stepCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
 		out, cause := s.step(stepCtx, sg)
@@ -199,6 +210,15 @@ func succeeded(step, detail, next string) store.Outcome {
 
 func failed(step, detail, next, reason string) store.Outcome {
 	return store.Outcome{Step: step, Outcome: orders.OutcomeFailed, Detail: detail, Next: next, Reason: &reason}
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 func deref(s *string) string {

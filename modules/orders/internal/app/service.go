@@ -15,7 +15,6 @@ import (
 	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
-	"mitosis/platform/config"
 	"mitosis/platform/ids"
 )
 
@@ -36,7 +35,7 @@ type Service struct {
 	store     *store.Store
 	customers Customers
 	wallets   Wallets
-	cfg       config.Saga
+	cfg       Settings
 	observe   observer
 	tracer    trace.Tracer // nil: the saga is not traced
 }
@@ -46,7 +45,7 @@ var _ orders.Service = (*Service)(nil)
 // New returns the orders service. customers and wallets may be local
 // implementations or HTTP clients; this code cannot tell. The saga
 // reports its steps to tel.
-func New(s *store.Store, customers Customers, wallets Wallets, cfg config.Saga, tel Telemetry) *Service {
+func New(s *store.Store, customers Customers, wallets Wallets, cfg Settings, tel Telemetry) *Service {
 	return &Service{store: s, customers: customers, wallets: wallets, cfg: cfg, observe: newObserver(tel)}
 }
 
@@ -91,7 +90,7 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	if sg.Owner != "" {
 		held := store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: sg.Step,
 			DeadlineAt: time.Now().Add(sg.Deadline), Owner: sg.Owner}
-		if err := s.run(inline, held); err != nil && !settledLater(err) {
+		if err := s.run(inline, held, nil); err != nil && !settledLater(err) {
 			return orders.Order{}, err
 		}
 	}
@@ -121,7 +120,7 @@ func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga
 // pending but in good hands: the worker (or another runner) goes on.
 func settledLater(err error) bool {
 	var r *rescheduled
-	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost)
+	return errors.As(err, &r) || errors.Is(err, store.ErrLeaseLost) || errors.Is(err, errHalted)
 }
 
 // replay answers a repeated idempotency key: ok is false if it is new.
@@ -157,7 +156,7 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 			return err
 		}
 		if ok {
-			return s.run(ctx, sg)
+			return s.run(ctx, sg, nil)
 		}
 		step, err := s.store.SagaStep(ctx, orderID)
 		if err != nil || step == store.StepDone {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"time"
 
 	"mitosis/platform/logging"
+	"mitosis/platform/shutdown"
 )
 
 // workerBatch is how many sagas the worker claims and runs at once.
@@ -21,54 +21,39 @@ type Worker struct {
 	svc      *Service
 	log      *slog.Logger
 	throttle *logging.Throttle // a database that is down fails every pass
-	interval time.Duration
-	cancel   context.CancelFunc
-	done     sync.WaitGroup
+	loop     shutdown.Loop
 }
 
 // NewWorker returns the recovery worker of svc.
 func NewWorker(svc *Service, log *slog.Logger) *Worker {
-	return &Worker{svc: svc, log: log, interval: svc.cfg.RecoveryInterval, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
+	return &Worker{svc: svc, log: log, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
 }
 
 // Start runs the worker in the background until Stop.
 func (w *Worker) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	w.done.Go(func() {
-		tick := time.NewTicker(w.interval)
-		defer tick.Stop()
-		for {
-			n, err := w.RunOnce(ctx)
-			switch {
-			case err == nil:
-				w.throttle.Resolved(ctx, "recovery", "saga recovery works again")
-			case ctx.Err() == nil:
-				w.throttle.Log(ctx, slog.LevelWarn, "recovery", "saga recovery failed", "err", err)
-			}
-			if n == workerBatch {
-				continue // more may be due: no pause
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+	w.loop.Start(w.svc.cfg.RecoveryInterval, func(ctx context.Context) bool {
+		n, err := w.RunOnce(ctx)
+		switch {
+		case err == nil:
+			w.throttle.Resolved(ctx, "recovery", "saga recovery works again")
+		case ctx.Err() == nil:
+			w.throttle.Log(ctx, slog.LevelWarn, "recovery", "saga recovery failed", "err", err)
 		}
+		return n == workerBatch // more may be due: no pause
 	})
 }
 
-// Stop ends the worker and waits for the sagas in flight; their steps are
-// cut short and recorded for a retry.
-func (w *Worker) Stop() {
-	if w.cancel != nil {
-		w.cancel()
-		w.done.Wait()
-	}
+// Stop lets each saga in flight finish its current step, records it and
+// releases the saga (another runner takes it from there), within the
+// shutdown's time; past it, the steps are cut short and recorded as retries.
+func (w *Worker) Stop(ctx context.Context) error {
+	cut := w.loop.Stop(ctx)
+	w.log.Info("shutdown: saga worker stopped", "steps_cut_short", cut)
+	return nil
 }
 
 // RunOnce claims due sagas and runs them concurrently; it returns how many
-// it claimed.
+// it claimed. Once the worker halts, each stops after its current step.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	claimed, err := w.svc.store.Claim(ctx, newOwner(), w.svc.cfg.Lease, workerBatch)
 	if err != nil {
@@ -80,7 +65,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		wg.Go(func() {
 			ctx, span := w.svc.startRecovery(ctx, sg)
 			defer span.End()
-			if err := w.svc.run(ctx, sg); err != nil && !settledLater(err) {
+			if err := w.svc.run(ctx, sg, w.loop.Halting()); err != nil && !settledLater(err) {
 				errs[i] = err
 			}
 		})

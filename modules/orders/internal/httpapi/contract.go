@@ -28,49 +28,49 @@ type stub struct{ contract.Stub[orders.Service] }
 
 var _ orders.Service = stub{}
 
-func (s stub) ListProducts(ctx context.Context, in orders.ListProductsRequest) (orders.ProductList, error) {
+func (s stub) ListProducts(ctx context.Context, in orders.ListProductsRequest) (out orders.ProductList, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.ListProducts(ctx, in)
+		out, err = impl.ListProducts(ctx, in)
 		return out, contract.Done(s.Stub, listProducts, err)
 	}
 	return contract.Call(s.Stub, listProducts, ctx, in)
 }
 
-func (s stub) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (orders.Order, error) {
+func (s stub) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (out orders.Order, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.PlaceOrder(ctx, in)
+		out, err = impl.PlaceOrder(ctx, in)
 		return out, contract.Done(s.Stub, placeOrder, err)
 	}
 	return contract.Call(s.Stub, placeOrder, ctx, in)
 }
 
-func (s stub) GetOrder(ctx context.Context, in orders.GetOrderRequest) (orders.Order, error) {
+func (s stub) GetOrder(ctx context.Context, in orders.GetOrderRequest) (out orders.Order, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.GetOrder(ctx, in)
+		out, err = impl.GetOrder(ctx, in)
 		return out, contract.Done(s.Stub, getOrder, err)
 	}
 	return contract.Call(s.Stub, getOrder, ctx, in)
 }
 
-func (s stub) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (orders.OrderPage, error) {
+func (s stub) ListOrders(ctx context.Context, in orders.ListOrdersRequest) (out orders.OrderPage, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.ListOrders(ctx, in)
+		out, err = impl.ListOrders(ctx, in)
 		return out, contract.Done(s.Stub, listOrders, err)
 	}
 	return contract.Call(s.Stub, listOrders, ctx, in)
 }
 
-func (s stub) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (orders.Order, error) {
+func (s stub) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (out orders.Order, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.CancelOrder(ctx, in)
+		out, err = impl.CancelOrder(ctx, in)
 		return out, contract.Done(s.Stub, cancelOrder, err)
 	}
 	return contract.Call(s.Stub, cancelOrder, ctx, in)
 }
 
-func (s stub) GetOrderHistory(ctx context.Context, in orders.GetOrderRequest) (orders.OrderHistory, error) {
+func (s stub) GetOrderHistory(ctx context.Context, in orders.GetOrderRequest) (out orders.OrderHistory, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.GetOrderHistory(ctx, in)
+		out, err = impl.GetOrderHistory(ctx, in)
 		return out, contract.Done(s.Stub, getOrderHistory, err)
 	}
 	return contract.Call(s.Stub, getOrderHistory, ctx, in)

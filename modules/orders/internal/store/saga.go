@@ -172,6 +172,18 @@ func (s *Store) Record(ctx context.Context, sg Saga, lease time.Duration, out Ou
 	return nil
 }
 
+// Release gives up the lease of a saga held by sg.Owner at its step, so
+// that another runner claims it at once: a worker that halts leaves nothing
+// held by a process on its way out.
+func (s *Store) Release(ctx context.Context, sg Saga) error {
+	_, err := s.db.NewRaw(`UPDATE sagas SET lease_until = now(), updated_at = now()
+		WHERE order_id = ? AND lease_owner = ? AND step = ? AND lease_until > now()`, sg.OrderID, sg.Owner, sg.Step).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("release saga: %w", err)
+	}
+	return nil
+}
+
 // StartCancel records a customer's cancellation of a confirmed order: its
 // saga restarts at the refund, held by owner. False if a cancellation is
 // already under way or the order is not confirmed.

@@ -33,57 +33,57 @@ type stub struct {
 
 var _ payments.Service = stub{}
 
-func (s stub) Deposit(ctx context.Context, in payments.DepositRequest) (payments.Wallet, error) {
+func (s stub) Deposit(ctx context.Context, in payments.DepositRequest) (out payments.Wallet, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Deposit(ctx, in)
+		out, err = impl.Deposit(ctx, in)
 		return out, contract.Done(s.Stub, deposit, err)
 	}
 	return contract.Call(s.Stub, deposit, ctx, in)
 }
 
-func (s stub) GetWallet(ctx context.Context, in payments.WalletRequest) (payments.Wallet, error) {
+func (s stub) GetWallet(ctx context.Context, in payments.WalletRequest) (out payments.Wallet, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.GetWallet(ctx, in)
+		out, err = impl.GetWallet(ctx, in)
 		return out, contract.Done(s.Stub, getWallet, err)
 	}
 	return contract.Call(s.Stub, getWallet, ctx, in)
 }
 
-func (s stub) Charge(ctx context.Context, in payments.ChargeRequest) (payments.Payment, error) {
+func (s stub) Charge(ctx context.Context, in payments.ChargeRequest) (out payments.Payment, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Charge(ctx, in)
+		out, err = impl.Charge(ctx, in)
 		return out, contract.Done(s.Stub, charge, err)
 	}
 	return contract.Call(s.Stub, charge, ctx, in)
 }
 
-func (s stub) Refund(ctx context.Context, in payments.RefundRequest) (payments.Payment, error) {
+func (s stub) Refund(ctx context.Context, in payments.RefundRequest) (out payments.Payment, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Refund(ctx, in)
+		out, err = impl.Refund(ctx, in)
 		return out, contract.Done(s.Stub, refund, err)
 	}
 	return contract.Call(s.Stub, refund, ctx, in)
 }
 
-func (s stub) VoidCharge(ctx context.Context, in payments.VoidChargeRequest) (payments.Void, error) {
+func (s stub) VoidCharge(ctx context.Context, in payments.VoidChargeRequest) (out payments.Void, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.VoidCharge(ctx, in)
+		out, err = impl.VoidCharge(ctx, in)
 		return out, contract.Done(s.Stub, voidCharge, err)
 	}
 	return contract.Call(s.Stub, voidCharge, ctx, in)
 }
 
-func (s stub) GetPayment(ctx context.Context, in payments.GetPaymentRequest) (payments.Payment, error) {
+func (s stub) GetPayment(ctx context.Context, in payments.GetPaymentRequest) (out payments.Payment, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.GetPayment(ctx, in)
+		out, err = impl.GetPayment(ctx, in)
 		return out, contract.Done(s.Stub, getPayment, err)
 	}
 	return contract.Call(s.Stub, getPayment, ctx, in)
 }
 
-func (s stub) ListPayments(ctx context.Context, in payments.ListPaymentsRequest) (payments.PaymentList, error) {
+func (s stub) ListPayments(ctx context.Context, in payments.ListPaymentsRequest) (out payments.PaymentList, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.ListPayments(ctx, in)
+		out, err = impl.ListPayments(ctx, in)
 		return out, contract.Done(s.Stub, listPayments, err)
 	}
 	return contract.Call(s.Stub, listPayments, ctx, in)

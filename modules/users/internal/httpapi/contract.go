@@ -32,49 +32,49 @@ type stub struct{ contract.Stub[users.Service] }
 
 var _ users.Service = stub{}
 
-func (s stub) Register(ctx context.Context, in users.RegisterRequest) (users.User, error) {
+func (s stub) Register(ctx context.Context, in users.RegisterRequest) (out users.User, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Register(ctx, in)
+		out, err = impl.Register(ctx, in)
 		return out, contract.Done(s.Stub, register, err)
 	}
 	return contract.Call(s.Stub, register, ctx, in)
 }
 
-func (s stub) Authenticate(ctx context.Context, in users.Credentials) (users.Token, error) {
+func (s stub) Authenticate(ctx context.Context, in users.Credentials) (out users.Token, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Authenticate(ctx, in)
+		out, err = impl.Authenticate(ctx, in)
 		return out, contract.Done(s.Stub, authenticate, err)
 	}
 	return contract.Call(s.Stub, authenticate, ctx, in)
 }
 
-func (s stub) Get(ctx context.Context, in users.GetRequest) (users.User, error) {
+func (s stub) Get(ctx context.Context, in users.GetRequest) (out users.User, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Get(ctx, in)
+		out, err = impl.Get(ctx, in)
 		return out, contract.Done(s.Stub, get, err)
 	}
 	return contract.Call(s.Stub, get, ctx, in)
 }
 
-func (s stub) Refresh(ctx context.Context, in users.RefreshRequest) (users.Token, error) {
+func (s stub) Refresh(ctx context.Context, in users.RefreshRequest) (out users.Token, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Refresh(ctx, in)
+		out, err = impl.Refresh(ctx, in)
 		return out, contract.Done(s.Stub, refresh, err)
 	}
 	return contract.Call(s.Stub, refresh, ctx, in)
 }
 
-func (s stub) Logout(ctx context.Context, in users.RefreshRequest) (users.LoggedOut, error) {
+func (s stub) Logout(ctx context.Context, in users.RefreshRequest) (out users.LoggedOut, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Logout(ctx, in)
+		out, err = impl.Logout(ctx, in)
 		return out, contract.Done(s.Stub, logout, err)
 	}
 	return contract.Call(s.Stub, logout, ctx, in)
 }
 
-func (s stub) List(ctx context.Context, in users.ListUsersRequest) (users.UserPage, error) {
+func (s stub) List(ctx context.Context, in users.ListUsersRequest) (out users.UserPage, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.List(ctx, in)
+		out, err = impl.List(ctx, in)
 		return out, contract.Done(s.Stub, list, err)
 	}
 	return contract.Call(s.Stub, list, ctx, in)

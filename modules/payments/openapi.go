@@ -1,0 +1,9 @@
+package payments
+
+import _ "embed"
+
+// OpenAPI is the payments module's part of the public API's document (its tags,
+// paths and schemas), merged into /openapi.json with the others'.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte

@@ -1,0 +1,153 @@
+package advise_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/advise"
+	"mitosis/platform/config"
+	"mitosis/platform/contract"
+	"mitosis/platform/transport"
+)
+
+// oneProcess is the records of a process running every module, where each
+// order placed called users.Get once and payments.Charge once, and each
+// deposit nothing.
+func oneProcess() advise.Process {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	order := contract.RequestSample{Seconds: .004, Depth: 1, Calls: []contract.EdgeCalls{
+		{Caller: "orders", Callee: "payments", Method: "Charge", N: 1},
+		{Caller: "orders", Callee: "users", Method: "Get", N: 1},
+	}}
+	return advise.Process{
+		Admin: "http://admin", Services: []string{"users", "orders", "payments"}, Modules: []string{"users", "orders", "payments"},
+		Edges: []contract.EdgeCount{
+			{Caller: "orders", Callee: "payments", Method: "Charge", Transport: "local", Calls: 100,
+				Sample: contract.Sample{Sized: 10, RequestBytes: 1000, ResponseBytes: 3000}},
+			{Caller: "orders", Callee: "users", Method: "Get", Transport: "local", Calls: 100,
+				Sample: contract.Sample{Sized: 10, RequestBytes: 500, ResponseBytes: 1500}},
+		},
+		Routes: []contract.RouteRecord{
+			{Method: "POST", Route: "/api/v1/orders", Requests: 100, Recorded: 10, FirstAt: start, LastAt: start.Add(10 * time.Second),
+				MaxDepth: 1, Recent: []contract.RequestSample{order, order, order, order}},
+			{Method: "POST", Route: "/api/v1/wallet/deposits", Requests: 20, Recorded: 2, FirstAt: start, LastAt: start.Add(10 * time.Second),
+				Recent: []contract.RequestSample{{Seconds: .002}, {Seconds: .002}}},
+		},
+	}
+}
+
+func find(t *testing.T, r advise.Report, name string) advise.Prediction {
+	t.Helper()
+	for _, c := range r.Candidates {
+		if c.Name == name {
+			return c
+		}
+	}
+	require.Failf(t, "no candidate", "%q in %+v", name, r.Candidates)
+	return advise.Prediction{}
+}
+
+func route(t *testing.T, p advise.Prediction, path string) advise.RoutePrediction {
+	t.Helper()
+	for _, r := range p.Routes {
+		if r.Route == path {
+			return r
+		}
+	}
+	require.Failf(t, "no route", "%q", path)
+	return advise.RoutePrediction{}
+}
+
+// Each placement adds one hop per call it sends over the network, per
+// request, at the recorded rate; the one in use adds nothing.
+func TestAdvisePredictsTheHopsEachPlacementAdds(t *testing.T) {
+	hop := advise.FixedHop{Latency: 200 * time.Microsecond, CPU: 50 * time.Microsecond}
+	sys := advise.Merge([]advise.Process{oneProcess()})
+	r, err := advise.Advise(context.Background(), sys, hop, []string{"payments", "users"})
+	require.NoError(t, err)
+
+	inUse := find(t, r, "in use")
+	assert.Equal(t, [][]string{{"orders", "payments", "users"}}, inUse.Groups)
+	assert.Zero(t, route(t, inUse, "/api/v1/orders").AddedP50)
+	assert.Empty(t, inUse.Expensive)
+
+	alone := find(t, r, "payments alone")
+	assert.Equal(t, [][]string{{"orders", "users"}, {"payments"}}, alone.Groups)
+	orders := route(t, alone, "/api/v1/orders")
+	assert.InDelta(t, 200e-6, orders.AddedP50, 1e-9)
+	assert.InDelta(t, 200e-6, orders.AddedP99, 1e-9)
+	assert.InDelta(t, 10, orders.Rate, 1e-9, "100 requests in 10s")
+	assert.InDelta(t, 2, orders.FanOut, 1e-9)
+	assert.InDelta(t, 1, orders.CrossingCalls, 1e-9)
+	assert.InDelta(t, 400, orders.CrossingBytes, 1e-9, "100 B in and 300 B out a call")
+	assert.Zero(t, route(t, alone, "/api/v1/wallet/deposits").AddedP50, "deposits call no other module")
+	assert.InDelta(t, 10*50e-6, alone.CPUSecondsPerSecond, 1e-12)
+	assert.InDelta(t, 10, alone.CallsPerSecond, 1e-9)
+	assert.InDelta(t, 4000, alone.BytesPerSecond, 1e-9)
+	require.Len(t, alone.Expensive, 1)
+	assert.Equal(t, advise.Edge{Caller: "orders", Callee: "payments", Method: "Charge"}, alone.Expensive[0].Edge)
+
+	apart := find(t, r, "every module alone")
+	assert.InDelta(t, 400e-6, route(t, apart, "/api/v1/orders").AddedP50, 1e-9)
+
+	// payments and users apart: orders goes with one of them, one hop.
+	sep := find(t, r, "least added latency separating payments, users")
+	assert.InDelta(t, 200e-6, route(t, sep, "/api/v1/orders").AddedP50, 1e-9)
+	assert.Len(t, sep.Groups, 2)
+
+	_, err = advise.Advise(context.Background(), sys, hop, []string{"payments", "nobody"})
+	require.ErrorContains(t, err, `no module "nobody"`)
+}
+
+// A system read from several processes: what a call sets off in its
+// callee's process counts for the public route that made the call, and
+// edges already over the network are not added again.
+func TestAdviseFoldsInTheCallsOfCalleeProcesses(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	orders := advise.Process{Services: []string{"orders"}, Modules: []string{"orders", "payments", "users"},
+		Routes: []contract.RouteRecord{{Method: "POST", Route: "/api/v1/orders", Requests: 10, Recorded: 10,
+			FirstAt: start, LastAt: start.Add(5 * time.Second),
+			Recent: []contract.RequestSample{{Calls: []contract.EdgeCalls{{Caller: "orders", Callee: "payments", Method: "Charge", N: 1}}}}}}}
+	pay := advise.Process{Services: []string{"payments", "users"}, Modules: []string{"orders", "payments", "users"},
+		Routes: []contract.RouteRecord{{Method: "POST", Route: contract.MethodPath("payments", "Charge"), Requests: 10, Recorded: 10,
+			Edges: []contract.RouteEdge{{Caller: "payments", Callee: "users", Method: "Get", Calls: 20}}}}}
+	sys := advise.Merge([]advise.Process{orders, pay})
+	require.Len(t, sys.Routes, 1, "internal routes are not public routes")
+	assert.Equal(t, map[advise.Edge]float64{
+		{Caller: "orders", Callee: "payments", Method: "Charge"}: 1,
+		{Caller: "payments", Callee: "users", Method: "Get"}:     2,
+	}, sys.Routes[0].Samples[0].Calls)
+
+	r, err := advise.Advise(context.Background(), sys, advise.FixedHop{Latency: time.Millisecond}, nil)
+	require.NoError(t, err)
+	assert.Zero(t, route(t, find(t, r, "in use"), "/api/v1/orders").AddedP50)
+	assert.InDelta(t, -1e-3, route(t, find(t, r, "one process"), "/api/v1/orders").AddedP50, 1e-9, "one hop saved")
+	assert.InDelta(t, 2e-3, route(t, find(t, r, "every module alone"), "/api/v1/orders").AddedP50, 1e-9, "two calls to users added")
+}
+
+// The probe times real round trips through the transport and the server.
+func TestProbeTimesRoundTripsOverLoopback(t *testing.T) {
+	e := echo.New()
+	advise.MountProbe(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	f := transport.NewFactory(config.Config{Calls: config.Calls{Timeout: 5 * time.Second, MaxConcurrency: 4,
+		BreakerFailures: 5, BreakerCooldown: time.Second}}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := advise.NewProber(f, func() string { return srv.Listener.Addr().String() }, "orders")
+	res, err := p.Probe(context.Background(), advise.ProbeRequest{Calls: 50, RequestBytes: 2000, ResponseBytes: 4000})
+	require.NoError(t, err)
+	require.Len(t, res.Seconds, 50)
+	assert.True(t, res.Seconds[0] > 0 && res.Seconds[0] <= res.Seconds[49], "sorted durations")
+	assert.Positive(t, res.CPUSecondsPerCall)
+
+	_, err = p.Probe(context.Background(), advise.ProbeRequest{Calls: advise.MaxProbeCalls + 1})
+	require.Error(t, err)
+}

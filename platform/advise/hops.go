@@ -1,0 +1,116 @@
+package advise
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Hop is what one contract call over HTTP costs, measured (or given) for
+// one size of request and answer.
+type Hop struct {
+	RequestBytes  int `json:"request_bytes"`
+	ResponseBytes int `json:"response_bytes"`
+	// Seconds are the measured round trips, sorted (one value when given).
+	Seconds []float64 `json:"-"`
+	P50     float64   `json:"p50_seconds"`
+	P99     float64   `json:"p99_seconds"`
+	// CPUSeconds is the CPU one round trip costs, both ends together.
+	CPUSeconds float64 `json:"cpu_seconds"`
+}
+
+func newHop(reqBytes, respBytes int, seconds []float64, cpu float64) Hop {
+	sort.Float64s(seconds)
+	return Hop{RequestBytes: reqBytes, ResponseBytes: respBytes, Seconds: seconds,
+		P50: quantile(seconds, .5), P99: quantile(seconds, .99), CPUSeconds: cpu}
+}
+
+// Hops gives the hop of each edge from its recorded size.
+type Hops interface {
+	Hop(ctx context.Context, size EdgeSize) (Hop, error)
+	// Source says where the figures come from, for the report.
+	Source() string
+}
+
+// FixedHop is a hop cost read from the user (--hop), not measured.
+type FixedHop struct {
+	Latency time.Duration
+	CPU     time.Duration
+}
+
+// Hop returns the given figure whatever the size.
+func (f FixedHop) Hop(_ context.Context, size EdgeSize) (Hop, error) {
+	return newHop(int(size.RequestBytes), int(size.ResponseBytes), []float64{f.Latency.Seconds()}, f.CPU.Seconds()), nil
+}
+
+// Source names the figure.
+func (f FixedHop) Source() string {
+	return fmt.Sprintf("given: %s a call (--hop), %s of CPU (--hop-cpu)", f.Latency, f.CPU)
+}
+
+// Probed measures hops with the hop probe of the process at Admin, once
+// per size (rounded up to a power of two, so edges of about the same size
+// share a measurement).
+type Probed struct {
+	Client Admin
+	Base   string
+	Calls  int
+	// Pause is the time between two round trips (see ProbeRequest).
+	Pause time.Duration
+	// Target is the peer the process calls ("": itself).
+	Target string
+
+	cache map[[2]int]Hop
+}
+
+// defaultBytes is the size assumed for an edge no recorded call sized.
+const defaultBytes = 256
+
+// Hop probes size, or returns the probe already made for it.
+func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
+	if !size.Known {
+		size = EdgeSize{RequestBytes: defaultBytes, ResponseBytes: defaultBytes}
+	}
+	k := [2]int{roundUp(size.RequestBytes), roundUp(size.ResponseBytes)}
+	if h, ok := p.cache[k]; ok {
+		return h, nil
+	}
+	res, err := p.Client.Probe(ctx, p.Base, ProbeRequest{Calls: p.Calls, RequestBytes: k[0], ResponseBytes: k[1],
+		PauseMicros: int(p.Pause / time.Microsecond), Target: p.Target})
+	if err != nil {
+		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
+	}
+	h := newHop(k[0], k[1], res.Seconds, res.CPUSecondsPerCall)
+	if p.cache == nil {
+		p.cache = map[[2]int]Hop{}
+	}
+	p.cache[k] = h
+	return h, nil
+}
+
+// Source names the probe.
+func (p *Probed) Source() string {
+	to := "itself"
+	if p.Target != "" {
+		to = "the advisor's process"
+	}
+	return fmt.Sprintf("measured: %d round trips per size, %s apart, from %s to %s through the transport on loopback", p.Calls, p.Pause, p.Base, to)
+}
+
+func roundUp(b float64) int {
+	if b <= 64 {
+		return 64
+	}
+	return 1 << int(math.Ceil(math.Log2(b)))
+}
+
+// quantile of sorted values, by nearest rank.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}

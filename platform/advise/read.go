@@ -1,0 +1,119 @@
+// Package advise predicts what a placement of the modules would cost: it
+// reads what running processes recorded of their requests (the contract
+// calls each made, per route, with the bytes they carried; see
+// contract.Record), measures what one contract call over HTTP costs on
+// this deployment (the hop probe), and prints for each candidate
+// placement the latency it would add to each public route, the CPU, the
+// calls and bytes that would cross the network, and the edges to blame.
+// `app advise` is its command.
+package advise
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"mitosis/platform/contract"
+)
+
+// Process is what one process's admin listener reports.
+type Process struct {
+	Admin string `json:"admin"`
+	// Services are the modules it runs; Modules every module it knows.
+	Services  []string               `json:"services"`
+	Modules   []string               `json:"modules"`
+	StartedAt time.Time              `json:"started_at"`
+	ReadAt    time.Time              `json:"read_at"`
+	Edges     []contract.EdgeCount   `json:"edges"`
+	Routes    []contract.RouteRecord `json:"routes"`
+}
+
+// placement is the part of /admin/v1/placement the advisor reads.
+type placement struct {
+	Process struct {
+		Services  []string  `json:"services"`
+		StartedAt time.Time `json:"started_at"`
+	} `json:"process"`
+	Modules []struct {
+		Name string `json:"name"`
+	} `json:"modules"`
+}
+
+// Admin is a client of processes' admin listeners.
+type Admin struct {
+	HTTP *http.Client
+}
+
+// Read fetches the records of the process whose admin listener is at base
+// (http://127.0.0.1:9090).
+func (a Admin) Read(ctx context.Context, base string) (Process, error) {
+	base = strings.TrimRight(base, "/")
+	var p placement
+	if err := a.get(ctx, base+"/admin/v1/placement", &p); err != nil {
+		return Process{}, err
+	}
+	var edges struct {
+		Edges []contract.EdgeCount `json:"edges"`
+	}
+	if err := a.get(ctx, base+"/admin/v1/edges", &edges); err != nil {
+		return Process{}, err
+	}
+	var routes struct {
+		Routes []contract.RouteRecord `json:"routes"`
+	}
+	if err := a.get(ctx, base+"/admin/v1/routes", &routes); err != nil {
+		return Process{}, err
+	}
+	out := Process{Admin: base, Services: p.Process.Services, StartedAt: p.Process.StartedAt, ReadAt: time.Now().UTC(),
+		Edges: edges.Edges, Routes: routes.Routes}
+	for _, m := range p.Modules {
+		out.Modules = append(out.Modules, m.Name)
+	}
+	return out, nil
+}
+
+// Probe asks the process at base to time round trips to itself.
+func (a Admin) Probe(ctx context.Context, base string, in ProbeRequest) (ProbeResult, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/admin/v1/advise/probe", strings.NewReader(string(body)))
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out ProbeResult
+	return out, a.do(req, &out)
+}
+
+func (a Admin) get(ctx context.Context, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	return a.do(req, out)
+}
+
+func (a Admin) do(req *http.Request, out any) error {
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s answered %d: %s", req.Method, req.URL, resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	return nil
+}

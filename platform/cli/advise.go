@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mitosis/platform/advise"
+)
+
+// adviseCommand is `app advise`: what each candidate placement of the
+// modules would add to the public routes, predicted from what running
+// processes recorded and from the measured cost of one hop.
+func adviseCommand(env Env) *cobra.Command {
+	var (
+		from, separate []string
+		format         string
+		calls          int
+		hop, hopCPU    time.Duration
+		pause          time.Duration
+		peer           bool
+		timeout        time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "advise",
+		Short: "Predict what splitting the modules would add to each public route, from the records of running processes",
+		Long: "Reads the requests each process recorded (RECORD_EVERY: the contract calls per route, fan-out, depth, bytes) from its\n" +
+			"admin listener, measures one contract call over HTTP there (the hop probe, with each edge's recorded sizes) unless --hop\n" +
+			"gives it, and prints for each candidate placement the added latency per route (p50, p99), the added CPU per second, the\n" +
+			"calls and bytes that would cross the network, and the edges to blame. Pass --from once per process of a split system.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format must be text or json, got %q", format)
+			}
+			if len(from) == 0 {
+				cfg, err := env.configOnly()
+				if err != nil {
+					return err
+				}
+				if !cfg.Admin.Enabled() {
+					return fmt.Errorf("ADMIN_ADDR is off: pass --from with the admin URL of a running process")
+				}
+				base, err := loopbackURL(cfg.Admin.Addr)
+				if err != nil {
+					return fmt.Errorf("ADMIN_ADDR: %w", err)
+				}
+				from = []string{base}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			client := advise.Admin{HTTP: &http.Client{Transport: &http.Transport{Proxy: nil}}}
+			var procs []advise.Process
+			for _, base := range from {
+				p, err := client.Read(ctx, base)
+				if err != nil {
+					return fmt.Errorf("read the records of %s: %w", base, err)
+				}
+				procs = append(procs, p)
+			}
+			sys := advise.Merge(procs)
+			if len(sys.Routes) == 0 {
+				return fmt.Errorf("no recorded requests yet at %v (RECORD_EVERY=0 records none): send some traffic first", from)
+			}
+			var hops advise.Hops = advise.FixedHop{Latency: hop, CPU: hopCPU}
+			if hop == 0 {
+				probed := &advise.Probed{Client: client, Base: from[0], Calls: calls, Pause: pause}
+				// The peer is on this host's loopback: a process elsewhere
+				// probes itself instead.
+				if peer && advise.OnLoopback(from[0]) {
+					cfg, err := env.configOnly()
+					if err != nil {
+						return err
+					}
+					p, err := advise.StartPeer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+					if err != nil {
+						return err
+					}
+					defer func() { _ = p.Stop(context.Background()) }()
+					probed.Target = p.URL()
+				}
+				hops = probed
+			}
+			report, err := advise.Advise(ctx, sys, hops, separate)
+			if err != nil {
+				return err
+			}
+			report.Processes = from
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(report)
+			}
+			return advise.Print(cmd.OutOrStdout(), report)
+		},
+	}
+	cmd.Flags().StringSliceVar(&from, "from", nil, "admin URL of a running process, once per process (default: this configuration's ADMIN_ADDR on loopback)")
+	cmd.Flags().StringSliceVar(&separate, "separate", nil, "modules that must run apart (a,b): adds the placement that separates them at the least added latency")
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().IntVar(&calls, "probe-calls", 400, "round trips the hop probe times per size")
+	cmd.Flags().DurationVar(&pause, "probe-pause", 2*time.Millisecond, "time between two round trips of the probe, so that each finds both ends idle as real calls do")
+	cmd.Flags().BoolVar(&peer, "probe-peer", true, "probe from the process to a server in this command's process (a hop between two processes, as a split makes); false: the process calls itself")
+	cmd.Flags().DurationVar(&hop, "hop", 0, "the latency of one call over HTTP, instead of measuring it")
+	cmd.Flags().DurationVar(&hopCPU, "hop-cpu", 0, "with --hop: the CPU one call over HTTP costs, both ends")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
+	return cmd
+}

@@ -1,0 +1,135 @@
+package contract_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/contract"
+)
+
+// pricedShop is a shop whose Buy asks another shop for the price first,
+// so a call of Buy makes a nested call.
+type pricedShop struct {
+	store
+	prices shop
+}
+
+func (p *pricedShop) Buy(ctx context.Context, in buyRequest) (receipt, error) {
+	if _, err := p.prices.GetPrice(ctx, priceRequest{SKU: in.SKU}); err != nil {
+		return receipt{}, err
+	}
+	return p.store.Buy(ctx, in)
+}
+
+// One request in RecordEvery is recorded in full, under its route's
+// template: the calls it made, nested ones too, how deep, and what they
+// carried; the others are only counted.
+func TestRecordKeepsTheCallsOfOneRequestInN(t *testing.T) {
+	reg := contract.NewRegistry(contract.RecordEvery(2))
+	prices := contract.ForCaller(shopAPI.Local(&store{}, reg), "shop")
+	shopper := contract.ForCaller(shopAPI.Local(&pricedShop{prices: prices}, reg), "orders")
+	e := echo.New()
+	e.Use(reg.Record)
+	e.POST("/orders/:id", func(c echo.Context) error {
+		for range 2 {
+			if _, err := shopper.Buy(c.Request().Context(), buyRequest{SKU: "tea"}); err != nil {
+				return err
+			}
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	for _, id := range []string{"a", "b", "c", "d"} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/orders/"+id, nil))
+		require.Equal(t, http.StatusNoContent, rec.Code)
+	}
+
+	routes := reg.Routes()
+	require.Len(t, routes, 1)
+	r := routes[0]
+	assert.Equal(t, "POST", r.Method)
+	assert.Equal(t, "/orders/:id", r.Route, "the template, not the raw path")
+	assert.Equal(t, uint64(4), r.Requests)
+	assert.Equal(t, uint64(2), r.Recorded)
+	assert.Equal(t, 2, r.MaxDepth, "orders → shop.Buy → shop.GetPrice")
+	assert.Equal(t, []contract.RouteEdge{
+		{Caller: "orders", Callee: "shop", Method: "Buy", Transport: "local", Calls: 4, MaxPerRequest: 2},
+		{Caller: "shop", Callee: "shop", Method: "GetPrice", Transport: "local", Calls: 4, MaxPerRequest: 2},
+	}, r.Edges)
+	require.Len(t, r.Recent, 2)
+	assert.Equal(t, []contract.EdgeCalls{
+		{Caller: "orders", Callee: "shop", Method: "Buy", N: 2},
+		{Caller: "shop", Callee: "shop", Method: "GetPrice", N: 2},
+	}, r.Recent[1].Calls)
+	assert.Equal(t, 2, r.Recent[1].Depth)
+	assert.Positive(t, r.Recent[1].Seconds)
+
+	in, _ := json.Marshal(buyRequest{SKU: "tea"})
+	out, _ := json.Marshal(receipt{SKU: "tea"})
+	for _, c := range reg.Counts() {
+		if c.Caller == "orders" && c.Method == "Buy" {
+			assert.Equal(t, uint64(8), c.Calls, "every call counted")
+			assert.Equal(t, uint64(4), c.Sample.Calls, "the recorded ones timed")
+			assert.Equal(t, uint64(4), c.Sample.Sized)
+			assert.Equal(t, uint64(4*len(in)), c.Sample.RequestBytes)
+			assert.Equal(t, uint64(4*len(out)), c.Sample.ResponseBytes)
+			assert.Positive(t, c.Sample.Seconds)
+		}
+	}
+}
+
+// Requests of the hop probe and unrouted ones are not traffic.
+func TestRecordSkipsTheProbeAndUnroutedRequests(t *testing.T) {
+	reg := contract.NewRegistry(contract.RecordEvery(1))
+	e := echo.New()
+	e.Use(reg.Record)
+	e.POST(contract.ProbePrefix+"echo", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	for _, path := range []string{contract.ProbePrefix + "echo", "/nowhere"} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
+	}
+	assert.Empty(t, reg.Routes())
+}
+
+// Calls made from many goroutines of one recorded request, while other
+// requests run and the records are read, are all counted (run with -race).
+func TestRecordCountsConcurrentCalls(t *testing.T) {
+	reg := contract.NewRegistry(contract.RecordEvery(2))
+	shopper := contract.ForCaller(shopAPI.Local(&store{}, reg), "orders")
+	e := echo.New()
+	e.Use(reg.Record)
+	e.POST("/fan", func(c echo.Context) error {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { _, _ = shopper.Buy(c.Request().Context(), buyRequest{SKU: "tea"}) })
+		}
+		wg.Wait()
+		return c.NoContent(http.StatusNoContent)
+	})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/fan", nil))
+				_ = reg.Routes()
+				_ = reg.Counts()
+			}
+		})
+	}
+	wg.Wait()
+	r := reg.Routes()
+	require.Len(t, r, 1)
+	assert.Equal(t, uint64(40), r[0].Requests)
+	assert.Equal(t, uint64(20), r[0].Recorded)
+	require.Len(t, r[0].Edges, 1)
+	assert.Equal(t, uint64(20*8), r[0].Edges[0].Calls)
+	assert.Equal(t, uint64(8), r[0].Edges[0].MaxPerRequest)
+	assert.Equal(t, 1, r[0].MaxDepth, "parallel calls are not nested")
+}

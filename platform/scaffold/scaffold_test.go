@@ -1,0 +1,163 @@
+package scaffold_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/scaffold"
+)
+
+// root is the repository the test runs in.
+const root = "../.."
+
+// Each refusal is one line, and the repository is untouched.
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		opts scaffold.Options
+		want string
+	}{
+		{scaffold.Options{Name: "Shelf"}, `module name "Shelf": use lowercase letters and digits, starting with a letter`},
+		{scaffold.Options{Name: "9lives"}, "starting with a letter"},
+		{scaffold.Options{Name: "shelf-2"}, "use lowercase letters and digits"},
+		{scaffold.Options{Name: ""}, "use lowercase letters and digits"},
+		{scaffold.Options{Name: "func"}, `module name "func" is a Go keyword`},
+		{scaffold.Options{Name: "users"}, "module users exists"},
+		{scaffold.Options{Name: "gateway"}, `module name "gateway" is reserved`},
+		{scaffold.Options{Name: "platform"}, `module name "platform" is reserved`},
+		{scaffold.Options{Name: "internal"}, `module name "internal" is reserved`},
+		{scaffold.Options{Name: "modules"}, `module name "modules" is reserved`},
+		{scaffold.Options{Name: "modulestest"}, "reserved"},
+		{scaffold.Options{Name: "shelf", Depends: []string{"stock"}}, `dependency "stock" is not a module`},
+		{scaffold.Options{Name: "shelf", Depends: []string{"gateway"}}, "dependency gateway has no contract to call"},
+		{scaffold.Options{Name: "shelf", Depends: []string{"users", "users"}}, "dependency users is named twice"},
+		{scaffold.Options{Name: "shelf", Publishes: []string{"order.placed"}}, "event order.placed is published by orders already"},
+		{scaffold.Options{Name: "shelf", Publishes: []string{"Shelf.Filled"}}, `event "Shelf.Filled": use dotted lowercase words`},
+		{scaffold.Options{Name: "shelf", Publishes: []string{"filled"}}, "use dotted lowercase words"},
+		{scaffold.Options{Name: "shelf", Publishes: []string{"item"}}, "use dotted lowercase words"},
+	} {
+		t.Run(tc.opts.Name+" "+tc.want, func(t *testing.T) {
+			before := snapshot(t, root)
+			_, err := scaffold.New(root, tc.opts)
+			require.ErrorContains(t, err, tc.want)
+			assert.NotContains(t, err.Error(), "\n", "one line")
+			assert.Equal(t, before, snapshot(t, root), "nothing written")
+		})
+	}
+}
+
+// Write never replaces a file it did not mean to edit: with one of its
+// files already there it writes nothing.
+func TestWriteRefusesExistingFiles(t *testing.T) {
+	dir := copyRepo(t)
+	plan, err := scaffold.New(dir, scaffold.Options{Name: "shelf", Now: time.Now()})
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "modules/shelf/internal/store"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules/shelf/internal/store/store.go"), []byte("package store\n"), 0o644))
+	list, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
+	require.NoError(t, err)
+	require.ErrorContains(t, plan.Write(), "modules/shelf/internal/store/store.go exists; nothing written")
+	_, err = os.Stat(filepath.Join(dir, "modules/shelf/shelf.go"))
+	require.True(t, os.IsNotExist(err), "no other file written")
+	after, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
+	require.NoError(t, err)
+	require.Equal(t, string(list), string(after))
+}
+
+// A module written on a copy of the repository needs no edit anywhere:
+// it is gofmt'd and vet-clean, its contract suite passes in-process and
+// over HTTP, and the placement checks (every topology wires, migrations
+// match modules, import rules, the OpenAPI document) pass with it.
+func TestScaffoldedModulePassesItsTests(t *testing.T) {
+	dir := copyRepo(t)
+	plan, err := scaffold.New(dir, scaffold.Options{Name: "probe", Depends: []string{"users"},
+		Publishes: []string{"probe.item_created"}, Now: time.Now()})
+	require.NoError(t, err)
+	require.NoError(t, plan.Write())
+	assert.Contains(t, plan.Paths(), "modules/probe/probefx/module.go")
+
+	list, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(list), "probefx.Spec, gatewayfx.Spec", "before the gateway")
+	assert.Contains(t, string(list), `"mitosis/modules/probe/probefx"`)
+
+	goCmd(t, dir, "gofmt", "-l", "modules/probe", "modules/modules.go")
+	goCmd(t, dir, "go", "vet", "./modules/probe/...", "./modules/")
+
+	// The binary builds, and the chart's copy of the module graph is what
+	// it prints (a deployment test compares them).
+	bin := filepath.Join(t.TempDir(), "app")
+	goCmd(t, dir, "go", "build", "-o", bin, ".")
+	graph, err := os.ReadFile(filepath.Join(dir, "deploy/helm/mitosis/files/modules.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, goCmd(t, dir, bin, "graph", "--format", "yaml"), string(graph))
+	compose, err := os.ReadFile(filepath.Join(dir, "deploy/compose/docker-compose.yml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(compose), "      SERVICES: probe\n", "a process of its own in the split profile")
+	assert.Contains(t, string(compose), "  PROBE_URL: http://probe:8080\n")
+	out := goCmd(t, dir, "go", "test", "-count=1", "./modules/probe/...", "./modules/", "./platform/topology/", "./web/")
+	assert.Contains(t, out, "ok  \tmitosis/modules/probe\t")
+}
+
+// goCmd runs a tool in dir and fails with its output; gofmt -l must also
+// print nothing.
+func goCmd(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
+	if name == "gofmt" {
+		require.Empty(t, string(out), "gofmt -l lists files")
+	}
+	return string(out)
+}
+
+// copyRepo copies the repository's files (tracked, and new ones not
+// ignored) into a temporary directory.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	ls := exec.Command("git", "ls-files", "-co", "--exclude-standard")
+	ls.Dir = root
+	out, err := ls.Output()
+	require.NoError(t, err, "git ls-files")
+	dir := t.TempDir()
+	for _, rel := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.Contains(rel, "node_modules/") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(root, rel))
+		if os.IsNotExist(err) {
+			continue // deleted in the working tree, not yet in git
+		}
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, rel), raw, 0o644))
+	}
+	return dir
+}
+
+// snapshot is the module list and the folders under modules/ and
+// migrations/: what a scaffold would change.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b bytes.Buffer
+	list, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
+	require.NoError(t, err)
+	b.Write(list)
+	for _, sub := range []string{"modules", "migrations"} {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		require.NoError(t, err)
+		for _, e := range entries {
+			b.WriteString(sub + "/" + e.Name() + "\n")
+		}
+	}
+	return b.String()
+}
