@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build test test-deploy vet lint-api lint-docker graph fuzz chaos fmt bench clean
+.PHONY: run build web test test-deploy vet lint-api lint-docker graph fuzz chaos fmt bench clean
 
 # What `app version` prints (platform/buildinfo); the Dockerfile takes the
 # same as build arguments.
@@ -23,6 +23,10 @@ run: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+## web: rebuild web/dist (the pages' bundles, committed and embedded) from web/src and web/pages
+web: web/node_modules/.bin/redocly
+	cd web && node build.mjs
 
 ## test: vet, the API and Dockerfile lints, formatting, every test with the race detector on real PostgreSQL, and the deployment checks
 test: vet lint-api lint-docker
@@ -60,6 +64,7 @@ lint-api: web/node_modules/.bin/redocly
 	$(GO) run . openapi > web/openapi.merged.json
 	cd web && REDOCLY_TELEMETRY=off npx --no-install redocly lint
 
+# web/node_modules holds every pinned web tool: redocly, esbuild, playwright-core.
 web/node_modules/.bin/redocly: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@

@@ -48,12 +48,12 @@ func interrupted() context.Context {
 
 func run(ctx context.Context, args []string, getenv config.Getenv, stdout, stderr io.Writer) error {
 	root := cli.New(cli.Env{
-		Specs:   modules.All(),
-		Tree:    migrations.Tree(),
-		OpenAPI: web.OpenAPI,
-		Getenv:  getenv,
-		Stdout:  stdout,
-		Stderr:  stderr,
+		Specs:  modules.All(),
+		Tree:   migrations.Tree(),
+		Site:   web.Site(),
+		Getenv: getenv,
+		Stdout: stdout,
+		Stderr: stderr,
 	})
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -191,14 +193,38 @@ func adminURL(addr string) string {
 }
 
 // freeAddr returns a loopback address with a port that was free just now.
+//
+// The port comes from below the kernel's ephemeral range (32768 and up on
+// Linux), so no outgoing connection (to PostgreSQL, between processes) can
+// take it before the process binds it, and never twice in one test binary,
+// so two processes started side by side (or a process's public and admin
+// listeners) never get the same one.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		port := 20000 + rand.IntN(12000)
+		if handedOut.ports[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // another test binary's, or a server's
+		}
+		require.NoError(t, ln.Close())
+		handedOut.ports[port] = true
+		return ln.Addr().String()
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
+
+// handedOut holds the ports freeAddr gave in this test binary.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
 type syncBuffer struct {

@@ -54,7 +54,7 @@ func TestEveryTopologyWires(t *testing.T) {
 				}
 				cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names(), topology.Sections(modules.All())...)
 				require.NoError(t, err)
-				opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.Site(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 				require.NoError(t, err)
 				require.NoError(t, fx.ValidateApp(opts, fx.NopLogger))
 			})

@@ -82,7 +82,7 @@ func Start(t testing.TB, env map[string]string, targets ...any) *Process {
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, modules.Names(), topology.Sections(modules.All())...)
 	require.NoError(t, err)
-	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.OpenAPI, quietLogger())
+	opts, _, err := process.Options(cfg, modules.All(), migrations.Tree(), web.Site(), quietLogger())
 	require.NoError(t, err)
 	bound, adminBound := &httpserver.Bound{}, &admin.Bound{}
 	run(t, fx.Options(opts, fx.Populate(append(targets, &bound, &adminBound)...)))

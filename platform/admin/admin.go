@@ -4,7 +4,8 @@
 // under /admin/v1/ for operators and the console: each part of the process
 // adds its own (Handle), and GET /admin/v1 lists them.
 //
-// Nothing here is authenticated: the listener is for the machine, the pod
+// Its own routes are not authenticated (the console's add their own access,
+// platform/console): the listener is for the machine, the pod
 // or the private network only. Bind it to loopback (the default) or to an
 // address no one outside can reach; never publish it.
 package admin

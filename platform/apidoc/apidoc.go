@@ -1,11 +1,10 @@
-// Package apidoc serves the OpenAPI document of the public API: as JSON at
-// /openapi.json, and rendered for people at /docs. The document itself is
+// Package apidoc serves the OpenAPI document of the public API as JSON at
+// /openapi.json; /docs renders it (platform/webui). The document itself is
 // the binary's: a base (package web) and each module's part beside the
 // module; platform only merges and serves it.
 package apidoc
 
 import (
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,15 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"gopkg.in/yaml.v3"
 )
-
-// docsCSP lets the docs page load its renderer (Redoc, from a CDN) and the
-// document; every other route keeps the strict policy of httpserver.
-const docsCSP = "default-src 'none'; script-src https://cdn.jsdelivr.net; " +
-	"style-src 'unsafe-inline' https://fonts.googleapis.com; font-src https://fonts.gstatic.com; " +
-	"img-src 'self' data: https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
-
-//go:embed docs.html
-var docsPage []byte
 
 // Document is an OpenAPI document ready to serve.
 type Document struct {
@@ -51,13 +41,9 @@ func Parse(raw []byte, fragments ...[]byte) (*Document, error) {
 // JSON returns the document as served at /openapi.json.
 func (d *Document) JSON() []byte { return d.json }
 
-// Mount serves /openapi.json and /docs.
+// Mount serves /openapi.json.
 func (d *Document) Mount(e *echo.Echo) {
 	e.GET("/openapi.json", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, d.json)
-	})
-	e.GET("/docs", func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderContentSecurityPolicy, docsCSP)
-		return c.HTMLBlob(http.StatusOK, docsPage)
 	})
 }

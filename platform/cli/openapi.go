@@ -16,7 +16,7 @@ func openapiCommand(env Env) *cobra.Command {
 		Short: "Print the OpenAPI document of the public API (JSON), every module's part merged in",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			doc, err := apidoc.Parse(env.OpenAPI, topology.OpenAPI(env.Specs)...)
+			doc, err := apidoc.Parse(env.Site.OpenAPI, topology.OpenAPI(env.Specs)...)
 			if err != nil {
 				return err
 			}

@@ -14,17 +14,18 @@ import (
 	"mitosis/platform/logging"
 	"mitosis/platform/preflight"
 	"mitosis/platform/topology"
+	"mitosis/platform/webui"
 )
 
 // Env is what every command needs from main.
 type Env struct {
 	Specs []topology.Spec
 	Tree  db.Migrations
-	// OpenAPI is the document of the public API (YAML or JSON).
-	OpenAPI []byte
-	Getenv  config.Getenv
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Site is the document of the public API and the pages.
+	Site   webui.Site
+	Getenv config.Getenv
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 // New returns the root command.

@@ -28,7 +28,7 @@ func serveCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, _, err := process.Options(cfg, env.Specs, env.Tree, env.OpenAPI, log)
+			opts, _, err := process.Options(cfg, env.Specs, env.Tree, env.Site, log)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -21,6 +22,10 @@ const (
 type Admin struct {
 	// Addr is host:port; "off" or empty disables the listener.
 	Addr string `yaml:"addr"`
+	// Peers are the admin listeners of the other processes of the
+	// deployment (ADMIN_PEERS, base URLs): the console of this one asks
+	// each for its own part of the system.
+	Peers []string `yaml:"peers"`
 }
 
 // Enabled reports whether the admin listener runs.
@@ -61,6 +66,14 @@ func applyObservabilityEnv(cfg *Config, getenv Getenv) []string {
 		}
 		cfg.Admin.Addr = v
 	}
+	if v, ok := lookup(getenv, "ADMIN_PEERS"); ok {
+		cfg.Admin.Peers = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimRight(strings.TrimSpace(p), "/"); p != "" {
+				cfg.Admin.Peers = append(cfg.Admin.Peers, p)
+			}
+		}
+	}
 	if v, ok := lookup(getenv, "LOG_FORMAT"); ok {
 		cfg.Log.Format = strings.ToLower(v)
 	}
@@ -87,6 +100,11 @@ func (c Config) validateObservability() []string {
 			errs = append(errs, fmt.Sprintf("ADMIN_ADDR must be host:port (127.0.0.1:9090) or off, got %q", c.Admin.Addr))
 		case port != "0" && port == portOf(c.HTTPAddr):
 			errs = append(errs, fmt.Sprintf("ADMIN_ADDR %q must not share the public port of HTTP_ADDR %q", c.Admin.Addr, c.HTTPAddr))
+		}
+	}
+	for _, p := range c.Admin.Peers {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			errs = append(errs, fmt.Sprintf("ADMIN_PEERS must be admin base URLs like http://10.0.0.2:9090, got %q", p))
 		}
 	}
 	switch c.Log.Format {

@@ -8,12 +8,15 @@ import (
 	"strings"
 )
 
-// Trace exporters (TRACING): none, spans as JSON lines on stdout, or OTLP
-// over HTTP (protobuf) to a collector, Jaeger or Tempo.
+// Trace exporters (TRACING): none, spans as JSON lines on stdout, OTLP
+// over HTTP (protobuf) to a collector, Jaeger or Tempo, or memory: spans
+// kept only in the process's recent-trace ring, for the console. Every
+// exporter but off also keeps that ring.
 const (
 	TracingOff    = "off"
 	TracingStdout = "stdout"
 	TracingOTLP   = "otlp"
+	TracingMemory = "memory"
 )
 
 // OTLPProtocol is the one OTLP protocol the exporter speaks.
@@ -26,7 +29,7 @@ const defaultOTLPEndpoint = "http://localhost:4318"
 // the standard OTEL_EXPORTER_OTLP_* variables, so a collector's usual
 // environment works unchanged.
 type Tracing struct {
-	// Exporter is off, stdout or otlp. Off still makes and propagates trace
+	// Exporter is off, stdout, otlp or memory. Off still makes and propagates trace
 	// ids (x-trace-id is on every answer); it records and exports nothing.
 	Exporter string `yaml:"exporter"`
 	// SampleRate is the share of new traces recorded, in [0, 1]; a request
@@ -83,9 +86,9 @@ func applyTracingEnv(t *Tracing, getenv Getenv) []string {
 func (t Tracing) validate() []string {
 	var errs []string
 	switch t.Exporter {
-	case TracingOff, TracingStdout, TracingOTLP:
+	case TracingOff, TracingStdout, TracingOTLP, TracingMemory:
 	default:
-		errs = append(errs, fmt.Sprintf("TRACING must be off, stdout or otlp, got %q", t.Exporter))
+		errs = append(errs, fmt.Sprintf("TRACING must be off, stdout, otlp or memory, got %q", t.Exporter))
 	}
 	// NaN fails both comparisons.
 	if !(t.SampleRate >= 0 && t.SampleRate <= 1) || math.IsInf(t.SampleRate, 0) {

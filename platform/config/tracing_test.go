@@ -42,7 +42,7 @@ func TestInvalidTracingIsNamed(t *testing.T) {
 		vars map[string]string
 		want string
 	}{
-		"exporter":    {map[string]string{"TRACING": "jaeger"}, "TRACING must be off, stdout or otlp"},
+		"exporter":    {map[string]string{"TRACING": "jaeger"}, "TRACING must be off, stdout, otlp or memory"},
 		"rate text":   {map[string]string{"TRACING_SAMPLE_RATE": "half"}, "TRACING_SAMPLE_RATE"},
 		"rate high":   {map[string]string{"TRACING_SAMPLE_RATE": "1.5"}, "TRACING_SAMPLE_RATE"},
 		"rate low":    {map[string]string{"TRACING_SAMPLE_RATE": "-0.1"}, "TRACING_SAMPLE_RATE"},

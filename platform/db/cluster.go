@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,9 @@ type Cluster struct {
 	// Embedded is set when this process started the server itself.
 	Embedded bool
 	server   *pgserver.Server
+
+	mu      sync.Mutex
+	schemas []schemaMigrator // of the local modules, for the console
 }
 
 // NewCluster resolves the shared database, starting the embedded server if

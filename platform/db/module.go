@@ -42,6 +42,7 @@ func ForModule(module string) any {
 		if err != nil {
 			return nil, errors.Join(err, bdb.Close())
 		}
+		cluster.track(module, t.Schema, m)
 		lc.Append(fx.Hook{
 			OnStart: func(ctx context.Context) error {
 				if !cfg.Database.MigrateOnStart {

@@ -26,6 +26,14 @@ type Metrics struct {
 	mu       sync.Mutex
 	outboxes []outbox
 	seen     map[string]map[string]bool // module → subscribers that had a backlog once
+	counts   map[[2]string]*Counts      // [publisher, subscriber] → attempts, for the console
+}
+
+// Counts are the delivery attempts of one publisher to one subscriber
+// since the process started.
+type Counts struct {
+	Delivered uint64 `json:"delivered"`
+	Failed    uint64 `json:"failed"`
 }
 
 type outbox struct {
@@ -43,7 +51,8 @@ func NewMetrics() *Metrics {
 				"the subscriber's handling; module is the publisher, outcome delivered or failed.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"module", "subscriber", "outcome"}),
-		seen: map[string]map[string]bool{},
+		seen:   map[string]map[string]bool{},
+		counts: map[[2]string]*Counts{},
 	}
 }
 
@@ -75,6 +84,18 @@ func (m *Metrics) observed(publisher, subscriber string, start time.Time, err er
 		publisher = "other"
 	}
 	m.delivery.WithLabelValues(publisher, subscriber, outcome).Observe(time.Since(start).Seconds())
+	m.mu.Lock()
+	c := m.counts[[2]string{publisher, subscriber}]
+	if c == nil {
+		c = &Counts{}
+		m.counts[[2]string{publisher, subscriber}] = c
+	}
+	if err != nil {
+		c.Failed++
+	} else {
+		c.Delivered++
+	}
+	m.mu.Unlock()
 }
 
 var (

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -13,12 +14,17 @@ import (
 	"mitosis/platform/admin"
 	"mitosis/platform/advise"
 	"mitosis/platform/config"
+	"mitosis/platform/console"
 	"mitosis/platform/contract"
+	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/health"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/metrics"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
+	"mitosis/platform/webui"
 )
 
 // observability is what operators see of the process: its health (with
@@ -62,6 +68,36 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			s.Handle(http.MethodGet, admin.Prefix+"/placement", "This process and where every module runs, as seen from it",
 				func(c echo.Context) error { return c.JSON(http.StatusOK, describe(place, version, commit, started)) })
 		}),
+		fx.Provide(console.NewAccess),
+		fx.Invoke(func(s *admin.Server, cluster *db.Cluster, access *console.Access) error {
+			redacted, err := cfg.Redacted()
+			if err != nil {
+				return fmt.Errorf("configuration for the console: %w", err)
+			}
+			s.Handle(http.MethodGet, admin.Prefix+"/config", "The effective configuration, secrets redacted",
+				access.Read(func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"config": redacted}) }))
+			s.Handle(http.MethodGet, admin.Prefix+"/migrations", "The migrations of every local module's schema, applied or not",
+				func(c echo.Context) error {
+					return c.JSON(http.StatusOK, map[string]any{"schemas": cluster.Migrations(c.Request().Context())})
+				})
+			return nil
+		}),
+		fx.Invoke(func(s *admin.Server, tracing *telemetry.Tracing, access *console.Access) {
+			s.Handle(http.MethodGet, admin.Prefix+"/traces", "Recent traces kept in memory (?min_ms, max_ms, errors=true, module, probes=true, limit), or one trace's spans (?trace_id)",
+				access.Read(func(c echo.Context) error { return recentTraces(c, tracing.Ring()) }))
+		}),
+		fx.Invoke(func(s *admin.Server, m *events.Metrics, access *console.Access) {
+			s.Handle(http.MethodGet, admin.Prefix+"/events", "Each local outbox: backlog, oldest undelivered age and attempts per subscriber, dead letters",
+				access.Read(func(c echo.Context) error {
+					return c.JSON(http.StatusOK, map[string]any{"outboxes": m.States(c.Request().Context())})
+				}))
+			s.Handle(http.MethodPost, admin.Prefix+"/events/replay", "Replay dead letters of a local outbox; body {module, id} (no id: all of them)",
+				access.Act(func(c echo.Context) error { return replay(c, m) }))
+		}),
+		fx.Provide(console.New),
+		fx.Invoke(func(c *console.Console, s *admin.Server, pages *webui.Files, access *console.Access) {
+			c.Mount(s, pages, access)
+		}),
 	)
 }
 
@@ -100,6 +136,9 @@ type ModulePlacement struct {
 	DependsOn []string `json:"depends_on"`
 	Routes    []string `json:"routes"`
 	Stateless bool     `json:"stateless"`
+	// Publishes and Subscribes are the event types it sends and handles.
+	Publishes  []string `json:"publishes"`
+	Subscribes []string `json:"subscribes"`
 }
 
 func describe(place topology.Placement, version, commit string, started time.Time) Placement {
@@ -108,7 +147,8 @@ func describe(place topology.Placement, version, commit string, started time.Tim
 		Version: version, Commit: commit, StartedAt: started.UTC()}}
 	for _, m := range place.Modules() {
 		mp := ModulePlacement{Name: m.Name, Where: "not used", URL: place.URL(m.Name), DependsOn: append([]string{}, m.DependsOn...),
-			Routes: append([]string{}, m.Routes...), Stateless: m.Stateless}
+			Routes: append([]string{}, m.Routes...), Stateless: m.Stateless,
+			Publishes: append([]string{}, m.Publishes...), Subscribes: append([]string{}, place.Subscriptions(m.Name)...)}
 		switch {
 		case place.IsLocal(m.Name):
 			mp.Where, mp.URL = "local", ""

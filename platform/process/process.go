@@ -24,13 +24,15 @@ import (
 	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
+	"mitosis/platform/webui"
 )
 
 // Options returns the fx options of a process, and its placement. It fails
 // before anything starts when SERVICES or the module URLs are inconsistent.
-// openAPI is the base of the public API's document, served by every process
-// with every module's part merged in.
-func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openAPI []byte, log *slog.Logger) (fx.Option, topology.Placement, error) {
+// site is the base of the public API's document, served by every process
+// with every module's part merged in, and the pages (the storefront only
+// where the public API is fronted).
+func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site webui.Site, log *slog.Logger) (fx.Option, topology.Placement, error) {
 	place, err := topology.Plan(specs, cfg)
 	if err != nil {
 		return nil, topology.Placement{}, err
@@ -38,12 +40,16 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 	if err := db.Validate(cfg, place.LocalData()); err != nil {
 		return nil, topology.Placement{}, err
 	}
-	doc, err := apidoc.Parse(openAPI, topology.OpenAPI(specs)...)
+	doc, err := apidoc.Parse(site.OpenAPI, topology.OpenAPI(specs)...)
+	if err != nil {
+		return nil, topology.Placement{}, err
+	}
+	pages, err := site.Load()
 	if err != nil {
 		return nil, topology.Placement{}, err
 	}
 	opts := fx.Options(
-		fx.Supply(cfg, tree, log, &httpserver.Bound{}),
+		fx.Supply(cfg, tree, log, &httpserver.Bound{}, pages),
 		// First, so that it stops last: every other part's last spans are
 		// exported before the flush.
 		fx.Provide(func(lc fx.Lifecycle) (*telemetry.Tracing, error) { return telemetry.Start(lc, cfg, place.Local(), log) }),
@@ -75,6 +81,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, openA
 			advise.MountProbe(e)
 			checks.Mount(e)
 			doc.Mount(e)
+			pages.MountPublic(e, fronts(place))
 		}),
 		httpserver.Serve, // last: after every module's migrations
 	)
@@ -143,4 +150,15 @@ func newVerifier(cfg config.Config, in verifierIn, tracing *telemetry.Tracing, l
 
 func newPasswords(cfg config.Config) (*auth.Passwords, error) {
 	return auth.NewPasswords(cfg.Auth.PasswordHashCost)
+}
+
+// fronts: a module that serves the others' public routes (the gateway)
+// runs here, so the storefront is served here too.
+func fronts(place topology.Placement) bool {
+	for _, m := range place.Modules() {
+		if m.Proxies && place.IsLocal(m.Name) {
+			return true
+		}
+	}
+	return false
 }

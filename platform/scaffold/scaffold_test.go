@@ -80,6 +80,11 @@ func TestWriteRefusesExistingFiles(t *testing.T) {
 // match modules, import rules, the OpenAPI document) pass with it.
 func TestScaffoldedModulePassesItsTests(t *testing.T) {
 	dir := copyRepo(t)
+	// web/'s tests build the pages with the pinned tools (web/dist_test.go):
+	// the copy uses the checkout's node_modules, which copyRepo leaves out.
+	modules, err := filepath.Abs(filepath.Join(root, "web", "node_modules"))
+	require.NoError(t, err)
+	require.NoError(t, os.Symlink(modules, filepath.Join(dir, "web", "node_modules")))
 	plan, err := scaffold.New(dir, scaffold.Options{Name: "probe", Depends: []string{"users"},
 		Publishes: []string{"probe.item_created"}, Now: time.Now()})
 	require.NoError(t, err)

@@ -53,7 +53,8 @@ const flushTimeout = 5 * time.Second
 type Tracing struct {
 	on       bool
 	sampler  sdktrace.Sampler
-	batch    sdktrace.SpanProcessor // nil when off
+	batch    sdktrace.SpanProcessor // nil when off or memory
+	ring     *Ring                  // nil when off
 	process  []attribute.KeyValue   // resource attributes of every service
 	endpoint string                 // where spans go, for the start log
 
@@ -96,6 +97,11 @@ func New(s Settings) (*Tracing, error) {
 		return t, nil
 	}
 	t.sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(s.Tracing.SampleRate))
+	t.ring = NewRing(RingTraces)
+	if s.Tracing.Exporter == config.TracingMemory {
+		t.endpoint = "memory (the console's recent traces)"
+		return t, nil
+	}
 	var exp sdktrace.SpanExporter
 	var err error
 	switch s.Tracing.Exporter {
@@ -124,6 +130,14 @@ func New(s Settings) (*Tracing, error) {
 // On reports whether spans are recorded (TRACING is not off). Contract
 // stubs read it once, when they are built.
 func (t *Tracing) On() bool { return t != nil && t.on }
+
+// Ring is the process's recent traces (nil when TRACING is off).
+func (t *Tracing) Ring() *Ring {
+	if t == nil {
+		return nil
+	}
+	return t.ring
+}
 
 // Tracer is the tracer of service: a module's name, or ProcessService.
 func (t *Tracing) Tracer(service string) trace.Tracer {
@@ -169,6 +183,9 @@ func (t *Tracing) Provider(service string) trace.TracerProvider {
 	if t.batch != nil {
 		// Every provider shares the one processor; Shutdown stops it once.
 		opts = append(opts, sdktrace.WithSpanProcessor(shared{t.batch}))
+	}
+	if t.ring != nil {
+		opts = append(opts, sdktrace.WithSpanProcessor(t.ring))
 	}
 	p = sdktrace.NewTracerProvider(opts...)
 	t.providers[service] = p

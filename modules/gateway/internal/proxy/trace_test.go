@@ -50,8 +50,13 @@ func TestProxyContinuesTheGatewaysTrace(t *testing.T) {
 	assert.Equal(t, "8", resp.Header.Get(telemetry.DepthHeader))
 
 	h := <-got
-	require.NoError(t, tracing.ForceFlush(t.Context()))
-	spans := rcv.WaitFor(t, 5*time.Second, "the gateway's two spans", func(s []telemetrytest.Span) bool { return len(s) >= 2 })
+	// The server span ends after the answer reached the client: flush
+	// until both are out, not once (a span ended after a flush would wait
+	// for the batcher's next round).
+	require.Eventually(t, func() bool {
+		return tracing.ForceFlush(t.Context()) == nil && len(rcv.Spans()) >= 2
+	}, 10*time.Second, 50*time.Millisecond, "the gateway's two spans")
+	spans := rcv.Spans()
 	var server, client telemetrytest.Span
 	for _, s := range spans {
 		switch s.Kind {

@@ -1,0 +1,27 @@
+package ordersfx
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/modules/orders/internal/store"
+	"mitosis/platform/admin"
+	"mitosis/platform/console"
+)
+
+// runningShown bounds the running sagas the console lists.
+const runningShown = 100
+
+// mountSagas serves the console's view of the order sagas on the admin
+// listener of the process that runs orders.
+func mountSagas(s *admin.Server, st *store.Store, access *console.Access) {
+	s.Handle(http.MethodGet, admin.Prefix+"/sagas", "Order sagas: counts by state, and those in flight or compensating with their steps",
+		access.Read(func(c echo.Context) error {
+			counts, running, err := st.SagaOverview(c.Request().Context(), runningShown)
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, map[string]any{"module": "orders", "counts": counts, "running": running})
+		}))
+}

@@ -1,0 +1,130 @@
+package console_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/require"
+
+	"mitosis/platform/admin"
+	"mitosis/platform/auth"
+	"mitosis/platform/config"
+	"mitosis/platform/console"
+)
+
+type keys map[string]ed25519.PublicKey
+
+func (k keys) PublicKey(_ context.Context, kid string) (ed25519.PublicKey, error) {
+	if key, ok := k[kid]; ok {
+		return key, nil
+	}
+	return nil, auth.ErrUnknownKey
+}
+
+// rig is an admin server with a read route and an action route behind the
+// console's access, and tokens of an admin and of a customer.
+type rig struct {
+	srv             *httptest.Server
+	admin, customer string
+}
+
+func newRig(t *testing.T, env string) rig {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	key := auth.SigningKey{ID: auth.KeyID(pub), Private: priv}
+	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
+	verifier := auth.NewVerifier(keys{key.ID: pub}, "mitosis", "mitosis-api", time.Now)
+	access := console.NewAccess(config.Config{Env: env}, verifier)
+	s := admin.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.Handle(http.MethodGet, "/read", "", access.Read(func(c echo.Context) error { return c.String(http.StatusOK, "shown") }))
+	s.Handle(http.MethodPost, "/act", "", access.Act(func(c echo.Context) error { return c.String(http.StatusOK, "done") }))
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	a, err := issuer.Issue(key, "admin-1", auth.RoleAdmin)
+	require.NoError(t, err)
+	c, err := issuer.Issue(key, "user-1", auth.RoleCustomer)
+	require.NoError(t, err)
+	return rig{srv: srv, admin: a.Token, customer: c.Token}
+}
+
+func (r rig) do(t *testing.T, method, path, token string, headers ...string) (int, string) {
+	t.Helper()
+	var body io.Reader
+	if method == http.MethodPost {
+		body = strings.NewReader(`{"module":"users"}`)
+	}
+	req, err := http.NewRequest(method, r.srv.URL+path, body)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, string(out)
+}
+
+// In development, a caller on loopback needs no token.
+func TestDevelopmentLoopbackIsOpen(t *testing.T) {
+	r := newRig(t, config.Development)
+	code, body := r.do(t, http.MethodGet, "/read", "")
+	require.Equal(t, http.StatusOK, code, body)
+	code, _ = r.do(t, http.MethodPost, "/act", "", "Content-Type", "application/json")
+	require.Equal(t, http.StatusOK, code)
+}
+
+// Elsewhere, reading needs an admin's token: none or a bad one is a 401, a
+// customer's a 403.
+func TestProductionNeedsAnAdmin(t *testing.T) {
+	r := newRig(t, config.Production)
+	for _, tok := range []string{"", "not-a-token", r.customer + "x"} {
+		code, body := r.do(t, http.MethodGet, "/read", tok)
+		require.Equal(t, http.StatusUnauthorized, code, body)
+		require.Contains(t, body, `"code":"console_unauthorized"`)
+	}
+	code, body := r.do(t, http.MethodGet, "/read", r.customer)
+	require.Equal(t, http.StatusForbidden, code, body)
+	require.Contains(t, body, `"code":"console_forbidden"`)
+	code, body = r.do(t, http.MethodGet, "/read", r.admin)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "shown", body)
+	code, _ = r.do(t, http.MethodPost, "/act", r.customer, "Content-Type", "application/json")
+	require.Equal(t, http.StatusForbidden, code)
+}
+
+// An action is a same-origin JSON POST: what another site can make a
+// browser send (a form, a cross-site fetch) is refused, even with the
+// admin's token.
+func TestActionsAreSafeAgainstCrossSiteRequests(t *testing.T) {
+	r := newRig(t, config.Development)
+	host := strings.TrimPrefix(r.srv.URL, "http://")
+	for name, h := range map[string][]string{
+		"a form":                   {"Content-Type", "application/x-www-form-urlencoded"},
+		"plain text":               {"Content-Type", "text/plain"},
+		"another site's page":      {"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"},
+		"a sibling site's page":    {"Content-Type", "application/json", "Sec-Fetch-Site", "same-site"},
+		"another origin":           {"Content-Type", "application/json", "Origin", "http://evil.example"},
+		"another port on the host": {"Content-Type", "application/json", "Origin", "http://127.0.0.1:1"},
+	} {
+		code, body := r.do(t, http.MethodPost, "/act", r.admin, h...)
+		require.Contains(t, []int{http.StatusForbidden, http.StatusUnsupportedMediaType}, code, "%s: %s", name, body)
+	}
+	code, body := r.do(t, http.MethodPost, "/act", r.admin, "Content-Type", "application/json",
+		"Origin", "http://"+host, "Sec-Fetch-Site", "same-origin")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "done", body)
+}
