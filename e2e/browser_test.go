@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules/inventory"
 	"mitosis/platform/pgtest"
 )
 
@@ -103,7 +104,8 @@ func TestBrowserConsole(t *testing.T) {
 		peers = append(peers, p.admin)
 	}
 	_, g := behindGatewayWith(t, split, map[string]string{"ADMIN_PEERS": strings.Join(peers, ","), "TRACING": "memory"})
-	want, err := json.Marshal(map[string]string{"users": "users", "payments": "payments", "orders": "orders", "gateway": "gateway"})
+	want, err := json.Marshal(map[string]string{"users": "users", "payments": "payments", "orders": "orders+inventory",
+		inventory.Name: "orders+inventory", "gateway": "gateway"})
 	require.NoError(t, err)
 	secrets, err := json.Marshal([]string{serviceSecret, keySecret})
 	require.NoError(t, err)

@@ -70,7 +70,7 @@ await run(async (browser) => {
   await assertEventually(async () => {
     const rows = await waterfall.getByRole("listitem").allTextContents();
     seen = new Set(rows.map((r) => /^process (\S+)/.exec(r)?.[1]).filter(Boolean));
-    return ["gateway", "orders", "payments"].every((p) => seen.has(p));
+    return [want.gateway, want.orders, want.payments].every((p) => seen.has(p)); // the processes they run in
   }, "spans from the gateway, orders and payments", async () => [...seen].join(", "));
   await tr.shot("trace");
   // The list finds it too, among traces touching orders.
