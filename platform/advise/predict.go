@@ -121,7 +121,7 @@ func Advise(ctx context.Context, s System, hops Hops, separate []string) (Report
 }
 
 func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
-	out := Prediction{Placement: p}
+	out := Prediction{Placement: p, Expensive: []EdgeCost{}}
 	cand, cur := p.groupOf(), now.groupOf()
 	delta := func(e Edge) int { return b2i(crosses(cand, e)) - b2i(crosses(cur, e)) }
 	perEdge := map[Edge]*EdgeCost{}
