@@ -107,6 +107,14 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 	if os.Getenv(latencyCheck) == "" {
 		return
 	}
+	for _, h := range report.Hops {
+		t.Logf("advise: hop %d+%d B p50 %s, CPU %s both ends", h.RequestBytes, h.ResponseBytes, secs(h.P50), secs(h.CPUSeconds))
+	}
+	for _, c := range report.Candidates {
+		if c.Name == "payments alone" {
+			t.Logf("advise: payments alone adds a CPU load of %.4f (%s/s over the cores)", c.AddedCPULoad, secs(c.CPUSecondsPerSecond))
+		}
+	}
 	measured, n := measureAdded(t, one, two, alone.AddedP50)
 	logSplitHop(t, client, rest, pay)
 	t.Logf("advise: POST /api/v1/orders, payments alone: predicted p50 +%s, measured +%s over %d orders each (error %+.0f%%)",

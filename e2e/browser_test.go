@@ -170,3 +170,17 @@ func usersOutbox(t *testing.T, admin string) outboxState {
 	t.Fatalf("no users outbox in %+v", out)
 	return outboxState{}
 }
+
+// The console's advisor panel, after some orders in one process that
+// records them, weighs splitting payments out.
+func TestBrowserAdvisor(t *testing.T) {
+	t.Parallel()
+	p := startApp(t, "advised", map[string]string{"RECORD_EVERY": "1", "DATABASE_URL": pgtest.NewDatabase(t),
+		"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
+	p.waitReady(t)
+	shop := newShopper(t, &http.Client{Timeout: 10 * time.Second}, p.url, p.url)
+	for range 20 {
+		shop.order(t)
+	}
+	runBrowser(t, "advisor", map[string]string{"ADMIN_URL": p.admin})
+}

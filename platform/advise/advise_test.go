@@ -71,6 +71,7 @@ func route(t *testing.T, p advise.Prediction, path string) advise.RoutePredictio
 func TestAdvisePredictsTheHopsEachPlacementAdds(t *testing.T) {
 	hop := advise.FixedHop{Latency: 200 * time.Microsecond, CPU: 50 * time.Microsecond}
 	sys := advise.Merge([]advise.Process{oneProcess()})
+	sys.Cores = 0 // the hops alone; the CPU load they add is TestAdviseAddsTheWaitOfTheHopsCPU's
 	r, err := advise.Advise(context.Background(), sys, hop, []string{"payments", "users"})
 	require.NoError(t, err)
 
@@ -105,6 +106,30 @@ func TestAdvisePredictsTheHopsEachPlacementAdds(t *testing.T) {
 
 	_, err = advise.Advise(context.Background(), sys, hop, []string{"payments", "nobody"})
 	require.ErrorContains(t, err, `no module "nobody"`)
+}
+
+// The CPU the added hops cost both ends delays the rest of every request
+// on the same cores: each request's recorded time × load/(1−load), the
+// load being the added CPU per second over the cores.
+func TestAdviseAddsTheWaitOfTheHopsCPU(t *testing.T) {
+	hop := advise.FixedHop{Latency: 200 * time.Microsecond, CPU: 5 * time.Millisecond}
+	sys := advise.Merge([]advise.Process{oneProcess()})
+	sys.Cores = 1
+	r, err := advise.Advise(context.Background(), sys, hop, nil)
+	require.NoError(t, err)
+
+	alone := find(t, r, "payments alone")
+	load := 10 * 5e-3 // 10 orders a second, one crossing call each
+	assert.InDelta(t, load, alone.AddedCPULoad, 1e-12)
+	wait := load / (1 - load)
+	assert.InDelta(t, 200e-6+.004*wait, route(t, alone, "/api/v1/orders").AddedP50, 1e-9)
+	assert.InDelta(t, .002*wait, route(t, alone, "/api/v1/wallet/deposits").AddedP50, 1e-9, "deposits wait for the busier CPU too")
+	assert.Zero(t, find(t, r, "in use").AddedCPULoad)
+
+	sys.Cores = 2
+	r, err = advise.Advise(context.Background(), sys, hop, nil)
+	require.NoError(t, err)
+	assert.InDelta(t, load/2, find(t, r, "payments alone").AddedCPULoad, 1e-12, "a share of two cores")
 }
 
 // A system read from several processes: what a call sets off in its

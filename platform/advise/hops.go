@@ -77,12 +77,21 @@ func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 	if h, ok := p.cache[k]; ok {
 		return h, nil
 	}
+	// With a peer in this process, the probed process's CPU is the
+	// caller's end only: the callee's end is this process's, measured
+	// around the probe (its own request to the admin route is a small
+	// share of hundreds of round trips).
+	before := processCPU()
 	res, err := p.Client.Probe(ctx, p.Base, ProbeRequest{Calls: p.Calls, RequestBytes: k[0], ResponseBytes: k[1],
 		PauseMicros: int(p.Pause / time.Microsecond), Target: p.Target})
 	if err != nil {
 		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
 	}
-	h := newHop(k[0], k[1], res.Seconds, res.CPUSecondsPerCall)
+	cpu := res.CPUSecondsPerCall
+	if p.Target != "" {
+		cpu += (processCPU() - before).Seconds() / float64(p.Calls+min(p.Calls, 20)) // the warm-up's round trips too
+	}
+	h := newHop(k[0], k[1], res.Seconds, cpu)
 	if p.cache == nil {
 		p.cache = map[[2]int]Hop{}
 	}

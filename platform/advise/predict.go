@@ -31,7 +31,13 @@ type Prediction struct {
 	// latency times calls, at the recorded rate), costliest first, whether
 	// they cross already or would.
 	Expensive []EdgeCost `json:"expensive"`
-	score     float64
+	// AddedCPULoad is the share of the host's CPUs the added calls' CPU
+	// would take at the recorded rate (CPUSecondsPerSecond over the
+	// cores). It slows the rest of every request, not only the calls: a
+	// request's own work then waits its turn on busier CPUs, which the
+	// route's prediction adds as its recorded time × load/(1−load).
+	AddedCPULoad float64 `json:"added_cpu_load"`
+	score        float64
 }
 
 // RoutePrediction is what a placement would do to one public route.
@@ -121,13 +127,14 @@ func Advise(ctx context.Context, s System, hops Hops, separate []string) (Report
 }
 
 func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
-	out := Prediction{Placement: p}
+	out := Prediction{Placement: p, Expensive: []EdgeCost{}}
 	cand, cur := p.groupOf(), now.groupOf()
 	delta := func(e Edge) int { return b2i(crosses(cand, e)) - b2i(crosses(cur, e)) }
 	perEdge := map[Edge]*EdgeCost{}
 	rng := rand.New(rand.NewPCG(1, 2)) // the same records give the same report
+	out.AddedCPULoad = addedLoad(s, hops, delta)
 	for _, rt := range s.Routes {
-		rp, mean := predictRoute(rt, s.Sizes, hops, cand, delta, rng)
+		rp, mean := predictRoute(rt, s.Sizes, hops, cand, delta, out.AddedCPULoad, rng)
 		out.Routes = append(out.Routes, rp)
 		w := rt.Rate
 		if w == 0 {
@@ -167,7 +174,7 @@ func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
 // call's hop drawn from the measured ones, and returns the prediction and
 // the mean calls per request of each edge.
 func predictRoute(rt Route, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map[string]int, delta func(Edge) int,
-	rng *rand.Rand) (RoutePrediction, map[Edge]float64) {
+	load float64, rng *rand.Rand) (RoutePrediction, map[Edge]float64) {
 	rp := RoutePrediction{Method: rt.Method, Route: rt.Path, Rate: rt.Rate, Recorded: len(rt.Samples), MaxDepth: rt.MaxDepth,
 		Crossing: []EdgeCost{}}
 	mean := map[Edge]float64{}
@@ -198,6 +205,9 @@ func predictRoute(rt Route, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map
 	added := make([]float64, draws)
 	for i := range added {
 		smp := rt.Samples[i%len(rt.Samples)]
+		if load != 0 {
+			added[i] += smp.Seconds * load / (1 - load)
+		}
 		for e, n := range smp.Calls {
 			d := delta(e)
 			if d == 0 {
@@ -216,6 +226,31 @@ func predictRoute(rt Route, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map
 	sort.Float64s(added)
 	rp.AddedP50, rp.AddedP99 = quantile(added, .5), quantile(added, .99)
 	return rp, mean
+}
+
+// maxLoad bounds the added CPU load the model weighs: near 1 the queue
+// has no steady state and load/(1−load) says nothing useful.
+const maxLoad = 0.9
+
+// addedLoad is the share of the cores the calls a placement adds (or
+// saves, negative) would keep busy at the recorded rates: the hop's CPU,
+// both ends, per crossing call.
+func addedLoad(s System, hops map[Edge]Hop, delta func(Edge) int) float64 {
+	if s.Cores < 1 {
+		return 0
+	}
+	var cpu float64
+	for _, rt := range s.Routes {
+		if len(rt.Samples) == 0 {
+			continue
+		}
+		for _, smp := range rt.Samples {
+			for e, n := range smp.Calls {
+				cpu += rt.Rate * n * float64(delta(e)) * hops[e].CPUSeconds / float64(len(rt.Samples))
+			}
+		}
+	}
+	return min(max(cpu/float64(s.Cores), -maxLoad), maxLoad)
 }
 
 func bytesOf(s EdgeSize) float64 {

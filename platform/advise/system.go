@@ -1,6 +1,7 @@
 package advise
 
 import (
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -56,11 +57,14 @@ type System struct {
 	InUse  [][]string
 	Sizes  map[Edge]EdgeSize
 	Routes []Route
+	// Cores are the CPUs the processes share (this host's, as the
+	// advisor sees them): what the added CPU load is a share of.
+	Cores int
 }
 
 // Merge joins the records of the processes of one system.
 func Merge(procs []Process) System {
-	s := System{Sizes: map[Edge]EdgeSize{}}
+	s := System{Sizes: map[Edge]EdgeSize{}, Cores: runtime.NumCPU()}
 	modules, groups := map[string]bool{}, map[string]bool{}
 	sums := map[Edge]*contract.Sample{}
 	for _, p := range procs {

@@ -51,7 +51,7 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			lc.Append(fx.StartStopHook(m.Start, m.Stop))
 		}),
 		fx.Invoke(func(s *admin.Server, g prometheus.Gatherer, checks *health.Registry, edges *contract.Registry, f *transport.Factory,
-			bound *httpserver.Bound) {
+			bound *httpserver.Bound, adminBound *admin.Bound, access *console.Access) {
 			s.Handle(http.MethodGet, "/metrics", "Prometheus metrics (text format, or OpenMetrics when asked)",
 				echo.WrapHandler(metrics.Handler(g, promLog{log})))
 			s.Handle(http.MethodGet, admin.Prefix+"/health", "Every check with its error, and each remote module's URL and last check",
@@ -63,6 +63,9 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			prober := advise.NewProber(f, func() string { return bound.Addr }, "")
 			s.Handle(http.MethodPost, admin.Prefix+"/advise/probe", "Time round trips of a contract call to this process itself over HTTP (calls, request_bytes, response_bytes)",
 				prober.Serve)
+			advisor := advise.NewService(func() string { return "http://" + adminBound.Addr }, cfg.Admin.Peers, prober)
+			s.Handle(http.MethodGet, admin.Prefix+"/advise", "What each candidate placement would add per public route, for this process and its peers (ADMIN_PEERS), from their records and a probed hop (?separate=a,b)",
+				access.Read(advisor.Serve))
 			s.Handle(http.MethodGet, admin.Prefix+"/circuits", "Each remote module's breaker, calls in flight and slots",
 				func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"circuits": f.Circuits()}) })
 			s.Handle(http.MethodGet, admin.Prefix+"/placement", "This process and where every module runs, as seen from it",

@@ -9,6 +9,7 @@ import { renderProcesses, SchemaMigrations } from "./processes";
 import { setProcesses, listTraces, showTrace } from "./traces";
 import { refreshEvents } from "./events";
 import { refreshSagas } from "./sagas";
+import "./advisor";
 
 const status = byId("status");
 const pollMs = 2000;

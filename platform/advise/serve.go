@@ -1,0 +1,148 @@
+package advise
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"mitosis/platform/problem"
+)
+
+// The admin route GET /admin/v1/advise is `app advise` for the console:
+// the report for the system this process sees (itself and its
+// ADMIN_PEERS), from their records and a hop this process measures by
+// probing itself. It stays cheap: the probe is short and its figures are
+// kept for hopTTL, and one report is worked out at a time.
+
+// Bounds of the route's work.
+const (
+	serveProbeCalls = 200
+	serveProbePause = time.Millisecond
+	hopTTL          = 5 * time.Minute
+	readTimeout     = 5 * time.Second
+)
+
+// SystemReport is the route's answer: the report, and the processes that
+// did not answer (their records are left out).
+type SystemReport struct {
+	Report
+	Unreachable []string `json:"unreachable"`
+	// Note says why there is nothing to weigh yet.
+	Note string `json:"note,omitempty"`
+}
+
+// Service serves the route.
+type Service struct {
+	self   func() string // this process's admin URL, known once it listens
+	peers  []string
+	prober *Prober
+	client Admin
+
+	mu    sync.Mutex // one report at a time
+	hops  *cachedHops
+	hopAt time.Time
+}
+
+// NewService advises on this process (its admin listener at self()) and
+// peers, probing with prober.
+func NewService(self func() string, peers []string, prober *Prober) *Service {
+	return &Service{self: self, peers: peers, prober: prober,
+		client: Admin{HTTP: &http.Client{Timeout: readTimeout, Transport: &http.Transport{Proxy: nil}}}}
+}
+
+// Advise reads every process, merges their records and weighs the
+// candidates (with separate, the cheapest placement separating them).
+func (s *Service) Advise(ctx context.Context, separate []string) (SystemReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bases := []string{s.self()}
+	for _, p := range s.peers {
+		if p != bases[0] {
+			bases = append(bases, strings.TrimRight(p, "/"))
+		}
+	}
+	out := SystemReport{Unreachable: []string{}}
+	var procs []Process
+	for _, base := range bases {
+		p, err := s.client.Read(ctx, base)
+		if err != nil {
+			out.Unreachable = append(out.Unreachable, base)
+			continue
+		}
+		procs = append(procs, p)
+		out.Processes = append(out.Processes, base)
+	}
+	sys := Merge(procs)
+	if len(sys.Routes) == 0 {
+		out.Note = "no recorded requests yet (RECORD_EVERY=0 records none): send some traffic first"
+		out.Candidates = []Prediction{}
+		return out, nil
+	}
+	if s.hops == nil || time.Since(s.hopAt) > hopTTL {
+		s.hops, s.hopAt = &cachedHops{prober: s.prober, at: time.Now()}, time.Now()
+	}
+	r, err := Advise(ctx, sys, s.hops, separate)
+	if err != nil {
+		return SystemReport{}, err
+	}
+	r.Processes = out.Processes
+	out.Report = r
+	return out, nil
+}
+
+// Serve is the route; ?separate=a,b names modules that must run apart.
+func (s *Service) Serve(c echo.Context) error {
+	var separate []string
+	if v := c.QueryParam("separate"); v != "" {
+		separate = strings.Split(v, ",")
+		if len(separate) < 2 {
+			return problem.Invalid("separate", "needs at least two modules, comma-separated")
+		}
+	}
+	r, err := s.Advise(c.Request().Context(), separate)
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "--separate") {
+			return problem.Invalid("separate", strings.TrimPrefix(err.Error(), "--separate: "))
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// cachedHops probes this process itself, once per size while it lasts.
+type cachedHops struct {
+	prober *Prober
+	at     time.Time
+	cache  map[[2]int]Hop
+}
+
+func (c *cachedHops) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
+	if !size.Known {
+		size = EdgeSize{RequestBytes: defaultBytes, ResponseBytes: defaultBytes}
+	}
+	k := [2]int{roundUp(size.RequestBytes), roundUp(size.ResponseBytes)}
+	if h, ok := c.cache[k]; ok {
+		return h, nil
+	}
+	res, err := c.prober.Probe(ctx, ProbeRequest{Calls: serveProbeCalls, RequestBytes: k[0], ResponseBytes: k[1],
+		PauseMicros: int(serveProbePause / time.Microsecond)})
+	if err != nil {
+		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
+	}
+	h := newHop(k[0], k[1], res.Seconds, res.CPUSecondsPerCall)
+	if c.cache == nil {
+		c.cache = map[[2]int]Hop{}
+	}
+	c.cache[k] = h
+	return h, nil
+}
+
+func (c *cachedHops) Source() string {
+	return fmt.Sprintf("measured at %s: %d round trips per size, %s apart, from this process to itself through the transport on loopback",
+		c.at.UTC().Format(time.RFC3339), serveProbeCalls, serveProbePause)
+}
