@@ -243,6 +243,21 @@ async function refreshOrders(): Promise<void> {
   for (const o of page.body.items) if (o.status === "pending") void watch(o.id);
 }
 
+// consoleURL is the console's address when the server may show it (its
+// CONSOLE_URL, or the admin listener on loopback in development); the
+// meta tag is filled by the server, empty otherwise.
+const consoleURL = document.querySelector<HTMLMetaElement>('meta[name="console-url"]')?.content ?? "";
+
+// renderTrace links an order to its trace in the console, or names the
+// trace id where the console's address is not public.
+function renderTrace(orderId: string, trace: string): HTMLElement {
+  const id = h("code", {}, trace);
+  if (!/^https?:\/\/[^/]+$/.test(consoleURL)) return h("p", { class: "trace" }, "Trace id: ", id);
+  return h("p", { class: "trace" },
+    h("a", { href: `${consoleURL}/console#trace=${trace}`, target: "_blank", rel: "noopener noreferrer",
+      "aria-label": `Trace of order ${short(orderId)} in the console` }, "Trace ", id));
+}
+
 function renderOrder(o: Order): HTMLElement {
   const steps = h("ol", { class: "steps", id: `steps-${o.id}`, hidden: true });
   const trace = traces.get(o.id);
@@ -250,7 +265,7 @@ function renderOrder(o: Order): HTMLElement {
     h("h3", {}, `Order ${short(o.id)}`),
     h("p", {}, h("span", { class: "order-status" }, describe(o)), ` · ${money(o.total_cents)} · `,
       o.items.map((i) => `${i.quantity} × ${i.name}`).join(", ")),
-    trace ? h("p", { class: "trace" }, "Trace id: ", h("code", {}, trace)) : null,
+    trace ? renderTrace(o.id, trace) : null,
     h("div", { class: "actions" },
       h("button", { type: "button", "aria-expanded": "false", "aria-controls": steps.id, "aria-label": `Steps of order ${short(o.id)}`,
         onclick: (ev) => toggleSteps(o.id, ev.currentTarget as HTMLButtonElement, steps) }, "Steps"),
