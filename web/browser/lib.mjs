@@ -60,7 +60,8 @@ export class Guarded {
   }
 
   constructor(name, context, page, origins) {
-    Object.assign(this, { name, context, page, origins, requests: [], escaped: [], errors: [] });
+    // expected: console errors a script provokes on purpose (regexps).
+    Object.assign(this, { name, context, page, origins, requests: [], escaped: [], errors: [], expected: [] });
   }
 
   // watch fails the test on a console error or an uncaught exception of
@@ -68,6 +69,7 @@ export class Guarded {
   watch(page) {
     page.on("console", (m) => {
       if (m.type() !== "error" || /^Failed to load resource: the server responded with a status of 4\d\d /.test(m.text())) return;
+      if (this.expected.some((re) => re.test(`${m.text()} (${m.location().url})`))) return;
       this.errors.push(`console: ${m.text()} (${m.location().url})`);
     });
     page.on("pageerror", (e) => this.errors.push(`uncaught: ${e.message}`));

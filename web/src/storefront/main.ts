@@ -291,10 +291,34 @@ async function toggleSteps(id: string, button: HTMLButtonElement, list: HTMLElem
   }
 }
 
+// cancelTries bounds how long (times cancelRetryMs) the page follows a
+// cancellation still under way: the refund runs in orders' saga worker.
+const cancelTries = 60;
+const cancelRetryMs = 500;
+
+// cancelOrder asks orders to cancel id. Orders answers 504 (or 503) when
+// the refund did not finish within its inline time and its saga worker
+// finishes it; the page then follows the order (GET, not a second cancel,
+// which would run the refund step again) until it is cancelled.
+async function cancelOrder(id: string): Promise<Order> {
+  try {
+    return (await session.call<Order>("POST", `/api/v1/orders/${id}/cancel`)).body;
+  } catch (err) {
+    if (!(err instanceof ApiError) || (err.code !== "deadline_exceeded" && err.problem.status !== 503)) throw err;
+    announce(status, `Order ${short(id)}: cancelling, the refund is under way.`);
+  }
+  for (let i = 0; i < cancelTries; i++) {
+    await new Promise((r) => setTimeout(r, cancelRetryMs));
+    const o = (await session.call<Order>("GET", `/api/v1/orders/${id}`)).body;
+    if (o.status === "cancelled") return o;
+  }
+  throw new Error(`order ${short(id)} is still being cancelled; it will be refunded`);
+}
+
 async function cancel(id: string, button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   try {
-    const o = await session.call<Order>("POST", `/api/v1/orders/${id}/cancel`);
+    const o = { body: await cancelOrder(id) };
     const balance = await refreshWallet();
     await refreshOrders();
     announce(status, `Order ${short(id)} ${describe(o.body)}; refunded, the balance is ${money(balance)}.`);
