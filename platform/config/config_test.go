@@ -154,6 +154,31 @@ func TestDevelopmentDefaults(t *testing.T) {
 	assert.Equal(t, ":7000", cfg.HTTPAddr, "CONFIG_FILE overrides the development defaults")
 }
 
+// The public pages know the console's address when it was set, or in
+// development when the admin listener is this machine's loopback; never
+// by default in production.
+func TestPublicConsoleURL(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, "http://127.0.0.1:9090"},
+		{map[string]string{"ADMIN_ADDR": "localhost:9191"}, "http://localhost:9191"},
+		{map[string]string{"ADMIN_ADDR": "[::1]:9191"}, "http://[::1]:9191"},
+		{map[string]string{"ADMIN_ADDR": "10.0.0.2:9090"}, ""},
+		{map[string]string{"ADMIN_ADDR": "0.0.0.0:9090"}, ""},
+		{map[string]string{"ADMIN_ADDR": "127.0.0.1:0"}, ""},
+		{map[string]string{"ADMIN_ADDR": "off"}, ""},
+		{map[string]string{"CONSOLE_URL": "https://ops.example.com/"}, "https://ops.example.com"},
+		{map[string]string{"APP_ENV": "production", "SERVICE_SECRET": "x"}, ""},
+		{map[string]string{"APP_ENV": "production", "SERVICE_SECRET": "x", "CONSOLE_URL": "https://ops.example.com"}, "https://ops.example.com"},
+	} {
+		cfg, err := config.Load(env(tc.vars), modules)
+		require.NoError(t, err, "%v", tc.vars)
+		assert.Equal(t, tc.want, cfg.PublicConsoleURL(), "%v", tc.vars)
+	}
+}
+
 func TestObservabilitySettings(t *testing.T) {
 	cfg, err := config.Load(env(nil), modules)
 	require.NoError(t, err)
@@ -188,6 +213,11 @@ func TestObservabilitySettings(t *testing.T) {
 		{map[string]string{"HEALTH_MONITOR_INTERVAL": "0s"}, "HEALTH_MONITOR_INTERVAL must be positive"},
 		{map[string]string{"ADMIN_ADDR": "127.0.0.1:0", "HTTP_ADDR": ":0"}, ""},
 		{map[string]string{"ADMIN_ADDR": "off", "HTTP_ADDR": "127.0.0.1:9090"}, ""},
+		{map[string]string{"CONSOLE_URL": "https://console.example.com:8443"}, ""},
+		{map[string]string{"CONSOLE_URL": "console.example.com"}, "CONSOLE_URL must be http(s)://host[:port]"},
+		{map[string]string{"CONSOLE_URL": "https://console.example.com/console"}, "CONSOLE_URL must be http(s)://host[:port]"},
+		{map[string]string{"CONSOLE_URL": "ftp://console.example.com"}, "CONSOLE_URL must be http(s)://host[:port]"},
+		{map[string]string{"CONSOLE_URL": "http://me:pw@console.example.com"}, "CONSOLE_URL must be http(s)://host[:port]"},
 	} {
 		_, err := config.Load(env(tc.vars), modules)
 		if tc.want == "" {

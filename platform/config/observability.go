@@ -26,6 +26,32 @@ type Admin struct {
 	// deployment (ADMIN_PEERS, base URLs): the console of this one asks
 	// each for its own part of the system.
 	Peers []string `yaml:"peers"`
+	// ConsoleURL is where a browser on the public side reaches the
+	// console (CONSOLE_URL, http(s)://host[:port]): the storefront links
+	// an order to its trace there. See Config.PublicConsoleURL.
+	ConsoleURL string `yaml:"console_url"`
+}
+
+// PublicConsoleURL is the console's address the public pages may show:
+// CONSOLE_URL when set; in development, the admin listener itself when it
+// listens on a loopback address with a fixed port (the operator's own
+// machine); otherwise none, so a public page never shows an internal
+// address nobody chose to publish.
+func (c Config) PublicConsoleURL() string {
+	if c.Admin.ConsoleURL != "" {
+		return c.Admin.ConsoleURL
+	}
+	if c.Env != Development || !c.Admin.Enabled() {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(c.Admin.Addr)
+	if err != nil || port == "0" {
+		return ""
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Enabled reports whether the admin listener runs.
@@ -74,6 +100,9 @@ func applyObservabilityEnv(cfg *Config, getenv Getenv) []string {
 			}
 		}
 	}
+	if v, ok := lookup(getenv, "CONSOLE_URL"); ok {
+		cfg.Admin.ConsoleURL = strings.TrimRight(strings.TrimSpace(v), "/")
+	}
 	if v, ok := lookup(getenv, "LOG_FORMAT"); ok {
 		cfg.Log.Format = strings.ToLower(v)
 	}
@@ -107,6 +136,9 @@ func (c Config) validateObservability() []string {
 			errs = append(errs, fmt.Sprintf("ADMIN_PEERS must be admin base URLs like http://10.0.0.2:9090, got %q", p))
 		}
 	}
+	if c.Admin.ConsoleURL != "" && !originURL(c.Admin.ConsoleURL) {
+		errs = append(errs, fmt.Sprintf("CONSOLE_URL must be http(s)://host[:port] with no path, got %q", c.Admin.ConsoleURL))
+	}
 	switch c.Log.Format {
 	case "", LogJSON, LogText:
 	default:
@@ -129,4 +161,11 @@ func portOf(addr string) string {
 		return ""
 	}
 	return port
+}
+
+// originURL reports whether s is exactly an origin: http(s)://host[:port].
+func originURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"mime"
 	"net"
 	"net/http"
@@ -42,19 +43,29 @@ func (a *Access) Read(next echo.HandlerFunc) echo.HandlerFunc {
 		if a.dev && loopback(c.Request().RemoteAddr) {
 			return next(c)
 		}
-		raw, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-		if !ok || raw == "" {
-			return errNeedAdmin
-		}
-		claims, err := a.tokens.Verify(c.Request().Context(), raw)
-		if err != nil {
-			return errNeedAdmin
-		}
-		if claims.Role != auth.RoleAdmin {
-			return errNotAdmin
+		raw, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		if err := a.Admit(c.Request().Context(), raw); err != nil {
+			return err
 		}
 		return next(c)
 	}
+}
+
+// Admit is nil when raw is a valid access token of an admin: the problem
+// console_unauthorized (no valid token) or console_forbidden (not an
+// admin's) otherwise. The console's login checks what it obtained with it.
+func (a *Access) Admit(ctx context.Context, raw string) error {
+	if raw == "" {
+		return errNeedAdmin
+	}
+	claims, err := a.tokens.Verify(ctx, raw)
+	if err != nil {
+		return errNeedAdmin
+	}
+	if claims.Role != auth.RoleAdmin {
+		return errNotAdmin
+	}
+	return nil
 }
 
 // Act guards a route that changes something (replay): who may read, and a
@@ -62,8 +73,13 @@ func (a *Access) Read(next echo.HandlerFunc) echo.HandlerFunc {
 // (a form or a simple cross-origin request cannot be one without a CORS
 // preflight, which the admin listener never answers), and a browser's
 // Origin and Sec-Fetch-Site must say it comes from this listener's page.
-func (a *Access) Act(next echo.HandlerFunc) echo.HandlerFunc {
-	return a.Read(func(c echo.Context) error {
+func (a *Access) Act(next echo.HandlerFunc) echo.HandlerFunc { return a.Read(SameSite(next)) }
+
+// SameSite guards a JSON POST that only the console's own page may send
+// (Act without the admin check: the console's login, where the caller has
+// no token yet).
+func SameSite(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
 		r := c.Request()
 		if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
 			return errNotJSONAct
@@ -78,7 +94,7 @@ func (a *Access) Act(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		return next(c)
-	})
+	}
 }
 
 func loopback(remote string) bool {

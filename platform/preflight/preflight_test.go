@@ -89,6 +89,15 @@ func TestMaintenanceNeedsNoServingSecrets(t *testing.T) {
 
 // LOCAL_CALLS is checked with everything else; strict needs nothing more
 // than a process already has (its service credentials sign its own calls).
+// app check refuses a console address that is not an origin.
+func TestConsoleURLIsChecked(t *testing.T) {
+	_, err := load(t, map[string]string{"CONSOLE_URL": "https://ops.example.com/console?x=1"})
+	require.ErrorContains(t, err, "CONSOLE_URL must be http(s)://host[:port]")
+	cfg, err := load(t, map[string]string{"CONSOLE_URL": "https://ops.example.com:8443"})
+	require.NoError(t, err)
+	require.Equal(t, "https://ops.example.com:8443", cfg.PublicConsoleURL())
+}
+
 func TestLocalCallsIsChecked(t *testing.T) {
 	_, err := load(t, map[string]string{"LOCAL_CALLS": "loose", "CALL_RETRIES": "many"})
 	require.Equal(t, config.Problems{

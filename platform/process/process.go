@@ -81,7 +81,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 			advise.MountProbe(e)
 			checks.Mount(e)
 			doc.Mount(e)
-			pages.MountPublic(e, fronts(place))
+			pages.MountPublic(e, fronts(place), cfg.PublicConsoleURL())
 		}),
 		httpserver.Serve, // last: after every module's migrations
 	)

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -131,12 +132,31 @@ func (f *Files) serve(c echo.Context, name string) error {
 	return c.Blob(http.StatusOK, fl.mime, fl.body)
 }
 
+// consoleMark in a page is replaced by the console's public address
+// (HTML-escaped), or by nothing when the public side may not know it.
+const consoleMark = "__CONSOLE_URL__"
+
 // MountPublic serves /docs and /assets/:file on the public port, and the
 // storefront at / when storefront (the process fronts the public API).
-func (f *Files) MountPublic(e *echo.Echo, storefront bool) {
+// consoleURL is the console's address the storefront may link to (its
+// trace view), empty for none.
+func (f *Files) MountPublic(e *echo.Echo, storefront bool, consoleURL string) {
 	e.GET("/docs", f.Page("docs.html"))
 	e.GET("/assets/:file", f.Asset)
 	if storefront {
+		f.fill("index.html", consoleMark, html.EscapeString(consoleURL))
 		e.GET("/", f.Page("index.html"))
 	}
+}
+
+// fill replaces mark in page name with value, once, at mount.
+func (f *Files) fill(name, mark, value string) {
+	fl, ok := f.files[name]
+	if !ok {
+		return
+	}
+	fl.body = bytes.ReplaceAll(fl.body, []byte(mark), []byte(value))
+	sum := sha256.Sum256(fl.body)
+	fl.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	f.files[name] = fl
 }

@@ -15,7 +15,7 @@ import (
 
 func site() webui.Site {
 	return webui.Site{Pages: fstest.MapFS{
-		"index.html":        {Data: []byte("<p>shop</p>")},
+		"index.html":        {Data: []byte(`<meta name="console-url" content="__CONSOLE_URL__"><p>shop</p>`)},
 		"console.html":      {Data: []byte("<p>console</p>")},
 		"docs.html":         {Data: []byte(`<script nonce="__CSP_NONCE__" src="/assets/r.js"></script>`)},
 		"assets/app.js":     {Data: []byte("console.log(1)")},
@@ -39,12 +39,14 @@ func TestPagesAndAssets(t *testing.T) {
 	f, err := site().Load()
 	require.NoError(t, err)
 	e := echo.New()
-	f.MountPublic(e, true)
+	f.MountPublic(e, true, `https://ops.example.com"<`)
 
 	rec := get(t, e, "/")
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Equal(t, webui.PageCSP, rec.Header().Get("Content-Security-Policy"))
 	require.Contains(t, rec.Body.String(), "shop")
+	require.Contains(t, rec.Body.String(), `content="https://ops.example.com&#34;&lt;"`, "the console's address, escaped")
+	require.Equal(t, http.StatusNotModified, get(t, e, "/", "If-None-Match", rec.Header().Get("ETag")).Code)
 
 	rec = get(t, e, "/assets/app.js")
 	require.Equal(t, http.StatusOK, rec.Code)
@@ -64,7 +66,7 @@ func TestDocsNonce(t *testing.T) {
 	f, err := site().Load()
 	require.NoError(t, err)
 	e := echo.New()
-	f.MountPublic(e, false)
+	f.MountPublic(e, false, "")
 	require.Equal(t, http.StatusNotFound, get(t, e, "/").Code, "no storefront where nothing fronts the API")
 
 	seen := map[string]bool{}

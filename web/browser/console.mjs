@@ -47,7 +47,7 @@ await run(async (browser) => {
 
   // An order placed in the storefront, and its trace in the console, with
   // spans from the processes it crossed.
-  const shop = await Guarded.open(browser, "console-order", [base]);
+  const shop = await Guarded.open(browser, "console-order", [base, admin]);
   await shop.page.goto(`${base}/`);
   const register = shop.page.getByRole("form", { name: "Register" });
   await register.getByLabel("Name").fill("Traced Shopper");
@@ -61,18 +61,24 @@ await run(async (browser) => {
   await shop.page.getByRole("status", { name: "Shop status" }).getByText(/confirmed/).waitFor();
   const traceId = (await shop.page.locator("li.order").first().locator(".trace code").textContent()).trim();
   assert.match(traceId, /^[0-9a-f]{32}$/);
-  await shop.close();
-
-  const tr = await Guarded.open(browser, "console-trace", [admin]);
-  await tr.page.goto(`${admin}/console#trace=${traceId}`);
-  const waterfall = tr.page.getByRole("region", { name: `Trace ${traceId}` });
+  // The order links to its trace in the console (the admin listener on
+  // loopback, in development); following it shows the waterfall.
+  const link = shop.page.getByRole("link", { name: /^Trace of order .* in the console$/ });
+  assert.equal(await link.getAttribute("href"), `${admin}/console#trace=${traceId}`);
+  const [followed] = await Promise.all([shop.context.waitForEvent("page"), link.click()]);
+  shop.watch(followed);
+  const waterfall = followed.getByRole("region", { name: `Trace ${traceId}` });
   let seen = new Set();
   await assertEventually(async () => {
     const rows = await waterfall.getByRole("listitem").allTextContents();
     seen = new Set(rows.map((r) => /^process (\S+)/.exec(r)?.[1]).filter(Boolean));
     return [want.gateway, want.orders, want.payments].every((p) => seen.has(p)); // the processes they run in
   }, "spans from the gateway, orders and payments", async () => [...seen].join(", "));
-  await tr.shot("trace");
+  await shop.shot("trace", followed);
+  await shop.close();
+
+  const tr = await Guarded.open(browser, "console-trace", [admin]);
+  await tr.page.goto(`${admin}/console`);
   // The list finds it too, among traces touching orders.
   await tr.page.getByLabel("Module", { exact: true }).selectOption("orders");
   await tr.page.getByRole("button", { name: "List traces" }).click();

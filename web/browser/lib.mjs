@@ -51,29 +51,38 @@ export class Guarded {
       }
       return route.continue();
     });
-    g.page.on("console", (m) => {
-      // Chromium logs every answer of 400 and up as an error; a 4xx is
-      // the API's problem+json, which the page shows (and each test checks
-      // it expects), a 5xx is a failure.
-      if (m.type() !== "error" || /^Failed to load resource: the server responded with a status of 4\d\d /.test(m.text())) return;
-      g.errors.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    g.page.on("pageerror", (e) => g.errors.push(`uncaught: ${e.message}`));
-    g.page.setDefaultTimeout(15_000);
+    // Chromium logs every answer of 400 and up as an error; a 4xx is the
+    // API's problem+json, which the page shows (and each test checks it
+    // expects), a 5xx is a failure.
+    g.watch(g.page);
     opened.push(g);
     return g;
   }
 
   constructor(name, context, page, origins) {
-    Object.assign(this, { name, context, page, origins, requests: [], escaped: [], errors: [] });
+    // expected: console errors a script provokes on purpose (regexps).
+    Object.assign(this, { name, context, page, origins, requests: [], escaped: [], errors: [], expected: [] });
   }
 
-  // shot saves a screenshot as $ARTIFACTS/<name>-<step>.png.
-  async shot(step) {
+  // watch fails the test on a console error or an uncaught exception of
+  // page, another page of this context (a link opened in a new tab).
+  watch(page) {
+    page.on("console", (m) => {
+      if (m.type() !== "error" || /^Failed to load resource: the server responded with a status of 4\d\d /.test(m.text())) return;
+      if (this.expected.some((re) => re.test(`${m.text()} (${m.location().url})`))) return;
+      this.errors.push(`console: ${m.text()} (${m.location().url})`);
+    });
+    page.on("pageerror", (e) => this.errors.push(`uncaught: ${e.message}`));
+    page.setDefaultTimeout(15_000);
+  }
+
+  // shot saves a screenshot as $ARTIFACTS/<name>-<step>.png (of page, by
+  // default the context's first).
+  async shot(step, page = this.page) {
     const dir = process.env.ARTIFACTS;
     if (!dir) return;
     await mkdir(dir, { recursive: true });
-    await this.page.screenshot({ path: join(dir, `${this.name}-${step}.png`), fullPage: this.fullPage ?? true });
+    await page.screenshot({ path: join(dir, `${this.name}-${step}.png`), fullPage: this.fullPage ?? true });
   }
 
   // close fails on any request off the origins or any console error.

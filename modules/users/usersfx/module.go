@@ -48,10 +48,11 @@ var Spec = topology.Spec{
 		fx.Provide(func(r *keys.Ring) auth.KeySource { return r }),
 		fx.Invoke(httpapi.Mount),
 		fx.Invoke(backfillOnStart),
+		fx.Invoke(mountConsoleLogin),
 		events.Outbox("users"),
 		events.Subscriber("users", app.Handlers()),
 	),
-	Remote:   httpapi.API.RemoteOption(),
+	Remote:   fx.Options(httpapi.API.RemoteOption(), fx.Invoke(mountConsoleLogin)),
 	Contract: httpapi.API,
 	Commands: commands,
 }

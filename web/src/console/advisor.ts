@@ -6,6 +6,7 @@
 // demand (a button), not at every poll. The panel builds its own section
 // and navigation link, so the page only has to load it.
 import { call, ApiError } from "../common/api";
+import { accessToken } from "./session";
 import { h, replace, append, announce } from "../common/dom";
 
 interface EdgeCost {
@@ -98,7 +99,8 @@ function mount(): void {
     ev.preventDefault();
     announce(status, "Advising: reading the records and probing a hop…");
     const q = separate.value.trim() ? `?separate=${encodeURIComponent(separate.value.trim())}` : "";
-    call<Report>("GET", `/admin/v1/advise${q}`, { token: sessionStorage.getItem("console-token") ?? undefined })
+    accessToken()
+      .then((token) => call<Report>("GET", `/admin/v1/advise${q}`, { token }))
       .then((res) => {
         render(out, res.body);
         announce(status, `${(res.body.candidates ?? []).length} placements weighed at ${new Date().toLocaleTimeString()}.`);

@@ -1,6 +1,7 @@
 // Events: each local outbox's backlog per subscriber, the oldest
 // undelivered age, the delivery rate, and the dead letters with their last
 // error and a Replay button.
+import { accessToken } from "./session";
 import { call, ApiError } from "../common/api";
 import { h, replace, byId, announce } from "../common/dom";
 import { gather } from "./system";
@@ -45,7 +46,7 @@ async function replay(admin: string, module: string, d: Dead, button: HTMLButton
   try {
     const res = await call<{ replayed: number }>("POST", `/admin/v1/system/replay?admin=${encodeURIComponent(admin)}`, {
       body: { module, id: d.id },
-      token: sessionStorage.getItem("console-token") ?? undefined,
+      token: await accessToken(),
     });
     announce(status, `Replayed ${res.body.replayed} ${res.body.replayed === 1 ? "delivery" : "deliveries"} of ${d.type} ${d.id}.`);
     await refreshEvents(Date.now());

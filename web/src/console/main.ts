@@ -10,6 +10,7 @@ import { setProcesses, listTraces, showTrace } from "./traces";
 import { refreshEvents } from "./events";
 import { refreshSagas } from "./sagas";
 import "./advisor";
+import { setupSession, refused } from "./session";
 
 const status = byId("status");
 const pollMs = 2000;
@@ -34,6 +35,10 @@ async function refresh(): Promise<void> {
     }
     byId("updated").textContent = new Date().toLocaleTimeString();
   } catch (err) {
+    if (refused(err)) {
+      announce(status, "The console needs an admin's login.", "error");
+      return;
+    }
     announce(status, `The console could not load: ${err instanceof ApiError ? err.message : String(err)}`, "error");
   }
 }
@@ -47,6 +52,7 @@ async function refreshProcesses(): Promise<void> {
     ]);
     renderProcesses(placement, config, migrations);
   } catch (err) {
+    if (refused(err)) return;
     announce(status, `The processes could not load: ${err instanceof ApiError ? err.message : String(err)}`, "error");
   }
 }
@@ -54,20 +60,15 @@ async function refreshProcesses(): Promise<void> {
 byId("refresh-processes").addEventListener("click", () => void refreshProcesses());
 
 // Outside development on loopback, the console's routes need an admin's
-// access token (POST /api/v1/auth/token as a user made admin with
-// `app users promote`); it stays in this tab only.
-byId<HTMLFormElement>("token-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const input = byId<HTMLInputElement>("console-token");
-  if (input.value) sessionStorage.setItem("console-token", input.value.trim());
-  else sessionStorage.removeItem("console-token");
-  input.value = "";
-  void refresh();
+// login (see session.ts); after one, everything loads again.
+setupSession(() => {
+  void refresh().then(() => listTraces()).catch(failed("The traces could not load"));
   void refreshProcesses();
 });
 
-const failed = (what: string) => (err: unknown) =>
-  announce(byId("traces-status"), `${what}: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+const failed = (what: string) => (err: unknown) => {
+  if (!refused(err)) announce(byId("traces-status"), `${what}: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+};
 byId<HTMLFormElement>("trace-filter").addEventListener("submit", (ev) => {
   ev.preventDefault();
   listTraces().catch(failed("The traces could not load"));

@@ -1,5 +1,6 @@
 // What the console reads: /admin/v1/system/<part> on its own listener,
 // which gathers that part from this process and every peer.
+import { accessToken } from "./session";
 import { call } from "../common/api";
 
 export interface Answer<T> {
@@ -12,7 +13,7 @@ export interface Answer<T> {
 
 export async function gather<T>(part: string, query = ""): Promise<Answer<T>[]> {
   const res = await call<{ processes: Answer<T>[] }>("GET", `/admin/v1/system/${part}${query ? "?" + query : ""}`, {
-    token: sessionStorage.getItem("console-token") ?? undefined,
+    token: await accessToken(),
   });
   return res.body.processes;
 }

@@ -243,6 +243,21 @@ async function refreshOrders(): Promise<void> {
   for (const o of page.body.items) if (o.status === "pending") void watch(o.id);
 }
 
+// consoleURL is the console's address when the server may show it (its
+// CONSOLE_URL, or the admin listener on loopback in development); the
+// meta tag is filled by the server, empty otherwise.
+const consoleURL = document.querySelector<HTMLMetaElement>('meta[name="console-url"]')?.content ?? "";
+
+// renderTrace links an order to its trace in the console, or names the
+// trace id where the console's address is not public.
+function renderTrace(orderId: string, trace: string): HTMLElement {
+  const id = h("code", {}, trace);
+  if (!/^https?:\/\/[^/]+$/.test(consoleURL)) return h("p", { class: "trace" }, "Trace id: ", id);
+  return h("p", { class: "trace" },
+    h("a", { href: `${consoleURL}/console#trace=${trace}`, target: "_blank", rel: "noopener noreferrer",
+      "aria-label": `Trace of order ${short(orderId)} in the console` }, "Trace ", id));
+}
+
 function renderOrder(o: Order): HTMLElement {
   const steps = h("ol", { class: "steps", id: `steps-${o.id}`, hidden: true });
   const trace = traces.get(o.id);
@@ -250,7 +265,7 @@ function renderOrder(o: Order): HTMLElement {
     h("h3", {}, `Order ${short(o.id)}`),
     h("p", {}, h("span", { class: "order-status" }, describe(o)), ` · ${money(o.total_cents)} · `,
       o.items.map((i) => `${i.quantity} × ${i.name}`).join(", ")),
-    trace ? h("p", { class: "trace" }, "Trace id: ", h("code", {}, trace)) : null,
+    trace ? renderTrace(o.id, trace) : null,
     h("div", { class: "actions" },
       h("button", { type: "button", "aria-expanded": "false", "aria-controls": steps.id, "aria-label": `Steps of order ${short(o.id)}`,
         onclick: (ev) => toggleSteps(o.id, ev.currentTarget as HTMLButtonElement, steps) }, "Steps"),
@@ -276,10 +291,34 @@ async function toggleSteps(id: string, button: HTMLButtonElement, list: HTMLElem
   }
 }
 
+// cancelTries bounds how long (times cancelRetryMs) the page follows a
+// cancellation still under way: the refund runs in orders' saga worker.
+const cancelTries = 60;
+const cancelRetryMs = 500;
+
+// cancelOrder asks orders to cancel id. Orders answers 504 (or 503) when
+// the refund did not finish within its inline time and its saga worker
+// finishes it; the page then follows the order (GET, not a second cancel,
+// which would run the refund step again) until it is cancelled.
+async function cancelOrder(id: string): Promise<Order> {
+  try {
+    return (await session.call<Order>("POST", `/api/v1/orders/${id}/cancel`)).body;
+  } catch (err) {
+    if (!(err instanceof ApiError) || (err.code !== "deadline_exceeded" && err.problem.status !== 503)) throw err;
+    announce(status, `Order ${short(id)}: cancelling, the refund is under way.`);
+  }
+  for (let i = 0; i < cancelTries; i++) {
+    await new Promise((r) => setTimeout(r, cancelRetryMs));
+    const o = (await session.call<Order>("GET", `/api/v1/orders/${id}`)).body;
+    if (o.status === "cancelled") return o;
+  }
+  throw new Error(`order ${short(id)} is still being cancelled; it will be refunded`);
+}
+
 async function cancel(id: string, button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   try {
-    const o = await session.call<Order>("POST", `/api/v1/orders/${id}/cancel`);
+    const o = { body: await cancelOrder(id) };
     const balance = await refreshWallet();
     await refreshOrders();
     announce(status, `Order ${short(id)} ${describe(o.body)}; refunded, the balance is ${money(balance)}.`);

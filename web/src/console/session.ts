@@ -1,0 +1,158 @@
+// The console's admin session. Outside development on loopback, the
+// console's routes need an access token of the users module with role
+// admin: the operator logs in with email and password through this
+// listener's /admin/v1/console/login (which refuses anyone but an admin).
+// The tokens live in this tab's sessionStorage only (never a cookie or a
+// URL); the access token is renewed shortly before it expires, and a
+// refused renewal asks for a new login.
+import { call, ApiError } from "../common/api";
+import { byId } from "../common/dom";
+import { clearErrors, showProblem, value } from "../common/forms";
+
+interface Token {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+}
+
+interface Session {
+  email: string;
+  access: string;
+  refresh: string;
+  renewAt: number; // ms since the epoch
+}
+
+const key = "console-session";
+// renewAheadMs: renew this long before expiry (at most a quarter of the
+// token's life), so no call carries a token that expires on the way.
+const renewAheadMs = 5_000;
+
+let renewing: Promise<void> | null = null;
+let onChange: () => void = () => undefined;
+
+function load(): Session | null {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(key) ?? "null") as Session | null;
+    return s && typeof s.access === "string" ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+function save(email: string, t: Token): void {
+  const life = t.expires_in * 1000;
+  const s: Session = { email, access: t.access_token, refresh: t.refresh_token, renewAt: Date.now() + life - Math.min(renewAheadMs, life / 4) };
+  sessionStorage.setItem(key, JSON.stringify(s));
+  render();
+}
+
+function clear(): void {
+  sessionStorage.removeItem(key);
+  render();
+}
+
+// accessToken is the admin's current access token (renewed first when it
+// is about to expire), or undefined with no session.
+export async function accessToken(): Promise<string | undefined> {
+  let s = load();
+  if (!s) return undefined;
+  if (Date.now() >= s.renewAt) {
+    renewing ??= renew(s).finally(() => (renewing = null));
+    await renewing;
+    s = load();
+  }
+  return s?.access;
+}
+
+async function renew(s: Session): Promise<void> {
+  try {
+    const res = await call<Token>("POST", "/admin/v1/console/refresh", { body: { refresh_token: s.refresh } });
+    save(s.email, res.body);
+  } catch {
+    clear();
+    needLogin("Your session ended: log in again.");
+  }
+}
+
+// refused handles a guarded route's 401 or 403: the login form, with why.
+// It returns whether err was such a refusal.
+export function refused(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false;
+  if (err.code === "console_unauthorized") {
+    const had = load() !== null;
+    clear();
+    needLogin(had ? "Your session ended: log in again." : "");
+    return true;
+  }
+  if (err.code === "console_forbidden") {
+    clear();
+    needLogin("The console is for admins only.");
+    return true;
+  }
+  return false;
+}
+
+function needLogin(message: string): void {
+  const section = byId("login-section");
+  const first = section.hidden;
+  section.hidden = false;
+  if (message) byId("console-login-error").textContent = message;
+  if (first) byId<HTMLInputElement>("console-email").focus();
+}
+
+function render(): void {
+  const s = load();
+  byId("signed-in").hidden = !s;
+  byId("signed-in-as").textContent = s ? `Signed in as ${s.email} (admin)` : "";
+  if (s) byId("login-section").hidden = true;
+}
+
+// setupSession wires the login form and the logout button; changed runs
+// after a login or logout, to reload what the console shows.
+export function setupSession(changed: () => void): void {
+  onChange = changed;
+  const form = byId<HTMLFormElement>("console-login");
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void login(form);
+  });
+  byId("console-logout").addEventListener("click", () => void logout());
+  render();
+}
+
+async function login(form: HTMLFormElement): Promise<void> {
+  clearErrors(form);
+  const email = value(form, "email").trim();
+  const password = value(form, "password");
+  if (!email || !password) {
+    byId("console-login-error").textContent = "Enter the email and password of an admin.";
+    byId<HTMLInputElement>(email ? "console-password" : "console-email").focus();
+    return;
+  }
+  const button = form.querySelector("button")!;
+  button.disabled = true;
+  try {
+    const res = await call<Token>("POST", "/admin/v1/console/login", { body: { email, password } });
+    form.reset();
+    save(email, res.body);
+    onChange();
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "console_forbidden") {
+      form.reset();
+      byId("console-login-error").textContent = `${email} is not an admin: the console is for admins only (an admin can run \`app users promote ${email}\`).`;
+    } else {
+      showProblem(form, err);
+    }
+    byId<HTMLInputElement>("console-email").focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function logout(): Promise<void> {
+  const s = load();
+  clear();
+  if (s) await call("POST", "/admin/v1/console/logout", { body: { refresh_token: s.refresh } }).catch(() => undefined);
+  needLogin("Logged out.");
+  onChange();
+}
