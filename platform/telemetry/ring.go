@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,14 +26,9 @@ const (
 // next to the exporter.
 type Ring struct {
 	mu     sync.Mutex
-	traces map[trace.TraceID]*ringTrace
+	traces map[trace.TraceID][]Span
 	order  []trace.TraceID // oldest first
 	max    int
-}
-
-type ringTrace struct {
-	spans   []Span
-	dropped int
 }
 
 // Span is one recorded span as the console shows it.
@@ -62,7 +58,7 @@ type TraceSummary struct {
 }
 
 // NewRing keeps up to max traces.
-func NewRing(max int) *Ring { return &Ring{traces: map[trace.TraceID]*ringTrace{}, max: max} }
+func NewRing(max int) *Ring { return &Ring{traces: map[trace.TraceID][]Span{}, max: max} }
 
 func (r *Ring) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 func (r *Ring) Shutdown(context.Context) error                  { return nil }
@@ -98,21 +94,17 @@ func (r *Ring) OnEnd(s sdktrace.ReadOnlySpan) {
 	id := s.SpanContext().TraceID()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t, ok := r.traces[id]
+	spans, ok := r.traces[id]
 	if !ok {
 		if len(r.order) >= r.max {
 			delete(r.traces, r.order[0])
 			r.order = r.order[1:]
 		}
-		t = &ringTrace{}
-		r.traces[id] = t
 		r.order = append(r.order, id)
 	}
-	if len(t.spans) >= RingSpans {
-		t.dropped++
-		return
+	if len(spans) < RingSpans { // past the cap, a trace's later spans are left out
+		r.traces[id] = append(spans, sp)
 	}
-	t.spans = append(t.spans, sp)
 }
 
 // Trace returns the spans this process holds of the trace id, by start.
@@ -122,11 +114,7 @@ func (r *Ring) Trace(id string) []Span {
 		return nil
 	}
 	r.mu.Lock()
-	t, ok := r.traces[tid]
-	var out []Span
-	if ok {
-		out = append(out, t.spans...)
-	}
+	out := slices.Clone(r.traces[tid])
 	r.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	return out
@@ -149,11 +137,11 @@ func (r *Ring) Recent(f Filter) []TraceSummary {
 	defer r.mu.Unlock()
 	out := []TraceSummary{}
 	for i := len(r.order) - 1; i >= 0 && (f.Limit <= 0 || len(out) < f.Limit); i-- {
-		s := summarize(r.order[i], r.traces[r.order[i]].spans)
+		s := summarize(r.order[i], r.traces[r.order[i]])
 		if s.DurationMS < f.MinMS || (f.MaxMS > 0 && s.DurationMS >= f.MaxMS) || (f.ErrorsOnly && !s.Error) {
 			continue
 		}
-		if f.Service != "" && !contains(s.Services, f.Service) {
+		if f.Service != "" && !slices.Contains(s.Services, f.Service) {
 			continue
 		}
 		if f.HideProbes && strings.HasPrefix(s.Root, "GET /health") {
@@ -181,7 +169,7 @@ func summarize(id trace.TraceID, spans []Span) TraceSummary {
 		if sp.Error {
 			s.Error = true
 		}
-		if !contains(s.Services, sp.Service) {
+		if !slices.Contains(s.Services, sp.Service) {
 			s.Services = append(s.Services, sp.Service)
 		}
 		// The root here: no parent, or a parent in another process.
@@ -193,13 +181,4 @@ func summarize(id trace.TraceID, spans []Span) TraceSummary {
 	s.Start = start
 	s.DurationMS = float64(end.Sub(start).Microseconds()) / 1000
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"mitosis/platform/telemetry"
 )
@@ -54,3 +57,25 @@ func TestRingKeepsRecentTraces(t *testing.T) {
 	require.Equal(t, "GET /health/ready", ring.Recent(telemetry.Filter{})[0].Root)
 	require.Equal(t, ids[4], ring.Recent(telemetry.Filter{HideProbes: true})[0].TraceID, "probes left out")
 }
+
+// A trace is kept up to RingSpans spans, and found by the module that
+// made it.
+func TestRingCapsATraceAndFindsItByService(t *testing.T) {
+	ring := telemetry.NewRing(2)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(ring),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "orders"))))
+	ctx, root := tr(tp).Start(context.Background(), "root")
+	for range telemetry.RingSpans + 10 {
+		_, child := tr(tp).Start(ctx, "child")
+		child.End()
+	}
+	root.End()
+	id := root.SpanContext().TraceID().String()
+	require.Len(t, ring.Trace(id), telemetry.RingSpans)
+	found := ring.Recent(telemetry.Filter{Service: "orders"})
+	require.Len(t, found, 1)
+	require.Equal(t, id, found[0].TraceID)
+	require.Equal(t, []string{"orders"}, found[0].Services)
+}
+
+func tr(tp *sdktrace.TracerProvider) trace.Tracer { return tp.Tracer("test") }
