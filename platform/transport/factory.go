@@ -64,10 +64,15 @@ func NewFactory(cfg config.Config, creds Credentials, log *slog.Logger) *Factory
 // the module's errors. Calls go through retries, then the module's cap on
 // calls in flight, then its breaker.
 func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
-	g := f.guard(module, base)
+	return f.client(f.http, base, f.guard(module, base), known)
+}
+
+// client is a client of g's module at base, sending through rt, with the
+// factory's timeout and credentials.
+func (f *Factory) client(rt http.RoundTripper, base string, g *guard, known []*problem.Error) *Client {
 	c := &Client{
-		base: base, http: f.http, known: problem.Registry(known...),
-		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
+		base: base, http: rt, known: problem.Registry(known...),
+		timeout: f.calls.Timeout, creds: f.creds, callee: g.module, guard: g,
 	}
 	c.send = g.decorate(c.attempt)
 	return c

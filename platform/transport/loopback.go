@@ -37,12 +37,7 @@ func (f *Factory) Loopback(h http.Handler) *Loopback {
 func (l *Loopback) Client(module string, known ...*problem.Error) *Client {
 	f := l.factory
 	g := &guard{module: module, url: InProcessURL, retries: f.calls.Retries, backoff: f.calls.Backoff}
-	c := &Client{
-		base: InProcessURL, http: l.rt, known: problem.Registry(known...),
-		timeout: f.calls.Timeout, creds: f.creds, callee: module, guard: g,
-	}
-	c.send = g.decorate(c.attempt)
-	return c
+	return f.client(l.rt, InProcessURL, g, known)
 }
 
 // InProcessURL is the base address of a loopback client: never dialled.
