@@ -162,12 +162,12 @@ type RouteRecord struct {
 
 // Routes lists every route seen, sorted by route then method.
 func (r *Registry) Routes() []RouteRecord {
-	r.mu.Lock()
+	r.mu.RLock()
 	routes := make([]*route, 0, len(r.routes))
 	for _, rt := range r.routes {
 		routes = append(routes, rt)
 	}
-	r.mu.Unlock()
+	r.mu.RUnlock()
 	out := make([]RouteRecord, 0, len(routes))
 	for _, rt := range routes {
 		out = append(out, rt.snapshot())
@@ -192,7 +192,7 @@ func (rt *route) snapshot() RouteRecord {
 	}
 	sort.Slice(out.Edges, func(i, j int) bool {
 		a, b := out.Edges[i], out.Edges[j]
-		return a.Caller+">"+a.Callee+"."+a.Method < b.Caller+">"+b.Callee+"."+b.Method
+		return edgeName(a.Caller, a.Callee, a.Method) < edgeName(b.Caller, b.Callee, b.Method)
 	})
 	n := min(rt.recorded, RecentRequests)
 	for i := range int(n) {
@@ -204,9 +204,12 @@ func (rt *route) snapshot() RouteRecord {
 func sortEdgeCalls(calls []EdgeCalls) {
 	sort.Slice(calls, func(i, j int) bool {
 		a, b := calls[i], calls[j]
-		return a.Caller+">"+a.Callee+"."+a.Method < b.Caller+">"+b.Callee+"."+b.Method
+		return edgeName(a.Caller, a.Callee, a.Method) < edgeName(b.Caller, b.Callee, b.Method)
 	})
 }
+
+// edgeName orders the edges of a route's record: caller > callee.Method.
+func edgeName(caller, callee, method string) string { return caller + ">" + callee + "." + method }
 
 // MethodPath is the internal route a contract method is served on, for
 // readers of the records that join a caller's edge with the callee
