@@ -182,12 +182,15 @@ func TestStrictCalleeSeesTheWiresContext(t *testing.T) {
 		assert.LessOrEqual(t, got.Budget, testCalls().Timeout, via)
 	}
 
+	found := false
 	for _, c := range reg.Counts() {
 		if c.Caller == "orders" && c.Method == "Send" {
+			found = true
 			assert.Equal(t, contract.TransportLocal, c.Transport, "a strict call is an in-process edge")
 			assert.Equal(t, uint64(2), c.Calls)
 		}
 	}
+	require.True(t, found, "the edge orders → Send is counted")
 }
 
 // A strict stub never takes the direct shortcut, so the module's stub
