@@ -61,18 +61,19 @@ func Mount(e *echo.Echo, b *Bus) {
 // with the wire's codec, and checked as a remote one is.
 func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory, loop *transport.Loopback) DeliverFunc {
 	return func(ctx context.Context, subscriber string, e Event) error {
-		if b.Has(subscriber) {
-			if loop != nil {
-				return loop.Client(subscriber, Errors...).Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
-			}
+		var c *transport.Client
+		switch {
+		case b.Has(subscriber) && loop == nil:
 			return b.Deliver(ctx, subscriber, e)
-		}
-		url := place.URL(subscriber)
-		if url == "" {
+		case b.Has(subscriber):
+			c = loop.Client(subscriber, Errors...)
+		case place.URL(subscriber) == "":
 			return fmt.Errorf("subscriber %s is neither local nor configured", subscriber)
+		default:
+			c = f.New(subscriber, place.URL(subscriber), Errors...)
 		}
 		// Idempotent: the subscriber's inbox makes a repeat harmless.
-		return f.New(subscriber, url, Errors...).Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
+		return c.Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
 	}
 }
 
