@@ -50,11 +50,8 @@ const maxDeadShown = 100
 func (m *Metrics) States(ctx context.Context) []OutboxState {
 	m.mu.Lock()
 	boxes := append([]outbox(nil), m.outboxes...)
-	counts := map[[2]string]Counts{}
-	for k, c := range m.counts {
-		counts[k] = *c
-	}
 	m.mu.Unlock()
+	counts := m.attempts()
 	sort.Slice(boxes, func(i, j int) bool { return boxes[i].module < boxes[j].module })
 	out := make([]OutboxState, 0, len(boxes))
 	now := time.Now()

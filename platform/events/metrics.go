@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/uptrace/bun"
 )
 
@@ -26,7 +27,6 @@ type Metrics struct {
 	mu       sync.Mutex
 	outboxes []outbox
 	seen     map[string]map[string]bool // module → subscribers that had a backlog once
-	counts   map[[2]string]*Counts      // [publisher, subscriber] → attempts, for the console
 }
 
 // Counts are the delivery attempts of one publisher to one subscriber
@@ -51,8 +51,7 @@ func NewMetrics() *Metrics {
 				"the subscriber's handling; module is the publisher, outcome delivered or failed.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"module", "subscriber", "outcome"}),
-		seen:   map[string]map[string]bool{},
-		counts: map[[2]string]*Counts{},
+		seen: map[string]map[string]bool{},
 	}
 }
 
@@ -84,18 +83,36 @@ func (m *Metrics) observed(publisher, subscriber string, start time.Time, err er
 		publisher = "other"
 	}
 	m.delivery.WithLabelValues(publisher, subscriber, outcome).Observe(time.Since(start).Seconds())
-	m.mu.Lock()
-	c := m.counts[[2]string{publisher, subscriber}]
-	if c == nil {
-		c = &Counts{}
-		m.counts[[2]string{publisher, subscriber}] = c
+}
+
+// attempts are the delivery attempts per [publisher, subscriber], as the
+// duration histogram has counted them.
+func (m *Metrics) attempts() map[[2]string]Counts {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		m.delivery.Collect(ch)
+		close(ch)
+	}()
+	out := map[[2]string]Counts{}
+	for metric := range ch {
+		var d dto.Metric
+		if metric.Write(&d) != nil {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range d.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		k := [2]string{labels["module"], labels["subscriber"]}
+		c, n := out[k], d.GetHistogram().GetSampleCount()
+		if labels["outcome"] == "failed" {
+			c.Failed += n
+		} else {
+			c.Delivered += n
+		}
+		out[k] = c
 	}
-	if err != nil {
-		c.Failed++
-	} else {
-		c.Delivered++
-	}
-	m.mu.Unlock()
+	return out
 }
 
 var (

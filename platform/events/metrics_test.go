@@ -85,6 +85,17 @@ func TestTheBacklogIsScrapedFromTheOutbox(t *testing.T) {
 	assert.Equal(t, 0.0, got["mitosis_events_dead_letters,module=pub,subscriber=sub"].GetGauge().GetValue())
 	assert.Equal(t, 0.0, got["mitosis_events_pending_deliveries,module=pub,subscriber=sub"].GetGauge().GetValue())
 	assert.Equal(t, uint64(2), got["mitosis_events_delivery_duration_seconds,module=pub,outcome=delivered,subscriber=sub"].GetHistogram().GetSampleCount())
+
+	// The console counts the same attempts.
+	states := m.States(context.Background())
+	require.Len(t, states, 1)
+	require.Len(t, states[0].Subscribers, 1)
+	sub := states[0].Subscribers[0]
+	assert.Equal(t, "sub", sub.Subscriber)
+	assert.Equal(t, uint64(2), sub.Delivered)
+	assert.Equal(t, got["mitosis_events_delivery_duration_seconds,module=pub,outcome=failed,subscriber=sub"].GetHistogram().GetSampleCount(),
+		sub.Failed)
+	assert.GreaterOrEqual(t, sub.Failed, uint64(2))
 }
 
 // An outbox whose database does not answer is reported as such, and the
