@@ -141,7 +141,6 @@ func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context,
 		err = named(c.api.module, m.name, err)
 	}
 	took := time.Since(start)
-	e.took(took)
 	e.observe(took)
 	if f != nil { // only then: boxing the values for the encoder allocates
 		e.size(in, out)

@@ -166,7 +166,7 @@ func (r *Registry) Counts() []EdgeCount {
 			}
 		}
 		if e.latency != nil {
-			c.Latency = e.latency.snapshot()
+			c.Latency = e.latency.snapshot(e.sample.nanos.Load())
 		}
 		out = append(out, c)
 	}

@@ -13,16 +13,15 @@ var DurationBuckets = [...]float64{.0005, .001, .0025, .005, .01, .025, .05, .1,
 
 // latency is the duration histogram of one edge's HTTP calls, kept in
 // atomics like the edge's counters, so a call adds to it without a lock or
-// a label lookup and a collector reads it at scrape time. In-process
-// edges have none: they are counted, not timed (see Done).
+// a label lookup and a collector reads it at scrape time. Its sum is the
+// edge's sample's (every HTTP call is timed there too). In-process edges
+// have none: they are counted, not timed (see Done).
 type latency struct {
 	counts [len(DurationBuckets) + 1]atomic.Uint64 // per bucket, the last one +Inf; not cumulative
-	nanos  atomic.Uint64
 }
 
 func (l *latency) observe(d time.Duration) {
 	l.counts[sort.SearchFloat64s(DurationBuckets[:], d.Seconds())].Add(1)
-	l.nanos.Add(uint64(max(d, 0)))
 }
 
 // Latency is an edge's duration histogram at one moment.
@@ -34,8 +33,9 @@ type Latency struct {
 	Buckets []uint64 `json:"buckets"`
 }
 
-func (l *latency) snapshot() *Latency {
-	out := &Latency{Buckets: make([]uint64, len(DurationBuckets)), SumSeconds: time.Duration(l.nanos.Load()).Seconds()}
+// snapshot is the histogram whose calls took nanos in total.
+func (l *latency) snapshot(nanos uint64) *Latency {
+	out := &Latency{Buckets: make([]uint64, len(DurationBuckets)), SumSeconds: time.Duration(nanos).Seconds()}
 	for i := range l.counts {
 		out.Count += l.counts[i].Load()
 		if i < len(DurationBuckets) {
@@ -43,11 +43,4 @@ func (l *latency) snapshot() *Latency {
 		}
 	}
 	return out
-}
-
-// took records the duration of one call over HTTP.
-func (e *Edge) took(d time.Duration) {
-	if e.latency != nil {
-		e.latency.observe(d)
-	}
 }

@@ -84,10 +84,13 @@ func enter(ctx context.Context, e *Edge) (context.Context, *frame) {
 }
 
 // observe adds the duration of a call made through Call to its edge's
-// sample.
+// sample, and to its histogram over HTTP.
 func (e *Edge) observe(d time.Duration) {
 	e.sample.calls.Add(1)
 	e.sample.nanos.Add(uint64(max(d, 0)))
+	if e.latency != nil {
+		e.latency.observe(d)
+	}
 }
 
 // size adds the encoded size of a recorded call's values to its edge's
