@@ -63,8 +63,9 @@ func (c *Contract[S]) newConn(caller string, impl S, local bool, client *transpo
 	if client != nil && caller != "" {
 		client = client.As(caller)
 	}
+	direct := local && client == nil // not strict: a method call
 	cn := &conn[S]{api: c, caller: caller, impl: impl, local: local, client: client, reg: reg, edges: make([]*Edge, len(c.methods)),
-		fast: local && client == nil && !reg.tracing.On(), spans: c.spans(caller, local && client == nil, via, reg)}
+		fast: direct && !reg.tracing.On(), spans: c.spans(caller, direct, via, reg)}
 	for i, m := range c.methods {
 		cn.edges[i] = reg.edge(caller, c.module, m.name, via, c.errors)
 	}
