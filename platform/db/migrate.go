@@ -86,8 +86,8 @@ func (m *Migrator) Down(ctx context.Context) ([]string, error) {
 
 // Status is one migration and whether it is applied.
 type Status struct {
-	Name    string
-	Applied bool
+	Name    string `json:"name"`
+	Applied bool   `json:"applied"`
 }
 
 // Status lists every known migration in order.

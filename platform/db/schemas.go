@@ -19,17 +19,11 @@ func (c *Cluster) track(module, schema string, m *Migrator) {
 
 // SchemaMigrations is every known migration of one local module's schema.
 type SchemaMigrations struct {
-	Module     string            `json:"module"`
-	Schema     string            `json:"schema"`
-	Migrations []MigrationStatus `json:"migrations"`
+	Module     string   `json:"module"`
+	Schema     string   `json:"schema"`
+	Migrations []Status `json:"migrations"`
 	// Error is why the status could not be read (the database is down).
 	Error string `json:"error,omitempty"`
-}
-
-// MigrationStatus is one migration and whether it is applied.
-type MigrationStatus struct {
-	Name    string `json:"name"`
-	Applied bool   `json:"applied"`
 }
 
 // Migrations lists the migrations of every local module's schema, by
@@ -41,14 +35,12 @@ func (c *Cluster) Migrations(ctx context.Context) []SchemaMigrations {
 	sort.Slice(list, func(i, j int) bool { return list[i].module < list[j].module })
 	out := make([]SchemaMigrations, 0, len(list))
 	for _, s := range list {
-		sm := SchemaMigrations{Module: s.module, Schema: s.schema, Migrations: []MigrationStatus{}}
+		sm := SchemaMigrations{Module: s.module, Schema: s.schema, Migrations: []Status{}}
 		st, err := s.m.Status(ctx)
 		if err != nil {
 			sm.Error = "the migration status could not be read"
 		}
-		for _, m := range st {
-			sm.Migrations = append(sm.Migrations, MigrationStatus{Name: m.Name, Applied: m.Applied})
-		}
+		sm.Migrations = append(sm.Migrations, st...)
 		out = append(out, sm)
 	}
 	return out
