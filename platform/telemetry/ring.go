@@ -102,7 +102,9 @@ func (r *Ring) OnEnd(s sdktrace.ReadOnlySpan) {
 		}
 		r.order = append(r.order, id)
 	}
-	if len(spans) < RingSpans { // past the cap, a trace's later spans are left out
+	// Past the cap a trace's later spans are left out, but not its root
+	// here (which ends last): the list names a trace by it.
+	if len(spans) < RingSpans || !s.Parent().IsValid() || s.Parent().IsRemote() {
 		r.traces[id] = append(spans, sp)
 	}
 }

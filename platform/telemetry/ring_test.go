@@ -58,8 +58,8 @@ func TestRingKeepsRecentTraces(t *testing.T) {
 	require.Equal(t, ids[4], ring.Recent(telemetry.Filter{HideProbes: true})[0].TraceID, "probes left out")
 }
 
-// A trace is kept up to RingSpans spans, and found by the module that
-// made it.
+// A trace is kept up to RingSpans spans and its root, and found by the
+// module that made it.
 func TestRingCapsATraceAndFindsItByService(t *testing.T) {
 	ring := telemetry.NewRing(2)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(ring),
@@ -71,10 +71,11 @@ func TestRingCapsATraceAndFindsItByService(t *testing.T) {
 	}
 	root.End()
 	id := root.SpanContext().TraceID().String()
-	require.Len(t, ring.Trace(id), telemetry.RingSpans)
+	require.Len(t, ring.Trace(id), telemetry.RingSpans+1)
 	found := ring.Recent(telemetry.Filter{Service: "orders"})
 	require.Len(t, found, 1)
 	require.Equal(t, id, found[0].TraceID)
+	require.Equal(t, "root", found[0].Root, "the root ended last, past the cap, and is kept")
 	require.Equal(t, []string{"orders"}, found[0].Services)
 }
 
