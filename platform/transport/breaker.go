@@ -56,8 +56,14 @@ func (b *breaker) wrap(next send) send {
 	}
 }
 
-// state is closed, open or half-open.
-func (b *breaker) state() string { return b.cb.State().String() }
+// state is closed, open or half-open; closed for no breaker (a
+// loopback's), which never opens.
+func (b *breaker) state() string {
+	if b == nil {
+		return gobreaker.StateClosed.String()
+	}
+	return b.cb.State().String()
+}
 
 // remoteFault reports whether err says the remote module is unwell: no
 // answer (refused, reset, out of time) or a 5xx answer.
