@@ -60,8 +60,12 @@ type DeadLetter struct {
 // bus), then the events the module gave up on as a subscriber (broker),
 // oldest first.
 func DeadLetters(ctx context.Context, db bun.IDB) ([]DeadLetter, error) {
-	var out []DeadLetter
-	err := db.NewRaw(`SELECT id, type, aggregate_id, source, payload, occurred_at, subscriber, attempts, last_error FROM (
+	return deadLetters(ctx, db, 0)
+}
+
+// deadLetters is DeadLetters, the first limit of them (0: all).
+func deadLetters(ctx context.Context, db bun.IDB, limit int) ([]DeadLetter, error) {
+	query := `SELECT id, type, aggregate_id, source, payload, occurred_at, subscriber, attempts, last_error FROM (
 		SELECT 1 AS kind, d.event_seq AS seq, o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at,
 			d.subscriber, d.attempts, coalesce(d.last_error, '') AS last_error
 		FROM event_deliveries d JOIN event_outbox o ON o.seq = d.event_seq
@@ -69,8 +73,14 @@ func DeadLetters(ctx context.Context, db bun.IDB) ([]DeadLetter, error) {
 		UNION ALL
 		SELECT 2, 0, event_id, type, aggregate_id, source, payload, occurred_at, subscriber, attempts, last_error
 		FROM event_dead_letters WHERE status = 'dead') dl
-		ORDER BY kind, seq, occurred_at, subscriber`).Scan(ctx, &out)
-	if err != nil {
+		ORDER BY kind, seq, occurred_at, subscriber`
+	var args []any
+	if limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, limit)
+	}
+	var out []DeadLetter
+	if err := db.NewRaw(query, args...).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
 	return out, nil

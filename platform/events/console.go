@@ -79,14 +79,11 @@ func (m *Metrics) States(ctx context.Context) []OutboxState {
 			}
 		}
 		sort.Slice(st.Subscribers, func(i, j int) bool { return st.Subscribers[i].Subscriber < st.Subscribers[j].Subscriber })
-		dead, err := DeadLetters(ctx, o.db)
+		dead, err := deadLetters(ctx, o.db, maxDeadShown)
 		if err != nil {
 			st.Error = "the dead letters could not be read"
 		}
-		for i, d := range dead {
-			if i == maxDeadShown {
-				break
-			}
+		for _, d := range dead {
 			st.DeadLetters = append(st.DeadLetters, DeadLetterView{ID: d.ID, Type: d.Type, Subscriber: d.Subscriber,
 				Attempts: d.Attempts, LastError: d.LastError, OccurredAt: d.OccurredAt})
 		}

@@ -73,6 +73,12 @@ func TestTheBacklogIsScrapedFromTheOutbox(t *testing.T) {
 	got = gathered(t, reg)
 	assert.Equal(t, 0.0, got["mitosis_events_pending_deliveries,module=pub,subscriber=sub"].GetGauge().GetValue(),
 		"the dead are not pending")
+	dead := m.States(context.Background())
+	require.Len(t, dead, 1)
+	require.Len(t, dead[0].DeadLetters, 2, "the console lists the dead letters")
+	assert.Equal(t, "sub", dead[0].DeadLetters[0].Subscriber)
+	assert.Equal(t, "subscriber down", dead[0].DeadLetters[0].LastError)
+	assert.Empty(t, dead[0].Error)
 
 	// Replayed and delivered: nothing waits, nothing is dead.
 	n, err := events.Replay(context.Background(), w.pub, "")
