@@ -11,6 +11,7 @@ package advise
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,6 +76,26 @@ func (a Admin) Read(ctx context.Context, base string) (Process, error) {
 	}
 	return out, nil
 }
+
+// ReadAll reads every process at bases: the records of those that
+// answered (each with its base in Admin), the bases of those that did not,
+// and why, one error each.
+func (a Admin) ReadAll(ctx context.Context, bases []string) (procs []Process, unreachable []string, err error) {
+	var errs []error
+	for _, base := range bases {
+		p, err := a.Read(ctx, base)
+		if err != nil {
+			unreachable = append(unreachable, base)
+			errs = append(errs, fmt.Errorf("read the records of %s: %w", base, err))
+			continue
+		}
+		procs = append(procs, p)
+	}
+	return procs, unreachable, errors.Join(errs...)
+}
+
+// NoRecords says why there is nothing to weigh yet.
+const NoRecords = "no recorded requests yet (RECORD_EVERY=0 records none): send some traffic first"
 
 // Probe asks the process at base to time round trips to itself.
 func (a Admin) Probe(ctx context.Context, base string, in ProbeRequest) (ProbeResult, error) {

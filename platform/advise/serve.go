@@ -2,6 +2,7 @@ package advise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -61,24 +62,18 @@ func (s *Service) Advise(ctx context.Context, separate []string) (SystemReport, 
 	defer s.mu.Unlock()
 	bases := []string{s.self()}
 	for _, p := range s.peers {
-		if p != bases[0] {
-			bases = append(bases, strings.TrimRight(p, "/"))
+		if p = strings.TrimRight(p, "/"); p != bases[0] {
+			bases = append(bases, p)
 		}
 	}
-	out := SystemReport{Unreachable: []string{}}
-	var procs []Process
-	for _, base := range bases {
-		p, err := s.client.Read(ctx, base)
-		if err != nil {
-			out.Unreachable = append(out.Unreachable, base)
-			continue
-		}
-		procs = append(procs, p)
-		out.Processes = append(out.Processes, base)
+	procs, unreachable, _ := s.client.ReadAll(ctx, bases) // those that do not answer are named, their records left out
+	out := SystemReport{Unreachable: append([]string{}, unreachable...)}
+	for _, p := range procs {
+		out.Processes = append(out.Processes, p.Admin)
 	}
 	sys := Merge(procs)
 	if len(sys.Routes) == 0 {
-		out.Note = "no recorded requests yet (RECORD_EVERY=0 records none): send some traffic first"
+		out.Note = NoRecords
 		out.Candidates = []Prediction{}
 		return out, nil
 	}
@@ -105,8 +100,9 @@ func (s *Service) Serve(c echo.Context) error {
 	}
 	r, err := s.Advise(c.Request().Context(), separate)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "--separate") {
-			return problem.Invalid("separate", strings.TrimPrefix(err.Error(), "--separate: "))
+		var bad *SeparateError
+		if errors.As(err, &bad) {
+			return problem.Invalid("separate", bad.Reason)
 		}
 		return err
 	}
