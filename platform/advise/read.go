@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"mitosis/platform/contract"
 )
@@ -25,19 +24,16 @@ import (
 type Process struct {
 	Admin string `json:"admin"`
 	// Services are the modules it runs; Modules every module it knows.
-	Services  []string               `json:"services"`
-	Modules   []string               `json:"modules"`
-	StartedAt time.Time              `json:"started_at"`
-	ReadAt    time.Time              `json:"read_at"`
-	Edges     []contract.EdgeCount   `json:"edges"`
-	Routes    []contract.RouteRecord `json:"routes"`
+	Services []string               `json:"services"`
+	Modules  []string               `json:"modules"`
+	Edges    []contract.EdgeCount   `json:"edges"`
+	Routes   []contract.RouteRecord `json:"routes"`
 }
 
 // placement is the part of /admin/v1/placement the advisor reads.
 type placement struct {
 	Process struct {
-		Services  []string  `json:"services"`
-		StartedAt time.Time `json:"started_at"`
+		Services []string `json:"services"`
 	} `json:"process"`
 	Modules []struct {
 		Name string `json:"name"`
@@ -69,8 +65,7 @@ func (a Admin) Read(ctx context.Context, base string) (Process, error) {
 	if err := a.get(ctx, base+"/admin/v1/routes", &routes); err != nil {
 		return Process{}, err
 	}
-	out := Process{Admin: base, Services: p.Process.Services, StartedAt: p.Process.StartedAt, ReadAt: time.Now().UTC(),
-		Edges: edges.Edges, Routes: routes.Routes}
+	out := Process{Admin: base, Services: p.Process.Services, Edges: edges.Edges, Routes: routes.Routes}
 	for _, m := range p.Modules {
 		out.Modules = append(out.Modules, m.Name)
 	}
