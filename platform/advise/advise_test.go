@@ -15,6 +15,7 @@ import (
 	"mitosis/platform/advise"
 	"mitosis/platform/config"
 	"mitosis/platform/contract"
+	"mitosis/platform/problem"
 	"mitosis/platform/transport"
 )
 
@@ -175,4 +176,47 @@ func TestProbeTimesRoundTripsOverLoopback(t *testing.T) {
 
 	_, err = p.Probe(context.Background(), advise.ProbeRequest{Calls: advise.MaxProbeCalls + 1})
 	require.Error(t, err)
+}
+
+// The admin route reads this process and its peers over HTTP, names the
+// peers that do not answer (leaving their records out), and answers a
+// ?separate= naming no module with a validation problem on that field.
+func TestAdminRouteReadsItsPeersAndRefusesAnUnknownModuleToSeparate(t *testing.T) {
+	p := oneProcess()
+	e := echo.New()
+	e.GET("/admin/v1/placement", func(c echo.Context) error {
+		mods := []map[string]string{}
+		for _, m := range p.Modules {
+			mods = append(mods, map[string]string{"name": m})
+		}
+		return c.JSON(200, map[string]any{"process": map[string]any{"services": p.Services}, "modules": mods})
+	})
+	e.GET("/admin/v1/edges", func(c echo.Context) error { return c.JSON(200, map[string]any{"edges": p.Edges}) })
+	e.GET("/admin/v1/routes", func(c echo.Context) error { return c.JSON(200, map[string]any{"routes": p.Routes}) })
+	advise.MountProbe(e)
+	self := httptest.NewServer(e)
+	t.Cleanup(self.Close)
+	gone := httptest.NewServer(echo.New())
+	gone.Close()
+
+	f := transport.NewFactory(config.Config{Calls: config.Calls{Timeout: 5 * time.Second, MaxConcurrency: 4,
+		BreakerFailures: 5, BreakerCooldown: time.Second}}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	prober := advise.NewProber(f, func() string { return self.Listener.Addr().String() }, "orders")
+	s := advise.NewService(func() string { return self.URL }, []string{self.URL + "/", gone.URL}, prober)
+
+	r, err := s.Advise(context.Background(), []string{"orders", "payments"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{self.URL}, r.Processes, "a peer that is this process is read once")
+	assert.Equal(t, []string{gone.URL}, r.Unreachable)
+	assert.Empty(t, r.Note)
+	apart := find(t, r.Report, "least added latency separating orders, payments")
+	assert.NotEmpty(t, apart.Routes)
+
+	c := e.NewContext(httptest.NewRequest("GET", "/admin/v1/advise?separate=orders,shelf", nil), httptest.NewRecorder())
+	err = s.Serve(c)
+	var invalid *problem.ValidationError
+	require.ErrorAs(t, err, &invalid)
+	require.Len(t, invalid.Fields, 1)
+	assert.Equal(t, "separate", invalid.Fields[0].Field)
+	assert.Contains(t, invalid.Fields[0].Message, `no module "shelf"`)
 }

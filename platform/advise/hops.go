@@ -51,8 +51,7 @@ func (f FixedHop) Source() string {
 }
 
 // Probed measures hops with the hop probe of the process at Admin, once
-// per size (rounded up to a power of two, so edges of about the same size
-// share a measurement).
+// per size (see sizedHops).
 type Probed struct {
 	Client Admin
 	Base   string
@@ -62,41 +61,28 @@ type Probed struct {
 	// Target is the peer the process calls ("": itself).
 	Target string
 
-	cache map[[2]int]Hop
+	sized sizedHops
 }
-
-// defaultBytes is the size assumed for an edge no recorded call sized.
-const defaultBytes = 256
 
 // Hop probes size, or returns the probe already made for it.
 func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
-	if !size.Known {
-		size = EdgeSize{RequestBytes: defaultBytes, ResponseBytes: defaultBytes}
-	}
-	k := [2]int{roundUp(size.RequestBytes), roundUp(size.ResponseBytes)}
-	if h, ok := p.cache[k]; ok {
-		return h, nil
-	}
-	// With a peer in this process, the probed process's CPU is the
-	// caller's end only: the callee's end is this process's, measured
-	// around the probe (its own request to the admin route is a small
-	// share of hundreds of round trips).
-	before := processCPU()
-	res, err := p.Client.Probe(ctx, p.Base, ProbeRequest{Calls: p.Calls, RequestBytes: k[0], ResponseBytes: k[1],
-		PauseMicros: int(p.Pause / time.Microsecond), Target: p.Target})
-	if err != nil {
-		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
-	}
-	cpu := res.CPUSecondsPerCall
-	if p.Target != "" {
-		cpu += (processCPU() - before).Seconds() / float64(p.Calls+min(p.Calls, 20)) // the warm-up's round trips too
-	}
-	h := newHop(k[0], k[1], res.Seconds, cpu)
-	if p.cache == nil {
-		p.cache = map[[2]int]Hop{}
-	}
-	p.cache[k] = h
-	return h, nil
+	return p.sized.hop(ctx, size, func(ctx context.Context, reqBytes, respBytes int) (Hop, error) {
+		// With a peer in this process, the probed process's CPU is the
+		// caller's end only: the callee's end is this process's, measured
+		// around the probe (its own request to the admin route is a small
+		// share of hundreds of round trips).
+		before := processCPU()
+		res, err := p.Client.Probe(ctx, p.Base, ProbeRequest{Calls: p.Calls, RequestBytes: reqBytes, ResponseBytes: respBytes,
+			PauseMicros: int(p.Pause / time.Microsecond), Target: p.Target})
+		if err != nil {
+			return Hop{}, err
+		}
+		cpu := res.CPUSecondsPerCall
+		if p.Target != "" {
+			cpu += (processCPU() - before).Seconds() / float64(p.Calls+min(p.Calls, 20)) // the warm-up's round trips too
+		}
+		return newHop(reqBytes, respBytes, res.Seconds, cpu), nil
+	})
 }
 
 // Source names the probe.
@@ -106,6 +92,35 @@ func (p *Probed) Source() string {
 		to = "the advisor's process"
 	}
 	return fmt.Sprintf("measured: %d round trips per size, %s apart, from %s to %s through the transport on loopback", p.Calls, p.Pause, p.Base, to)
+}
+
+// defaultBytes is the size assumed for an edge no recorded call sized.
+const defaultBytes = 256
+
+// sizedHops measures a hop once per size, rounded up to a power of two so
+// that edges of about the same size share a measurement.
+type sizedHops struct {
+	cache map[[2]int]Hop
+}
+
+// hop returns the hop measured for size, measuring it first if need be.
+func (c *sizedHops) hop(ctx context.Context, size EdgeSize, measure func(ctx context.Context, reqBytes, respBytes int) (Hop, error)) (Hop, error) {
+	if !size.Known {
+		size = EdgeSize{RequestBytes: defaultBytes, ResponseBytes: defaultBytes}
+	}
+	k := [2]int{roundUp(size.RequestBytes), roundUp(size.ResponseBytes)}
+	if h, ok := c.cache[k]; ok {
+		return h, nil
+	}
+	h, err := measure(ctx, k[0], k[1])
+	if err != nil {
+		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
+	}
+	if c.cache == nil {
+		c.cache = map[[2]int]Hop{}
+	}
+	c.cache[k] = h
+	return h, nil
 }
 
 func roundUp(b float64) int {

@@ -95,6 +95,12 @@ func without(list []string, drop ...string) []string {
 	return out
 }
 
+// SeparateError is a set of modules to separate (--separate, ?separate=)
+// that names no module, too few, or too many placements to weigh.
+type SeparateError struct{ Reason string }
+
+func (e *SeparateError) Error() string { return "--separate: " + e.Reason }
+
 // maxSearch bounds the placements Separating weighs.
 const maxSearch = 1 << 16
 
@@ -105,17 +111,17 @@ const maxSearch = 1 << 16
 func Separating(s System, separate []string) ([]Placement, error) {
 	for _, m := range separate {
 		if !slices.Contains(s.Modules, m) {
-			return nil, fmt.Errorf("--separate: no module %q (modules: %s)", m, strings.Join(s.Modules, ", "))
+			return nil, &SeparateError{fmt.Sprintf("no module %q (modules: %s)", m, strings.Join(s.Modules, ", "))}
 		}
 	}
 	if len(separate) < 2 {
-		return nil, fmt.Errorf("--separate needs at least two modules, got %q", strings.Join(separate, ","))
+		return nil, &SeparateError{fmt.Sprintf("needs at least two modules, got %q", strings.Join(separate, ","))}
 	}
 	rest := without(s.Modules, separate...)
 	n := 1
 	for range rest {
 		if n *= len(separate); n > maxSearch {
-			return nil, fmt.Errorf("--separate: %d placements to weigh, more than %d", n, maxSearch)
+			return nil, &SeparateError{fmt.Sprintf("%d placements to weigh, more than %d", n, maxSearch)}
 		}
 	}
 	var out []Placement

@@ -130,34 +130,41 @@ func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
 	out := Prediction{Placement: p, Expensive: []EdgeCost{}}
 	cand, cur := p.groupOf(), now.groupOf()
 	delta := func(e Edge) int { return b2i(crosses(cand, e)) - b2i(crosses(cur, e)) }
+	// The added CPU comes first: the load it puts on the cores delays
+	// every route's own work (see AddedCPULoad).
+	means := make([]map[Edge]float64, len(s.Routes))
+	for i, rt := range s.Routes {
+		means[i] = meanCalls(rt)
+		for e, n := range means[i] {
+			out.CPUSecondsPerSecond += rt.Rate * n * float64(delta(e)) * hops[e].CPUSeconds
+		}
+	}
+	if s.Cores >= 1 {
+		out.AddedCPULoad = min(max(out.CPUSecondsPerSecond/float64(s.Cores), -maxLoad), maxLoad)
+	}
 	perEdge := map[Edge]*EdgeCost{}
 	rng := rand.New(rand.NewPCG(1, 2)) // the same records give the same report
-	out.AddedCPULoad = addedLoad(s, hops, delta)
-	for _, rt := range s.Routes {
-		rp, mean := predictRoute(rt, s.Sizes, hops, cand, delta, out.AddedCPULoad, rng)
-		out.Routes = append(out.Routes, rp)
+	for i, rt := range s.Routes {
+		out.Routes = append(out.Routes, predictRoute(rt, means[i], s.Sizes, hops, cand, delta, out.AddedCPULoad, rng))
 		w := rt.Rate
 		if w == 0 {
 			w = 1 // no rate known: every route weighs the same
 		}
-		for e, n := range mean {
+		for e, n := range means[i] {
 			h := hops[e]
-			if crosses(cand, e) {
-				out.CallsPerSecond += rt.Rate * n
-				out.BytesPerSecond += rt.Rate * n * bytesOf(s.Sizes[e])
+			out.score += w * n * float64(delta(e)) * h.P50
+			if !crosses(cand, e) {
+				continue
 			}
-			if crosses(cand, e) {
-				c := perEdge[e]
-				if c == nil {
-					c = &EdgeCost{Edge: e, BytesPerCall: bytesOf(s.Sizes[e]), HopP50: h.P50}
-					perEdge[e] = c
-				}
-				c.CallsPerSecond += rt.Rate * n
-				c.Added += w * n * h.P50
+			out.CallsPerSecond += rt.Rate * n
+			out.BytesPerSecond += rt.Rate * n * bytesOf(s.Sizes[e])
+			c := perEdge[e]
+			if c == nil {
+				c = &EdgeCost{Edge: e, BytesPerCall: bytesOf(s.Sizes[e]), HopP50: h.P50}
+				perEdge[e] = c
 			}
-			d := float64(delta(e))
-			out.CPUSecondsPerSecond += rt.Rate * n * d * h.CPUSeconds
-			out.score += w * n * d * h.P50
+			c.CallsPerSecond += rt.Rate * n
+			c.Added += w * n * h.P50
 		}
 	}
 	for _, c := range perEdge {
@@ -170,20 +177,27 @@ func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
 	return out
 }
 
-// predictRoute simulates the route's recorded requests with each crossing
-// call's hop drawn from the measured ones, and returns the prediction and
-// the mean calls per request of each edge.
-func predictRoute(rt Route, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map[string]int, delta func(Edge) int,
-	load float64, rng *rand.Rand) (RoutePrediction, map[Edge]float64) {
-	rp := RoutePrediction{Method: rt.Method, Route: rt.Path, Rate: rt.Rate, Recorded: len(rt.Samples), MaxDepth: rt.MaxDepth,
-		Crossing: []EdgeCost{}}
+// meanCalls is the calls a recorded request of rt makes of each edge, on
+// average.
+func meanCalls(rt Route) map[Edge]float64 {
 	mean := map[Edge]float64{}
-	now := make([]float64, 0, len(rt.Samples))
 	for _, smp := range rt.Samples {
-		now = append(now, smp.Seconds)
 		for e, n := range smp.Calls {
 			mean[e] += n / float64(len(rt.Samples))
 		}
+	}
+	return mean
+}
+
+// predictRoute simulates the route's recorded requests with each crossing
+// call's hop drawn from the measured ones; mean is meanCalls(rt).
+func predictRoute(rt Route, mean map[Edge]float64, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map[string]int,
+	delta func(Edge) int, load float64, rng *rand.Rand) RoutePrediction {
+	rp := RoutePrediction{Method: rt.Method, Route: rt.Path, Rate: rt.Rate, Recorded: len(rt.Samples), MaxDepth: rt.MaxDepth,
+		Crossing: []EdgeCost{}}
+	now := make([]float64, 0, len(rt.Samples))
+	for _, smp := range rt.Samples {
+		now = append(now, smp.Seconds)
 	}
 	sort.Float64s(now)
 	rp.NowP50, rp.NowP99 = quantile(now, .5), quantile(now, .99)
@@ -200,7 +214,7 @@ func predictRoute(rt Route, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map
 	}
 	sort.Slice(rp.Crossing, func(i, j int) bool { return rp.Crossing[i].Added > rp.Crossing[j].Added })
 	if len(rt.Samples) == 0 {
-		return rp, mean
+		return rp
 	}
 	added := make([]float64, draws)
 	for i := range added {
@@ -225,33 +239,12 @@ func predictRoute(rt Route, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map
 	}
 	sort.Float64s(added)
 	rp.AddedP50, rp.AddedP99 = quantile(added, .5), quantile(added, .99)
-	return rp, mean
+	return rp
 }
 
 // maxLoad bounds the added CPU load the model weighs: near 1 the queue
 // has no steady state and load/(1−load) says nothing useful.
 const maxLoad = 0.9
-
-// addedLoad is the share of the cores the calls a placement adds (or
-// saves, negative) would keep busy at the recorded rates: the hop's CPU,
-// both ends, per crossing call.
-func addedLoad(s System, hops map[Edge]Hop, delta func(Edge) int) float64 {
-	if s.Cores < 1 {
-		return 0
-	}
-	var cpu float64
-	for _, rt := range s.Routes {
-		if len(rt.Samples) == 0 {
-			continue
-		}
-		for _, smp := range rt.Samples {
-			for e, n := range smp.Calls {
-				cpu += rt.Rate * n * float64(delta(e)) * hops[e].CPUSeconds / float64(len(rt.Samples))
-			}
-		}
-	}
-	return min(max(cpu/float64(s.Cores), -maxLoad), maxLoad)
-}
 
 func bytesOf(s EdgeSize) float64 {
 	if !s.Known {

@@ -11,11 +11,11 @@ package advise
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"mitosis/platform/contract"
 )
@@ -24,19 +24,16 @@ import (
 type Process struct {
 	Admin string `json:"admin"`
 	// Services are the modules it runs; Modules every module it knows.
-	Services  []string               `json:"services"`
-	Modules   []string               `json:"modules"`
-	StartedAt time.Time              `json:"started_at"`
-	ReadAt    time.Time              `json:"read_at"`
-	Edges     []contract.EdgeCount   `json:"edges"`
-	Routes    []contract.RouteRecord `json:"routes"`
+	Services []string               `json:"services"`
+	Modules  []string               `json:"modules"`
+	Edges    []contract.EdgeCount   `json:"edges"`
+	Routes   []contract.RouteRecord `json:"routes"`
 }
 
 // placement is the part of /admin/v1/placement the advisor reads.
 type placement struct {
 	Process struct {
-		Services  []string  `json:"services"`
-		StartedAt time.Time `json:"started_at"`
+		Services []string `json:"services"`
 	} `json:"process"`
 	Modules []struct {
 		Name string `json:"name"`
@@ -68,13 +65,32 @@ func (a Admin) Read(ctx context.Context, base string) (Process, error) {
 	if err := a.get(ctx, base+"/admin/v1/routes", &routes); err != nil {
 		return Process{}, err
 	}
-	out := Process{Admin: base, Services: p.Process.Services, StartedAt: p.Process.StartedAt, ReadAt: time.Now().UTC(),
-		Edges: edges.Edges, Routes: routes.Routes}
+	out := Process{Admin: base, Services: p.Process.Services, Edges: edges.Edges, Routes: routes.Routes}
 	for _, m := range p.Modules {
 		out.Modules = append(out.Modules, m.Name)
 	}
 	return out, nil
 }
+
+// ReadAll reads every process at bases: the records of those that
+// answered (each with its base in Admin), the bases of those that did not,
+// and why, one error each.
+func (a Admin) ReadAll(ctx context.Context, bases []string) (procs []Process, unreachable []string, err error) {
+	var errs []error
+	for _, base := range bases {
+		p, err := a.Read(ctx, base)
+		if err != nil {
+			unreachable = append(unreachable, base)
+			errs = append(errs, fmt.Errorf("read the records of %s: %w", base, err))
+			continue
+		}
+		procs = append(procs, p)
+	}
+	return procs, unreachable, errors.Join(errs...)
+}
+
+// NoRecords says why there is nothing to weigh yet.
+const NoRecords = "no recorded requests yet (RECORD_EVERY=0 records none): send some traffic first"
 
 // Probe asks the process at base to time round trips to itself.
 func (a Admin) Probe(ctx context.Context, base string, in ProbeRequest) (ProbeResult, error) {

@@ -2,6 +2,7 @@ package advise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -43,9 +44,8 @@ type Service struct {
 	prober *Prober
 	client Admin
 
-	mu    sync.Mutex // one report at a time
-	hops  *cachedHops
-	hopAt time.Time
+	mu   sync.Mutex // one report at a time
+	hops *cachedHops
 }
 
 // NewService advises on this process (its admin listener at self()) and
@@ -62,29 +62,23 @@ func (s *Service) Advise(ctx context.Context, separate []string) (SystemReport, 
 	defer s.mu.Unlock()
 	bases := []string{s.self()}
 	for _, p := range s.peers {
-		if p != bases[0] {
-			bases = append(bases, strings.TrimRight(p, "/"))
+		if p = strings.TrimRight(p, "/"); p != bases[0] {
+			bases = append(bases, p)
 		}
 	}
-	out := SystemReport{Unreachable: []string{}}
-	var procs []Process
-	for _, base := range bases {
-		p, err := s.client.Read(ctx, base)
-		if err != nil {
-			out.Unreachable = append(out.Unreachable, base)
-			continue
-		}
-		procs = append(procs, p)
-		out.Processes = append(out.Processes, base)
+	procs, unreachable, _ := s.client.ReadAll(ctx, bases) // those that do not answer are named, their records left out
+	out := SystemReport{Unreachable: append([]string{}, unreachable...)}
+	for _, p := range procs {
+		out.Processes = append(out.Processes, p.Admin)
 	}
 	sys := Merge(procs)
 	if len(sys.Routes) == 0 {
-		out.Note = "no recorded requests yet (RECORD_EVERY=0 records none): send some traffic first"
+		out.Note = NoRecords
 		out.Candidates = []Prediction{}
 		return out, nil
 	}
-	if s.hops == nil || time.Since(s.hopAt) > hopTTL {
-		s.hops, s.hopAt = &cachedHops{prober: s.prober, at: time.Now()}, time.Now()
+	if s.hops == nil || time.Since(s.hops.at) > hopTTL {
+		s.hops = &cachedHops{prober: s.prober, at: time.Now()}
 	}
 	r, err := Advise(ctx, sys, s.hops, separate)
 	if err != nil {
@@ -106,8 +100,9 @@ func (s *Service) Serve(c echo.Context) error {
 	}
 	r, err := s.Advise(c.Request().Context(), separate)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "--separate") {
-			return problem.Invalid("separate", strings.TrimPrefix(err.Error(), "--separate: "))
+		var bad *SeparateError
+		if errors.As(err, &bad) {
+			return problem.Invalid("separate", bad.Reason)
 		}
 		return err
 	}
@@ -118,28 +113,18 @@ func (s *Service) Serve(c echo.Context) error {
 type cachedHops struct {
 	prober *Prober
 	at     time.Time
-	cache  map[[2]int]Hop
+	sized  sizedHops
 }
 
 func (c *cachedHops) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
-	if !size.Known {
-		size = EdgeSize{RequestBytes: defaultBytes, ResponseBytes: defaultBytes}
-	}
-	k := [2]int{roundUp(size.RequestBytes), roundUp(size.ResponseBytes)}
-	if h, ok := c.cache[k]; ok {
-		return h, nil
-	}
-	res, err := c.prober.Probe(ctx, ProbeRequest{Calls: serveProbeCalls, RequestBytes: k[0], ResponseBytes: k[1],
-		PauseMicros: int(serveProbePause / time.Microsecond)})
-	if err != nil {
-		return Hop{}, fmt.Errorf("calibrate a hop of %d+%d bytes: %w", k[0], k[1], err)
-	}
-	h := newHop(k[0], k[1], res.Seconds, res.CPUSecondsPerCall)
-	if c.cache == nil {
-		c.cache = map[[2]int]Hop{}
-	}
-	c.cache[k] = h
-	return h, nil
+	return c.sized.hop(ctx, size, func(ctx context.Context, reqBytes, respBytes int) (Hop, error) {
+		res, err := c.prober.Probe(ctx, ProbeRequest{Calls: serveProbeCalls, RequestBytes: reqBytes, ResponseBytes: respBytes,
+			PauseMicros: int(serveProbePause / time.Microsecond)})
+		if err != nil {
+			return Hop{}, err
+		}
+		return newHop(reqBytes, respBytes, res.Seconds, res.CPUSecondsPerCall), nil
+	})
 }
 
 func (c *cachedHops) Source() string {

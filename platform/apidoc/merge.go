@@ -76,9 +76,13 @@ func mergeTags(doc map[string]any, add any) error {
 	}
 	have, _ := doc["tags"].([]any)
 	for _, t := range tags {
-		name, _ := t.(map[string]any)["name"].(string)
+		tag, _ := t.(map[string]any)
+		name, _ := tag["name"].(string)
+		if name == "" {
+			return fmt.Errorf("a tag has no name")
+		}
 		for _, h := range have {
-			if h.(map[string]any)["name"] == name {
+			if h, _ := h.(map[string]any); h["name"] == name {
 				return fmt.Errorf("tag %s is declared twice", name)
 			}
 		}

@@ -44,11 +44,13 @@ func TestMergeAddsEachPart(t *testing.T) {
 // hold, is an error naming it.
 func TestMergeRefusesOverlaps(t *testing.T) {
 	for name, tc := range map[string]struct{ fragment, want string }{
-		"path":      {"paths:\n  /health: {get: {operationId: mine}}\n", "path /health is declared twice"},
-		"schema":    {"components:\n  schemas:\n    Problem: {type: string}\n", "component schemas Problem is declared twice"},
-		"tag":       {"tags: [{name: operations}]\n", "tag operations is declared twice"},
-		"info":      {"info: {title: mine}\n", `"info" is not for a module's part`},
-		"not a map": {"paths: [a]\n", "paths is not a mapping"},
+		"path":               {"paths:\n  /health: {get: {operationId: mine}}\n", "path /health is declared twice"},
+		"schema":             {"components:\n  schemas:\n    Problem: {type: string}\n", "component schemas Problem is declared twice"},
+		"tag":                {"tags: [{name: operations}]\n", "tag operations is declared twice"},
+		"info":               {"info: {title: mine}\n", `"info" is not for a module's part`},
+		"not a map":          {"paths: [a]\n", "paths is not a mapping"},
+		"tag not a mapping":  {"tags: [shelf]\n", "a tag has no name"},
+		"tag without a name": {"tags: [{description: shelves}]\n", "a tag has no name"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := apidoc.Parse([]byte(base), []byte(tc.fragment))

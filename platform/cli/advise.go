@@ -56,17 +56,13 @@ func adviseCommand(env Env) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			client := advise.Admin{HTTP: &http.Client{Transport: &http.Transport{Proxy: nil}}}
-			var procs []advise.Process
-			for _, base := range from {
-				p, err := client.Read(ctx, base)
-				if err != nil {
-					return fmt.Errorf("read the records of %s: %w", base, err)
-				}
-				procs = append(procs, p)
+			procs, _, err := client.ReadAll(ctx, from)
+			if err != nil {
+				return err
 			}
 			sys := advise.Merge(procs)
 			if len(sys.Routes) == 0 {
-				return fmt.Errorf("no recorded requests yet at %v (RECORD_EVERY=0 records none): send some traffic first", from)
+				return fmt.Errorf("at %v: %s", from, advise.NoRecords)
 			}
 			var hops advise.Hops = advise.FixedHop{Latency: hop, CPU: hopCPU}
 			if hop == 0 {

@@ -25,12 +25,6 @@ func (r *rawNode) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// moduleKeys are what every module has under modules.<name>.
-var moduleKeys = map[string]reflect.Type{
-	"url":      reflect.TypeFor[string](),
-	"database": reflect.TypeFor[ModuleDatabase](),
-}
-
 // applyModules decodes each module's part of a file: its url and database
 // into cfg.Modules, the rest into its section. A module the binary does
 // not know, or a key neither the platform nor its section has, is an
@@ -61,7 +55,7 @@ func (l *loader) applyModules(cfg *Config, nodes map[string]rawNode) error {
 					return fmt.Errorf("%s.url: %w", path, err)
 				}
 			case "database":
-				unknown = append(unknown, unknownKeys(value, moduleKeys["database"], path+".database")...)
+				unknown = append(unknown, unknownKeys(value, reflect.TypeFor[ModuleDatabase](), path+".database")...)
 				if err := value.Decode(&m.Database); err != nil {
 					return fmt.Errorf("%s.database: %w", path, err)
 				}

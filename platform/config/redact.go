@@ -8,19 +8,52 @@ import (
 )
 
 // Redacted is the effective configuration as the console shows it: every
-// setting by its YAML name, with secrets replaced by "[redacted]" (or
-// left empty when unset, so an operator sees whether one is set) and the
-// password of every URL removed.
+// setting by its YAML name (each module's under modules.<name>, as a file
+// has them: its url and database beside its own section), with secrets
+// replaced by "[redacted]" (or left empty when unset, so an operator sees
+// whether one is set) and the password of every URL removed.
 func (c Config) Redacted() (map[string]any, error) {
-	raw, err := yaml.Marshal(c)
+	out, err := asYAMLMap(c)
 	if err != nil {
 		return nil, err
 	}
-	var out map[string]any
+	modules := map[string]any{}
+	for name, m := range c.Modules {
+		entry, err := asYAMLMap(m)
+		if err != nil {
+			return nil, err
+		}
+		modules[name] = entry
+	}
+	for name, section := range c.sections {
+		own, err := asYAMLMap(section)
+		if err != nil {
+			return nil, err
+		}
+		entry, _ := modules[name].(map[string]any)
+		if entry == nil {
+			entry = map[string]any{}
+			modules[name] = entry
+		}
+		for k, v := range own {
+			entry[k] = v
+		}
+	}
+	out["modules"] = modules
+	redact(out)
+	return out, nil
+}
+
+// asYAMLMap is v as its YAML keys and values.
+func asYAMLMap(v any) (map[string]any, error) {
+	raw, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
 	if err := yaml.Unmarshal(raw, &out); err != nil {
 		return nil, err
 	}
-	redact(out)
 	return out, nil
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -22,17 +23,34 @@ func TestRedacted(t *testing.T) {
 		"CORS_ALLOWED_ORIGINS":        "https://shop.example.com",
 		"PAYMENTS_DATABASE_ISOLATION": "isolated",
 	}
-	cfg, err := Load(func(k string) string { return vars[k] }, []string{"users", "payments", "orders"})
+	type saga struct {
+		Deadline  time.Duration `yaml:"deadline"`
+		APISecret string        `yaml:"api_secret" env:"API_SECRET"`
+	}
+	vars["SAGA_API_SECRET"] = "hunter9-saga"
+	orders := NewSection("orders", "SAGA", func(string) saga { return saga{Deadline: time.Minute} })
+	cfg, err := Load(func(k string) string { return vars[k] }, []string{"users", "payments", "orders"}, orders)
 	require.NoError(t, err)
 	red, err := cfg.Redacted()
 	require.NoError(t, err)
 	out, err := json.Marshal(red)
 	require.NoError(t, err)
-	for _, secret := range []string{"hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7", "hunter8"} {
+	for _, secret := range []string{"hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7", "hunter8", "hunter9"} {
 		require.NotContains(t, string(out), secret)
 	}
 	require.Contains(t, string(out), "db.internal:5432", "the rest of a URL stays")
 	require.Contains(t, string(out), `"token_ttl":"5m0s"`, "durations stay readable")
 	require.Contains(t, string(out), "[redacted]")
 	require.Contains(t, string(out), "http://10.0.0.2:9090")
+
+	// Each module's part is shown too: where it runs, its data, its own settings.
+	modules, ok := red["modules"].(map[string]any)
+	require.True(t, ok, "modules in %s", out)
+	payments, ok := modules["payments"].(map[string]any)
+	require.True(t, ok, "payments in %v", modules)
+	require.Equal(t, map[string]any{"isolation": "isolated", "url": "postgres://pay:redacted@db2/pay"}, payments["database"])
+	ordersPart, ok := modules["orders"].(map[string]any)
+	require.True(t, ok, "orders in %v", modules)
+	require.Equal(t, "1m0s", ordersPart["deadline"])
+	require.Equal(t, "[redacted]", ordersPart["api_secret"])
 }

@@ -174,18 +174,25 @@ var Module = fx.Module("http", fx.Provide(
 			return nil, err
 		}
 		return New(cfg, log, o.Middleware), nil
+	},
+	func(e *echo.Echo, tracing *telemetry.Tracing, place topology.Placement) Handler {
+		return Handler{Traced(e, tracing, place)}
 	}))
+
+// Handler is the process's whole handler as its listener serves it (the
+// server span, then echo): what a call between its own modules goes
+// through too when LOCAL_CALLS=strict.
+type Handler struct{ http.Handler }
 
 // Serve starts the server. fx runs start hooks in the order they were
 // registered, so this option must come after every module's (migrations
 // included): the process then answers only once it can serve.
-var Serve = fx.Invoke(func(lc fx.Lifecycle, e *echo.Echo, cfg config.Config, log *slog.Logger, out *Bound,
-	tracing *telemetry.Tracing, place topology.Placement) {
+var Serve = fx.Invoke(func(lc fx.Lifecycle, h Handler, cfg config.Config, log *slog.Logger, out *Bound) {
 	var s *Server
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			var err error
-			s, err = Start(Traced(e, tracing, place), cfg.HTTPAddr, cfg.HTTP, log)
+			s, err = Start(h, cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {
 				s.linger = min(cfg.Shutdown.Delay, maxLinger)
 				out.Addr = s.Addr()

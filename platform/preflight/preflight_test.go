@@ -87,8 +87,6 @@ func TestMaintenanceNeedsNoServingSecrets(t *testing.T) {
 	}, err)
 }
 
-// LOCAL_CALLS is checked with everything else; strict needs nothing more
-// than a process already has (its service credentials sign its own calls).
 // app check refuses a console address that is not an origin.
 func TestConsoleURLIsChecked(t *testing.T) {
 	_, err := load(t, map[string]string{"CONSOLE_URL": "https://ops.example.com/console?x=1"})
@@ -98,6 +96,8 @@ func TestConsoleURLIsChecked(t *testing.T) {
 	require.Equal(t, "https://ops.example.com:8443", cfg.PublicConsoleURL())
 }
 
+// LOCAL_CALLS is checked with everything else; strict needs nothing more
+// than a process already has (its service credentials sign its own calls).
 func TestLocalCallsIsChecked(t *testing.T) {
 	_, err := load(t, map[string]string{"LOCAL_CALLS": "loose", "CALL_RETRIES": "many"})
 	require.Equal(t, config.Problems{

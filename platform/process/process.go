@@ -63,9 +63,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 		}),
 		fx.Provide(func() (*auth.ServiceAuth, error) { return newServiceAuth(cfg, log, strings.Join(place.Local(), ",")) }),
 		fx.Provide(func(services *auth.ServiceAuth) *transport.Factory { return transport.NewFactory(cfg, services, log) }),
-		fx.Provide(func(f *transport.Factory, e *echo.Echo, t *telemetry.Tracing) *transport.Loopback {
-			return loopback(cfg, f, e, t, place)
-		}),
+		fx.Provide(func(f *transport.Factory, h httpserver.Handler) *transport.Loopback { return loopback(cfg, f, h) }),
 		observability(cfg, place, log),
 		db.Module,
 		httpserver.Module,
@@ -89,13 +87,13 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 }
 
 // loopback serves the calls between this process's modules through its
-// own handler, as the listener serves it (traced, then echo), when
-// LOCAL_CALLS=strict; nil (direct calls) otherwise.
-func loopback(cfg config.Config, f *transport.Factory, e *echo.Echo, t *telemetry.Tracing, place topology.Placement) *transport.Loopback {
+// own handler, as the listener serves it, when LOCAL_CALLS=strict; nil
+// (direct calls) otherwise.
+func loopback(cfg config.Config, f *transport.Factory, h httpserver.Handler) *transport.Loopback {
 	if cfg.Calls.Local != config.LocalCallsStrict {
 		return nil
 	}
-	return f.Loopback(httpserver.Traced(e, t, place))
+	return f.Loopback(h)
 }
 
 // newServiceAuth builds the SERVICE_AUTH strategy; config validation has

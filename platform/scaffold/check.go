@@ -27,6 +27,10 @@ type repo struct {
 	contracts map[string]bool
 	events    map[string]string // event type → module
 	dirs      map[string]bool   // existing entries of modules/ and migrations/
+	// front is the module whose spec says Proxies (it serves what the
+	// others leave to it): the lists keep it last, so a new module goes
+	// before it; "" for none.
+	front string
 }
 
 // reserved are names a module may not take: the gateway and the folders
@@ -78,6 +82,11 @@ func readRepo(root string) (repo, error) {
 				return repo{}, err
 			}
 			r.contracts[e.Name()] = service
+			if proxies, err := specProxies(filepath.Join(root, "modules", e.Name(), e.Name()+"fx")); err != nil {
+				return repo{}, err
+			} else if proxies {
+				r.front = e.Name()
+			}
 			for _, typ := range events {
 				r.events[typ] = e.Name()
 			}
@@ -120,6 +129,33 @@ func readContract(path string) (bool, []string, error) {
 		}
 	}
 	return service, events, nil
+}
+
+// specProxies reports whether the fx package in dir declares a spec with
+// Proxies: true.
+func specProxies(dir string) (bool, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, path := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return false, err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			kv, ok := n.(*ast.KeyValueExpr)
+			if !ok {
+				return !found
+			}
+			key, isKey := kv.Key.(*ast.Ident)
+			value, isValue := kv.Value.(*ast.Ident)
+			found = found || isKey && isValue && key.Name == "Proxies" && value.Name == "true"
+			return !found
+		})
+	}
+	return found, nil
 }
 
 // check refuses, in one line, what cannot become a module.
@@ -179,9 +215,8 @@ func goName(typ string) string {
 }
 
 // addToList adds the module's spec to modules/modules.go: its import and
-// its entry in All, before the gateway (which serves what the others
-// leave to it), gofmt'd.
-func addToList(src []byte, name string) ([]byte, error) {
+// its entry in All, before front's (see repo.front) or last, gofmt'd.
+func addToList(src []byte, name, front string) ([]byte, error) {
 	text := string(src)
 	imp := fmt.Sprintf("\t\"mitosis/modules/%s/%sfx\"\n", name, name)
 	if !strings.Contains(text, "import (\n") || !strings.Contains(text, "[]topology.Spec{") {
@@ -191,7 +226,7 @@ func addToList(src []byte, name string) ([]byte, error) {
 	entry := name + "fx.Spec, "
 	start := strings.Index(text, "[]topology.Spec{") + len("[]topology.Spec{")
 	end := start + strings.Index(text[start:], "}")
-	if i := strings.Index(text[start:end], "gatewayfx.Spec"); i >= 0 {
+	if i := strings.Index(text[start:end], front+"fx.Spec"); front != "" && i >= 0 {
 		text = text[:start+i] + entry + text[start+i:]
 	} else {
 		text = text[:end] + ", " + strings.TrimSuffix(entry, ", ") + text[end:]

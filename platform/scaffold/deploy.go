@@ -57,8 +57,8 @@ func deployEdits(root string, d data) (map[string][]byte, error) {
 	return out, nil
 }
 
-// addToGraph adds the module's entry before the gateway's, as `app graph`
-// lists the modules in the order of modules.All.
+// addToGraph adds the module's entry before the front module's (or last),
+// as `app graph` lists the modules in the order of modules.All.
 func addToGraph(text string, d data) (string, error) {
 	list := func(items []string) string {
 		if len(items) == 0 {
@@ -81,8 +81,7 @@ func addToGraph(text string, d data) (string, error) {
 		"    subscribes: []\n" +
 		"    stateless: false\n" +
 		"    issues_tokens: false\n"
-	const gatewayEntry = "  - name: gateway\n"
-	if i := strings.Index(text, gatewayEntry); i >= 0 {
+	if i := strings.Index(text, "  - name: "+d.Front+"\n"); d.Front != "" && i >= 0 {
 		return text[:i] + entry + text[i:], nil
 	}
 	return strings.TrimRight(text, "\n") + "\n" + entry, nil

@@ -64,6 +64,8 @@ type data struct {
 	Depends          []string
 	Events           []event
 	Isolated         bool
+	// Front is repo.front: the module the lists keep last.
+	Front string
 }
 
 // DependsText is "users and payments".
@@ -109,7 +111,7 @@ func New(root string, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	d := data{Name: opts.Name, Title: strings.ToUpper(opts.Name[:1]) + opts.Name[1:], Env: strings.ToUpper(opts.Name),
-		Depends: opts.Depends, Isolated: opts.Isolated}
+		Depends: opts.Depends, Isolated: opts.Isolated, Front: repo.front}
 	for _, typ := range opts.Publishes {
 		d.Events = append(d.Events, event{Type: typ, Go: goName(typ)})
 	}
@@ -137,7 +139,7 @@ func New(root string, opts Options) (*Plan, error) {
 		}
 		p.Files = append(p.Files, File{Path: f.path, Content: content})
 	}
-	list, err := addToList(repo.list, n)
+	list, err := addToList(repo.list, n, repo.front)
 	if err != nil {
 		return nil, err
 	}
