@@ -13,8 +13,8 @@ var API = contract.Define(inventory.Name, inventory.Errors, func(s contract.Stub
 
 var (
 	getStock = contract.Read(API, inventory.Service.GetStock)
-	// A repeated restock would add twice: sent at most once.
-	restock = contract.Unsafe(API, inventory.Service.Restock)
+	// A repeated restock would add twice: sent again only with its key.
+	restock = contract.Keyed(API, inventory.Service.Restock, func(in inventory.RestockRequest) string { return in.IdempotencyKey })
 	// Reserve, Release and Commit are keyed by the order in their body:
 	// a repeat has the first one's effect.
 	reserve = contract.Idempotent(API, inventory.Service.Reserve)
