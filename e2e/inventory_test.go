@@ -9,8 +9,8 @@ import (
 	"mitosis/modules/inventory"
 )
 
-// restock: only an admin restocks, a delivery adds to what is available,
-// bad input is a problem naming the field, and any signed-in caller reads
+// restock: only an admin restocks, a delivery adds to what is available
+// (once per Idempotency-Key), bad input is a problem naming the field, and any signed-in caller reads
 // the stock, whose counts always add up.
 func restock(t *testing.T, topo topology, customer, admin string) {
 	const sku = "COFFEE-1KG"
@@ -27,6 +27,18 @@ func restock(t *testing.T, topo topology, customer, admin string) {
 	before.Stocked, before.Available = before.Stocked+5, before.Available+5
 	require.Equal(t, before, after)
 	require.Equal(t, after, stockOf(t, topo, customer, sku))
+
+	// With an Idempotency-Key a repeated delivery adds once; the key for
+	// another quantity is a conflict.
+	keyed := func(quantity int) response {
+		return topo.do(t, request{method: http.MethodPost, path: path, token: admin,
+			body: map[string]any{"quantity": quantity}, header: map[string]string{"Idempotency-Key": "delivery-1"}})
+	}
+	once := decode[inventory.Stock](t, keyed(2), http.StatusOK)
+	require.Equal(t, after.Stocked+2, once.Stocked)
+	require.Equal(t, once, decode[inventory.Stock](t, keyed(2), http.StatusOK), "a repeat adds nothing")
+	requireProblem(t, keyed(3), http.StatusConflict, inventory.ErrIdempotencyConflict.Code)
+	require.Equal(t, once, stockOf(t, topo, customer, sku))
 
 	fresh := decode[inventory.Stock](t, topo.post(t, "/api/v1/inventory/stock/NEW-SKU-1/restock", admin, map[string]any{"quantity": 3}), http.StatusOK)
 	require.Equal(t, inventory.Stock{SKU: "NEW-SKU-1", Stocked: 3, Available: 3}, fresh, "a new SKU is created")

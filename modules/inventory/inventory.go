@@ -19,7 +19,10 @@ type Service interface {
 	// GetStock returns the stock of the named SKUs, or of every SKU when
 	// none is named; an SKU it does not stock is left out.
 	GetStock(ctx context.Context, in StockRequest) (StockList, error)
-	// Restock adds to an SKU's stock (creating the SKU); sent at most once.
+	// Restock adds to an SKU's stock (creating the SKU). The same
+	// IdempotencyKey adds once: a repeat returns the SKU's stock as it is,
+	// and ErrIdempotencyConflict when it names another SKU or quantity.
+	// Without a key it is sent at most once.
 	Restock(ctx context.Context, in RestockRequest) (Stock, error)
 	// Reserve holds the items' stock for the order, all or nothing:
 	// ErrOutOfStock when one is short, ErrUnknownSKU for an SKU it does not
@@ -56,10 +59,11 @@ type StockList struct {
 	Items []Stock `json:"items"`
 }
 
-// RestockRequest is the input of Restock.
+// RestockRequest is the input of Restock. IdempotencyKey is optional.
 type RestockRequest struct {
-	SKU      string `json:"sku"`
-	Quantity int64  `json:"quantity"`
+	SKU            string `json:"sku"`
+	Quantity       int64  `json:"quantity"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // ReserveRequest is the input of Reserve.
@@ -106,6 +110,7 @@ const (
 	MaxItems         = 50
 	MaxQuantity      = 1_000_000
 	MaxSKUsPerQuery  = 100
+	MaxKeyLength     = 200
 )
 
 // Errors of the inventory contract.
@@ -118,7 +123,10 @@ var (
 	ErrReservationNotFound = problem.New("inventory.reservation_not_found", http.StatusNotFound, "Reservation not found")
 	// ErrReleased means the order's reservation was given back.
 	ErrReleased = problem.New("inventory.reservation_released", http.StatusConflict, "Reservation released")
+	// ErrIdempotencyConflict means a restock's key was used by a restock
+	// of another SKU or quantity.
+	ErrIdempotencyConflict = problem.New("inventory.idempotency_conflict", http.StatusConflict, "Idempotency key reused with a different request")
 )
 
 // Errors lists the contract's errors, for clients decoding codes.
-var Errors = []*problem.Error{ErrOutOfStock, ErrUnknownSKU, ErrReservationNotFound, ErrReleased}
+var Errors = []*problem.Error{ErrOutOfStock, ErrUnknownSKU, ErrReservationNotFound, ErrReleased, ErrIdempotencyConflict}

@@ -21,20 +21,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // the real handlers on loopback.
 func TestContract(t *testing.T) {
 	// Only inventory: it calls no other module.
-	var local inventory.Service
-	p := modulestest.Start(t, map[string]string{"SERVICES": "inventory"}, &local)
-
-	t.Run("in-process", func(t *testing.T) { inventorytest.Run(t, local) })
-	t.Run("in-process strict", func(t *testing.T) {
-		var strict inventory.Service
-		modulestest.Start(t, map[string]string{"SERVICES": "inventory", "LOCAL_CALLS": "strict"}, &strict)
-		inventorytest.Run(t, strict)
-	})
-	t.Run("http", func(t *testing.T) {
-		var remote inventory.Service
-		modulestest.Clients(t, map[string]string{inventory.Name: p.URL}, &remote)
-		inventorytest.Run(t, remote)
-	})
+	p := modulestest.Contract(t, inventory.Name, map[string]string{"SERVICES": inventory.Name}, inventorytest.Run)
 	// Whatever the suite did, every SKU's held and sold counts are what its
 	// reservations say.
 	assert.NotEmpty(t, auditStock(t, p.DB))

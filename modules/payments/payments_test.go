@@ -18,21 +18,10 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// TestContract runs the contract suite in-process (direct and strict) and
+// over HTTP.
 func TestContract(t *testing.T) {
-	var local payments.Service
-	p := modulestest.Start(t, map[string]string{"SERVICES": "payments"}, &local)
-
-	t.Run("in-process", func(t *testing.T) { paymentstest.Run(t, local) })
-	t.Run("in-process strict", func(t *testing.T) {
-		var strict payments.Service
-		modulestest.Start(t, map[string]string{"SERVICES": "payments", "LOCAL_CALLS": "strict"}, &strict)
-		paymentstest.Run(t, strict)
-	})
-	t.Run("http", func(t *testing.T) {
-		var remote payments.Service
-		modulestest.Clients(t, map[string]string{"payments": p.URL}, &remote)
-		paymentstest.Run(t, remote)
-	})
+	p := modulestest.Contract(t, "payments", map[string]string{"SERVICES": "payments"}, paymentstest.Run)
 	// Whatever the suite did, every wallet still equals its ledger.
 	assert.NotEmpty(t, ledgerBalances(t, p.DB))
 }

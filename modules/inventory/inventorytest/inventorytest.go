@@ -27,6 +27,7 @@ func Run(t *testing.T, svc inventory.Service) {
 	s := &suite{svc: svc, ctx: context.Background()}
 	t.Run("the catalog is stocked", s.testSeeded)
 	t.Run("restock adds available stock", s.testRestock)
+	t.Run("a keyed restock adds once", s.testRestockKeyed)
 	t.Run("reserve holds stock once per order", s.testReserve)
 	t.Run("reserve is all or nothing", s.testOutOfStock)
 	t.Run("an unknown sku is unknown_sku", s.testUnknownSKU)
@@ -85,6 +86,41 @@ func (s *suite) testRestock(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, inventory.Stock{SKU: sku, Stocked: 12, Available: 12}, st)
 	assert.Equal(t, st, s.stock(t, sku))
+}
+
+func (s *suite) testRestockKeyed(t *testing.T) {
+	sku := "T-" + uuid.NewString()[:13]
+	key := uuid.NewString()
+	restock := func(sku string, quantity int64) (inventory.Stock, error) {
+		return s.svc.Restock(s.ctx, inventory.RestockRequest{SKU: sku, Quantity: quantity, IdempotencyKey: key})
+	}
+	// Concurrent repeats of a delivery of a new SKU: it is added once.
+	var wg sync.WaitGroup
+	got := make([]inventory.Stock, 5)
+	errs := make([]error, len(got))
+	for i := range got {
+		wg.Go(func() { got[i], errs[i] = restock(sku, 4) })
+	}
+	wg.Wait()
+	for i := range got {
+		require.NoError(t, errs[i])
+		assert.Equal(t, inventory.Stock{SKU: sku, Stocked: 4, Available: 4}, got[i])
+	}
+	// A repeat after a reservation answers the stock as it is now.
+	s.reserve(t, uuid.NewString(), inventory.Item{SKU: sku, Quantity: 1})
+	again, err := restock(sku, 4)
+	require.NoError(t, err)
+	assert.Equal(t, inventory.Stock{SKU: sku, Stocked: 4, Available: 3, Reserved: 1}, again)
+
+	for name, tc := range map[string]struct {
+		sku      string
+		quantity int64
+	}{"another quantity": {sku, 5}, "another sku": {"COFFEE-1KG", 4}} {
+		_, err := restock(tc.sku, tc.quantity)
+		require.ErrorIs(t, err, inventory.ErrIdempotencyConflict, name)
+		assert.Equal(t, "inventory.idempotency_conflict", problem.CodeOf(err).Code, name)
+	}
+	assert.Equal(t, again, s.stock(t, sku), "a refused repeat adds nothing")
 }
 
 func (s *suite) testReserve(t *testing.T) {
@@ -234,6 +270,10 @@ func (s *suite) testValidation(t *testing.T) {
 			_, err := s.svc.Restock(s.ctx, inventory.RestockRequest{SKU: "", Quantity: -1})
 			return err
 		}, []string{"sku", "quantity"}},
+		"restock, long key": {func() error {
+			_, err := s.svc.Restock(s.ctx, inventory.RestockRequest{SKU: "S", Quantity: 1, IdempotencyKey: strings.Repeat("k", inventory.MaxKeyLength+1)})
+			return err
+		}, []string{"idempotency_key"}},
 		"release, no order": {func() error {
 			_, err := s.svc.Release(s.ctx, inventory.ReleaseRequest{})
 			return err

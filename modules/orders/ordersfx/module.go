@@ -50,7 +50,7 @@ var Spec = topology.Spec{
 		),
 		fx.Provide(func(s *app.Service, reg *contract.Registry) orders.Service { return httpapi.API.Local(s, reg) }),
 		fx.Invoke(httpapi.Mount),
-		fx.Invoke(mountSagas),
+		fx.Invoke(httpapi.MountSagas),
 		fx.Invoke(func(lc fx.Lifecycle, w *app.Worker) { lc.Append(fx.StartStopHook(w.Start, w.Stop)) }),
 		events.Outbox("orders"),
 	),

@@ -1,79 +1,16 @@
 package usersfx
 
 import (
-	"io"
-	"net/http"
-
-	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
 	"mitosis/modules/users"
+	"mitosis/modules/users/internal/httpapi"
 	"mitosis/platform/admin"
 	"mitosis/platform/console"
-	"mitosis/platform/problem"
-	"mitosis/platform/transport"
 )
 
-// maxLoginBody bounds a console login's body (an email and a password, or
-// a refresh token).
-const maxLoginBody = 8 << 10
-
-// mountConsoleLogin serves the console's admin login on the admin listener
-// of every process that runs users or calls it: the page sends an email
-// and a password (or a refresh token) to its own listener, which asks
-// users' contract (in-process or over HTTP) for the users module's own
-// token and hands it over only when it carries the admin role. The token
-// travels in answer bodies only, never in a URL or a cookie (so no request
-// of another site can use it), and the routes take JSON from the console's
-// own page only (console.SameSite).
-func mountConsoleLogin(in consoleLogin) {
-	// A process assembled without an admin listener (a test's bare
-	// clients) has no console to log into.
-	if in.Server == nil || in.Access == nil {
-		return
-	}
-	s, svc, access := in.Server, in.Users, in.Access
-	s.Handle(http.MethodPost, admin.Prefix+"/console/login", "The console's admin login: body {email, password}; an admin's token, or 401/403",
-		console.SameSite(func(c echo.Context) error {
-			var in users.Credentials
-			if err := transport.Decode(io.LimitReader(c.Request().Body, maxLoginBody), &in); err != nil {
-				return err
-			}
-			if in.Email == "" || in.Password == "" {
-				return problem.Invalid("email", "email and password are required")
-			}
-			tok, err := svc.Authenticate(c.Request().Context(), in)
-			if err != nil {
-				return err
-			}
-			return adminToken(c, svc, access, tok)
-		}))
-	s.Handle(http.MethodPost, admin.Prefix+"/console/refresh", "Renew the console's admin token: body {refresh_token}",
-		console.SameSite(func(c echo.Context) error {
-			var in users.RefreshRequest
-			if err := transport.Decode(io.LimitReader(c.Request().Body, maxLoginBody), &in); err != nil {
-				return err
-			}
-			tok, err := svc.Refresh(c.Request().Context(), in)
-			if err != nil {
-				return err
-			}
-			return adminToken(c, svc, access, tok)
-		}))
-	s.Handle(http.MethodPost, admin.Prefix+"/console/logout", "End the console's admin session: body {refresh_token}",
-		console.SameSite(func(c echo.Context) error {
-			var in users.RefreshRequest
-			if err := transport.Decode(io.LimitReader(c.Request().Body, maxLoginBody), &in); err != nil {
-				return err
-			}
-			if _, err := svc.Logout(c.Request().Context(), in); err != nil {
-				return err
-			}
-			return c.NoContent(http.StatusNoContent)
-		}))
-}
-
-// consoleLogin is what the login needs; the admin parts are optional.
+// consoleLogin is what the console's login needs; the admin parts are
+// optional.
 type consoleLogin struct {
 	fx.In
 	Users  users.Service
@@ -81,14 +18,12 @@ type consoleLogin struct {
 	Access *console.Access `optional:"true"`
 }
 
-// adminToken answers with tok when it is an admin's; otherwise it revokes
-// the login it came from (a customer gets nothing out of the console) and
-// answers console_forbidden.
-func adminToken(c echo.Context, svc users.Service, access *console.Access, tok users.Token) error {
-	if err := access.Admit(c.Request().Context(), tok.AccessToken); err != nil {
-		_, _ = svc.Logout(c.Request().Context(), users.RefreshRequest{RefreshToken: tok.RefreshToken})
-		return err
+// mountConsoleLogin serves the console's login wherever users runs or is
+// called (httpapi.MountConsole). A process assembled without an admin
+// listener (a test's bare clients) has no console to log into.
+func mountConsoleLogin(in consoleLogin) {
+	if in.Server == nil || in.Access == nil {
+		return
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, tok)
+	httpapi.MountConsole(in.Server, in.Users, in.Access)
 }

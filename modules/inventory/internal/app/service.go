@@ -36,12 +36,40 @@ func (s *Service) GetStock(ctx context.Context, in inventory.StockRequest) (inve
 	return inventory.StockList{Items: items}, nil
 }
 
-// Restock adds to the SKU's stock, all of it available.
+// Restock adds to the SKU's stock, all of it available; once per key.
 func (s *Service) Restock(ctx context.Context, in inventory.RestockRequest) (inventory.Stock, error) {
 	if err := validRestock(in); err != nil {
 		return inventory.Stock{}, err
 	}
-	return store.AddStock(ctx, s.store.DB(), in.SKU, in.Quantity)
+	if in.IdempotencyKey == "" {
+		return store.AddStock(ctx, s.store.DB(), in.SKU, in.Quantity)
+	}
+	var out inventory.Stock
+	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+		// The key first: a repeat arriving at once waits on it, then finds
+		// the first one's.
+		first, inserted, err := store.InsertRestock(ctx, tx, in.IdempotencyKey, in.SKU, in.Quantity)
+		if err != nil {
+			return err
+		}
+		if inserted {
+			out, err = store.AddStock(ctx, tx, in.SKU, in.Quantity)
+			return err
+		}
+		if first.SKU != in.SKU || first.Quantity != in.Quantity {
+			return inventory.ErrIdempotencyConflict
+		}
+		list, err := store.ListStock(ctx, tx, []string{in.SKU})
+		if err != nil {
+			return err
+		}
+		out = list[0] // the first one created the SKU, and SKUs stay
+		return nil
+	})
+	if err != nil {
+		return inventory.Stock{}, err
+	}
+	return out, nil
 }
 
 // Reserve holds every item's stock for the order, or none of it.

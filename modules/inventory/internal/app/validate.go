@@ -51,6 +51,9 @@ func validRestock(in inventory.RestockRequest) error {
 	var bad problem.Fields
 	checkText(&bad, "sku", in.SKU, inventory.MaxSKULength)
 	checkQuantity(&bad, "quantity", in.Quantity)
+	if in.IdempotencyKey != "" {
+		checkText(&bad, "idempotency_key", in.IdempotencyKey, inventory.MaxKeyLength)
+	}
 	return bad.Err()
 }
 

@@ -13,8 +13,8 @@ var API = contract.Define(inventory.Name, inventory.Errors, func(s contract.Stub
 
 var (
 	getStock = contract.Read(API, inventory.Service.GetStock)
-	// A repeated restock would add twice: sent at most once.
-	restock = contract.Unsafe(API, inventory.Service.Restock)
+	// A repeated restock would add twice: sent again only with its key.
+	restock = contract.Keyed(API, inventory.Service.Restock, func(in inventory.RestockRequest) string { return in.IdempotencyKey })
 	// Reserve, Release and Commit are keyed by the order in their body:
 	// a repeat has the first one's effect.
 	reserve = contract.Idempotent(API, inventory.Service.Reserve)
@@ -30,41 +30,41 @@ type stub struct {
 
 var _ inventory.Service = stub{}
 
-func (s stub) GetStock(ctx context.Context, in inventory.StockRequest) (inventory.StockList, error) {
+func (s stub) GetStock(ctx context.Context, in inventory.StockRequest) (out inventory.StockList, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.GetStock(ctx, in)
+		out, err = impl.GetStock(ctx, in)
 		return out, contract.Done(s.Stub, getStock, err)
 	}
 	return contract.Call(s.Stub, getStock, ctx, in)
 }
 
-func (s stub) Restock(ctx context.Context, in inventory.RestockRequest) (inventory.Stock, error) {
+func (s stub) Restock(ctx context.Context, in inventory.RestockRequest) (out inventory.Stock, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Restock(ctx, in)
+		out, err = impl.Restock(ctx, in)
 		return out, contract.Done(s.Stub, restock, err)
 	}
 	return contract.Call(s.Stub, restock, ctx, in)
 }
 
-func (s stub) Reserve(ctx context.Context, in inventory.ReserveRequest) (inventory.Reservation, error) {
+func (s stub) Reserve(ctx context.Context, in inventory.ReserveRequest) (out inventory.Reservation, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Reserve(ctx, in)
+		out, err = impl.Reserve(ctx, in)
 		return out, contract.Done(s.Stub, reserve, err)
 	}
 	return contract.Call(s.Stub, reserve, ctx, in)
 }
 
-func (s stub) Release(ctx context.Context, in inventory.ReleaseRequest) (inventory.Reservation, error) {
+func (s stub) Release(ctx context.Context, in inventory.ReleaseRequest) (out inventory.Reservation, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Release(ctx, in)
+		out, err = impl.Release(ctx, in)
 		return out, contract.Done(s.Stub, release, err)
 	}
 	return contract.Call(s.Stub, release, ctx, in)
 }
 
-func (s stub) Commit(ctx context.Context, in inventory.CommitRequest) (inventory.Reservation, error) {
+func (s stub) Commit(ctx context.Context, in inventory.CommitRequest) (out inventory.Reservation, err error) {
 	if impl, ok := s.Local(); ok {
-		out, err := impl.Commit(ctx, in)
+		out, err = impl.Commit(ctx, in)
 		return out, contract.Done(s.Stub, commit, err)
 	}
 	return contract.Call(s.Stub, commit, ctx, in)

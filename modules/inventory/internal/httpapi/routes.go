@@ -47,7 +47,8 @@ func restockSKU(svc *app.Service) echo.HandlerFunc {
 		if err := transport.Bind(c, &body); err != nil {
 			return err
 		}
-		stock, err := svc.Restock(c.Request().Context(), inventory.RestockRequest{SKU: c.Param("sku"), Quantity: body.Quantity})
+		stock, err := svc.Restock(c.Request().Context(), inventory.RestockRequest{SKU: c.Param("sku"), Quantity: body.Quantity,
+			IdempotencyKey: c.Request().Header.Get("Idempotency-Key")})
 		if err != nil {
 			return err
 		}

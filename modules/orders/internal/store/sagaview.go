@@ -17,7 +17,7 @@ type SagaCount struct {
 type SagaView struct {
 	OrderID       string     `bun:"order_id" json:"order_id"`
 	Step          string     `bun:"step" json:"step"`
-	Compensating  bool       `bun:"-" json:"compensating"`
+	Compensating  bool       `bun:"-" json:"compensating"` // the domain decides (app)
 	Attempts      int        `bun:"attempts" json:"attempts"`
 	NextAttemptAt time.Time  `bun:"next_attempt_at" json:"next_attempt_at"`
 	DeadlineAt    time.Time  `bun:"deadline_at" json:"deadline_at"`
@@ -32,11 +32,6 @@ type StepView struct {
 	Outcome string    `bun:"outcome" json:"outcome"`
 	Detail  string    `bun:"detail" json:"detail"`
 	At      time.Time `bun:"at" json:"at"`
-}
-
-// compensating: the steps that undo a charge or end an order.
-func compensating(step string) bool {
-	return step == "void_charge" || step == "refund" || step == "cancel"
 }
 
 // SagaOverview counts the sagas by state and lists up to limit of those
@@ -55,7 +50,6 @@ func (s *Store) SagaOverview(ctx context.Context, limit int) ([]SagaCount, []Sag
 		return nil, nil, fmt.Errorf("running sagas: %w", err)
 	}
 	for i := range running {
-		running[i].Compensating = compensating(running[i].Step)
 		running[i].Steps = []StepView{}
 		err := s.db.NewRaw(`SELECT seq, step, outcome, detail, at FROM saga_steps WHERE order_id = ? ORDER BY seq`,
 			running[i].OrderID).Scan(ctx, &running[i].Steps)

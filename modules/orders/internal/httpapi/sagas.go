@@ -1,11 +1,11 @@
-package ordersfx
+package httpapi
 
 import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
-	"mitosis/modules/orders/internal/store"
+	"mitosis/modules/orders/internal/app"
 	"mitosis/platform/admin"
 	"mitosis/platform/console"
 )
@@ -13,12 +13,12 @@ import (
 // runningShown bounds the running sagas the console lists.
 const runningShown = 100
 
-// mountSagas serves the console's view of the order sagas on the admin
+// MountSagas serves the console's view of the order sagas on the admin
 // listener of the process that runs orders.
-func mountSagas(s *admin.Server, st *store.Store, access *console.Access) {
+func MountSagas(s *admin.Server, svc *app.Service, access *console.Access) {
 	s.Handle(http.MethodGet, admin.Prefix+"/sagas", "Order sagas: counts by state, and those in flight or compensating with their steps",
 		access.Read(func(c echo.Context) error {
-			counts, running, err := st.SagaOverview(c.Request().Context(), runningShown)
+			counts, running, err := svc.SagaOverview(c.Request().Context(), runningShown)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"context"
+
+	"mitosis/modules/orders"
+	"mitosis/modules/orders/internal/store"
+)
+
+// SagaOverview counts the sagas by state and lists up to limit of those
+// still running, oldest first, with their steps; each says whether it is
+// compensating.
+func (s *Service) SagaOverview(ctx context.Context, limit int) ([]store.SagaCount, []store.SagaView, error) {
+	counts, running, err := s.store.SagaOverview(ctx, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range running {
+		running[i].Compensating = compensating(running[i].Step)
+	}
+	return counts, running, nil
+}
+
+// compensating reports a step of the way back: one that undoes a charge or
+// a reservation, or ends the order.
+func compensating(step string) bool {
+	switch step {
+	case orders.StepVoidCharge, orders.StepRefund, orders.StepReleaseStock, orders.StepCancel:
+		return true
+	}
+	return false
+}
