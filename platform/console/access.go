@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"net"
 	"net/http"
@@ -54,11 +55,16 @@ func (a *Access) Read(next echo.HandlerFunc) echo.HandlerFunc {
 // Admit is nil when raw is a valid access token of an admin: the problem
 // console_unauthorized (no valid token) or console_forbidden (not an
 // admin's) otherwise. The console's login checks what it obtained with it.
+// Keys that cannot be read (users down) stay the verifier's 503: the token
+// may be good, and a 401 would end the admin's session.
 func (a *Access) Admit(ctx context.Context, raw string) error {
 	if raw == "" {
 		return errNeedAdmin
 	}
 	claims, err := a.tokens.Verify(ctx, raw)
+	if errors.Is(err, problem.ErrUnavailable) {
+		return err
+	}
 	if err != nil {
 		return errNeedAdmin
 	}

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/console"
+	"mitosis/platform/problem"
 )
 
 type keys map[string]ed25519.PublicKey
@@ -127,4 +129,24 @@ func TestActionsAreSafeAgainstCrossSiteRequests(t *testing.T) {
 		"Origin", "http://"+host, "Sec-Fetch-Site", "same-origin")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "done", body)
+}
+
+type downKeys struct{}
+
+func (downKeys) PublicKey(context.Context, string) (ed25519.PublicKey, error) {
+	return nil, fmt.Errorf("%w: connection refused", auth.ErrKeysUnavailable)
+}
+
+// Keys that cannot be read (users down) are a 503, not a 401: the page
+// keeps the admin's session and shows the trouble instead of a login.
+func TestUnreadableKeysAreUnavailable(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	tok, err := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now).
+		Issue(auth.SigningKey{ID: auth.KeyID(pub), Private: priv}, "admin-1", auth.RoleAdmin)
+	require.NoError(t, err)
+	access := console.NewAccess(config.Config{Env: config.Production}, auth.NewVerifier(downKeys{}, "mitosis", "mitosis-api", time.Now))
+	err = access.Admit(t.Context(), tok.Token)
+	require.ErrorIs(t, err, problem.ErrUnavailable)
+	require.Equal(t, http.StatusServiceUnavailable, problem.From(err).Status)
 }
