@@ -114,16 +114,23 @@ func TestProductionNeedsAnAdmin(t *testing.T) {
 func TestActionsAreSafeAgainstCrossSiteRequests(t *testing.T) {
 	r := newRig(t, config.Development)
 	host := strings.TrimPrefix(r.srv.URL, "http://")
-	for name, h := range map[string][]string{
-		"a form":                   {"Content-Type", "application/x-www-form-urlencoded"},
-		"plain text":               {"Content-Type", "text/plain"},
-		"another site's page":      {"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"},
-		"a sibling site's page":    {"Content-Type", "application/json", "Sec-Fetch-Site", "same-site"},
-		"another origin":           {"Content-Type", "application/json", "Origin", "http://evil.example"},
-		"another port on the host": {"Content-Type", "application/json", "Origin", "http://127.0.0.1:1"},
+	notJSON := `"code":"unsupported_media_type"`
+	crossSite := `"code":"console_cross_site"`
+	for name, tc := range map[string]struct {
+		headers []string
+		status  int
+		code    string
+	}{
+		"a form":                   {[]string{"Content-Type", "application/x-www-form-urlencoded"}, http.StatusUnsupportedMediaType, notJSON},
+		"plain text":               {[]string{"Content-Type", "text/plain"}, http.StatusUnsupportedMediaType, notJSON},
+		"another site's page":      {[]string{"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden, crossSite},
+		"a sibling site's page":    {[]string{"Content-Type", "application/json", "Sec-Fetch-Site", "same-site"}, http.StatusForbidden, crossSite},
+		"another origin":           {[]string{"Content-Type", "application/json", "Origin", "http://evil.example"}, http.StatusForbidden, crossSite},
+		"another port on the host": {[]string{"Content-Type", "application/json", "Origin", "http://127.0.0.1:1"}, http.StatusForbidden, crossSite},
 	} {
-		code, body := r.do(t, http.MethodPost, "/act", r.admin, h...)
-		require.Contains(t, []int{http.StatusForbidden, http.StatusUnsupportedMediaType}, code, "%s: %s", name, body)
+		code, body := r.do(t, http.MethodPost, "/act", r.admin, tc.headers...)
+		require.Equal(t, tc.status, code, "%s: %s", name, body)
+		require.Contains(t, body, tc.code, name)
 	}
 	code, body := r.do(t, http.MethodPost, "/act", r.admin, "Content-Type", "application/json",
 		"Origin", "http://"+host, "Sec-Fetch-Site", "same-origin")
