@@ -44,7 +44,7 @@ func (a *Access) Read(next echo.HandlerFunc) echo.HandlerFunc {
 		if a.dev && loopback(c.Request().RemoteAddr) {
 			return next(c)
 		}
-		raw, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		raw, _ := auth.Bearer(c) // none: "", which Admit refuses
 		if err := a.Admit(c.Request().Context(), raw); err != nil {
 			return err
 		}

@@ -157,3 +157,27 @@ func TestUnreadableKeysAreUnavailable(t *testing.T) {
 	require.ErrorIs(t, err, problem.ErrUnavailable)
 	require.Equal(t, http.StatusServiceUnavailable, problem.From(err).Status)
 }
+
+// The token is read as every guarded route reads it (auth.Bearer): the
+// scheme in any case, and one Authorization header only.
+func TestTokenIsReadAsAuthReadsIt(t *testing.T) {
+	r := newRig(t, config.Production)
+	ask := func(values ...string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, r.srv.URL+"/read", nil)
+		require.NoError(t, err)
+		for _, v := range values {
+			req.Header.Add("Authorization", v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(body)
+	}
+	code, body := ask("bearer " + r.admin)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = ask("Bearer "+r.admin, "Bearer "+r.customer)
+	require.Equal(t, http.StatusUnauthorized, code, body)
+	require.Contains(t, body, `"code":"console_unauthorized"`)
+}
