@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ func TestDistIsFresh(t *testing.T) {
 
 	want := files(t, "dist")
 	built := files(t, out)
-	require.Equal(t, keys(built), keys(want), "files of a fresh build (left) and of dist/ (right) differ: run make web")
+	require.Equal(t, slices.Sorted(maps.Keys(built)), slices.Sorted(maps.Keys(want)), "files of a fresh build (left) and of dist/ (right) differ: run make web")
 	for name, body := range built {
 		require.True(t, bytes.Equal(body, want[name]), "dist/%s is stale: run make web", name)
 	}
@@ -41,14 +42,5 @@ func files(t *testing.T, root string) map[string][]byte {
 		out[p], err = fs.ReadFile(os.DirFS(root), p)
 		return err
 	}))
-	return out
-}
-
-func keys(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }

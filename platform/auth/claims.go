@@ -45,8 +45,8 @@ func IsAdmin(ctx context.Context) bool {
 	return c.Role == RoleAdmin
 }
 
-// bearer returns the token of the request's single Bearer Authorization header.
-func bearer(c echo.Context) (string, error) {
+// Bearer returns the token of the request's single Bearer Authorization header.
+func Bearer(c echo.Context) (string, error) {
 	header := c.Request().Header.Values("Authorization")
 	if len(header) == 1 {
 		scheme, token, ok := strings.Cut(header[0], " ")

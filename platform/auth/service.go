@@ -141,7 +141,7 @@ func (s *ServiceAuth) token(caller, callee string) (string, error) {
 func (s *ServiceAuth) verify(c echo.Context, callee string) (string, error) {
 	switch s.mode {
 	case ServiceAuthJWT:
-		raw, err := bearer(c)
+		raw, err := Bearer(c)
 		if err != nil {
 			return "", err
 		}

@@ -100,7 +100,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 // claims into the request context.
 func (v *Verifier) Required(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token, err := bearer(c)
+		token, err := Bearer(c)
 		if err != nil {
 			return err
 		}

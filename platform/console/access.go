@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"net"
 	"net/http"
@@ -43,7 +44,7 @@ func (a *Access) Read(next echo.HandlerFunc) echo.HandlerFunc {
 		if a.dev && loopback(c.Request().RemoteAddr) {
 			return next(c)
 		}
-		raw, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		raw, _ := auth.Bearer(c) // none: "", which Admit refuses
 		if err := a.Admit(c.Request().Context(), raw); err != nil {
 			return err
 		}
@@ -54,11 +55,16 @@ func (a *Access) Read(next echo.HandlerFunc) echo.HandlerFunc {
 // Admit is nil when raw is a valid access token of an admin: the problem
 // console_unauthorized (no valid token) or console_forbidden (not an
 // admin's) otherwise. The console's login checks what it obtained with it.
+// Keys that cannot be read (users down) stay the verifier's 503: the token
+// may be good, and a 401 would end the admin's session.
 func (a *Access) Admit(ctx context.Context, raw string) error {
 	if raw == "" {
 		return errNeedAdmin
 	}
 	claims, err := a.tokens.Verify(ctx, raw)
+	if errors.Is(err, problem.ErrUnavailable) {
+		return err
+	}
 	if err != nil {
 		return errNeedAdmin
 	}

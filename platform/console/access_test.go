@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/console"
+	"mitosis/platform/problem"
 )
 
 type keys map[string]ed25519.PublicKey
@@ -112,19 +114,70 @@ func TestProductionNeedsAnAdmin(t *testing.T) {
 func TestActionsAreSafeAgainstCrossSiteRequests(t *testing.T) {
 	r := newRig(t, config.Development)
 	host := strings.TrimPrefix(r.srv.URL, "http://")
-	for name, h := range map[string][]string{
-		"a form":                   {"Content-Type", "application/x-www-form-urlencoded"},
-		"plain text":               {"Content-Type", "text/plain"},
-		"another site's page":      {"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"},
-		"a sibling site's page":    {"Content-Type", "application/json", "Sec-Fetch-Site", "same-site"},
-		"another origin":           {"Content-Type", "application/json", "Origin", "http://evil.example"},
-		"another port on the host": {"Content-Type", "application/json", "Origin", "http://127.0.0.1:1"},
+	notJSON := `"code":"unsupported_media_type"`
+	crossSite := `"code":"console_cross_site"`
+	for name, tc := range map[string]struct {
+		headers []string
+		status  int
+		code    string
+	}{
+		"a form":                   {[]string{"Content-Type", "application/x-www-form-urlencoded"}, http.StatusUnsupportedMediaType, notJSON},
+		"plain text":               {[]string{"Content-Type", "text/plain"}, http.StatusUnsupportedMediaType, notJSON},
+		"another site's page":      {[]string{"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden, crossSite},
+		"a sibling site's page":    {[]string{"Content-Type", "application/json", "Sec-Fetch-Site", "same-site"}, http.StatusForbidden, crossSite},
+		"another origin":           {[]string{"Content-Type", "application/json", "Origin", "http://evil.example"}, http.StatusForbidden, crossSite},
+		"another port on the host": {[]string{"Content-Type", "application/json", "Origin", "http://127.0.0.1:1"}, http.StatusForbidden, crossSite},
 	} {
-		code, body := r.do(t, http.MethodPost, "/act", r.admin, h...)
-		require.Contains(t, []int{http.StatusForbidden, http.StatusUnsupportedMediaType}, code, "%s: %s", name, body)
+		code, body := r.do(t, http.MethodPost, "/act", r.admin, tc.headers...)
+		require.Equal(t, tc.status, code, "%s: %s", name, body)
+		require.Contains(t, body, tc.code, name)
 	}
 	code, body := r.do(t, http.MethodPost, "/act", r.admin, "Content-Type", "application/json",
 		"Origin", "http://"+host, "Sec-Fetch-Site", "same-origin")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "done", body)
+}
+
+type downKeys struct{}
+
+func (downKeys) PublicKey(context.Context, string) (ed25519.PublicKey, error) {
+	return nil, fmt.Errorf("%w: connection refused", auth.ErrKeysUnavailable)
+}
+
+// Keys that cannot be read (users down) are a 503, not a 401: the page
+// keeps the admin's session and shows the trouble instead of a login.
+func TestUnreadableKeysAreUnavailable(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	tok, err := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now).
+		Issue(auth.SigningKey{ID: auth.KeyID(pub), Private: priv}, "admin-1", auth.RoleAdmin)
+	require.NoError(t, err)
+	access := console.NewAccess(config.Config{Env: config.Production}, auth.NewVerifier(downKeys{}, "mitosis", "mitosis-api", time.Now))
+	err = access.Admit(t.Context(), tok.Token)
+	require.ErrorIs(t, err, problem.ErrUnavailable)
+	require.Equal(t, http.StatusServiceUnavailable, problem.From(err).Status)
+}
+
+// The token is read as every guarded route reads it (auth.Bearer): the
+// scheme in any case, and one Authorization header only.
+func TestTokenIsReadAsAuthReadsIt(t *testing.T) {
+	r := newRig(t, config.Production)
+	ask := func(values ...string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, r.srv.URL+"/read", nil)
+		require.NoError(t, err)
+		for _, v := range values {
+			req.Header.Add("Authorization", v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(body)
+	}
+	code, body := ask("bearer " + r.admin)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = ask("Bearer "+r.admin, "Bearer "+r.customer)
+	require.Equal(t, http.StatusUnauthorized, code, body)
+	require.Contains(t, body, `"code":"console_unauthorized"`)
 }

@@ -73,12 +73,11 @@ func (s Site) Load() (*Files, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
 		typ := mime.TypeByExtension(path.Ext(p))
 		if typ == "" {
 			typ = "application/octet-stream"
 		}
-		out.files[p] = file{body: body, mime: typ, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		out.files[p] = file{body: body, mime: typ, etag: etagOf(body)}
 		return nil
 	})
 	if err != nil {
@@ -156,7 +155,12 @@ func (f *Files) fill(name, mark, value string) {
 		return
 	}
 	fl.body = bytes.ReplaceAll(fl.body, []byte(mark), []byte(value))
-	sum := sha256.Sum256(fl.body)
-	fl.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	fl.etag = etagOf(fl.body)
 	f.files[name] = fl
+}
+
+// etagOf is the strong ETag of body: part of its SHA-256.
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }

@@ -2,7 +2,7 @@
 // the whole system: four modules, each with its health and the process
 // that runs it, and the four processes.
 import assert from "node:assert/strict";
-import { run, env, Guarded } from "./lib.mjs";
+import { run, env, Guarded, assertEventually } from "./lib.mjs";
 
 const admin = env("ADMIN_URL");
 const base = env("BASE_URL");
@@ -89,16 +89,3 @@ await run(async (browser) => {
   await tr.close();
   console.log(`console: ${Object.keys(want).length} modules in ${new Set(Object.values(want)).size} processes; trace ${traceId} from ${[...seen].join(", ")}`);
 });
-
-async function assertEventually(check, what, last = async () => "", timeout = 15_000) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > until) throw new Error(`not so after ${timeout} ms: ${what} (last: ${await last().catch((e) => e.message)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

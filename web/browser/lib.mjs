@@ -93,3 +93,23 @@ export class Guarded {
     assert.deepEqual(this.errors, [], `${this.name}: errors on the page`);
   }
 }
+
+// assertEventually polls check until it holds, failing after timeout ms
+// with what and the last state (last()).
+export async function assertEventually(check, what, last = async () => "", timeout = 15_000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > until) throw new Error(`not so after ${timeout} ms: ${what} (last: ${await last().catch((e) => e.message)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// expectText waits until locator's trimmed text matches re.
+export async function expectText(locator, re, timeout = 15_000) {
+  await assertEventually(async () => re.test(((await locator.textContent()) ?? "").trim()), `text ${re}`, async () => locator.textContent(), timeout);
+}

@@ -1,7 +1,7 @@
 // The console outside development: an admin login form (email and
 // password), a customer refused, an admin in, the token renewed, logout.
 import assert from "node:assert/strict";
-import { run, env, Guarded } from "./lib.mjs";
+import { run, env, Guarded, assertEventually } from "./lib.mjs";
 
 const admin = env("ADMIN_URL");
 const password = env("PASSWORD");
@@ -64,16 +64,3 @@ await run(async (browser) => {
   await g.close();
   console.log("login: customer refused, admin in, token renewed, logged out");
 });
-
-async function assertEventually(check, what, last = async () => "", timeout = 15_000) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > until) throw new Error(`not so after ${timeout} ms: ${what} (last: ${await last().catch((e) => e.message)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

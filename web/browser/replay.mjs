@@ -2,7 +2,7 @@
 // is listed in the console with its last error, replayed from there, and
 // delivered.
 import assert from "node:assert/strict";
-import { run, env, Guarded } from "./lib.mjs";
+import { run, env, Guarded, assertEventually } from "./lib.mjs";
 
 const admin = env("ADMIN_URL");
 const type = env("EVENT_TYPE");
@@ -22,7 +22,7 @@ await run(async (browser) => {
   // As an operator would: payments is back and healthy before the replay.
   const payments = page.getByRole("table", { name: "Modules" }).getByRole("row", { name: /^payments\b/ });
   await assertEventually(async () => (await payments.getByRole("cell").allTextContents())[2] === "healthy", "payments healthy again",
-    async () => (await payments.getByRole("cell").allTextContents()).join(" | "));
+    async () => (await payments.getByRole("cell").allTextContents()).join(" | "), 20_000);
 
   await row.first().getByRole("button", { name: new RegExp(`^Replay ${type.replace(".", "\\.")} `) }).click();
   await page.getByRole("status", { name: "Events status" }).getByText(/Replayed 1 delivery/).waitFor();
@@ -32,21 +32,8 @@ await run(async (browser) => {
   await assertEventually(async () => {
     const c = await line.first().getByRole("cell").allTextContents();
     return c[1] === "0" && c[3] === "0" && /[1-9]\d* delivered/.test(c[5]);
-  }, "delivered: nothing pending, nothing dead", async () => (await line.first().getByRole("cell").allTextContents()).join(" | "));
+  }, "delivered: nothing pending, nothing dead", async () => (await line.first().getByRole("cell").allTextContents()).join(" | "), 20_000);
   await g.shot("replayed");
   await g.close();
   console.log(`replay: ${type} replayed from the console and delivered`);
 });
-
-async function assertEventually(check, what, last = async () => "", timeout = 20_000) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > until) throw new Error(`not so after ${timeout} ms: ${what} (last: ${await last().catch((e) => e.message)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

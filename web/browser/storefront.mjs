@@ -3,7 +3,7 @@
 // double click that orders once, log out and in again from the keyboard.
 // Elements are found by role and label only.
 import assert from "node:assert/strict";
-import { run, env, Guarded } from "./lib.mjs";
+import { run, env, Guarded, assertEventually, expectText } from "./lib.mjs";
 
 const base = env("BASE_URL");
 const name = env("NAME");
@@ -96,7 +96,7 @@ await run(async (browser) => {
 
   // The access token (TOKEN_TTL of a few seconds here) was renewed before
   // it expired, and calls still work.
-  await assertEventually(async () => refreshes.length > 0, "the access token was refreshed", 15_000);
+  await assertEventually(async () => refreshes.length > 0, "the access token was refreshed");
   await page.getByLabel("Amount in cents").fill("100");
   await page.getByRole("button", { name: "Deposit" }).click();
   await expectText(balance, /^\$26\.10$/);
@@ -116,20 +116,3 @@ await run(async (browser) => {
   await g.close();
   console.log(`storefront (${name}): walked with ${g.requests.length} requests, ${refreshes.length} refreshes, all to ${base}`);
 });
-
-async function expectText(locator, re, timeout = 15_000) {
-  await assertEventually(async () => re.test(((await locator.textContent()) ?? "").trim()), `text ${re}`, timeout, async () => locator.textContent());
-}
-
-async function assertEventually(check, what, timeout = 15_000, last = async () => "") {
-  const until = Date.now() + timeout;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > until) throw new Error(`not so after ${timeout} ms: ${what} (last: ${await last().catch((e) => e.message)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

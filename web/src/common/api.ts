@@ -67,6 +67,12 @@ export async function call<T>(method: string, path: string, opts: RequestOptions
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
+// messageOf is what a page says of a failure: an API problem's detail, or
+// the error itself.
+export function messageOf(err: unknown): string {
+  return err instanceof ApiError ? err.message : String(err);
+}
+
 // uuid is a random (version 4) UUID. crypto.randomUUID exists only in
 // secure contexts; getRandomValues everywhere.
 export function uuid(): string {

@@ -5,8 +5,8 @@
 // reads this process and its peers and probes a hop; it is worked out on
 // demand (a button), not at every poll. The panel builds its own section
 // and navigation link, so the page only has to load it.
-import { call, ApiError } from "../common/api";
-import { accessToken } from "./session";
+import { messageOf } from "../common/api";
+import { adminCall } from "./session";
 import { h, replace, append, announce } from "../common/dom";
 
 interface EdgeCost {
@@ -99,13 +99,12 @@ function mount(): void {
     ev.preventDefault();
     announce(status, "Advising: reading the records and probing a hop…");
     const q = separate.value.trim() ? `?separate=${encodeURIComponent(separate.value.trim())}` : "";
-    accessToken()
-      .then((token) => call<Report>("GET", `/admin/v1/advise${q}`, { token }))
+    adminCall<Report>("GET", `/admin/v1/advise${q}`)
       .then((res) => {
         render(out, res.body);
         announce(status, `${(res.body.candidates ?? []).length} placements weighed at ${new Date().toLocaleTimeString()}.`);
       })
-      .catch((err) => announce(status, `The advisor could not answer: ${err instanceof ApiError ? err.message : String(err)}`, "error"));
+      .catch((err) => announce(status, `The advisor could not answer: ${messageOf(err)}`, "error"));
   });
 }
 

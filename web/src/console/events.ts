@@ -1,8 +1,8 @@
 // Events: each local outbox's backlog per subscriber, the oldest
 // undelivered age, the delivery rate, and the dead letters with their last
 // error and a Replay button.
-import { accessToken } from "./session";
-import { call, ApiError } from "../common/api";
+import { adminCall } from "./session";
+import { messageOf } from "../common/api";
 import { h, replace, byId, announce } from "../common/dom";
 import { gather } from "./system";
 
@@ -44,14 +44,13 @@ async function replay(admin: string, module: string, d: Dead, button: HTMLButton
   button.disabled = true;
   const status = byId("events-status");
   try {
-    const res = await call<{ replayed: number }>("POST", `/admin/v1/system/replay?admin=${encodeURIComponent(admin)}`, {
+    const res = await adminCall<{ replayed: number }>("POST", `/admin/v1/system/replay?admin=${encodeURIComponent(admin)}`, {
       body: { module, id: d.id },
-      token: await accessToken(),
     });
     announce(status, `Replayed ${res.body.replayed} ${res.body.replayed === 1 ? "delivery" : "deliveries"} of ${d.type} ${d.id}.`);
     await refreshEvents(Date.now());
   } catch (err) {
     button.disabled = false;
-    announce(status, `The replay failed: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+    announce(status, `The replay failed: ${messageOf(err)}`, "error");
   }
 }

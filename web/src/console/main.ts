@@ -1,7 +1,7 @@
 // The operator console: polls its own admin listener, which gathers each
 // part from every process it knows, and renders the topology and the
 // processes.
-import { ApiError } from "../common/api";
+import { messageOf } from "../common/api";
 import { byId, announce } from "../common/dom";
 import { gather, Placement, Health, EdgeCount, Circuit } from "./system";
 import { renderTopology } from "./topology";
@@ -39,7 +39,7 @@ async function refresh(): Promise<void> {
       announce(status, "The console needs an admin's login.", "error");
       return;
     }
-    announce(status, `The console could not load: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+    announce(status, `The console could not load: ${messageOf(err)}`, "error");
   }
 }
 
@@ -53,7 +53,7 @@ async function refreshProcesses(): Promise<void> {
     renderProcesses(placement, config, migrations);
   } catch (err) {
     if (refused(err)) return;
-    announce(status, `The processes could not load: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+    announce(status, `The processes could not load: ${messageOf(err)}`, "error");
   }
 }
 
@@ -67,7 +67,7 @@ setupSession(() => {
 });
 
 const failed = (what: string) => (err: unknown) => {
-  if (!refused(err)) announce(byId("traces-status"), `${what}: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+  if (!refused(err)) announce(byId("traces-status"), `${what}: ${messageOf(err)}`, "error");
 };
 byId<HTMLFormElement>("trace-filter").addEventListener("submit", (ev) => {
   ev.preventDefault();

@@ -5,15 +5,10 @@
 // The tokens live in this tab's sessionStorage only (never a cookie or a
 // URL); the access token is renewed shortly before it expires, and a
 // refused renewal asks for a new login.
-import { call, ApiError } from "../common/api";
+import { call, ApiError, Answer, RequestOptions } from "../common/api";
 import { byId } from "../common/dom";
 import { clearErrors, showProblem, value } from "../common/forms";
-
-interface Token {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-}
+import { Token, renewalTime } from "../common/token";
 
 interface Session {
   email: string;
@@ -24,7 +19,7 @@ interface Session {
 
 const key = "console-session";
 // renewAheadMs: renew this long before expiry (at most a quarter of the
-// token's life), so no call carries a token that expires on the way.
+// token's life early).
 const renewAheadMs = 5_000;
 
 let renewing: Promise<void> | null = null;
@@ -40,8 +35,7 @@ function load(): Session | null {
 }
 
 function save(email: string, t: Token): void {
-  const life = t.expires_in * 1000;
-  const s: Session = { email, access: t.access_token, refresh: t.refresh_token, renewAt: Date.now() + life - Math.min(renewAheadMs, life / 4) };
+  const s: Session = { email, access: t.access_token, refresh: t.refresh_token, renewAt: renewalTime(t, renewAheadMs) };
   sessionStorage.setItem(key, JSON.stringify(s));
   render();
 }
@@ -51,9 +45,14 @@ function clear(): void {
   render();
 }
 
-// accessToken is the admin's current access token (renewed first when it
-// is about to expire), or undefined with no session.
-export async function accessToken(): Promise<string | undefined> {
+// adminCall is call with the admin's current access token (renewed first
+// when it is about to expire), or with none without a session (in
+// development on loopback, the console needs none).
+export async function adminCall<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Answer<T>> {
+  return call<T>(method, path, { ...opts, token: await accessToken() });
+}
+
+async function accessToken(): Promise<string | undefined> {
   let s = load();
   if (!s) return undefined;
   if (Date.now() >= s.renewAt) {

@@ -1,7 +1,6 @@
 // What the console reads: /admin/v1/system/<part> on its own listener,
 // which gathers that part from this process and every peer.
-import { accessToken } from "./session";
-import { call } from "../common/api";
+import { adminCall } from "./session";
 
 export interface Answer<T> {
   admin: string;
@@ -12,9 +11,7 @@ export interface Answer<T> {
 }
 
 export async function gather<T>(part: string, query = ""): Promise<Answer<T>[]> {
-  const res = await call<{ processes: Answer<T>[] }>("GET", `/admin/v1/system/${part}${query ? "?" + query : ""}`, {
-    token: await accessToken(),
-  });
+  const res = await adminCall<{ processes: Answer<T>[] }>("GET", `/admin/v1/system/${part}${query ? "?" + query : ""}`);
   return res.body.processes;
 }
 

@@ -1,6 +1,6 @@
 // The storefront: register, log in, deposit, shop, and follow each order's
 // saga until it settles. Everything goes to the same origin's public API.
-import { call, ApiError, uuid } from "../common/api";
+import { call, ApiError, messageOf, uuid } from "../common/api";
 import { h, replace, byId, money, announce } from "../common/dom";
 import { clearErrors, showProblem, value } from "../common/forms";
 import { Session } from "./session";
@@ -32,8 +32,7 @@ const watching = new Set<string>();
 const short = (id: string) => id.slice(0, 8);
 
 function fail(err: unknown, what: string): void {
-  const msg = err instanceof ApiError ? err.message : String(err);
-  announce(status, `${what}: ${msg}`, "error");
+  announce(status, `${what}: ${messageOf(err)}`, "error");
 }
 
 // Account.
@@ -202,7 +201,7 @@ placeButton.addEventListener("click", async () => {
     await Promise.all([refreshOrders(), refreshWallet()]);
     if (order.status === "pending") void watch(order.id);
   } catch (err) {
-    byId("order-error").textContent = err instanceof ApiError ? err.message : String(err);
+    byId("order-error").textContent = messageOf(err);
     fail(err, "The order failed");
     renderCart();
   }
@@ -318,10 +317,10 @@ async function cancelOrder(id: string): Promise<Order> {
 async function cancel(id: string, button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   try {
-    const o = { body: await cancelOrder(id) };
+    const o = await cancelOrder(id);
     const balance = await refreshWallet();
     await refreshOrders();
-    announce(status, `Order ${short(id)} ${describe(o.body)}; refunded, the balance is ${money(balance)}.`);
+    announce(status, `Order ${short(id)} ${describe(o)}; refunded, the balance is ${money(balance)}.`);
   } catch (err) {
     button.disabled = false;
     fail(err, "The order could not be cancelled");

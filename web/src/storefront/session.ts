@@ -1,10 +1,9 @@
 import { call, ApiError, RequestOptions, Answer } from "../common/api";
+import { Token, renewalTime } from "../common/token";
 
-interface Token {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-}
+// renewAheadMs: renew this long before expiry (at most a quarter of the
+// token's life early).
+const renewAheadMs = 30_000;
 
 // Session holds the tokens of a login, in memory only, and renews the access
 // token before it expires: on a timer, and before any call made too close
@@ -12,7 +11,7 @@ interface Token {
 export class Session {
   private access = "";
   private refresh = "";
-  private expiresAt = 0;
+  private renewAt = 0;
   private timer: number | undefined;
   private renewing: Promise<void> | null = null;
 
@@ -42,7 +41,7 @@ export class Session {
   // call is the API call with the access token, renewed first when it
   // expires within the margin.
   async call<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Answer<T>> {
-    if (Date.now() > this.expiresAt - marginMs(this.lifetime)) await this.renew();
+    if (Date.now() > this.renewAt) await this.renew();
     try {
       return await call<T>(method, path, { ...opts, token: this.access });
     } catch (err) {
@@ -54,15 +53,12 @@ export class Session {
     }
   }
 
-  private lifetime = 0;
-
   private adopt(t: Token): void {
     this.access = t.access_token;
     this.refresh = t.refresh_token;
-    this.lifetime = t.expires_in * 1000;
-    this.expiresAt = Date.now() + this.lifetime;
+    this.renewAt = renewalTime(t, renewAheadMs);
     window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.renew().catch(() => undefined), this.lifetime - marginMs(this.lifetime));
+    this.timer = window.setTimeout(() => void this.renew().catch(() => undefined), this.renewAt - Date.now());
   }
 
   private renew(): Promise<void> {
@@ -86,11 +82,6 @@ export class Session {
   private clear(): void {
     window.clearTimeout(this.timer);
     this.access = this.refresh = "";
-    this.expiresAt = 0;
+    this.renewAt = 0;
   }
-}
-
-// marginMs: renew a quarter of the lifetime early, at most 30 s early.
-function marginMs(lifetime: number): number {
-  return Math.min(30_000, lifetime / 4);
 }
