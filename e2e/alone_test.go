@@ -14,7 +14,6 @@ import (
 
 	"mitosis/modules"
 	"mitosis/modules/gateway"
-	"mitosis/platform/config"
 	"mitosis/platform/health"
 	"mitosis/platform/pgtest"
 )
@@ -44,12 +43,9 @@ func TestEveryModuleAloneBehindGateway(t *testing.T) {
 		if s.Name == gateway.Name {
 			continue
 		}
-		env := with(urls, map[string]string{"SERVICES": s.Name, "HTTP_ADDR": addrs[s.Name], "DATABASE_URL": shared,
-			"SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret})
-		if s.Settings.Isolation == config.Isolated { // a database of its own by default
-			env[strings.ToUpper(s.Name)+"_DATABASE_URL"] = pgtest.NewDatabase(t)
-		}
-		procs[s.Name] = startApp(t, s.Name+" alone", env)
+		// startApp gives a module isolated by default a database of its own.
+		procs[s.Name] = startApp(t, s.Name+" alone", with(urls, map[string]string{"SERVICES": s.Name, "HTTP_ADDR": addrs[s.Name],
+			"DATABASE_URL": shared, "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}))
 	}
 	for _, name := range alone {
 		procs[name].waitReady(t)

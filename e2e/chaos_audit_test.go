@@ -126,19 +126,36 @@ func eventsPer(table, key, schema, typ, want string) string {
 		WHERE coalesce(e.n, 0) <> %[5]s`, table, key, schema, typ, want)
 }
 
+// audited are the modules whose event tables the audit reads: those that
+// keep data, in the shared database. A module isolated by default keeps
+// its tables in a database of its own, which this audit does not read.
+func audited(specs []platformtopology.Spec) []platformtopology.Spec {
+	var out []platformtopology.Spec
+	for _, s := range specs {
+		if !s.Stateless && s.Settings.Isolation != config.Isolated {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// undeliveredQuery counts the audited modules' events not fanned out yet
+// and their deliveries still pending.
+func undeliveredQuery(specs []platformtopology.Spec) string {
+	var parts []string
+	for _, s := range audited(specs) {
+		parts = append(parts, fmt.Sprintf(`(SELECT count(*) FROM %[1]s.event_deliveries WHERE status = 'pending') +
+			(SELECT count(*) FROM %[1]s.event_outbox WHERE fanned_out_at IS NULL)`, s.Name))
+	}
+	return "SELECT " + strings.Join(parts, " + ")
+}
+
 // eventChecks are the delivery invariants for the modules' declared
 // subscriptions: every event fanned out, one delivery per subscriber, each
 // delivered (no dead letter, nothing pending) and recorded exactly once in
 // the subscriber's inbox, and no inbox entry that no delivery explains.
 func eventChecks(specs []platformtopology.Spec) []auditCheck {
-	var stateful []platformtopology.Spec
-	for _, s := range specs {
-		// A module isolated by default keeps its tables in a database of
-		// its own, which this audit does not read.
-		if !s.Stateless && s.Settings.Isolation != config.Isolated {
-			stateful = append(stateful, s)
-		}
-	}
+	stateful := audited(specs)
 	var fanned, settled, missing, inboxed, extra []string
 	for _, pub := range stateful {
 		p := pub.Name

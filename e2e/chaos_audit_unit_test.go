@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mitosis/modules"
 	"mitosis/platform/pgtest"
 )
 
@@ -24,6 +25,10 @@ func TestChaosAuditFindsBrokenData(t *testing.T) {
 	failures, err := audit(t.Context(), conn, checks)
 	require.NoError(t, err)
 	require.Empty(t, failures, "an empty database breaks nothing")
+	undelivered := undeliveredQuery(modules.All())
+	var n int
+	require.NoError(t, conn.QueryRow(t.Context(), undelivered).Scan(&n))
+	require.Zero(t, n, "nothing to deliver in an empty database")
 
 	const (
 		ann   = "00000000-0000-4000-8000-00000000000a"
@@ -76,6 +81,9 @@ func TestChaosAuditFindsBrokenData(t *testing.T) {
 	`))
 	require.NoError(t, err)
 
+	require.NoError(t, conn.QueryRow(t.Context(), undelivered).Scan(&n))
+	assert.Equal(t, 1, n, "the event never fanned out (the other deliveries are delivered or dead, none pending)")
+
 	failures, err = audit(t.Context(), conn, checks)
 	require.NoError(t, err)
 	report := strings.Join(failures, "\n")
@@ -110,4 +118,50 @@ func TestChaosAuditFindsBrokenData(t *testing.T) {
 	// Only the order.cancelled and payment.refunded counts hold here.
 	assert.Len(t, failures, len(wants), "%s", report)
 	assert.Len(t, checks, len(wants)+2)
+}
+
+// TestChaosNATSAuditFindsBrokenEvents proves the delivery checks of the
+// chaos suite's NATS run can fail: on an empty migrated database they
+// pass; an event never published, one published but never in its
+// subscriber's inbox, a dead letter and an inbox entry no event explains
+// are each named.
+func TestChaosNATSAuditFindsBrokenEvents(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	_, stderr, err := runApp(t, map[string]string{"DATABASE_URL": dbURL}, "migrate", "up")
+	require.NoError(t, err, stderr)
+	conn := connect(t, dbURL)
+	checks := natsEventChecks(modules.All())
+	failures, err := audit(t.Context(), conn, checks)
+	require.NoError(t, err)
+	require.Empty(t, failures, "an empty database breaks nothing")
+
+	const (
+		unpublished = "00000000-0000-4000-8000-0000000000a1"
+		lost        = "00000000-0000-4000-8000-0000000000a2"
+		dead        = "00000000-0000-4000-8000-0000000000a3"
+		stray       = "00000000-0000-4000-8000-0000000000a4"
+	)
+	_, err = conn.Exec(t.Context(), strings.NewReplacer("UNPUBLISHED", unpublished, "LOST", lost, "DEAD", dead, "STRAY", stray).Replace(`
+		INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, fanned_out_at) VALUES
+			('UNPUBLISHED', 'order.placed', 'o', 'orders', '{}', now(), NULL),
+			('LOST', 'order.confirmed', 'o', 'orders', '{}', now(), now());
+		INSERT INTO payments.event_dead_letters (event_id, subscriber, type, aggregate_id, source, payload, occurred_at, attempts, last_error)
+			VALUES ('DEAD', 'payments', 'user.registered', 'u', 'users', '{}', now(), 8, 'boom');
+		INSERT INTO users.event_inbox (event_id, type, source) VALUES ('STRAY', 'order.confirmed', 'orders');
+	`))
+	require.NoError(t, err)
+	failures, err = audit(t.Context(), conn, checks)
+	require.NoError(t, err)
+	report := strings.Join(failures, "\n")
+	wants := []string{
+		"every outbox event is published: 1 rows, e.g. orders event " + unpublished + " (order.placed) not published",
+		"every subscribed event is in its subscriber's inbox: 1 rows, e.g. orders event " + lost + " (order.confirmed) not in the inbox of users",
+		"no dead letter: 1 rows, e.g. payments dead letter " + dead + " (user.registered): boom after 8 attempts",
+		"no inbox entry without a subscribed event: 1 rows, e.g. users inbox holds " + stray + " (order.confirmed) that no subscribed event explains",
+	}
+	for _, want := range wants {
+		assert.Contains(t, report, want)
+	}
+	assert.Len(t, failures, len(wants), "%s", report)
 }

@@ -14,12 +14,7 @@ import (
 // inbox entry that no subscribed outbox event explains. (The inbox holds
 // each event once: its key is the event's id.)
 func natsEventChecks(specs []platformtopology.Spec) []auditCheck {
-	var stateful []platformtopology.Spec
-	for _, s := range specs {
-		if !s.Stateless {
-			stateful = append(stateful, s)
-		}
-	}
+	stateful := audited(specs)
 	var published, missing, dead, extra []string
 	for _, pub := range stateful {
 		published = append(published, fmt.Sprintf(`SELECT format('%s event %%s (%%s) not published', id, type) FROM %s.event_outbox WHERE fanned_out_at IS NULL`,

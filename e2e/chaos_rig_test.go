@@ -219,12 +219,7 @@ func (r *chaosRig) crash(module string) {
 func (r *chaosRig) terminate(module string) {
 	p := r.procs[module]
 	require.NoError(r.t, p.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-p.exited:
-	case <-time.After(stopTimeout):
-		r.t.Fatalf("%s still running %s after SIGTERM", module, stopTimeout)
-	}
-	require.NoError(r.t, p.err, "%s exits 0 on SIGTERM\n%s", module, p.output)
+	p.exitsCleanly(r.t)
 	r.start(module)
 }
 

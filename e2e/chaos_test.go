@@ -178,12 +178,10 @@ func runChaos(t *testing.T, plan chaosPlan, natsURL string) {
 			return err == nil && len(failures) == 0
 		}, chaosSettleTimeout, 200*time.Millisecond, "events still unhandled")
 	}
+	undelivered := undeliveredQuery(modules.All())
 	require.Eventually(t, func() bool {
 		var n int
-		err := conn.QueryRow(t.Context(), `SELECT
-			(SELECT count(*) FROM users.event_deliveries WHERE status = 'pending') + (SELECT count(*) FROM users.event_outbox WHERE fanned_out_at IS NULL) +
-			(SELECT count(*) FROM orders.event_deliveries WHERE status = 'pending') + (SELECT count(*) FROM orders.event_outbox WHERE fanned_out_at IS NULL) +
-			(SELECT count(*) FROM payments.event_deliveries WHERE status = 'pending') + (SELECT count(*) FROM payments.event_outbox WHERE fanned_out_at IS NULL)`).Scan(&n)
+		err := conn.QueryRow(t.Context(), undelivered).Scan(&n)
 		return err == nil && n == 0
 	}, chaosSettleTimeout, 200*time.Millisecond, "events still undelivered")
 	settleTime := time.Since(settleStart)

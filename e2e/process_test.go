@@ -140,6 +140,18 @@ func (p *appProcess) stop(t *testing.T) {
 	}
 }
 
+// exitsCleanly waits for p, signalled, to exit within stopTimeout, and
+// requires its exit status 0.
+func (p *appProcess) exitsCleanly(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(stopTimeout):
+		t.Fatalf("%s still running %s after the signal", p.name, stopTimeout)
+	}
+	require.NoError(t, p.err, "%s exits 0\n%s", p.name, p.output)
+}
+
 // runApp runs the app with args until it exits, and returns its stdout,
 // stderr and exit error (nil for status 0).
 func runApp(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {

@@ -79,12 +79,7 @@ func TestShutdownFinishesTheSagaStepInFlight(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond, "the worker holds the saga at its charge")
 	require.NoError(t, ord.cmd.Process.Signal(syscall.SIGTERM))
 	signalled := time.Now()
-	select {
-	case <-ord.exited:
-	case <-time.After(stopTimeout):
-		t.Fatal("orders still running after SIGTERM")
-	}
-	require.NoError(t, ord.err, "exit code 0\n%s", ord.output)
+	ord.exitsCleanly(t)
 	assert.Greater(t, time.Since(signalled), chargeLatency/3, "the process waited for the charge in flight")
 	assert.Contains(t, ord.output.String(), "shutdown: saga worker stopped")
 	assert.Contains(t, ord.output.String(), "steps_cut_short=false")

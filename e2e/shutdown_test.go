@@ -179,12 +179,7 @@ func drainUnderRequests(t *testing.T, p *appProcess, base string, fast func()) {
 		assert.Equal(t, http.StatusCreated, r.status, "a request in flight completes")
 	}
 	fast()
-	select {
-	case <-p.exited:
-	case <-time.After(stopTimeout):
-		t.Fatalf("%s still running after the requests finished", p.name)
-	}
-	require.NoError(t, p.err, "exit code 0\n%s", p.output)
+	p.exitsCleanly(t)
 	out := p.output.String()
 	for _, phase := range []string{"shutdown: draining", "shutdown: delay over", "shutdown: listener closed",
 		"shutdown: requests in flight finished", "shutdown: event relay stopped", "shutdown: database pool closed", "shutdown: done"} {

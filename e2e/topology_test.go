@@ -33,10 +33,13 @@ func TestE2E(t *testing.T) {
 		t.Parallel()
 		topo := oneProcessOn(t, pgtest.NewDatabase(t), map[string]string{"LOCAL_CALLS": "strict"})
 		runScenario(t, topo)
+		// Answered 2xx: the scenario's own probes of the internal routes
+		// (refused, 401) are no call between modules.
 		t.Run("calls between modules took the internal routes", func(t *testing.T) {
 			fams := scrape(t, topo.processes[0].admin)
-			for _, route := range []string{"/internal/payments/charge", "/internal/users/get", "/internal/:subscriber/events"} {
-				m, ok := sample(fams, "http_server_request_duration_seconds", map[string]string{"http_route": route})
+			for _, route := range []string{"/internal/payments/charge", "/internal/users/get", "/internal/inventory/reserve",
+				"/internal/inventory/commit", "/internal/:subscriber/events"} {
+				m, ok := sample(fams, "http_server_request_duration_seconds", map[string]string{"http_route": route, "http_response_status_class": "2xx"})
 				require.True(t, ok, "no request on %s", route)
 				require.Positive(t, m.GetHistogram().GetSampleCount(), route)
 			}
