@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/orders"
+	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/page"
 )
@@ -53,8 +53,7 @@ func (s *Store) Insert(ctx context.Context, o orders.Order, key, hash string, sg
 		return publish(ctx, tx, orders.EventOrderPlaced, o.ID,
 			orders.OrderPlaced{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents})
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if db.IsUniqueViolation(err) {
 		return ErrDuplicateKey
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"mitosis/modules/payments"
 	"mitosis/modules/payments/internal/store"
+	"mitosis/platform/db"
 	"mitosis/platform/ids"
 	"mitosis/platform/problem"
 )
@@ -190,7 +191,7 @@ func checkAmount(bad *problem.Fields, cents int64) {
 // idempotency key committed first: the second pass finds its result.
 func retryOnDuplicate(fn func() error) error {
 	err := fn()
-	if store.IsUniqueViolation(err) {
+	if db.IsUniqueViolation(err) {
 		return fn()
 	}
 	return err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/payments"
@@ -22,12 +21,6 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 // InTx runs fn in one transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
 	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
-}
-
-// IsUniqueViolation reports a duplicate key: a concurrent twin won the race.
-func IsUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
 // OpenWallet creates the wallet if missing.

@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"mitosis/modules/users"
+	"mitosis/platform/db"
 )
 
 // Unfilled is an account whose canonical email is not stored yet.
@@ -41,8 +39,7 @@ func (s *Store) WithoutCanonical(ctx context.Context, at time.Time, id string, l
 func (s *Store) SetCanonical(ctx context.Context, id, canonical string) error {
 	_, err := s.db.NewUpdate().Model((*userRow)(nil)).Set("email_canonical = ?", canonical).
 		Where("id = ? AND email_canonical IS NULL", id).Exec(ctx)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if db.IsUniqueViolation(err) {
 		return users.ErrEmailTaken
 	}
 	if err != nil {

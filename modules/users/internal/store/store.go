@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/users"
+	"mitosis/platform/db"
 	"mitosis/platform/events"
 	"mitosis/platform/page"
 )
@@ -64,8 +64,7 @@ func (s *Store) Insert(ctx context.Context, a Account) error {
 		return events.Append(ctx, tx, "users", users.EventUserRegistered, a.ID,
 			users.UserRegistered{UserID: a.ID, Email: a.Email, Name: a.Name})
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if db.IsUniqueViolation(err) {
 		return users.ErrEmailTaken
 	}
 	if err != nil {
