@@ -450,7 +450,7 @@ for i in $(seq "$COUNT"); do
 done
 [[ $(grep -c '^ok' "$WORK/gobench.txt") == "$COUNT" ]] || die "go benchmarks failed"
 # Medians over the repetitions, by benchmark and unit.
-for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/strict Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/strict Get/db/http HopReference; do
+for name in Get/dispatch/direct Get/dispatch/forwarder Get/dispatch/inprocess Get/dispatch/strict Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/strict Get/db/http HopReference; do
 	for unit in ns/op allocs/op B/op p50-ns p99-ns; do
 		v=$(awk -v n="Benchmark$name" -v u="$unit" '
 			{ sub(/-[0-9]+$/, "", $1) }

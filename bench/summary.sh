@@ -67,10 +67,14 @@ summary() {
 	echo
 	echo "users.Service.Get, median of $COUNT runs, and the hop reference"
 	printf '  %-22s %10s %10s %9s %12s %12s\n' call ns/op allocs/op "x direct" p50 p99
-	local kind way n a d r p50 p99
+	local kind way ways n a d r p50 p99
 	for kind in dispatch db; do
 		d=${R[go_Get/${kind}/direct_ns/op]}
-		for way in direct inprocess strict http; do
+		# The forwarder (a wrapper that only passes the call on, the floor
+		# of any in-process stub) is measured on dispatch only.
+		ways="direct inprocess strict http"
+		if [[ $kind == dispatch ]]; then ways="direct forwarder inprocess strict http"; fi
+		for way in $ways; do
 			n=${R[go_Get/${kind}/${way}_ns/op]}
 			a=${R[go_Get/${kind}/${way}_allocs/op]}
 			r=$(ratio "$n" "$d")
@@ -117,7 +121,8 @@ summary() {
 		"${x}x ($(us "${R[go_Get/dispatch/http_p50-ns]}") / $(us "${R[go_HopReference_p50-ns]}"))" "$(le "$x" 1.5)"
 	target "HTTP contract call allocations <= 134 (half of 268)" \
 		"${R[go_Get/dispatch/http_allocs/op]} (hop reference ${R[go_HopReference_allocs/op]})" "$(le "${R[go_Get/dispatch/http_allocs/op]}" 134)"
-	target "in-process call / direct call <= 1.5x (dispatch)" "${R[go_dispatch_inprocess_ratio]}x" "$(le "${R[go_dispatch_inprocess_ratio]}" 1.5)"
+	target "in-process call / direct call <= 1.5x (dispatch)" \
+		"${R[go_dispatch_inprocess_ratio]}x (any stub's floor: ${R[go_dispatch_forwarder_ratio]}x)" "$(le "${R[go_dispatch_inprocess_ratio]}" 1.5)"
 	local ad=${R[go_Get/dispatch/direct_allocs/op]} ai=${R[go_Get/dispatch/inprocess_allocs/op]}
 	local bd=${R[go_Get/db/direct_allocs/op]} bi=${R[go_Get/db/inprocess_allocs/op]}
 	target "in-process call allocates nothing of its own (= direct)" "dispatch $ai vs $ad, db $bi vs $bd" \
