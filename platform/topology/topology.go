@@ -32,6 +32,10 @@ type Spec struct {
 	// when they run elsewhere (the gateway): traces show those requests as
 	// its own.
 	Proxies bool
+	// AdminParts are the module's admin routes (GET /admin/v1/<part>, on
+	// the admin listener where it runs) that the console gathers from every
+	// process (platform/console's registry); the console refuses any other.
+	AdminParts []string
 	// Stateless modules keep no data: no database, schema or migrations.
 	Stateless bool
 	// IssuesTokens marks the module that signs access tokens: every process
@@ -86,6 +90,8 @@ type Module struct {
 	Proxies   bool
 	Stateless bool
 	Publishes []string
+	// AdminParts are its parts of the console, known wherever it runs.
+	AdminParts []string
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
@@ -116,7 +122,8 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	}
 	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
 	for _, s := range specs {
-		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Proxies: s.Proxies, Stateless: s.Stateless, Publishes: s.Publishes})
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Proxies: s.Proxies, Stateless: s.Stateless, Publishes: s.Publishes,
+			AdminParts: s.AdminParts})
 		for _, typ := range s.Subscribes {
 			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
 		}
