@@ -34,6 +34,7 @@ var Spec = topology.Spec{
 	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
 	IssuesTokens: true,
+	Settings:     httpapi.Section("users"),
 	Check:        check,
 	Local: fx.Options(
 		fx.Provide(
