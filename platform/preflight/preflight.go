@@ -109,15 +109,18 @@ func serviceAuth(cfg config.Config) []string {
 	return nil
 }
 
-// localSpecs are the known modules SERVICES names (every one when unset);
-// unknown names are Plan's to report.
+// localSpecs are the specs of the modules SERVICES runs (every one when
+// unset, every one but those named "-name" when it leaves some out). Of a
+// SERVICES Plan refuses (Plan reports it), the known modules it names to
+// run are checked still, so every problem is reported at once.
 func localSpecs(specs []topology.Spec, cfg config.Config) []topology.Spec {
-	if len(cfg.Services) == 0 {
-		return specs
+	local, err := topology.LocalModules(specs, cfg.Services)
+	if err != nil {
+		local = slices.DeleteFunc(slices.Clone(cfg.Services), func(name string) bool { return strings.HasPrefix(name, "-") })
 	}
 	var out []topology.Spec
 	for _, s := range specs {
-		if slices.Contains(cfg.Services, s.Name) {
+		if slices.Contains(local, s.Name) {
 			out = append(out, s)
 		}
 	}
