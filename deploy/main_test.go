@@ -69,8 +69,9 @@ func appCheck(t *testing.T, env map[string]string) (stdout, stderr string, err e
 
 // requireCheckPasses runs `app check` on the environment a deployment file
 // gives one process (over the image's own ENV) and requires it to pass: a
-// file that would crash-loop fails here.
-func requireCheckPasses(t *testing.T, what string, env map[string]string) {
+// file that would crash-loop fails here. It returns where the process
+// places each module, as the check describes it.
+func requireCheckPasses(t *testing.T, what string, env map[string]string) placed {
 	t.Helper()
 	all := imageEnv(t)
 	for k, v := range env {
@@ -79,6 +80,44 @@ func requireCheckPasses(t *testing.T, what string, env map[string]string) {
 	stdout, stderr, err := appCheck(t, all)
 	require.NoError(t, err, "app check of %s fails:\n%s", what, stderr)
 	require.True(t, strings.HasPrefix(stdout, "ok: "), "app check of %s: %s", what, stdout)
+	return parsePlaced(t, stdout)
+}
+
+// placed is where one process places each module, from its `app check`
+// line ("ok: production; users: local; orders: remote at http://orders:8080;
+// ..."): "local", the URL it calls it at, or "" when it does not use it.
+type placed map[string]string
+
+func parsePlaced(t *testing.T, line string) placed {
+	t.Helper()
+	parts := strings.Split(strings.TrimSpace(line), "; ")
+	out := placed{}
+	for _, part := range parts[1:] {
+		name, where, ok := strings.Cut(part, ": ")
+		require.True(t, ok, "app check: %q in %q", part, line)
+		switch {
+		case where == "local":
+			out[name] = "local"
+		case strings.HasPrefix(where, "remote at "):
+			url, _, _ := strings.Cut(strings.TrimPrefix(where, "remote at "), " ")
+			out[name] = url
+		default:
+			out[name] = ""
+		}
+	}
+	return out
+}
+
+// local lists the modules the process runs, sorted.
+func (p placed) local() []string {
+	var out []string
+	for name, where := range p {
+		if where == "local" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // run runs a command from the deploy folder and returns its stdout.
