@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build web test test-deploy vet lint-api lint-docker graph fuzz chaos fmt bench clean
+.PHONY: run build web test test-deploy vet lint-api lint-docker graph chart fuzz chaos fmt bench clean
 
 # What `app version` prints (platform/buildinfo); the Dockerfile takes the
 # same as build arguments.
@@ -55,9 +55,21 @@ deploy/node_modules/.bin/dockerfilelint: deploy/package.json deploy/package-lock
 	cd deploy && npm ci --no-audit --no-fund
 	@touch $@
 
-## graph: regenerate the chart's copy of the module graph (a deploy test fails when it is stale)
+# The chart reasons with the module graph (every <MODULE>_URL, the
+# NetworkPolicy), which only the binary knows and Helm cannot ask it for:
+# it is generated beside the chart, never committed (git-ignored), so
+# adding a module edits no copy of it.
+CHART_GRAPH := deploy/helm/mitosis/files/modules.yaml
+
+## graph: write the chart's module graph (deploy/helm/mitosis/files/modules.yaml, git-ignored) from `app graph`, for helm from the source tree
 graph: build
-	./$(BIN) graph --format yaml > deploy/helm/mitosis/files/modules.yaml
+	@mkdir -p $(dir $(CHART_GRAPH))
+	./$(BIN) graph --format yaml > $(CHART_GRAPH).tmp
+	mv $(CHART_GRAPH).tmp $(CHART_GRAPH)
+
+## chart: package the chart with the module graph of this source's binary into bin/ (release it with the image built from the same source)
+chart: graph $(HELM)
+	$(HELM) package deploy/helm/mitosis --destination bin
 
 ## lint-api: lint the public API's document as served (web/openapi.yaml with every module's modules/<name>/openapi.yaml merged in, by `app openapi`) with the pinned @redocly/cli (rules in web/redocly.yaml)
 lint-api: web/node_modules/.bin/redocly

@@ -21,24 +21,79 @@ import (
 // a process, and read the module graph from `app graph`.
 var appBinary string
 
+// chart is the chart as `make chart` packages it: a copy of chartDir with
+// the module graph the binary prints (files/modules.yaml, generated and
+// never committed), so the tests render what a release would, never a
+// stale graph left in the source tree.
+var chart string
+
+// chartGraph is where the chart reads the module graph.
+const chartGraph = "files/modules.yaml"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "mitosis-deploy-*")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deploy: temp dir:", err)
 		os.Exit(1)
 	}
-	appBinary = filepath.Join(dir, "app")
-	build := exec.Command("go", "build", "-o", appBinary, ".")
-	build.Dir = ".."
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	code := 1
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "deploy: go build:", err)
+	if err := prepare(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "deploy:", err)
 	} else {
 		code = m.Run()
 	}
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// prepare builds the app into dir and copies the chart there with the
+// graph the app prints, as `make chart` packages it.
+func prepare(dir string) error {
+	appBinary = filepath.Join(dir, "app")
+	build := exec.Command("go", "build", "-o", appBinary, ".")
+	build.Dir = ".."
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+	graph, err := exec.Command(appBinary, "graph", "--format", "yaml").Output()
+	if err != nil {
+		return fmt.Errorf("app graph: %w", err)
+	}
+	chart = filepath.Join(dir, "mitosis")
+	if err := copyChart(chart, graph); err != nil {
+		return fmt.Errorf("copy the chart: %w", err)
+	}
+	return nil
+}
+
+// copyChart copies the chart's source to dst with graph as its module
+// graph (none when nil); a graph in the source tree is left behind.
+func copyChart(dst string, graph []byte) error {
+	err := filepath.WalkDir(chartDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(chartDir, path)
+		if err != nil || d.IsDir() || rel == filepath.FromSlash(chartGraph) {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), raw, 0o644)
+	})
+	if err != nil || graph == nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(chartGraph)), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dst, chartGraph), graph, 0o644)
 }
 
 // checkTimeout bounds one `app check`: it reads configuration only.
