@@ -29,9 +29,10 @@ web: web/node_modules/.bin/redocly
 	cd web && node build.mjs
 
 ## test: vet, the API and Dockerfile lints, formatting, every test with the race detector on real PostgreSQL, and the deployment checks
-test: vet lint-api lint-docker
+# (helm first: the scaffolder's test runs the deployment checks on a copy with a new module)
+test: vet lint-api lint-docker $(HELM)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
-	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+	HELM=$(HELM) $(GO) test -race -count=1 -timeout 9m $(PKGS)
 	$(MAKE) --no-print-directory test-deploy
 
 ## test-deploy: the compose file and the Helm chart, checked offline (deploy/ is a Go module of its own)
