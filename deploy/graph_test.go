@@ -67,7 +67,8 @@ func TestChartNeedsTheGraph(t *testing.T) {
 // with the graph of a binary that has one module more than this one: the
 // group of the rest runs it (in split-values, where that group had none,
 // it now renders), every group finds it there, and the NetworkPolicies
-// admit its calls and the events it gets, with no edit of the values.
+// admit its calls and the events it gets, with no edit of the values. This
+// binary refuses that release: its MODULE_GRAPH is another graph's.
 func TestChartRunsAModuleAddedSinceInTheRest(t *testing.T) {
 	grown := append(moduleGraph{}, graphModules(t)...)
 	grown = append(grown, graphModule{Name: "shelf", DependsOn: []string{"users"},
@@ -89,6 +90,14 @@ func TestChartRunsAModuleAddedSinceInTheRest(t *testing.T) {
 			require.True(t, ok, "the group of the rest runs shelf")
 			require.Contains(t, strings.Split(resolveEnv(t, r, d.Spec.Template.Spec.Containers[0])["SERVICES"], ","), "shelf")
 			require.Contains(t, v.callers(grown, "users"), "others", "shelf calls users")
+
+			env := imageEnv(t)
+			for k, val := range resolveEnv(t, r, d.Spec.Template.Spec.Containers[0]) {
+				env[k] = val
+			}
+			_, stderr, err := appCheck(t, env)
+			require.Error(t, err, "a binary without shelf must not run a release placed for it")
+			require.Contains(t, stderr, "MODULE_GRAPH is "+settings.Data["MODULE_GRAPH"]+", but this binary's module graph is sha256:")
 		})
 	}
 }

@@ -119,6 +119,7 @@ func requireRender(t *testing.T, v chartValues, modules moduleGraph, r rendered)
 	}
 	require.Equal(t, fmt.Sprintf("%ds", v.Shutdown.Timeout), settings.Data["SHUTDOWN_TIMEOUT"])
 	require.Equal(t, "0s", settings.Data["SHUTDOWN_DELAY"], "preStop waits, the process need not")
+	require.Regexp(t, `^sha256:[0-9a-f]{64}$`, settings.Data["MODULE_GRAPH"], "the graph the placement was computed from")
 	for module, m := range v.Modules {
 		if m.Database.Isolation != "" {
 			require.Equal(t, m.Database.Isolation, settings.Data[strings.ToUpper(module)+"_DATABASE_ISOLATION"])

@@ -49,19 +49,24 @@ type Config struct {
 	// OtherModulesURL is where every module without a <MODULE>_URL of its
 	// own is found (OTHER_MODULES_URL): the process that runs the rest, so
 	// a module added since needs no URL of its own (see ModuleURL).
-	OtherModulesURL string    `yaml:"other_modules_url"`
-	DataDir         string    `yaml:"data_dir"`
-	HTTP            HTTP      `yaml:"http"`
-	Database        Database  `yaml:"database"`
-	Auth            Auth      `yaml:"auth"`
-	Calls           Calls     `yaml:"calls"`
-	Events          Events    `yaml:"events"`
-	Shutdown        Shutdown  `yaml:"shutdown"`
-	Admin           Admin     `yaml:"admin"`
-	Log             Log       `yaml:"log"`
-	Health          Health    `yaml:"health"`
-	Tracing         Tracing   `yaml:"tracing"`
-	Record          Recording `yaml:"record"`
+	OtherModulesURL string `yaml:"other_modules_url"`
+	// ModuleGraph is the digest of the module graph the deployment placed
+	// the modules with (MODULE_GRAPH, sha256:<hex>; the chart sets it):
+	// the process refuses to start with another graph than that (see
+	// topology.ModuleGraph.Digest). Empty: not checked.
+	ModuleGraph string    `yaml:"module_graph"`
+	DataDir     string    `yaml:"data_dir"`
+	HTTP        HTTP      `yaml:"http"`
+	Database    Database  `yaml:"database"`
+	Auth        Auth      `yaml:"auth"`
+	Calls       Calls     `yaml:"calls"`
+	Events      Events    `yaml:"events"`
+	Shutdown    Shutdown  `yaml:"shutdown"`
+	Admin       Admin     `yaml:"admin"`
+	Log         Log       `yaml:"log"`
+	Health      Health    `yaml:"health"`
+	Tracing     Tracing   `yaml:"tracing"`
+	Record      Recording `yaml:"record"`
 	// Modules holds each module's url and database (modules.<name>, read
 	// by applyModules); sections its own settings (see Section).
 	Modules  map[string]Module `yaml:"-"`

@@ -9,6 +9,7 @@ package preflight
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -66,6 +67,7 @@ func Check(cfg config.Config, specs []topology.Spec, scope Scope) config.Problem
 	if _, err := topology.Plan(specs, cfg); err != nil {
 		problems = append(problems, lines(err)...)
 	}
+	problems = append(problems, moduleGraph(cfg, specs)...)
 	local := localSpecs(specs, cfg)
 	var data []string
 	for _, s := range local {
@@ -91,6 +93,25 @@ func Check(cfg config.Config, specs []topology.Spec, scope Scope) config.Problem
 		}
 	}
 	return problems
+}
+
+// moduleGraph checks MODULE_GRAPH: a deployment that placed the modules
+// and computed their addresses and network policies from one graph (the
+// chart's files/modules.yaml, generated, so it can lag behind an image)
+// must not run a binary with another, which it would place wrongly.
+func moduleGraph(cfg config.Config, specs []topology.Spec) []string {
+	if cfg.ModuleGraph == "" {
+		return nil
+	}
+	digest, err := topology.Graph(specs).Digest()
+	if err != nil {
+		return []string{"MODULE_GRAPH: " + err.Error()}
+	}
+	if digest == cfg.ModuleGraph {
+		return nil
+	}
+	return []string{fmt.Sprintf("MODULE_GRAPH is %s, but this binary's module graph is %s: the deployment was computed "+
+		"from another binary's modules (package the chart from this image's source: make chart)", cfg.ModuleGraph, digest)}
 }
 
 // serviceAuth checks the credentials of the SERVICE_AUTH strategy, which

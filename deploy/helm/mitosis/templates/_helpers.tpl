@@ -115,7 +115,10 @@ it renders nothing (no Deployment runs no module) until a module arrives.
 {{/*
 mitosis.settings: the environment every process shares (the ConfigMap), as
 YAML. The module URLs come from the placement; the shutdown settings from
-.Values.shutdown (the wait itself is preStop's).
+.Values.shutdown (the wait itself is preStop's); MODULE_GRAPH is the digest
+of the graph they were computed from, which every process (and first the
+hook's `app check`) compares with its own: a chart packaged from other
+sources than its image fails there, before anything rolls.
 */}}
 {{- define "mitosis.settings" -}}
 {{- $env := dict -}}
@@ -129,6 +132,7 @@ YAML. The module URLs come from the placement; the shutdown settings from
 {{- $_ := set $env "SHUTDOWN_DELAY" "0s" -}}
 {{- $_ := set $env "SHUTDOWN_TIMEOUT" (printf "%ds" (int .Values.shutdown.timeout)) -}}
 {{- $root := . -}}
+{{- $_ := set $env "MODULE_GRAPH" (printf "sha256:%s" (.Files.Get "files/modules.yaml" | sha256sum)) -}}
 {{- range $module, $group := (include "mitosis.placement" . | fromYaml) -}}
   {{- $_ := set $env (printf "%s_URL" (upper $module)) (printf "http://%s:%d" (include "mitosis.groupName" (dict "root" $root "name" $group)) (int $root.Values.ports.http)) -}}
 {{- end -}}
