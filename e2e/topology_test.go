@@ -53,6 +53,10 @@ func TestE2E(t *testing.T) {
 		t.Parallel()
 		runScenario(t, behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil)))
 	})
+	t.Run("gateway before users, payments and the rest", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, theRest(t, pgtest.NewDatabase(t)))
+	})
 	t.Run("three processes, payments isolated, api-key service auth", func(t *testing.T) {
 		t.Parallel()
 		shared, own := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
