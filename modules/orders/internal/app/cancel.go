@@ -24,17 +24,21 @@ func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest)
 	case orders.StatusPending:
 		return orders.Order{}, orders.ErrNotCancellable
 	}
-	owner := newOwner()
-	started, err := s.store.StartCancel(ctx, o.ID, owner, s.cfg.Lease, traceParentOf(ctx))
+	// The saga restarts at the refund, held by this request, only from a
+	// confirmed order's finished saga: a cancellation already under way is
+	// left to its runner.
+	reason := orders.ReasonCancelledByUser
+	restart := store.SagaRestart{Step: orders.StepRefund, Owner: newOwner(), HoldFor: s.cfg.Lease,
+		FailureReason: reason, TraceParent: traceParentOf(ctx)}
+	started, err := s.store.RestartSaga(ctx, o.ID, orders.StatusConfirmed, restart)
 	if err != nil {
-		return orders.Order{}, err
+		return orders.Order{}, fmt.Errorf("start cancellation: %w", err)
 	}
 	inline, cancel := context.WithTimeout(ctx, s.cfg.InlineTimeout)
 	defer cancel()
 	if started {
-		reason := orders.ReasonCancelledByUser
-		_, err = s.run(inline, store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
-			Step: orders.StepRefund, PaymentID: o.PaymentID, FailureReason: &reason, Owner: owner}, nil)
+		_, err = s.run(inline, saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
+			Step: restart.Step, PaymentID: o.PaymentID, FailureReason: &reason, Owner: restart.Owner}, nil)
 	} else {
 		err = s.settle(inline, o.ID)
 	}
@@ -54,5 +58,20 @@ func (s *Service) GetOrderHistory(ctx context.Context, in orders.GetOrderRequest
 	if !ids.Valid(in.OrderID) || !ids.Valid(in.CustomerID) {
 		return orders.OrderHistory{}, orders.ErrNotFound
 	}
-	return s.store.History(ctx, in.CustomerID, in.OrderID)
+	o, err := s.store.Get(ctx, in.CustomerID, in.OrderID)
+	if err != nil {
+		return orders.OrderHistory{}, err
+	}
+	h := orders.OrderHistory{OrderID: o.ID, Status: o.Status}
+	step, err := s.store.SagaStep(ctx, o.ID)
+	if err != nil {
+		return orders.OrderHistory{}, err
+	}
+	if step != stepDone {
+		h.NextStep = &step
+	}
+	if h.Steps, err = s.store.Steps(ctx, o.ID); err != nil {
+		return orders.OrderHistory{}, err
+	}
+	return h, nil
 }

@@ -31,7 +31,7 @@ func TestAnOrderPlacedWhilePaymentsIsDownIsConfirmedByTheWorker(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, err := w.RunOnce(e.ctx)
 		require.NoError(t, err)
-		h, err := e.store.History(e.ctx, o.CustomerID, o.ID)
+		h, err := svc.GetOrderHistory(e.ctx, orders.GetOrderRequest{CustomerID: o.CustomerID, OrderID: o.ID})
 		require.NoError(t, err)
 		return h.Steps[len(h.Steps)-1].Detail == "Service unavailable (attempt 3)"
 	}, 5*time.Second, 20*time.Millisecond)
