@@ -11,8 +11,10 @@ import (
 
 // CancelOrder refunds and cancels a confirmed order. The intent is stored
 // first (the saga restarts at its refund step), so a crash or an
-// unavailable payments only delays it: the worker finishes it. The refund
-// carries a key derived from the order, so it happens once.
+// unavailable payments only delays it: the worker finishes it. The answer
+// is the order as it stands after at most SAGA_INLINE_TIMEOUT: cancelled,
+// or still confirmed while its refund waits. The refund carries a key
+// derived from the order, so it happens once.
 func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (orders.Order, error) {
 	o, err := s.GetOrder(ctx, orders.GetOrderRequest(in))
 	if err != nil {
@@ -42,15 +44,12 @@ func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest)
 	} else {
 		err = s.settle(inline, o.ID)
 	}
-	got, getErr := s.store.Get(ctx, o.CustomerID, o.ID)
-	if getErr != nil {
-		return orders.Order{}, getErr
-	}
-	if got.Status != orders.StatusCancelled && err != nil {
-		// Still refunding: the worker finishes it; the caller learns why it is not done.
+	if err != nil && !settledLater(err) {
 		return orders.Order{}, fmt.Errorf("cancel order %s: %w", o.ID, err)
 	}
-	return got, nil
+	// Cancelled, or still confirmed with its refund waiting for payments:
+	// the cancellation is recorded and the saga finishes it by itself.
+	return s.store.Get(ctx, o.CustomerID, o.ID)
 }
 
 // GetOrderHistory returns the steps of the order's saga.

@@ -174,12 +174,13 @@ func (s *Service) replay(ctx context.Context, in orders.PlaceOrderRequest, hash 
 }
 
 // settle runs the order's unfinished saga here if no one else is running
-// it, or waits while someone else does, until it is settled or ctx ends.
+// it, or waits while someone else does, until it is settled or ctx ends
+// (no error: the saga goes on without this caller).
 func (s *Service) settle(ctx context.Context, orderID string) error {
 	for {
 		sg, ok, err := s.store.ClaimOne(ctx, orderID, newOwner(), s.cfg.Lease)
 		if err != nil {
-			return err
+			return ended(ctx, err)
 		}
 		if ok {
 			_, err := s.run(ctx, sagaOf(sg), nil)
@@ -187,7 +188,7 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 		}
 		step, err := s.store.SagaStep(ctx, orderID)
 		if err != nil || step == stepDone {
-			return err
+			return ended(ctx, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -195,6 +196,15 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// ended is err, or nil once ctx has ended: a read cut short by the
+// caller's deadline is no failure of the saga.
+func ended(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // price builds a pending order from the catalog; unknown SKUs are named.
