@@ -41,23 +41,24 @@ func (b *Bus) DeliverBatch(ctx context.Context, module string, es []Event) (errs
 	// todo: the first occurrence of each event that has a handler; a
 	// repeat (the same id, however spelled) takes the outcome of its first.
 	var todo []int
+	keys := make([]string, len(es))
 	firstOf, repeats := map[string]int{}, map[int]int{}
 	for i, e := range es {
 		if _, ok := sub.handlers[e.Type]; !ok {
 			errs[i] = fmt.Errorf("%s cannot handle %s: %w", module, e.Type, ErrNoHandler)
 			continue
 		}
-		key := canonicalID(e.ID)
-		if j, seen := firstOf[key]; seen {
+		keys[i] = canonicalID(e.ID)
+		if j, seen := firstOf[keys[i]]; seen {
 			repeats[i] = j
 			continue
 		}
-		firstOf[key] = i
+		firstOf[keys[i]] = i
 		todo = append(todo, i)
 	}
 	var err error
 	if len(todo) > 1 {
-		err = sub.applyBatch(ctx, module, es, todo, ctxs)
+		err = sub.applyBatch(ctx, module, es, keys, todo, ctxs)
 	}
 	switch {
 	case len(todo) > 1 && err == nil:
@@ -98,15 +99,15 @@ func (s subscriber) applyOne(ctx context.Context, module string, e Event) error 
 // statement, then the events new to the inbox, in order, each run of one
 // type through its BatchHandler if it has one, else each by its Handler
 // (with its own span's context).
-func (s subscriber) applyBatch(ctx context.Context, module string, es []Event, todo []int, ctxs []context.Context) error {
+func (s subscriber) applyBatch(ctx context.Context, module string, es []Event, keys []string, todo []int, ctxs []context.Context) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		fresh, err := s.insertInbox(ctx, tx, es, todo)
+		fresh, err := insertInbox(ctx, tx, es, keys, todo)
 		if err != nil {
 			return fmt.Errorf("inbox of %s: %w", module, err)
 		}
 		var news []int
 		for _, i := range todo {
-			if fresh[canonicalID(es[i].ID)] {
+			if fresh[keys[i]] {
 				news = append(news, i)
 			}
 		}
@@ -133,15 +134,15 @@ func (s subscriber) applyBatch(ctx context.Context, module string, es []Event, t
 }
 
 // insertInbox records es[todo] in the inbox in one statement and returns
-// the ids (canonical, as PostgreSQL spells them) of those that were not
-// there yet. Rows go in in id
-// order, so two batches that share events take their locks in one order.
-func (s subscriber) insertInbox(ctx context.Context, tx bun.Tx, es []Event, todo []int) (map[string]bool, error) {
+// the ids of those that were not there yet. keys are the events' ids as
+// PostgreSQL spells them (canonicalID). Rows go in in id order, so two
+// batches that share events take their locks in one order.
+func insertInbox(ctx context.Context, tx bun.Tx, es []Event, keys []string, todo []int) (map[string]bool, error) {
 	rows := slices.Clone(todo)
-	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(canonicalID(es[a].ID), canonicalID(es[b].ID)) })
+	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
 	ids, types, sources := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
 	for k, i := range rows {
-		ids[k], types[k], sources[k] = es[i].ID, es[i].Type, es[i].Source
+		ids[k], types[k], sources[k] = keys[i], es[i].Type, es[i].Source
 	}
 	var inserted []string
 	if err := tx.NewRaw(`INSERT INTO event_inbox (event_id, type, source)

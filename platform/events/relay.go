@@ -47,11 +47,15 @@ type Relay struct {
 	throttle    *logging.Throttle  // repeated failures, once per interval
 	metrics     *Metrics           // nil: not measured
 	tracing     *telemetry.Tracing // nil: deliveries are not traced
-	// step is one round of work: fan out and deliver (postgres), or
-	// publish to the broker (nats).
+	// step is one round of delivery: a batch of due deliveries attempted
+	// (postgres) or of the outbox published (nats).
 	step func(context.Context) (int, error)
+	// fanning: with PostgreSQL as the bus, fan-out runs in a loop of its
+	// own (fanLoop) beside step's, so the next batch is fanned out while
+	// one is in a subscriber's hands.
+	fanning bool
 
-	loop shutdown.Loop
+	loop, fanLoop shutdown.Loop
 	// listener holds the wake-up connection until stopListening.
 	listener      sync.WaitGroup
 	stopListening context.CancelFunc
@@ -63,61 +67,91 @@ type Relay struct {
 func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverBatchFunc, cfg config.Events, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log,
 		throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step = r.fanOutAndDeliver
+	r.step, r.fanning = r.deliverBatch, true
 	return r
 }
 
 // Start runs the relay in the background until Stop. A commit to the
-// outbox wakes it at once (wakeup.go); the poll is the safety net (a lost
+// outbox wakes it at once (wakeup.go): the fan-out, which wakes the
+// delivery when it made deliveries; the poll is the safety net (a lost
 // notification, a retry falling due).
 func (r *Relay) Start() {
 	listening, stopListening := context.WithCancel(context.Background())
 	r.stopListening = stopListening
 	wake := make(chan struct{}, 1)
 	r.listener.Go(func() { r.wakeOnNotify(listening, wake) })
-	r.loop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
-		n, err := r.RunOnce(ctx)
-		switch {
-		case err == nil:
-			r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
-		case ctx.Err() == nil:
-			r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "err", err)
-		}
-		return n == r.cfg.BatchSize // more waiting: no pause
+	work := wake
+	if r.fanning {
+		due := make(chan struct{}, 1)
+		r.fanLoop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
+			n, err := r.fanOut(ctx)
+			r.outcome(ctx, "fan-out", err)
+			if n > 0 {
+				select {
+				case due <- struct{}{}:
+				default: // a wake already pending covers these too
+				}
+			}
+			return n == r.cfg.BatchSize // more waiting: no pause
+		})
+		work = due
+	}
+	r.loop.StartWoken(r.cfg.PollInterval, work, func(ctx context.Context) bool {
+		n, err := r.step(ctx)
+		r.outcome(ctx, "relay", err)
+		return n == r.cfg.BatchSize
 	})
+}
+
+// outcome logs a failed round of step, and the recovery: once per
+// interval for both loops together (one key), since what fails them is
+// mostly the same (the module's database).
+func (r *Relay) outcome(ctx context.Context, step string, err error) {
+	switch {
+	case err == nil:
+		r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
+	case ctx.Err() == nil:
+		r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "step", step, "err", err)
+	}
 }
 
 // Stop lets the batch in flight finish, its outcomes recorded, within the
 // shutdown's time (past it the batch is cut short: its deliveries are
 // attempted again later), and starts no other.
 func (r *Relay) Stop(ctx context.Context) error {
+	var fanCut bool
+	var both sync.WaitGroup
+	both.Go(func() { fanCut = r.fanLoop.Stop(ctx) })
 	cut := r.loop.Stop(ctx)
+	both.Wait()
 	if r.stopListening != nil {
 		r.stopListening()
 		r.listener.Wait()
 	}
-	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut)
+	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut || fanCut)
 	return nil
 }
 
 // RunOnce does one round: with PostgreSQL as the bus it fans new events out
 // and attempts one batch of due deliveries, with a broker it publishes one
 // batch of the outbox. It returns how many events it handed on or tried.
-func (r *Relay) RunOnce(ctx context.Context) (int, error) { return r.step(ctx) }
-
-func (r *Relay) fanOutAndDeliver(ctx context.Context) (int, error) {
-	if err := r.fanOut(ctx); err != nil {
-		return 0, err
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	if r.fanning {
+		if _, err := r.fanOut(ctx); err != nil {
+			return 0, err
+		}
 	}
-	return r.deliverBatch(ctx)
+	return r.step(ctx)
 }
 
 // fanOut creates the delivery rows of events not yet fanned out, a batch
 // in two statements: the outbox rows marked, the delivery rows inserted.
+// It returns how many events it fanned out.
 // One relay at a time (a transaction advisory lock), so deliveries appear
 // in outbox order and per-aggregate order holds across replicas.
-func (r *Relay) fanOut(ctx context.Context) error {
-	return relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+func (r *Relay) fanOut(ctx context.Context) (int, error) {
+	n := 0
+	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.fanout.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("fan-out lock: %w", err)
@@ -135,6 +169,7 @@ func (r *Relay) fanOut(ctx context.Context) error {
 			RETURNING seq, type, aggregate_id`, r.cfg.BatchSize).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("read outbox: %w", err)
 		}
+		n = len(rows)
 		var seqs []int64
 		var subs, aggregates []string
 		for _, row := range rows {
@@ -152,6 +187,7 @@ func (r *Relay) fanOut(ctx context.Context) error {
 		}
 		return nil
 	})
+	return n, err
 }
 
 // relayTx runs fn in a transaction whose commit does not wait for its WAL
