@@ -31,7 +31,10 @@
 # BENCH_WARMUP seconds (3), BENCH_COUNT go-bench repetitions (3),
 # BENCH_EVENTS (backlog of the app's rate run, 2000), BENCH_WATERMILL_EVENTS
 # (Watermill's, 20000), BENCH_EVENT_SECONDS (latency runs, 10),
-# BENCH_STARTS (start-up measurements, 3), BENCH_REPORT (a file to copy the
+# BENCH_STARTS (start-up measurements, 3), BENCH_EVENT_RATE (the app's
+# latency runs at this rate instead of half the rate measured: for
+# comparisons at equal load; the latency verdicts then do not count),
+# BENCH_REPORT (a file to copy the
 # summary to), BENCH_CAPTURE (a file to copy the classified capture to),
 # APP (bin/app), PGBIN, and BENCH_DB_PARAMS: extra query parameters for the
 # app's DATABASE_URL, for what-if runs only (e.g.
@@ -360,7 +363,8 @@ events() {
 # then the latency for EVENT_SECONDS at RATE events a second, by default
 # half the rate just measured.
 event_runs() {
-	local key=$1 bus=$2 db=$3 n=$4 rate=${5:-} why="same rate as the app's one-process run"
+	local key=$1 bus=$2 db=$3 n=$4 rate=${5:-} why="BENCH_EVENT_RATE"
+	[[ $bus == outbox ]] || why="same rate as the app's one-process run"
 	load_note
 	note "rate: a backlog of $n order.confirmed events, committed at once, then drained"
 	events "${key}_rate" -bus "$bus" -mode rate -n "$n" -db "$(db_url "$db")"
@@ -554,12 +558,12 @@ note "events: order.confirmed as orders writes it (outbox row in orders' schema)
 
 note "-- one process"
 start_app events-all DATABASE_URL="$(db_url events_one)"
-event_runs ev_one outbox events_one "$EVENTS"
+event_runs ev_one outbox events_one "$EVENTS" "${BENCH_EVENT_RATE:-}"
 stop_apps
 
 note "-- three processes (orders' relay delivers to users over HTTP)"
 start_three events_three
-event_runs ev_three outbox events_three "$EVENTS"
+event_runs ev_three outbox events_three "$EVENTS" "${BENCH_EVENT_RATE:-}"
 stop_apps
 
 note "-- the event reference: Watermill SQL Pub/Sub (watermill v1.5.1, watermill-sql/v4 v4.1.2, pgx), publisher and subscriber in bench/events"
