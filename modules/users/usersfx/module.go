@@ -51,7 +51,7 @@ var Spec = topology.Spec{
 		fx.Invoke(backfillOnStart),
 		fx.Invoke(mountConsoleLogin),
 		events.Outbox("users"),
-		events.Subscriber("users", app.Handlers()),
+		events.Subscriber("users", app.Handlers(), events.BatchHandlers(app.BatchHandlers())),
 	),
 	Remote:   fx.Options(httpapi.API.RemoteOption(), fx.Invoke(mountConsoleLogin)),
 	Contract: httpapi.API,
