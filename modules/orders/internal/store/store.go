@@ -22,10 +22,6 @@ type Store struct {
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
-// DB is the module's connection, for the store's functions outside a
-// transaction.
-func (s *Store) DB() bun.IDB { return s.db }
-
 // InTx runs fn in one transaction: the only place the store opens one.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
 	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
