@@ -35,8 +35,7 @@ func From(err error) Details {
 	if pe == ErrInternal {
 		return d
 	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
+	if ve, ok := errors.AsType[*ValidationError](err); ok {
 		d.Errors, d.ErrorsOmitted = ve.Fields, ve.Omitted
 		d.Title = ve.base().Title
 		return d
@@ -44,8 +43,7 @@ func From(err error) Details {
 	if d.Status >= 500 {
 		// The text of a server-side failure is internal (addresses, SQL);
 		// only a detail marked public reaches the client.
-		var pub *publicDetail
-		if errors.As(err, &pub) {
+		if pub, ok := errors.AsType[*publicDetail](err); ok {
 			d.Detail = pub.detail
 		}
 		return d
