@@ -65,7 +65,7 @@ type verifiedToken struct {
 const maxVerified = 256
 
 type cachedToken struct {
-	header  string
+	header  []string // "Bearer <token>", as a header's values
 	renewAt time.Time
 }
 
@@ -100,7 +100,9 @@ func (s *ServiceAuth) Apply(h http.Header, caller, callee string) error {
 		if err != nil {
 			return err
 		}
-		h.Set("Authorization", authz)
+		// The cached values themselves: a header's values are replaced,
+		// never written into, and Set would copy them into a new slice.
+		h["Authorization"] = authz
 	case ServiceAuthAPIKey:
 		h.Set("Authorization", "ApiKey "+s.rawKey)
 		h.Set(CallerHeader, caller)
@@ -110,9 +112,9 @@ func (s *ServiceAuth) Apply(h http.Header, caller, callee string) error {
 	return nil
 }
 
-// token returns a cached token from caller to callee, renewed at half its
-// life.
-func (s *ServiceAuth) token(caller, callee string) (string, error) {
+// token returns a cached token from caller to callee, as the values of an
+// Authorization header, renewed at half its life.
+func (s *ServiceAuth) token(caller, callee string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -130,9 +132,9 @@ func (s *ServiceAuth) token(caller, callee string) (string, error) {
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
 	if err != nil {
-		return "", fmt.Errorf("sign service token: %w", err)
+		return nil, fmt.Errorf("sign service token: %w", err)
 	}
-	header := "Bearer " + signed
+	header := []string{"Bearer " + signed}
 	s.cache[key] = cachedToken{header: header, renewAt: now.Add(serviceTTL / 2)}
 	return header, nil
 }

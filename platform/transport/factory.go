@@ -71,7 +71,7 @@ func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
 // factory's timeout and credentials.
 func (f *Factory) client(rt http.RoundTripper, base string, g *guard, known []*problem.Error) *Client {
 	c := &Client{
-		base: base, http: rt, known: problem.Registry(known...),
+		base: base, urls: newURLs(base), http: rt, known: problem.Registry(known...),
 		timeout: f.calls.Timeout, creds: f.creds, callee: g.module, guard: g,
 	}
 	c.send = g.decorate(c.attempt)
