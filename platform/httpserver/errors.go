@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -23,8 +22,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
+		if he, ok := errors.AsType[*echo.HTTPError](err); ok {
 			err = fromEcho(he)
 		}
 		d := problem.From(err)
@@ -57,9 +55,7 @@ func WriteProblem(w http.ResponseWriter, d problem.Details) {
 	if d.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	w.Header().Set("Content-Type", problem.ContentType)
-	w.WriteHeader(d.Status)
-	_ = json.NewEncoder(w).Encode(d)
+	_ = transport.WriteJSONLine(w, d.Status, problem.ContentType, d)
 }
 
 func fromEcho(he *echo.HTTPError) error {

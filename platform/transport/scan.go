@@ -36,7 +36,8 @@ const (
 // members, a map of their names, so a hostile body costs little more than
 // its own size.
 func scan(raw []byte) error {
-	s := scanner{raw: raw, stack: make([]frame, 0, MaxDepth)}
+	var s scanner // on the stack, with room for the usual nesting
+	s.raw, s.stack = raw, s.shallow[:0]
 	if err := s.value(); err != nil && err != errSyntax {
 		return err
 	}
@@ -49,11 +50,16 @@ var errSyntax = fmt.Errorf("syntax")
 var errTooDeep = problem.Malformed("body", fmt.Sprintf("must not nest arrays and objects more than %d levels deep", MaxDepth))
 
 type scanner struct {
-	raw   []byte
-	pos   int
-	stack []frame
-	fold  []byte // scratch space for folding names
+	raw     []byte
+	pos     int
+	stack   []frame
+	shallow [shallowDepth]frame // stack's first array: deeper bodies grow it
+	fold    []byte              // scratch space for folding names
 }
+
+// shallowDepth is the nesting a scan holds without allocating: a request
+// of this API nests three or four levels deep.
+const shallowDepth = 4
 
 // inlineNames is how many member names an object keeps before it needs a
 // map: most objects have fewer, and compare each name with each.
