@@ -37,7 +37,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		d.Instance = c.Request().URL.Path
 		if d.Status >= 500 {
 			ctx := c.Request().Context()
-			if transport.RequestID(ctx) == "" { // answered before RequestContext ran
+			if transport.RequestID(ctx) == "" { // answered before the request id was in the context
 				ctx = transport.WithRequestID(ctx, c.Response().Header().Get(echo.HeaderXRequestID))
 			}
 			attrs := []any{"method", c.Request().Method, "path", d.Instance, "status", d.Status, "err", err}
