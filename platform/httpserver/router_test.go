@@ -72,10 +72,10 @@ func TestRouterServesAsEchoDoes(t *testing.T) {
 		"a route with a parameter": func() *http.Request {
 			return httptest.NewRequest(http.MethodGet, "/items/42", nil)
 		},
-		"no route":        func() *http.Request { return httptest.NewRequest(http.MethodGet, "/nothing", nil) },
-		"another method":  func() *http.Request { return httptest.NewRequest(http.MethodDelete, "/ok", nil) },
-		"a failure":       func() *http.Request { return httptest.NewRequest(http.MethodPost, "/boom", nil) },
-		"a panic":         func() *http.Request { return httptest.NewRequest(http.MethodGet, "/panic", nil) },
+		"no route":       func() *http.Request { return httptest.NewRequest(http.MethodGet, "/nothing", nil) },
+		"another method": func() *http.Request { return httptest.NewRequest(http.MethodDelete, "/ok", nil) },
+		"a failure":      func() *http.Request { return httptest.NewRequest(http.MethodPost, "/boom", nil) },
+		"a panic":        func() *http.Request { return httptest.NewRequest(http.MethodGet, "/panic", nil) },
 		"a body too large": func() *http.Request {
 			return httptest.NewRequest(http.MethodPost, "/echo", strings.NewReader(strings.Repeat("x", httpserver.BodyLimit+1)))
 		},
