@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 )
 
 // Strategies of service authentication (SERVICE_AUTH).
@@ -207,15 +208,25 @@ func (s *ServiceAuth) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), callerKey{}, caller)))
+		ctx := c.Request().Context()
+		if scope := telemetry.ScopeFrom(ctx); scope != nil {
+			scope.Caller = caller
+		} else {
+			c.SetRequest(c.Request().WithContext(context.WithValue(ctx, callerKey{}, caller)))
+		}
 		return next(c)
 	}
 }
 
 // Caller returns the module that made an internal call ("" otherwise).
 func Caller(ctx context.Context) string {
-	s, _ := ctx.Value(callerKey{}).(string)
-	return s
+	if caller, ok := ctx.Value(callerKey{}).(string); ok {
+		return caller
+	}
+	if s := telemetry.ScopeFrom(ctx); s != nil {
+		return s.Caller
+	}
+	return ""
 }
 
 // wasVerified reports the caller of a token that passed verify for callee

@@ -12,6 +12,7 @@ import (
 
 	"mitosis/platform/auth"
 	"mitosis/platform/logging"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -57,7 +58,11 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		module := o.place.Owner(req.URL.Path)
 		if module != "" {
-			c.SetRequest(req.WithContext(logging.WithModule(req.Context(), module)))
+			if scope := telemetry.ScopeFrom(req.Context()); scope != nil {
+				scope.Module = module
+			} else {
+				c.SetRequest(req.WithContext(logging.WithModule(req.Context(), module)))
+			}
 		}
 		err := next(c)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"mitosis/platform/telemetry"
 	"mitosis/platform/transport"
 )
 
@@ -30,7 +31,11 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			req.Header[echo.HeaderXRequestID] = ids
 		}
 		c.Response().Header()[echo.HeaderXRequestID] = ids
-		c.SetRequest(req.WithContext(transport.WithRequestID(req.Context(), ids[0])))
+		if scope := telemetry.ScopeFrom(req.Context()); scope != nil {
+			scope.RequestID = ids[0]
+		} else {
+			c.SetRequest(req.WithContext(transport.WithRequestID(req.Context(), ids[0])))
+		}
 		return next(c)
 	}
 }

@@ -79,7 +79,9 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	ctx = telemetry.WithHop(ctx, telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))})
+	ctx = telemetry.WithScope(ctx, &telemetry.RequestScope{
+		Hop: telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))},
+	})
 	if tracer, ok := h.idsOnly[service]; ok {
 		ctx, span := tracer.Start(ctx, "", serverKind)
 		defer span.End()

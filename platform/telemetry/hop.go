@@ -42,11 +42,16 @@ func WithHop(ctx context.Context, h Hop) context.Context {
 	return context.WithValue(ctx, hopKey{}, h)
 }
 
-// HopFrom returns the hop stored by WithHop (the zero Hop if none: a
-// background job is at the edge).
+// HopFrom returns the hop stored by WithHop, or the request scope's (the
+// zero Hop if none: a background job is at the edge).
 func HopFrom(ctx context.Context) Hop {
-	h, _ := ctx.Value(hopKey{}).(Hop)
-	return h
+	if h, ok := ctx.Value(hopKey{}).(Hop); ok {
+		return h
+	}
+	if s := ScopeFrom(ctx); s != nil {
+		return s.Hop
+	}
+	return Hop{}
 }
 
 // IncomingDepth is the depth of a request whose caller sent raw as its
