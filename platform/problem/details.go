@@ -86,6 +86,14 @@ func (e *RemoteError) Unwrap() error { return e.Sentinel }
 // Decode turns a received body back into an error, using known to map codes
 // to sentinels. Timeouts and cancellation map to the context errors.
 func Decode(d Details, known map[string]error) error {
+	return DecodeRemote(&RemoteError{Details: d}, known)
+}
+
+// DecodeRemote is Decode of the body in re.Details, answering re itself
+// when the error is a RemoteError: a client decodes the body straight
+// into the error it returns.
+func DecodeRemote(re *RemoteError, known map[string]error) error {
+	d := &re.Details
 	if len(d.Errors) > 0 {
 		base := ErrValidation
 		if d.Code == ErrBadRequest.Code {
@@ -95,17 +103,21 @@ func Decode(d Details, known map[string]error) error {
 	}
 	switch d.Code {
 	case ErrTimeout.Code:
-		return &RemoteError{Sentinel: context.DeadlineExceeded, Details: d}
+		re.Sentinel = context.DeadlineExceeded
+		return re
 	case ErrCanceled.Code:
-		return &RemoteError{Sentinel: context.Canceled, Details: d}
+		re.Sentinel = context.Canceled
+		return re
 	}
 	if s, ok := known[d.Code]; ok {
-		return &RemoteError{Sentinel: s, Details: d}
+		re.Sentinel = s
+		return re
 	}
 	if d.Status == 0 {
 		d.Status = 500
 	}
-	return &RemoteError{Sentinel: New(d.Code, d.Status, d.Title), Details: d}
+	re.Sentinel = New(d.Code, d.Status, d.Title)
+	return re
 }
 
 // Registry maps codes to sentinels for Decode.

@@ -147,16 +147,16 @@ func (c *Client) decodeError(resp *http.Response) error {
 	defer putBuffer(buf)
 	_ = buf.readFrom(resp.Body, resp.ContentLength, maxProblemBytes)
 	raw := buf.b
-	var d problem.Details
-	if err := json.Unmarshal(raw, &d); err != nil || d.Code == "" {
+	re := &problem.RemoteError{} // decoded into: it is the error returned
+	if err := json.Unmarshal(raw, &re.Details); err != nil || re.Details.Code == "" {
 		// Not one of ours (a proxy, a crash): keep the status meaningful.
-		d = problem.Details{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Code: problem.ErrUnavailable.Code}
+		d := problem.Details{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Code: problem.ErrUnavailable.Code}
 		if resp.StatusCode < 500 {
 			d.Code = problem.ErrBadRequest.Code
 		}
 		return errors.Join(problem.Decode(d, c.known), fmt.Errorf("remote answered %d: %.200s", resp.StatusCode, raw))
 	}
-	return problem.Decode(d, c.known)
+	return problem.DecodeRemote(re, c.known)
 }
 
 // Ping asks the remote module's liveness endpoint once, around the retries,
