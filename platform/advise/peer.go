@@ -31,9 +31,9 @@ func StartPeer(cfg config.Config, log *slog.Logger) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := httpserver.New(cfg, log, o.Middleware)
-	MountProbe(e)
-	srv, err := httpserver.Start(e, "127.0.0.1:0", cfg.HTTP, log)
+	r := httpserver.NewRouter(cfg, log, o.Middleware)
+	MountProbe(r.Echo)
+	srv, err := httpserver.Start(r, "127.0.0.1:0", cfg.HTTP, log)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 )
 
 // Strategies of service authentication (SERVICE_AUTH).
@@ -65,7 +66,7 @@ type verifiedToken struct {
 const maxVerified = 256
 
 type cachedToken struct {
-	header  string
+	header  []string // "Bearer <token>", as a header's values
 	renewAt time.Time
 }
 
@@ -100,7 +101,9 @@ func (s *ServiceAuth) Apply(h http.Header, caller, callee string) error {
 		if err != nil {
 			return err
 		}
-		h.Set("Authorization", authz)
+		// The cached values themselves: a header's values are replaced,
+		// never written into, and Set would copy them into a new slice.
+		h["Authorization"] = authz
 	case ServiceAuthAPIKey:
 		h.Set("Authorization", "ApiKey "+s.rawKey)
 		h.Set(CallerHeader, caller)
@@ -110,9 +113,9 @@ func (s *ServiceAuth) Apply(h http.Header, caller, callee string) error {
 	return nil
 }
 
-// token returns a cached token from caller to callee, renewed at half its
-// life.
-func (s *ServiceAuth) token(caller, callee string) (string, error) {
+// token returns a cached token from caller to callee, as the values of an
+// Authorization header, renewed at half its life.
+func (s *ServiceAuth) token(caller, callee string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -130,9 +133,9 @@ func (s *ServiceAuth) token(caller, callee string) (string, error) {
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
 	if err != nil {
-		return "", fmt.Errorf("sign service token: %w", err)
+		return nil, fmt.Errorf("sign service token: %w", err)
 	}
-	header := "Bearer " + signed
+	header := []string{"Bearer " + signed}
 	s.cache[key] = cachedToken{header: header, renewAt: now.Add(serviceTTL / 2)}
 	return header, nil
 }
@@ -205,15 +208,25 @@ func (s *ServiceAuth) GuardInternal(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), callerKey{}, caller)))
+		ctx := c.Request().Context()
+		if scope := telemetry.ScopeFrom(ctx); scope != nil {
+			scope.Caller = caller
+		} else {
+			c.SetRequest(c.Request().WithContext(context.WithValue(ctx, callerKey{}, caller)))
+		}
 		return next(c)
 	}
 }
 
 // Caller returns the module that made an internal call ("" otherwise).
 func Caller(ctx context.Context) string {
-	s, _ := ctx.Value(callerKey{}).(string)
-	return s
+	if caller, ok := ctx.Value(callerKey{}).(string); ok {
+		return caller
+	}
+	if s := telemetry.ScopeFrom(ctx); s != nil {
+		return s.Caller
+	}
+	return ""
 }
 
 // wasVerified reports the caller of a token that passed verify for callee

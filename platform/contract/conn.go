@@ -136,7 +136,7 @@ func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context,
 	case c.client == nil:
 		out, err = m.impl(c.impl, ctx, in)
 	case c.local:
-		err = loopback(c, m, ctx, in, &out)
+		out, err = loopback(c, m, ctx, in)
 	default:
 		out, err = remoteCall(c.client, ctx, m, in)
 		err = named(c.api.module, m.name, err)
@@ -151,8 +151,8 @@ func Call[S, In, Out any](s Stub[S], m *Method[S, In, Out], ctx context.Context,
 	return out, err
 }
 
-// remoteCall sends one call over HTTP. Apart from Call so that only the
-// remote path pays for the answer escaping to the heap.
+// remoteCall sends one call over HTTP (or the loopback). Apart from Call
+// so that only these paths pay for the answer escaping to the heap.
 func remoteCall[S, In, Out any](client *transport.Client, ctx context.Context, m *Method[S, In, Out], in In) (Out, error) {
 	var out Out
 	err := client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, &out)

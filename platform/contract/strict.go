@@ -5,7 +5,6 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"reflect"
 	"strings"
 
@@ -28,12 +27,14 @@ func Strict(loop *transport.Loopback) Option { return func(r *Registry) { r.loop
 // holding what the wire would silently drop (a non-zero unexported field,
 // or one tagged json:"-") fails before it is sent: the callee would see
 // the zero value, and the caller meant otherwise.
-func loopback[S, In, Out any](c *conn[S], m *Method[S, In, Out], ctx context.Context, in In, out *Out) error {
+func loopback[S, In, Out any](c *conn[S], m *Method[S, In, Out], ctx context.Context, in In) (Out, error) {
 	if field := dropped(reflect.ValueOf(in), "request"); field != "" {
-		return fmt.Errorf("%s.%s: %s does not cross the wire (JSON carries exported fields only): the callee would not see it",
+		var zero Out
+		return zero, fmt.Errorf("%s.%s: %s does not cross the wire (JSON carries exported fields only): the callee would not see it",
 			c.api.module, m.name, field)
 	}
-	return named(c.api.module, m.name, c.client.Call(ctx, m.safety(in), http.MethodPost, m.path, in, out))
+	out, err := remoteCall(c.client, ctx, m, in)
+	return out, named(c.api.module, m.name, err)
 }
 
 // named puts the method's name on a failure without a code (a request or

@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -31,7 +30,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		d.Instance = c.Request().URL.Path
 		if d.Status >= 500 && !errors.Is(err, ErrClosing) { // a late request is no failure
 			ctx := c.Request().Context()
-			if transport.RequestID(ctx) == "" { // answered before RequestContext ran
+			if transport.RequestID(ctx) == "" { // answered before the request id was in the context
 				ctx = transport.WithRequestID(ctx, c.Response().Header().Get(echo.HeaderXRequestID))
 			}
 			attrs := []any{"method", c.Request().Method, "path", d.Instance, "status", d.Status, "err", err}
@@ -47,8 +46,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 // answer is the problem err is answered with (the access log names its
 // code), and err with echo's own errors translated.
 func answer(err error) (problem.Details, error) {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
 		err = fromEcho(he)
 	}
 	d := problem.From(err)
@@ -65,9 +63,7 @@ func WriteProblem(w http.ResponseWriter, d problem.Details) {
 	if d.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	w.Header().Set("Content-Type", problem.ContentType)
-	w.WriteHeader(d.Status)
-	_ = json.NewEncoder(w).Encode(d)
+	_ = transport.WriteJSONLine(w, d.Status, problem.ContentType, d)
 }
 
 func fromEcho(he *echo.HTTPError) error {

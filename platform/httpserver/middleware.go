@@ -32,14 +32,3 @@ func Deadline(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
-// RequestContext puts the request id into the context for outgoing calls.
-func RequestContext(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := c.Response().Header().Get(echo.HeaderXRequestID)
-		if id != "" {
-			c.SetRequest(c.Request().WithContext(transport.WithRequestID(c.Request().Context(), id)))
-		}
-		return next(c)
-	}
-}

@@ -12,6 +12,7 @@ import (
 
 	"mitosis/platform/auth"
 	"mitosis/platform/logging"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 	"mitosis/platform/transport"
 )
@@ -58,7 +59,11 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		module := o.place.Owner(req.URL.Path)
 		if module != "" {
-			c.SetRequest(req.WithContext(logging.WithModule(req.Context(), module)))
+			if scope := telemetry.ScopeFrom(req.Context()); scope != nil {
+				scope.Module = module
+			} else {
+				c.SetRequest(req.WithContext(logging.WithModule(req.Context(), module)))
+			}
 		}
 		err := next(c)
 		answered := err != nil && !c.Response().Committed // by the error handler, with err's problem
@@ -86,10 +91,11 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !o.log.Enabled(ctx, level) {
 			return nil
 		}
-		attrs := []slog.Attr{
+		// Room for all of them, so appending does not move them to the heap.
+		attrs := append(make([]slog.Attr, 0, 7),
 			slog.String("method", req.Method), slog.String("route", route), slog.Int("status", res.Status),
 			slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.Int64("bytes", res.Size),
-		}
+		)
 		if module != "" && !o.place.IsLocal(module) {
 			attrs = append(attrs, slog.Bool("proxied", true))
 		}

@@ -21,6 +21,7 @@ import (
 	"mitosis/platform/httpserver"
 	"mitosis/platform/logging"
 	"mitosis/platform/problem"
+	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
 
@@ -49,8 +50,11 @@ func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 }
 
 // observed is a server with orders local and payments remote, logging
-// JSON at level into logs, its metrics in reg.
-func observed(t *testing.T, level string) (*echo.Echo, *lockedBuffer, *prometheus.Registry) {
+// JSON at level into logs, its metrics in reg, built one of the ways:
+// "echo" (New, its middleware echo's own, without the server span) or
+// "process" (a Router in Traced, as a process serves: the request's
+// scope then carries its module, id and caller).
+func observed(t *testing.T, level, way string) (http.Handler, *lockedBuffer, *prometheus.Registry) {
 	t.Helper()
 	logs := &lockedBuffer{}
 	log := logging.New(config.Config{Log: config.Log{Format: config.LogJSON, Level: level}}, logs)
@@ -62,7 +66,6 @@ func observed(t *testing.T, level string) (*echo.Echo, *lockedBuffer, *prometheu
 	reg := prometheus.NewRegistry()
 	o, err := httpserver.NewObserver(log, reg, place)
 	require.NoError(t, err)
-	e := httpserver.New(config.Config{}, log, o.Middleware)
 	limited := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if c.Request().Header.Get("X-Flood") != "" {
@@ -71,29 +74,56 @@ func observed(t *testing.T, level string) (*echo.Echo, *lockedBuffer, *prometheu
 			return next(c)
 		}
 	}
-	e.Pre(limited)
-	e.Use(auth.NewAPIKeyServiceAuth(observeKey, "orders").GuardInternal)
+	guard := auth.NewAPIKeyServiceAuth(observeKey, "orders").GuardInternal
+	var e *echo.Echo
+	var h http.Handler
+	switch way {
+	case "echo":
+		e = httpserver.New(config.Config{}, log, o.Middleware)
+		e.Pre(limited)
+		e.Use(guard)
+		h = e
+	case "process":
+		r := httpserver.NewRouter(config.Config{}, log, o.Middleware)
+		require.NoError(t, r.Pre(limited))
+		require.NoError(t, r.Use(guard))
+		tracing, err := telemetry.New(telemetry.Settings{Tracing: config.Tracing{Exporter: config.TracingOff}, Services: place.Local()})
+		require.NoError(t, err)
+		e, h = r.Echo, httpserver.Traced(r, tracing, place)
+	}
 	e.GET("/api/v1/orders/:id", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id")}) })
-	e.POST("/internal/orders/place-order", func(echo.Context) error { return errors.New("disk on fire") })
+	e.POST("/internal/orders/place-order", func(c echo.Context) error {
+		// What the handler's context says, logged by platform code.
+		log.InfoContext(c.Request().Context(), "placing", "caller", auth.Caller(c.Request().Context()))
+		return errors.New("disk on fire")
+	})
 	e.Any("/api/v1/wallet/*", func(c echo.Context) error { return c.String(http.StatusOK, "proxied") })
 	e.GET("/health/ready", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-	return e, logs, reg
+	return h, logs, reg
 }
 
 const observeKey = "observe-test-key-observe-test-key-0123"
 
-func do(e *echo.Echo, r *http.Request) *httptest.ResponseRecorder {
+func do(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, r)
+	h.ServeHTTP(rec, r)
 	return rec
 }
+
+var ways = []string{"echo", "process"}
 
 // One line per request, with the route template (never the raw path or
 // query), status, duration, bytes, module and, on an internal route, the
 // calling module; every answer counted in the semantic-convention
 // histogram, those given before routing included.
 func TestEveryRequestIsLoggedOnceAndMeasuredByRoute(t *testing.T) {
-	e, logs, reg := observed(t, "info")
+	for _, way := range ways {
+		t.Run(way, func(t *testing.T) { testLoggedAndMeasured(t, way) })
+	}
+}
+
+func testLoggedAndMeasured(t *testing.T, way string) {
+	e, logs, reg := observed(t, "info", way)
 	secretID := "0191f6c5-0000-7000-8000-00000000abcd"
 	do(e, httptest.NewRequest(http.MethodGet, "/api/v1/orders/"+secretID+"?token=hunter2", nil))
 	do(e, httptest.NewRequest(http.MethodGet, "/no/such/"+secretID, nil))
@@ -106,13 +136,21 @@ func TestEveryRequestIsLoggedOnceAndMeasuredByRoute(t *testing.T) {
 	do(e, httptest.NewRequest(http.MethodPut, "/api/v1/wallet/deposits", nil))
 	do(e, httptest.NewRequest(http.MethodGet, "/health/ready", nil))
 
-	var access []map[string]any
+	var access, placing []map[string]any
 	for _, l := range logs.lines(t) {
-		if l["msg"] == "request" {
+		switch l["msg"] {
+		case "request":
 			access = append(access, l)
+		case "placing":
+			placing = append(placing, l)
 		}
 	}
 	require.Len(t, access, 5, "one line a request; health probes only at debug")
+	require.Len(t, placing, 1)
+	assert.Equal(t, "gateway", placing[0]["caller"], "the handler knows its caller")
+	assert.Equal(t, "orders", placing[0]["module"], "and lines logged in it name the route's module")
+	assert.Equal(t, access[3]["request_id"], placing[0]["request_id"], "and the request's id")
+	assert.NotEmpty(t, placing[0]["request_id"])
 	assert.Equal(t, "/api/v1/orders/:id", access[0]["route"])
 	assert.EqualValues(t, 200, access[0]["status"])
 	assert.NotContains(t, access[0], "code", "a success has no problem")
@@ -163,7 +201,7 @@ func TestEveryRequestIsLoggedOnceAndMeasuredByRoute(t *testing.T) {
 
 // At debug, health probes are logged too.
 func TestProbesAreLoggedAtDebug(t *testing.T) {
-	e, logs, _ := observed(t, "debug")
+	e, logs, _ := observed(t, "debug", "process")
 	do(e, httptest.NewRequest(http.MethodGet, "/health/ready", nil))
 	var routes []any
 	for _, l := range logs.lines(t) {

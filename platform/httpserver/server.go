@@ -33,29 +33,40 @@ const BodyLimit = transport.MaxBodyBytes
 
 // New builds the echo instance with the shared middleware and error
 // handler; first run before anything else (the Observer's access log and
-// metrics, which must see every answer).
+// metrics, which must see every answer). Its middleware is echo's own,
+// wrapped around each request anew; a process serves through a Router
+// (NewRouter), which composes the same middleware once.
 func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *echo.Echo {
+	e := newEcho(log)
+	pre, use := shared(cfg, log, first)
+	e.Pre(pre...)
+	e.Use(use...)
+	return e
+}
+
+func newEcho(log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
-	e.Pre(first...)
-	e.Pre(traceHeaders)
-	e.Pre(dropUnfitRequestID, middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		TargetHeader: echo.HeaderXRequestID,
-		// The request carries the id too, as a proxy passes it on.
-		RequestIDHandler: func(c echo.Context, id string) { c.Request().Header.Set(echo.HeaderXRequestID, id) },
-	}))
+	return e
+}
+
+// shared is the middleware of every server: Pre (before routing) and Use
+// (after), in order.
+func shared(cfg config.Config, log *slog.Logger, first []echo.MiddlewareFunc) (pre, use []echo.MiddlewareFunc) {
+	pre = append(pre, first...)
 	// Before routing and before any later Pre middleware, so the answers
 	// those give (a gateway's 429, a hidden route's 404, a late request's
-	// 503) carry the security and CORS headers too.
-	e.Pre(secureHeaders(cfg), cors(cfg), refuseLate)
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-		log.ErrorContext(c.Request().Context(), "panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
-		return err
-	}}))
-	e.Use(middleware.BodyLimit(strconv.Itoa(BodyLimit) + "B"))
-	e.Use(Deadline, RequestContext, routeSpan)
-	return e
+	// 503) carry the trace, request id, security and CORS headers too.
+	pre = append(pre, traceHeaders(), requestID, secureHeaders(cfg), cors(cfg), refuseLate)
+	use = append(use,
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.ErrorContext(c.Request().Context(), "panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			return err
+		}}),
+		middleware.BodyLimit(strconv.Itoa(BodyLimit)+"B"),
+		Deadline, routeSpan)
+	return pre, use
 }
 
 // Server is the running HTTP server; Addr is known after start.
@@ -165,17 +176,19 @@ func (s *Server) guard(next http.Handler) http.Handler {
 var ErrClosing = problem.New("shutting_down", http.StatusServiceUnavailable, "Shutting down")
 
 // Module provides the echo instance every module mounts its routes on,
-// observed (access log and metrics).
+// and the Router that serves it, observed (access log and metrics).
+// Middleware goes on the Router.
 var Module = fx.Module("http", fx.Provide(
-	func(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, place topology.Placement) (*echo.Echo, error) {
+	func(cfg config.Config, log *slog.Logger, reg prometheus.Registerer, place topology.Placement) (*Router, error) {
 		o, err := NewObserver(log, reg, place)
 		if err != nil {
 			return nil, err
 		}
-		return New(cfg, log, o.Middleware), nil
+		return NewRouter(cfg, log, o.Middleware), nil
 	},
-	func(e *echo.Echo, tracing *telemetry.Tracing, place topology.Placement) Handler {
-		return Handler{Traced(e, tracing, place)}
+	func(r *Router) *echo.Echo { return r.Echo },
+	func(r *Router, tracing *telemetry.Tracing, place topology.Placement) Handler {
+		return Handler{Traced(r, tracing, place)}
 	}))
 
 // Handler is the process's whole handler as its listener serves it (the
@@ -185,11 +198,15 @@ type Handler struct{ http.Handler }
 
 // Serve starts the server. fx runs start hooks in the order they were
 // registered, so this option must come after every module's (migrations
-// included): the process then answers only once it can serve.
-var Serve = fx.Invoke(func(lc fx.Lifecycle, h Handler, cfg config.Config, log *slog.Logger, out *Bound) {
+// included): the process then answers only once it can serve. The
+// middleware is composed then, once every module has registered its own.
+var Serve = fx.Invoke(func(lc fx.Lifecycle, r *Router, h Handler, cfg config.Config, log *slog.Logger, out *Bound) {
 	var s *Server
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
+			if err := r.Compose(); err != nil {
+				return err
+			}
 			var err error
 			s, err = Start(h, cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {

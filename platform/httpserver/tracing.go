@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -79,7 +79,9 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	ctx = telemetry.WithHop(ctx, telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))})
+	ctx = telemetry.WithScope(ctx, &telemetry.RequestScope{
+		Hop: telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))},
+	})
 	if tracer, ok := h.idsOnly[service]; ok {
 		ctx, span := tracer.Start(ctx, "", serverKind)
 		defer span.End()
@@ -93,30 +95,61 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // x-trace-depth. A proxied answer keeps the ones of the module behind the
 // proxy, which is the module that answered. Registered with Pre, so the
 // answers of early middleware (a 429, a hidden route's 404) carry them.
-func traceHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		ctx := c.Request().Context()
-		sc := trace.SpanContextFromContext(ctx)
-		if !sc.IsValid() {
-			return next(c) // served without Traced (tests)
-		}
-		if raw, ok := ctx.Value(untrustedKey{}).(string); ok {
-			trace.SpanFromContext(ctx).SetAttributes(AttrUntrustedTraceID.String(raw))
-		}
-		res := c.Response()
-		res.Before(func() {
-			h := res.Header()
-			if h.Get(telemetry.TraceIDHeader) != "" {
-				return
+func traceHeaders() echo.MiddlewareFunc {
+	services := &headerValues{by: map[string][]string{}}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx := c.Request().Context()
+			sc := trace.SpanContextFromContext(ctx)
+			if !sc.IsValid() {
+				return next(c) // served without Traced (tests)
 			}
-			hop := telemetry.HopFrom(ctx)
-			// The names are canonical: assigned directly, without Set's copy.
-			h[telemetry.TraceIDHeader] = []string{sc.TraceID().String()}
-			h[telemetry.ServiceHeader] = []string{hop.Service}
-			h[telemetry.DepthHeader] = []string{strconv.Itoa(hop.Depth)}
-		})
-		return next(c)
+			if raw, ok := ctx.Value(untrustedKey{}).(string); ok {
+				trace.SpanFromContext(ctx).SetAttributes(AttrUntrustedTraceID.String(raw))
+			}
+			res := c.Response()
+			res.Before(func() {
+				h := res.Header()
+				if h.Get(telemetry.TraceIDHeader) != "" {
+					return
+				}
+				hop := telemetry.HopFrom(ctx)
+				// The names are canonical: assigned directly, without Set's
+				// copy; the service's and the depth's values are shared (see
+				// telemetry.DepthValue).
+				h[telemetry.TraceIDHeader] = []string{sc.TraceID().String()}
+				h[telemetry.ServiceHeader] = services.of(hop.Service)
+				h[telemetry.DepthHeader] = telemetry.DepthValue(hop.Depth)
+			})
+			return next(c)
+		}
 	}
+}
+
+// headerValues makes the values of a header once per value: x-trace-service
+// names one of a few services.
+type headerValues struct {
+	mu sync.RWMutex
+	by map[string][]string
+}
+
+// maxHeaderValues bounds the values kept (services are a handful).
+const maxHeaderValues = 256
+
+func (hv *headerValues) of(v string) []string {
+	hv.mu.RLock()
+	values, ok := hv.by[v]
+	hv.mu.RUnlock()
+	if ok {
+		return values
+	}
+	values = []string{v}
+	hv.mu.Lock()
+	if len(hv.by) < maxHeaderValues {
+		hv.by[v] = values
+	}
+	hv.mu.Unlock()
+	return values
 }
 
 // routeSpan names the SERVER span "METHOD route" with echo's route

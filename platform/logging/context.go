@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"mitosis/platform/telemetry"
 	"mitosis/platform/transport"
 )
 
@@ -25,10 +26,15 @@ func WithModule(ctx context.Context, module string) context.Context {
 	return context.WithValue(ctx, moduleKey{}, module)
 }
 
-// Module is the module WithModule recorded, or "".
+// Module is the module WithModule recorded, or the request scope's, or "".
 func Module(ctx context.Context) string {
-	m, _ := ctx.Value(moduleKey{}).(string)
-	return m
+	if m, ok := ctx.Value(moduleKey{}).(string); ok {
+		return m
+	}
+	if s := telemetry.ScopeFrom(ctx); s != nil {
+		return s.Module
+	}
+	return ""
 }
 
 // Handler adds the request's ids to every line logged with its context:

@@ -35,8 +35,7 @@ func From(err error) Details {
 	if pe == ErrInternal {
 		return d
 	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
+	if ve, ok := errors.AsType[*ValidationError](err); ok {
 		d.Errors, d.ErrorsOmitted = ve.Fields, ve.Omitted
 		d.Title = ve.base().Title
 		return d
@@ -44,8 +43,7 @@ func From(err error) Details {
 	if d.Status >= 500 {
 		// The text of a server-side failure is internal (addresses, SQL);
 		// only a detail marked public reaches the client.
-		var pub *publicDetail
-		if errors.As(err, &pub) {
+		if pub, ok := errors.AsType[*publicDetail](err); ok {
 			d.Detail = pub.detail
 		}
 		return d
@@ -88,6 +86,14 @@ func (e *RemoteError) Unwrap() error { return e.Sentinel }
 // Decode turns a received body back into an error, using known to map codes
 // to sentinels. Timeouts and cancellation map to the context errors.
 func Decode(d Details, known map[string]error) error {
+	return DecodeRemote(&RemoteError{Details: d}, known)
+}
+
+// DecodeRemote is Decode of the body in re.Details, answering re itself
+// when the error is a RemoteError: a client decodes the body straight
+// into the error it returns.
+func DecodeRemote(re *RemoteError, known map[string]error) error {
+	d := &re.Details
 	if len(d.Errors) > 0 {
 		base := ErrValidation
 		if d.Code == ErrBadRequest.Code {
@@ -97,17 +103,21 @@ func Decode(d Details, known map[string]error) error {
 	}
 	switch d.Code {
 	case ErrTimeout.Code:
-		return &RemoteError{Sentinel: context.DeadlineExceeded, Details: d}
+		re.Sentinel = context.DeadlineExceeded
+		return re
 	case ErrCanceled.Code:
-		return &RemoteError{Sentinel: context.Canceled, Details: d}
+		re.Sentinel = context.Canceled
+		return re
 	}
 	if s, ok := known[d.Code]; ok {
-		return &RemoteError{Sentinel: s, Details: d}
+		re.Sentinel = s
+		return re
 	}
 	if d.Status == 0 {
 		d.Status = 500
 	}
-	return &RemoteError{Sentinel: New(d.Code, d.Status, d.Title), Details: d}
+	re.Sentinel = New(d.Code, d.Status, d.Title)
+	return re
 }
 
 // Registry maps codes to sentinels for Decode.

@@ -138,8 +138,9 @@ func Malformed(field, message string) error {
 
 // CodeOf returns the sentinel behind err, or ErrInternal.
 func CodeOf(err error) *Error {
-	var pe *Error
-	if errors.As(err, &pe) {
+	// AsType, not As: As's target escapes, one allocation on every failed
+	// call (the error handler, the edge counters and the client ask).
+	if pe, ok := errors.AsType[*Error](err); ok {
 		return pe
 	}
 	return ErrInternal

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
 	"mitosis/platform/advise"
@@ -74,12 +73,13 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 			}
 		}),
 		place.Options(specs),
-		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth, edges *contract.Registry) {
-			e.Use(services.GuardInternal, edges.Record)
+		fx.Invoke(func(r *httpserver.Router, checks *health.Registry, services *auth.ServiceAuth, edges *contract.Registry) error {
+			e := r.Echo
 			advise.MountProbe(e)
 			checks.Mount(e)
 			doc.Mount(e)
 			pages.MountPublic(e, fronts(place), cfg.PublicConsoleURL())
+			return r.Use(services.GuardInternal, edges.Record)
 		}),
 		httpserver.Serve, // last: after every module's migrations
 	)

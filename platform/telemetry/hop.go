@@ -42,11 +42,16 @@ func WithHop(ctx context.Context, h Hop) context.Context {
 	return context.WithValue(ctx, hopKey{}, h)
 }
 
-// HopFrom returns the hop stored by WithHop (the zero Hop if none: a
-// background job is at the edge).
+// HopFrom returns the hop stored by WithHop, or the request scope's (the
+// zero Hop if none: a background job is at the edge).
 func HopFrom(ctx context.Context) Hop {
-	h, _ := ctx.Value(hopKey{}).(Hop)
-	return h
+	if h, ok := ctx.Value(hopKey{}).(Hop); ok {
+		return h
+	}
+	if s := ScopeFrom(ctx); s != nil {
+		return s.Hop
+	}
+	return Hop{}
 }
 
 // IncomingDepth is the depth of a request whose caller sent raw as its
@@ -69,7 +74,26 @@ func Inject(ctx context.Context, h http.Header) {
 		delete(h, k)
 	}
 	Propagator.Inject(ctx, Carrier(h))
-	h[DepthHeader] = []string{strconv.Itoa(HopFrom(ctx).Depth)}
+	h[DepthHeader] = DepthValue(HopFrom(ctx).Depth)
+}
+
+// depthValues are the header values of the depths a request may have,
+// made once: every call and every answer carries one.
+var depthValues = func() (v [maxDepth + 1][]string) {
+	for d := range v {
+		v[d] = []string{strconv.Itoa(d)}
+	}
+	return v
+}()
+
+// DepthValue is depth as a header's values, shared: a header's values are
+// replaced or grown, never written into, so one slice serves every
+// request (a full slice grows into a new array).
+func DepthValue(depth int) []string {
+	if depth >= 0 && depth < len(depthValues) {
+		return depthValues[depth]
+	}
+	return []string{strconv.Itoa(depth)}
 }
 
 // Extract reads a caller's trace context and baggage from h into ctx.

@@ -71,8 +71,7 @@ func remoteFault(err error) bool {
 	if err == nil {
 		return false
 	}
-	var re *problem.RemoteError
-	if errors.As(err, &re) {
+	if re, ok := errors.AsType[*problem.RemoteError](err); ok {
 		return re.Details.Status >= 500
 	}
 	return errors.Is(err, problem.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)

@@ -4,14 +4,12 @@
 package transport
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"mitosis/platform/problem"
@@ -30,6 +28,7 @@ const RequestIDHeader = "X-Request-Id"
 // module's circuit breaker, under one deadline for all its attempts.
 type Client struct {
 	base string
+	urls *urls // base joined with each path, parsed
 	// http sends each request as it is: no http.Client above it, whose
 	// redirects a module call never follows and whose per-call copy of
 	// the headers (for those redirects) cost allocations on every call.
@@ -57,6 +56,10 @@ type request struct {
 }
 
 func (r *request) String() string { return r.method + " " + r.path }
+
+// replay is the request's GetBody: a fresh reader of its body, for the
+// transport to send it again on another connection.
+func (r *request) replay() (io.ReadCloser, error) { return newBody(r.body), nil }
 
 // BaseURL is where the remote module lives.
 func (c *Client) BaseURL() string { return c.base }
@@ -93,20 +96,9 @@ func (c *Client) Call(ctx context.Context, safety Safety, method, path string, i
 
 // attempt sends r once.
 func (c *Client) attempt(ctx context.Context, r *request) error {
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, c.base+r.path, body)
+	req, err := c.newRequest(ctx, r)
 	if err != nil {
 		return fmt.Errorf("build %s: %w", r, err)
-	}
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if dl, ok := ctx.Deadline(); ok {
-		req.Header.Set(DeadlineHeader, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
 	}
 	if c.creds != nil {
 		if err := c.creds.Apply(req.Header, c.caller, c.callee); err != nil {
@@ -114,7 +106,7 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 		}
 	}
 	if id := RequestID(ctx); id != "" {
-		req.Header.Set(RequestIDHeader, id)
+		req.Header[RequestIDHeader] = []string{id}
 	}
 	// The caller's span (a contract call's CLIENT span) becomes the
 	// callee's parent, with the baggage and the hop depth.
@@ -134,24 +126,37 @@ func (c *Client) attempt(ctx context.Context, r *request) error {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(r.out); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := buf.readFrom(resp.Body, resp.ContentLength, -1); err != nil {
+		return fmt.Errorf("read answer of %s: %w", r, err)
+	}
+	// Unmarshal, not a Decoder: the answer is in memory already, and a
+	// Decoder would copy it into a buffer of its own.
+	if err := json.Unmarshal(buf.b, r.out); err != nil {
 		return fmt.Errorf("decode %s: %w", r, err)
 	}
 	return nil
 }
 
+// maxProblemBytes bounds the problem body read from an error answer.
+const maxProblemBytes = 64 << 10
+
 func (c *Client) decodeError(resp *http.Response) error {
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var d problem.Details
-	if err := json.Unmarshal(raw, &d); err != nil || d.Code == "" {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	_ = buf.readFrom(resp.Body, resp.ContentLength, maxProblemBytes)
+	raw := buf.b
+	re := &problem.RemoteError{} // decoded into: it is the error returned
+	if err := json.Unmarshal(raw, &re.Details); err != nil || re.Details.Code == "" {
 		// Not one of ours (a proxy, a crash): keep the status meaningful.
-		d = problem.Details{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Code: problem.ErrUnavailable.Code}
+		d := problem.Details{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Code: problem.ErrUnavailable.Code}
 		if resp.StatusCode < 500 {
 			d.Code = problem.ErrBadRequest.Code
 		}
 		return errors.Join(problem.Decode(d, c.known), fmt.Errorf("remote answered %d: %.200s", resp.StatusCode, raw))
 	}
-	return problem.Decode(d, c.known)
+	return problem.DecodeRemote(re, c.known)
 }
 
 // Ping asks the remote module's liveness endpoint once, around the retries,

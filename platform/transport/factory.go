@@ -53,6 +53,10 @@ func NewFactory(cfg config.Config, creds Credentials, log *slog.Logger) *Factory
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // the per-call deadline governs
 		ForceAttemptHTTP2:     false,
+		// No "Accept-Encoding: gzip" on every call: our servers never
+		// compress (answers are small JSON on a fast network), so the offer
+		// only cost a header to build, send and parse on every call.
+		DisableCompression: true,
 	}
 	return &Factory{
 		http: tr, calls: cfg.Calls, creds: creds, log: log,
@@ -71,7 +75,7 @@ func (f *Factory) New(module, base string, known ...*problem.Error) *Client {
 // factory's timeout and credentials.
 func (f *Factory) client(rt http.RoundTripper, base string, g *guard, known []*problem.Error) *Client {
 	c := &Client{
-		base: base, http: rt, known: problem.Registry(known...),
+		base: base, urls: newURLs(base), http: rt, known: problem.Registry(known...),
 		timeout: f.calls.Timeout, creds: f.creds, callee: g.module, guard: g,
 	}
 	c.send = g.decorate(c.attempt)

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -21,13 +20,12 @@ func Handle[In, Out any](method func(context.Context, In) (Out, error)) echo.Han
 		if err != nil {
 			return err
 		}
-		// Encoded before anything is written: an answer JSON cannot carry
-		// (a NaN, a channel) is then a 500 problem the server logs with its
-		// cause, not a 200 with an empty body.
-		raw, err := json.Marshal(out)
-		if err != nil {
+		// An answer JSON cannot carry (a NaN, a channel) is then a 500
+		// problem the server logs with its cause, not a 200 with an empty
+		// body.
+		if err := WriteJSON(c.Response(), http.StatusOK, "application/json", out); err != nil && !c.Response().Committed {
 			return fmt.Errorf("encode answer of %s: %w", c.Path(), err)
 		}
-		return c.JSONBlob(http.StatusOK, raw)
+		return nil
 	}
 }

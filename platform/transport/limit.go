@@ -27,8 +27,13 @@ func newLimiter(n int) *limiter {
 // wrap passes calls through the cap.
 func (l *limiter) wrap(next send) send {
 	return func(ctx context.Context, r *request) error {
-		if err := l.slots.Acquire(ctx, 1); err != nil {
-			return fmt.Errorf("%s: wait for one of %d call slots: %w", r, l.n, err)
+		// A free slot is taken without Acquire, which asks for ctx.Done()
+		// and so makes the context allocate its channel on every call.
+		// TryAcquire never jumps the queue: it fails while others wait.
+		if !l.slots.TryAcquire(1) {
+			if err := l.slots.Acquire(ctx, 1); err != nil {
+				return fmt.Errorf("%s: wait for one of %d call slots: %w", r, l.n, err)
+			}
 		}
 		l.inFlight.Add(1)
 		defer func() {

@@ -1,6 +1,10 @@
 package transport
 
-import "context"
+import (
+	"context"
+
+	"mitosis/platform/telemetry"
+)
 
 type requestIDKey struct{}
 
@@ -9,8 +13,14 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
 }
 
-// RequestID returns the id stored by WithRequestID, or "".
+// RequestID returns the id stored by WithRequestID, or the request
+// scope's, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+		return id
+	}
+	if s := telemetry.ScopeFrom(ctx); s != nil {
+		return s.RequestID
+	}
+	return ""
 }

@@ -45,8 +45,7 @@ func retryable(err error) bool {
 	if err == nil || errors.Is(err, ErrCircuitOpen) {
 		return false
 	}
-	var re *problem.RemoteError
-	if errors.As(err, &re) {
+	if re, ok := errors.AsType[*problem.RemoteError](err); ok {
 		switch re.Details.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true

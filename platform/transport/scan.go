@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -36,11 +38,26 @@ const (
 // members, a map of their names, so a hostile body costs little more than
 // its own size.
 func scan(raw []byte) error {
-	s := scanner{raw: raw, stack: make([]frame, 0, MaxDepth)}
+	s := scanners.Get().(*scanner)
+	defer s.release()
+	s.raw = raw
 	if err := s.value(); err != nil && err != errSyntax {
 		return err
 	}
 	return nil
+}
+
+// scanners keep their stacks from scan to scan (the compiler cannot keep
+// one on the goroutine's stack: the scan recurses).
+var scanners = sync.Pool{New: func() any { return &scanner{stack: make([]frame, 0, shallowDepth)} }}
+
+func (s *scanner) release() {
+	if cap(s.stack) > 4*shallowDepth {
+		return // a deep body's stack is not kept for the shallow ones
+	}
+	clear(s.stack[:cap(s.stack)]) // the member maps of large objects
+	s.raw, s.pos, s.stack, s.fold = nil, 0, s.stack[:0], s.fold[:0]
+	scanners.Put(s)
 }
 
 // errSyntax stops the scan at invalid JSON, which the decoder reports.
@@ -54,6 +71,10 @@ type scanner struct {
 	stack []frame
 	fold  []byte // scratch space for folding names
 }
+
+// shallowDepth is the nesting a new scanner has room for: a request of
+// this API nests three or four levels deep; deeper ones grow the stack.
+const shallowDepth = 4
 
 // inlineNames is how many member names an object keeps before it needs a
 // map: most objects have fewer, and compare each name with each.
@@ -205,16 +226,16 @@ func (s *scanner) object() error {
 // the fields by reflection); a single name in another case stays accepted,
 // as it is not ambiguous.
 func (s *scanner) remember(f *frame, key [2]int) error {
-	name := s.name(key)
 	if f.index < inlineNames {
 		for _, seen := range f.first[:f.index] {
-			if other := s.name(seen); strings.EqualFold(other, name) {
-				return s.duplicate(other, name)
+			if s.sameName(seen, key) {
+				return s.duplicate(s.name(seen), s.name(key))
 			}
 		}
 		f.first[f.index] = key
 		return nil
 	}
+	name := s.name(key)
 	if f.names == nil {
 		f.names = make(map[string][2]int, 2*inlineNames)
 		for _, seen := range f.first {
@@ -282,6 +303,16 @@ func (s *scanner) name(key [2]int) string {
 		return string(quoted[1 : len(quoted)-1])
 	}
 	return out
+}
+
+// sameName reports whether the names at a and b fold alike, comparing the
+// raw bytes when neither holds an escape (no string is made for them).
+func (s *scanner) sameName(a, b [2]int) bool {
+	qa, qb := s.raw[a[0]:a[1]], s.raw[b[0]:b[1]]
+	if plain(qa) && plain(qb) {
+		return bytes.EqualFold(qa, qb)
+	}
+	return strings.EqualFold(s.name(a), s.name(b))
 }
 
 // plain reports whether a quoted string is printable ASCII without escapes.

@@ -20,6 +20,7 @@ import (
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
 	"mitosis/platform/health"
+	"mitosis/platform/httpserver"
 	"mitosis/platform/telemetry"
 	"mitosis/platform/topology"
 )
@@ -40,20 +41,21 @@ var Spec = topology.Spec{
 	Settings:  settings.Section(gateway.Name),
 	Local: fx.Options(
 		fx.Provide(fx.Private, func(c config.Config) settings.Settings { return config.SectionOf[settings.Settings](c, gateway.Name) }),
-		fx.Invoke(func(e *echo.Echo, cfg settings.Settings, tokens *auth.Verifier) error {
+		fx.Invoke(func(r *httpserver.Router, cfg settings.Settings, tokens *auth.Verifier) error {
 			lim, err := ratelimit.New(cfg.RateLimits, tokens)
 			if err != nil {
 				return err
 			}
-			if e.IPExtractor, err = ratelimit.IPExtractor(cfg.TrustedProxies); err != nil {
+			if r.Echo.IPExtractor, err = ratelimit.IPExtractor(cfg.TrustedProxies); err != nil {
 				return err
 			}
-			e.Pre(lim.Middleware)
-			return nil
+			return r.Pre(lim.Middleware)
 		}),
-		fx.Invoke(func(e *echo.Echo, place topology.Placement, cfg settings.Settings, services *auth.ServiceAuth, tracing *telemetry.Tracing, log *slog.Logger) error {
-			e.Pre(proxy.HideInternal(place, services.GuardInternal))
-			return proxy.Mount(e, place, cfg.ProxyTimeout, cfg.TrustedProxies, tracing, log)
+		fx.Invoke(func(r *httpserver.Router, place topology.Placement, cfg settings.Settings, services *auth.ServiceAuth, tracing *telemetry.Tracing, log *slog.Logger) error {
+			if err := r.Pre(proxy.HideInternal(place, services.GuardInternal)); err != nil {
+				return err
+			}
+			return proxy.Mount(r.Echo, place, cfg.ProxyTimeout, cfg.TrustedProxies, tracing, log)
 		}),
 		fx.Invoke(func(e *echo.Echo, cfg settings.Settings, tokens *auth.Verifier, o orders.Service, u users.Service, p payments.Service) {
 			details.Mount(e, details.New(o, u, p, cfg.PartTimeout), tokens)
