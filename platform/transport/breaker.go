@@ -47,6 +47,14 @@ func newBreaker(module string, calls config.Calls, log *slog.Logger) *breaker {
 // wrap passes calls through the breaker.
 func (b *breaker) wrap(next send) send {
 	return func(ctx context.Context, r *request) error {
+		// A caller whose time is up gets its context's error here: the
+		// breaker is neither asked (an open one would answer "circuit
+		// open" instead of the caller's own deadline) nor told (a
+		// deadline that passed before the call was sent says nothing
+		// about the callee, and five of them would open its breaker).
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", r, err)
+		}
 		_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, next(ctx, r) })
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			return problem.WithDetail(fmt.Errorf("%s: %w: %w to %s (breaker %s)", r, problem.ErrUnavailable, ErrCircuitOpen, b.module, b.cb.State()),

@@ -119,3 +119,42 @@ func TestClientsOfOneModuleShareItsBreaker(t *testing.T) {
 	require.ErrorIs(t, err, transport.ErrCircuitOpen)
 	assert.Len(t, f.Circuits(), 1)
 }
+
+// TestAnExpiredDeadlineIsNotTheCalleesFailure: a caller whose deadline has
+// passed gets the deadline's error before the breaker is asked, so however
+// many such calls come, the module's breaker stays closed for the others;
+// and with the breaker open, such a caller still learns that its own time
+// ran out, not that the circuit is open.
+func TestAnExpiredDeadlineIsNotTheCalleesFailure(t *testing.T) {
+	expired, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-expired.Done()
+
+	t.Run("it never opens the breaker", func(t *testing.T) {
+		srv := newScripted(t, 200)
+		c := newClient(srv.URL, breakerCalls())
+		for _, safety := range []transport.Safety{transport.Read, transport.Unsafe, transport.Keyed("k"), transport.Read, transport.Read} {
+			_, err := greet(expired, c, safety)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			require.NotErrorIs(t, err, transport.ErrCircuitOpen)
+		}
+		assert.Equal(t, "closed", c.CircuitState())
+		assert.Zero(t, srv.count(), "nothing was sent for a caller out of time")
+
+		out, err := greet(context.Background(), c, transport.Read)
+		require.NoError(t, err, "the module is fine for a caller with time left")
+		assert.Equal(t, "hello", out.Greeting)
+	})
+
+	t.Run("an open breaker does not hide it", func(t *testing.T) {
+		srv := newScripted(t, 503)
+		c := newClient(srv.URL, breakerCalls())
+		for range 3 {
+			_, _ = greet(context.Background(), c, transport.Read)
+		}
+		require.Equal(t, "open", c.CircuitState())
+		_, err := greet(expired, c, transport.Read)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NotErrorIs(t, err, transport.ErrCircuitOpen)
+	})
+}

@@ -30,6 +30,10 @@ func (l *limiter) wrap(next send) send {
 		// A free slot is taken without Acquire, which asks for ctx.Done()
 		// and so makes the context allocate its channel on every call.
 		// TryAcquire never jumps the queue: it fails while others wait.
+		// Like Acquire, a caller whose context is done takes no slot.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", r, err)
+		}
 		if !l.slots.TryAcquire(1) {
 			if err := l.slots.Acquire(ctx, 1); err != nil {
 				return fmt.Errorf("%s: wait for one of %d call slots: %w", r, l.n, err)
