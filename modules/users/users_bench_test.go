@@ -229,13 +229,15 @@ func BenchmarkGetTraced(b *testing.B) {
 }
 
 // timed runs call b.N times, recording each duration, and reports p50 and
-// p99 in nanoseconds beside ns/op. Reading the clock costs tens of
-// nanoseconds, so it is only used where a call takes microseconds.
+// p99 in nanoseconds beside ns/op, and the process's CPU time per call
+// (client and server both, in one process). Reading the clock costs tens
+// of nanoseconds, so it is only used where a call takes microseconds.
 func timed(b *testing.B, call func() error) {
 	b.Helper()
 	b.ReportAllocs()
 	durations := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
+	report := cpuTime(b)
 	for range b.N {
 		start := time.Now()
 		err := call()
@@ -245,6 +247,7 @@ func timed(b *testing.B, call func() error) {
 		}
 	}
 	b.StopTimer()
+	report()
 	slices.Sort(durations)
 	b.ReportMetric(float64(percentile(durations, 50)), "p50-ns")
 	b.ReportMetric(float64(percentile(durations, 99)), "p99-ns")
