@@ -309,3 +309,47 @@ func TestBodyLimitIsOneMiB(t *testing.T) {
 		}
 	}
 }
+
+// TestACallBetweenModulesGetsNoBrowserHeaders: the answer to another
+// module's call (an internal route, no Origin) leaves off the headers only
+// a browser reads (framing, CSP, referrer, XSS auditor, Vary: Origin) and
+// keeps nosniff; a browser's request to the same route, and any request to
+// a public route, gets them all.
+func TestACallBetweenModulesGetsNoBrowserHeaders(t *testing.T) {
+	e := newEcho(config.Config{Env: config.Development})
+	e.POST("/internal/shop/greet", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"hello": "shop"}) })
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	browserOnly := []string{"X-Frame-Options", "Content-Security-Policy", "Referrer-Policy", "X-Xss-Protection", "Vary"}
+
+	for _, c := range []struct {
+		name, method, path, origin string
+		browserHeaders             bool
+	}{
+		{"another module's call", http.MethodPost, "/internal/shop/greet", "", false},
+		{"a browser on an internal route", http.MethodPost, "/internal/shop/greet", "http://localhost:3000", true},
+		{"a public route", http.MethodGet, "/ok", "", true},
+		{"an internal route's 404", http.MethodPost, "/internal/shop/nothing", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(`{}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			if c.origin != "" {
+				req.Header.Set("Origin", c.origin)
+			}
+			resp, err := srv.Client().Do(req)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "on every answer")
+			for _, h := range browserOnly {
+				if c.browserHeaders {
+					assert.NotEmpty(t, resp.Header.Values(h), h)
+				} else {
+					assert.Empty(t, resp.Header.Values(h), h)
+				}
+			}
+		})
+	}
+}

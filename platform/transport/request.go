@@ -18,6 +18,10 @@ import (
 // safe.
 var (
 	jsonValue = []string{"application/json"}
+	// noValue is how net/http is told to send no User-Agent: its default,
+	// "Go-http-client/1.1", names no one (a call's credentials name its
+	// caller), and the callee would parse it on every call to read it never.
+	noValue = []string{""}
 )
 
 // urls parses each path's URL once: a client calls a few paths, each
@@ -71,6 +75,7 @@ func (c *Client) newRequest(ctx context.Context, r *request) (*http.Request, err
 		req.Header["Content-Type"] = jsonValue
 	}
 	req.Header["Accept"] = jsonValue
+	req.Header["User-Agent"] = noValue
 	if dl, ok := ctx.Deadline(); ok {
 		req.Header[DeadlineHeader] = []string{strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10)}
 	}

@@ -53,6 +53,25 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, "hello ada", out.Greeting)
 }
 
+// TestACallsHeaders: a call says what it sends and accepts and how long
+// the callee has, and sends no User-Agent (net/http's default names no
+// one; the credentials name the caller).
+func TestACallsHeaders(t *testing.T) {
+	var seen http.Header
+	c := server(t, func(e *echo.Echo) {
+		e.POST("/greet", func(c echo.Context) error {
+			seen = c.Request().Header.Clone()
+			return c.JSON(http.StatusOK, echoOut{Greeting: "hello"})
+		})
+	})
+	_, err := invoke[echoOut](context.Background(), c, transport.Read, http.MethodPost, "/greet", echoIn{Name: "ada"})
+	require.NoError(t, err)
+	assert.Equal(t, "application/json", seen.Get("Content-Type"))
+	assert.Equal(t, "application/json", seen.Get("Accept"))
+	assert.NotEmpty(t, seen.Get(transport.DeadlineHeader))
+	assert.NotContains(t, seen, "User-Agent")
+}
+
 func TestErrorsKeepTheirIdentity(t *testing.T) {
 	c := server(t, func(e *echo.Echo) {
 		e.POST("/sold-out", transport.Handle(func(context.Context, echoIn) (echoOut, error) {
