@@ -20,7 +20,8 @@ var (
 	jsonValue = []string{"application/json"}
 	// noValue is how net/http is told to send no User-Agent: its default,
 	// "Go-http-client/1.1", names no one (a call's credentials name its
-	// caller), and the callee would parse it on every call to read it never.
+	// caller), and the callee, which never reads it, would parse it on
+	// every call.
 	noValue = []string{""}
 )
 
