@@ -158,3 +158,55 @@ func TestAnExpiredDeadlineIsNotTheCalleesFailure(t *testing.T) {
 		require.NotErrorIs(t, err, transport.ErrCircuitOpen)
 	})
 }
+
+// TestAClientsDeadlineDoesNotCountAgainstTheCallee: a deadline that runs
+// out during a call is the callee's failure when it is a module's (our
+// CALL_TIMEOUT, or a budget a module passed on), but not when a client
+// outside chose it (transport.ErrClientDeadline, as a public route marks
+// X-Deadline-Ms): a client's short deadline never opens the breaker for
+// everyone else.
+func TestAClientsDeadlineDoesNotCountAgainstTheCallee(t *testing.T) {
+	short := func(cause error) (context.Context, context.CancelFunc) {
+		return context.WithTimeoutCause(context.Background(), 20*time.Millisecond, cause)
+	}
+	t.Run("a client's short deadline", func(t *testing.T) {
+		srv := newScripted(t, stall)
+		c := newClient(srv.URL, breakerCalls())
+		for range 5 {
+			ctx, cancel := short(transport.ErrClientDeadline)
+			_, err := greet(ctx, c, transport.Read)
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		}
+		assert.Equal(t, "closed", c.CircuitState())
+		srv.play(200)
+		_, err := greet(context.Background(), c, transport.Read)
+		require.NoError(t, err)
+	})
+
+	t.Run("a module's budget", func(t *testing.T) {
+		srv := newScripted(t, stall)
+		c := newClient(srv.URL, breakerCalls())
+		for range 3 {
+			ctx, cancel := short(nil)
+			_, err := greet(ctx, c, transport.Read)
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		}
+		assert.Equal(t, "open", c.CircuitState(), "a callee slower than a module allows is unwell")
+	})
+
+	t.Run("CALL_TIMEOUT", func(t *testing.T) {
+		srv := newScripted(t, stall)
+		calls := breakerCalls()
+		calls.Timeout = 20 * time.Millisecond
+		c := newClient(srv.URL, calls)
+		for range 3 {
+			_, err := greet(context.Background(), c, transport.Read)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		}
+		assert.Equal(t, "open", c.CircuitState())
+		_, err := greet(context.Background(), c, transport.Read)
+		require.ErrorIs(t, err, transport.ErrCircuitOpen)
+	})
+}

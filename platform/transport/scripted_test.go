@@ -18,6 +18,13 @@ import (
 // reset is a scripted answer: close the connection without a response.
 const reset = -1
 
+// stall is a scripted answer: 200 OK after stallFor, longer than the
+// deadlines the tests give.
+const (
+	stall    = -2
+	stallFor = 300 * time.Millisecond
+)
+
 // testCalls is a policy for tests: short pauses, and a breaker that only
 // the breaker tests get close to tripping.
 func testCalls() config.Calls {
@@ -67,6 +74,14 @@ func (s *scripted) serve(w http.ResponseWriter, r *http.Request) {
 	script := *s.script.Load()
 	status := script[min(n, len(script))-1]
 	switch {
+	case status == stall:
+		select {
+		case <-time.After(stallFor):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(echoOut{Greeting: "hello"})
 	case status == reset:
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
