@@ -5,20 +5,20 @@
 -- it as it counts this script, and stops if the two differ. Regenerated from
 -- a capture (BENCH_CAPTURE=file) when the app's SQL changes.
 --
--- First the request path: 47 statements, 7 durable commits. Users' Get
+-- First the request path: 42 statements, 6 durable commits. Users' Get
 -- (orders prices from its copy of the catalog, read at most once a second),
 -- then the saga in the app's transactions: the pending order with its
 -- items, its saga row (at reserve_stock), the first step (check_customer)
--- and order.placed in the outbox; the order and its items read back;
--- inventory's reservation (the reservation, each line's stock moved from
+-- and order.placed in the outbox; inventory's reservation (of the items
+-- the placing request just recorded, not read back) (the reservation, each line's stock moved from
 -- available to reserved under its check, the lines); the saga moved on to
 -- the charge with reserve_stock's step; payments' Charge under its per-key
 -- advisory lock (the idempotent replay lookup, the voided-charge check, the
--- wallet debit, the payment, the ledger entry, payment.captured); the saga
--- moved on to the confirmation with the charge's step; inventory's commit
--- of the reservation (read under lock with its lines, each line's stock
--- moved from reserved to sold, the reservation committed); and the saga
--- done with the confirmation (its step, the order locked, confirmed,
+-- wallet debit, the payment, the ledger entry, payment.captured);
+-- inventory's commit of the reservation right after the charge (read under
+-- lock with its lines, each line's stock moved from reserved to sold, the
+-- reservation committed); and the charge's step recorded with the
+-- confirmation's, the saga done (the order locked, confirmed,
 -- order.confirmed).
 --
 -- Then, after the "-- Asynchronous" comment, what the placement causes
@@ -73,9 +73,6 @@ INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_unt
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'check_customer', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-a000-:oid', 'order.placed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670}', now(), '', '') RETURNING seq \gset placed_
 commit;
--- orders: the order and its items read back
-SELECT "o"."id", "o"."customer_id", "o"."status", "o"."total_cents", "o"."payment_id", "o"."failure_reason", "o"."idempotency_key", "o"."request_hash", "o"."created_at", "o"."updated_at" FROM "orders" AS "o" WHERE (o.id = '0190a000-0000-7000-8000-:oid' AND customer_id = '00000000-0000-7000-8000-:uid');
-SELECT "item_row"."order_id", "item_row"."line", "item_row"."sku", "item_row"."name", "item_row"."quantity", "item_row"."unit_price_cents" FROM "order_items" AS "item_row" WHERE ("item_row"."order_id" IN ('0190a000-0000-7000-8000-:oid')) ORDER BY "line";
 -- inventory: Reserve, the reservation and each line's stock moved from available to reserved
 begin;
 INSERT INTO "reservations" AS "reservation_row" ("order_id", "status", "created_at", "updated_at") VALUES ('0190a000-0000-7000-8000-:oid', 'reserved', DEFAULT, DEFAULT) ON CONFLICT (order_id) DO NOTHING RETURNING "created_at", "updated_at";
@@ -98,11 +95,6 @@ INSERT INTO "payments" ("id", "user_id", "order_id", "amount_cents", "status", "
 INSERT INTO "ledger_entries" ("id", "user_id", "kind", "amount_cents", "payment_id", "idempotency_key") VALUES (DEFAULT, '00000000-0000-7000-8000-:uid', 'charge', -3670, '0190a000-0000-7000-9000-:pid', DEFAULT) RETURNING "id", "idempotency_key";
 INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now(), '', '') RETURNING seq \gset captured_
 commit;
--- orders: the saga moved on to the confirmation, with the charge's step
-begin;
-UPDATE sagas SET step = 'confirm', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 10000 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'charge', 'succeeded', 'payment 0190a000-0000-7000-9000-:pid' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
-commit;
 -- inventory: Commit, the reservation and its lines read under lock, each line's stock moved from reserved to sold, the reservation committed
 begin;
 SELECT "reservation_row"."order_id", "reservation_row"."status", "reservation_row"."created_at", "reservation_row"."updated_at" FROM "reservations" AS "reservation_row" WHERE (order_id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
@@ -111,9 +103,10 @@ UPDATE "stock" AS "stock" SET "reserved" = "reserved" - 1, "sold" = "sold" + 1 W
 UPDATE "stock" AS "stock" SET "reserved" = "reserved" - 2, "sold" = "sold" + 2 WHERE (sku = 'FILTER-100');
 UPDATE "reservations" AS "reservation_row" SET status = 'committed', updated_at = now() WHERE (order_id = '0190a000-0000-7000-8000-:oid');
 commit;
--- orders: the saga done with the confirmation's step, the order locked and confirmed, order.confirmed
+-- orders: the charge's step recorded with the confirmation's, the saga done, the order locked and confirmed, order.confirmed
 begin;
-UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce(NULL, payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'confirm';
+UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
+INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'charge', 'succeeded', 'payment 0190a000-0000-7000-9000-:pid' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'confirm', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 SELECT "o"."status", "o"."customer_id", "o"."total_cents" FROM "orders" AS "o" WHERE (id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
 UPDATE "orders" AS "o" SET status = 'confirmed', updated_at = now(), payment_id = '0190a000-0000-7000-9000-:pid' WHERE (id = '0190a000-0000-7000-8000-:oid');
