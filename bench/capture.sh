@@ -30,9 +30,10 @@ count_statements() {
 }
 
 # capture_lines: the capture of one placement (capture_statements), idle
-# polls left out, as count_statements reads it.
+# polls and the relays' statements again in further batches left out, as
+# count_statements reads it.
 capture_lines() {
-	awk -F'|' '$1 == "idle" { next } $4 == "parse" { print $1 "|" $3 "|PARSE"; next }
+	awk -F'|' '$1 == "idle" || $1 == "rebatch" { next } $4 == "parse" { print $1 "|" $3 "|PARSE"; next }
 		{ s = $0; sub(/^[^|]*\|[^|]*\|[^|]*\|[^|]*\|/, "", s); print $1 "|" $3 "|" s }' "$WORK/capture.txt"
 }
 
@@ -55,7 +56,7 @@ capture_statements() {
 	for _ in $(seq 100); do relays_idle "$db" && break; sleep 0.1; done
 	relays_idle "$db" || die "the load run's events and sagas were not all done 10 s after it"
 	psql_db "$db" -c "ALTER SYSTEM SET log_min_duration_statement = 0" \
-		-c "ALTER SYSTEM SET log_line_prefix = '%a|%p|'" -c "SELECT pg_reload_conf()" >/dev/null
+		-c "ALTER SYSTEM SET log_line_prefix = '%a|%p|%x|'" -c "SELECT pg_reload_conf()" >/dev/null
 	sleep 0.5
 	offset=$(stat -c %s "$log")
 	api POST "$url/api/v1/orders" "$token" "$ORDER_BODY" >/dev/null
@@ -67,60 +68,109 @@ capture_statements() {
 	psql_db "$db" -c "ALTER SYSTEM RESET log_min_duration_statement" \
 		-c "ALTER SYSTEM RESET log_line_prefix" -c "SELECT pg_reload_conf()" >/dev/null
 	# One line per log entry (a statement's continuation lines joined, runs of
-	# white space made one), then module|pid|step|sql for the app's
-	# connections, without the pools' liveness pings.
+	# white space made one), then module|pid|xid|step|sql for the app's
+	# connections, without the pools' liveness pings. The xid (%x) is the
+	# transaction's id, 0 until it first writes a row (or locks one): it
+	# tells a relay poll that changed nothing from one that did, whatever
+	# its statements look like.
 	head -c "$end" "$log" | tail -c +$((offset + 1)) |
-		awk '/^[^|]*\|[0-9]+\|[A-Z]+:  / { if (l != "") print l; l = $0; next }
+		awk '/^[^|]*\|[0-9]+\|[0-9]+\|[A-Z]+:  / { if (l != "") print l; l = $0; next }
 			{ l = l " " $0 } END { if (l != "") print l }' |
 		sed -E 's/[[:space:]]+/ /g' | grep -v -- '-- ping' |
-		sed -nE 's/^mitosis-([a-z]+)\|([0-9]+)\|LOG: duration: [0-9.]+ ms (statement|parse|bind|execute)[^:]*: (.*)/\1|\2|\3|\4/p' \
+		sed -nE 's/^mitosis-([a-z]+)\|([0-9]+)\|([0-9]+)\|LOG: duration: [0-9.]+ ms (statement|parse|bind|execute)[^:]*: (.*)/\1|\2|\3|\4|\5/p' \
 			>"$WORK/capture-raw.txt"
 	# Per backend, each transaction is buffered and classified when it ends:
-	# a relay transaction (fan-out lock or claim query; its settings, in
-	# SET LOCAL or set_config, count as per-poll) that wrote nothing is
-	# an idle poll, dropped ("idle"); one that wrote splits into its per-poll
-	# statements ("poll") and its per-event writes ("event"); the
-	# subscriber's inbox transaction is "event"; the rest is "request". Also
-	# "idle": users' key ring reloading signing_keys (when verifying a token,
-	# at most every 30 s per process: amortised to nothing), orders reading
-	# its copy of the catalog (at most once a second per process), the
-	# readiness check reading schema_migrations (a monitor's probe of a
-	# process) and a
-	# transaction still open when the window closes (a poll that began
-	# after the placement's work was all done).
+	# a relay transaction (fan-out lock or claim query) whose xid stayed 0
+	# changed nothing and is an idle poll, dropped ("idle"); one that wrote
+	# splits into its per-poll statements ("poll": BEGIN, its settings in
+	# set_config, the fan-out lock, COMMIT) and the statements that read and
+	# write the batch's event rows ("event": the outbox marked, delivery rows
+	# inserted, deliveries claimed, marked delivered). The relays send those
+	# once per batch, however many events it holds, and how one placement's
+	# events fall into batches is timing (order.placed fanned out alone, or
+	# with order.confirmed): a relay's batches are therefore merged into one,
+	# each statement kept as many times as the largest batch sent it, the
+	# statements again in other batches "rebatch" (left out of the counts).
+	# What a placement costs the relays is then what one batch holding all of
+	# its events sends, as under load, where a batch serves tens of orders.
+	# The subscriber's inbox transaction is "event"; the rest is "request".
+	# Also "idle": users' key ring reloading signing_keys (when verifying a
+	# token, at most every 30 s per process: amortised to nothing), orders
+	# reading its copy of the catalog (at most once a second per process),
+	# the readiness check reading schema_migrations (a monitor's probe of a
+	# process) and a transaction still open when the window closes (a poll
+	# that began after the placement's work was all done).
 	# Out: kind|module|pid|step|sql.
 	awk -v OFS='|' '
-		function sqlof(l) { sub(/^[^|]*\|[^|]*\|[^|]*\|/, "", l); return l }
-		function stepof(l) { split(l, f, "|"); return f[3] }
+		function field(l, n,   i) { for (i = 1; i < n; i++) sub(/^[^|]*\|/, "", l); sub(/\|.*/, "", l); return l }
+		function sqlof(l) { sub(/^[^|]*\|[^|]*\|[^|]*\|[^|]*\|/, "", l); return l }
+		function out(l) { return field(l, 1) "|" field(l, 2) "|" field(l, 4) "|" sqlof(l) }
 		function periodic(s) { return s ~ /FROM "signing_keys"|FROM "products"|FROM schema_migrations/ }
 		function pollish(s) { return s ~ /pg_try_advisory_xact_lock\(hashtext\(.mitosis\.events\.fanout|FROM event_outbox WHERE fanned_out_at IS NULL|^SELECT d\.event_seq AS seq|^WITH claimed AS \( SELECT d\.event_seq/ }
-		function flush(pid,   i, kind, k, s) {
-			kind = relay[pid] ? (wrote[pid] ? "relay" : "idle") : inbox[pid] ? "event" : "request"
+		function per_poll(s) { return toupper(s) ~ /^(BEGIN|COMMIT|ROLLBACK|SET LOCAL|SELECT SET_CONFIG\(|SELECT PG_TRY_ADVISORY_XACT_LOCK\()/ }
+		# shape: as statement_shapes has it (first word, table), the key
+		# under which a relay batch statement is merged.
+		function shape(s,   w, t) {
+			w = toupper(s); sub(/[ (;].*/, "", w); t = ""
+			if (match(s, /(INTO|FROM|UPDATE) +"?[a-z_]+"?(\."?[a-z_]+"?)?/)) {
+				t = substr(s, RSTART, RLENGTH); sub(/^(INTO|FROM|UPDATE) +/, "", t); gsub(/"/, "", t); sub(/^[a-z_]+\./, "", t)
+			} else if (match(s, /[a-z_]+\(/)) t = substr(s, RSTART, RLENGTH - 1)
+			return w (t == "" ? "" : " " t) }
+		# merge(pid): a relay transaction that wrote, into its relay loop
+		# batch (module and fan-out or claim): per shape, the statements of
+		# the largest batch are kept, the others are "rebatch".
+		function merge(pid,   i, key, s, sh, l, n, seen) {
+			key = field(buf[pid, 1], 1) "|" (fanout[pid] ? "fanout" : "claim")
+			if (!(key in keypid)) { keypid[key] = pid; keys[++nkeys] = key }
+			for (i = 1; i <= nb[pid]; i++) { sh = shape(sqlof(buf[pid, i])); if (!((key, sh) in best)) { best[key, sh] = 0; shapes[key, ++nsh[key]] = sh }; cnt[sh]++ }
 			for (i = 1; i <= nb[pid]; i++) {
-				s = sqlof(buf[pid, i]); k = kind
-				if (kind == "relay") k = (toupper(s) ~ /^(BEGIN|COMMIT|ROLLBACK|SET LOCAL|SELECT SET_CONFIG\(.SYNCHRONOUS_COMMIT)/ || pollish(s)) ? "poll" : "event"
-				print k, buf[pid, i]
+				l = buf[pid, i]; sh = shape(sqlof(l))
+				if (!(sh in seen) && cnt[sh] > best[key, sh]) {
+					for (n = 1; n <= best[key, sh]; n++) print "rebatch", out(kept[key, sh, n])
+					best[key, sh] = cnt[sh]; seen[sh] = 0
+				}
+				if (sh in seen) kept[key, sh, ++seen[sh]] = l
+				else print "rebatch", out(l)
 			}
-			nb[pid] = 0; intx[pid] = 0; relay[pid] = 0; wrote[pid] = 0; inbox[pid] = 0
+			delete cnt
 		}
-		{ pid = $0; sub(/^[^|]*\|/, "", pid); sub(/\|.*/, "", pid)
-		  s = sqlof($0); u = toupper(s); st = stepof($0)
+		function flush(pid,   i, kind) {
+			kind = relay[pid] ? (wrote[pid] ? "relay" : "idle") : inbox[pid] ? "event" : "request"
+			if (kind == "relay") merge(pid)
+			else for (i = 1; i <= nb[pid]; i++) print kind, out(buf[pid, i])
+			nb[pid] = 0; intx[pid] = 0; relay[pid] = 0; wrote[pid] = 0; inbox[pid] = 0; fanout[pid] = 0
+		}
+		# emit(key, pid, sh): a merged batch statement, as from one backend.
+		function emit(key, pid, sh,   n, l) {
+			for (n = 1; n <= best[key, sh]; n++) {
+				l = kept[key, sh, n]; sub(/^[^|]*\|[^|]*\|/, field(l, 1) "|" pid "|", l)
+				print (per_poll(sqlof(l)) ? "poll" : "event"), out(l)
+			}
+		}
+		{ pid = field($0, 2); s = sqlof($0); u = toupper(s); st = field($0, 4)
 		  if (st == "bind") next
 		  if (!intx[pid] && st != "parse" && u !~ /^BEGIN/) {
 			# the saga worker polling for due sagas, or the tail of a
 			# relay transaction begun before the window: idle polls
-			if (s ~ /^WITH claimed AS \( UPDATE sagas .* LIMIT [0-9]+ FOR UPDATE SKIP LOCKED/ || u ~ /^(COMMIT|ROLLBACK)/ || pollish(s) || periodic(s)) print "idle", $0
-			else { for (i = 1; i <= nb[pid]; i++) print "request", buf[pid, i]; nb[pid] = 0; print "request", $0 }
+			if (s ~ /^WITH claimed AS \( UPDATE sagas .* LIMIT [0-9]+ FOR UPDATE SKIP LOCKED/ || u ~ /^(COMMIT|ROLLBACK)/ || pollish(s) || periodic(s)) print "idle", out($0)
+			else { for (i = 1; i <= nb[pid]; i++) print "request", out(buf[pid, i]); nb[pid] = 0; print "request", out($0) }
 			next
 		  }
 		  if (u ~ /^BEGIN/) intx[pid] = 1
 		  buf[pid, ++nb[pid]] = $0
 		  if (st == "parse") next
 		  if (pollish(s)) relay[pid] = 1
+		  if (s ~ /pg_try_advisory_xact_lock\(hashtext\(.mitosis\.events\.fanout/) fanout[pid] = 1
 		  if (s ~ /INSERT INTO event_inbox/) inbox[pid] = 1
-		  if (u ~ /^(INSERT|UPDATE|DELETE)/) wrote[pid] = 1
+		  if (field($0, 3) != "0" || (!relay[pid] && u ~ /^(INSERT|UPDATE|DELETE)/)) wrote[pid] = 1
 		  if (u ~ /^(COMMIT|ROLLBACK)/) flush(pid) }
-		END { for (pid in nb) for (i = 1; i <= nb[pid]; i++) print "idle", buf[pid, i] }' "$WORK/capture-raw.txt" >"$WORK/capture.txt"
+		END {
+			for (k = 1; k <= nkeys; k++) {
+				key = keys[k]
+				for (i = 1; i <= nsh[key]; i++) if (shapes[key, i] !~ /^(COMMIT|ROLLBACK)/) emit(key, keypid[key], shapes[key, i])
+				for (i = 1; i <= nsh[key]; i++) if (shapes[key, i] ~ /^(COMMIT|ROLLBACK)/) emit(key, keypid[key], shapes[key, i])
+			}
+			for (pid in nb) for (i = 1; i <= nb[pid]; i++) print "idle", out(buf[pid, i]) }' "$WORK/capture-raw.txt" >"$WORK/capture.txt"
 	[[ -n ${BENCH_CAPTURE:-} ]] && cp "$WORK/capture.txt" "$BENCH_CAPTURE"
 	local kind st cm pa
 	for kind in request event poll; do R[cap_${kind}_statements]=0 R[cap_${kind}_commits]=0 R[cap_${kind}_parses]=0; done
@@ -128,8 +178,9 @@ capture_statements() {
 		R[cap_${kind}_statements]=$st R[cap_${kind}_commits]=$cm R[cap_${kind}_parses]=$pa
 	done < <(capture_lines | count_statements)
 	R[cap_idle_statements]=$(awk -F'|' '$1 == "idle" && $4 != "parse"' "$WORK/capture.txt" | wc -l)
+	R[cap_rebatch_statements]=$(awk -F'|' '$1 == "rebatch" && $4 != "parse"' "$WORK/capture.txt" | wc -l)
 	note "one placement as PostgreSQL saw it, after the run (kind, module, protocol, statement cut at 100 characters):"
-	awk -F'|' '$1 == "idle" { next } $4 == "parse" { p[$3] = 1; next }
+	awk -F'|' '$1 == "idle" || $1 == "rebatch" { next } $4 == "parse" { p[$3] = 1; next }
 		{ s = $0; sub(/^[^|]*\|[^|]*\|[^|]*\|[^|]*\|/, "", s)
 		  how = $4 == "statement" ? "simple query" : p[$3] ? "parse+execute" : "execute cached"
 		  printf "  | %-7s %-8s %-14s %s\n", $1, $2, how, substr(s, 1, 100); p[$3] = 0 }' "$WORK/capture.txt"
@@ -137,25 +188,26 @@ capture_statements() {
 		"asynchronous, per event: ${R[cap_event_statements]} statements, ${R[cap_event_commits]} durable commits;" \
 		"the relays' per-poll share: ${R[cap_poll_statements]} statements, ${R[cap_poll_commits]} commits;" \
 		"$((R[cap_request_parses] + R[cap_event_parses] + R[cap_poll_parses])) prepared first;" \
-		"${R[cap_idle_statements]} statements of idle polls and periodic reloads in the window left out"
+		"${R[cap_idle_statements]} statements of idle polls and periodic reloads in the window left out," \
+		"and ${R[cap_rebatch_statements]} of the relays' statements sent again because the placement's events came in more than one batch"
 }
 
 # script_statements: bench/place_order.sql as count_statements reads it.
 # Before the "-- Asynchronous" comment it is the request path; after it,
-# the transactions with SET LOCAL synchronous_commit = off stand in for the
-# relays' batches: their BEGIN, SET LOCAL and COMMIT are "poll", the rest of
-# the part is "event".
+# the transactions that turn synchronous_commit off (as the relays' do, in
+# set_config) stand in for the relays' batches: their BEGIN, settings,
+# advisory lock and COMMIT are "poll", the rest of the part is "event".
 script_statements() {
 	grep -vE '^(\\|$)' "$ROOT/bench/place_order.sql" | awk '
 		/^-- Asynchronous/ { async = 1 }
 		/^--/ { next }
 		!async { print "request|0|" $0; next }
 		toupper($0) ~ /^BEGIN/ { nb = 0 }
-		{ buf[++nb] = $0; if ($0 ~ /^SET LOCAL synchronous_commit = off/) lazy = 1 }
+		{ buf[++nb] = $0; if ($0 ~ /^(SET LOCAL synchronous_commit = off|SELECT set_config\(.synchronous_commit., .off., true\))/) lazy = 1 }
 		toupper($0) ~ /^COMMIT/ {
 			for (i = 1; i <= nb; i++) {
 				u = toupper(buf[i])
-				print ((lazy && u ~ /^(BEGIN|COMMIT|SET LOCAL)/) ? "poll" : "event") "|0|" buf[i]
+				print ((lazy && u ~ /^(BEGIN|COMMIT|SET LOCAL|SELECT SET_CONFIG\(|SELECT PG_TRY_ADVISORY_XACT_LOCK\()/) ? "poll" : "event") "|0|" buf[i]
 			}
 			nb = 0; lazy = 0 }' | sed 's/ \\gset [a-z_]*$//'
 }

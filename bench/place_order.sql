@@ -2,64 +2,88 @@
 -- replayed as the SQL the app sends, for pgbench, with the app's
 -- BEGIN/COMMITs. bench/run.sh captures one placement from the app (every
 -- statement PostgreSQL runs for it, idle polls left out), prints it, counts
--- it as it counts this script, and stops if the two differ.
+-- it as it counts this script, and stops if the two differ. Regenerated from
+-- a capture (BENCH_CAPTURE=file) when the app's SQL changes.
 --
--- First the request path: 25 statements, 3 durable commits. Users' Get
+-- First the request path: 42 statements, 6 durable commits. Users' Get
 -- (orders prices from its copy of the catalog, read at most once a second),
 -- then the saga in the app's transactions: the pending order with its
--- items, its saga row, the first step (check_customer) and order.placed in
--- the outbox; payments' Charge under its per-key advisory lock (the
--- idempotent replay lookup, the voided-charge check, the wallet debit, the
--- payment, the ledger entry, payment.captured); the charge recorded with
--- the confirmation that follows it, in one transaction (saga done, both
--- steps, the order locked, confirmed, order.confirmed). The request answers
--- the order it recorded, without reading it back.
+-- items, its saga row (at reserve_stock), the first step (check_customer)
+-- and order.placed in the outbox; inventory's reservation (of the items
+-- the placing request just recorded, not read back) (the reservation, each line's stock moved from
+-- available to reserved under its check, the lines); the saga moved on to
+-- the charge with reserve_stock's step; payments' Charge under its per-key
+-- advisory lock (the idempotent replay lookup, the voided-charge check, the
+-- wallet debit, the payment, the ledger entry, payment.captured);
+-- inventory's commit of the reservation right after the charge (read under
+-- lock with its lines, each line's stock moved from reserved to sold, the
+-- reservation committed); and the charge's step recorded with the
+-- confirmation's, the saga done (the order locked, confirmed,
+-- order.confirmed).
 --
 -- Then, after the "-- Asynchronous" comment, what the placement causes
--- later, per event: the relays fan out the three events (one delivery row:
+-- later: the relays' batches and users' inbox transaction. The relays work
+-- in batches, each of its statements once per batch however many events it
+-- holds: the orders relay fans out its new outbox rows (the rows marked and
+-- returned in one UPDATE, their delivery rows inserted from arrays: one, for
 -- order.confirmed to users; order.placed and payment.captured have no
--- subscriber), users' inbox transaction (inbox row and order_stats, one
--- durable commit per event in the app too: Bus.Deliver) and the delivery
--- marked delivered: 9 statements, 1 durable commit.
+-- subscriber), claims the due deliveries (with their events) and marks the
+-- delivered; payments' relay fans out payment.captured; users applies
+-- order.confirmed in one durable inbox transaction (inbox row and
+-- order_stats). Every EVENTS_POLL_INTERVAL (200 ms), or woken by the
+-- outbox's NOTIFY, each relay runs its batch transactions (BEGIN, their
+-- settings in one set_config, the fan-out's advisory lock, COMMIT) with
+-- synchronous_commit off, whether or not there is work; under load one batch
+-- serves tens of orders. Per order this script replays one batch of each
+-- relay holding only that order's events (the per-event row work, and each
+-- batch statement's round trip as if the batch held one order: more than
+-- under load), in transactions with the relays' own settings; their BEGIN,
+-- set_config and COMMIT stand in for the batches' per-poll statements, of
+-- which the fan-out's advisory lock is left out (two of them, amortised).
+-- The capture counts a relay's batches for one placement as one batch (when
+-- order.placed is fanned out before order.confirmed exists, the second
+-- batch sends the same statements again). So: 9 statements and 1 durable
+-- commit per placement, beside the relay transactions' 9 per-poll
+-- statements and 3 commits with synchronous_commit off. Idle polls (three
+-- relays and the saga worker) are left out.
 --
--- Amortised: the relays work in batches. Every EVENTS_POLL_INTERVAL (200 ms)
--- a module's relay fans out all new outbox rows in one transaction (BEGIN,
--- fan-out advisory lock, outbox read, the per-event writes, COMMIT) and
--- claims and marks the due deliveries in another (BEGIN, claim query, the
--- per-event UPDATEs, COMMIT). Under load, hundreds of orders a second, one
--- poll serves tens of orders, so per order this script replays only the
--- per-event writes, each relay's share in its own transaction with
--- synchronous_commit off: the WAL is written, and flushed by the WAL writer
--- within 200 ms (wal_writer_delay), as the batch's one commit would do,
--- without a flush wait per order. Those BEGIN/SET LOCAL/COMMITs (the SET
--- LOCAL is the only statement the app does not send) stand in for the
--- per-poll statements, which for one placement alone are 11 statements and
--- 3 durable commits; idle polls (three relays and the saga worker, about
--- 100 statements a second in all) are left out: below one statement per
--- order at the measured rates.
---
--- Run with PGOPTIONS='-c search_path=orders,payments,users', as the modules
--- pin search_path to their own schema. The event tables exist in every
--- module's schema, so they are schema-qualified here (the app writes them
--- unqualified, in its own schema). Other differences from the app, all
--- small: ids are random rather than UUIDv7 (event ids are derived from the
--- order's), timestamps are now() rather than literals, each pgbench client
--- is one seeded user (user ...-1000000000NN for client NN), the outbox
--- inserts return their seq (\gset) for the fan-out statements, which in the
--- app read it from the batch's outbox query, and pgbench uses the simple
--- protocol, one round trip per statement, as the app's driver does.
+-- Run with PGOPTIONS='-c search_path=orders,payments,users,inventory', as
+-- the modules pin search_path to their own schema. The event tables exist
+-- in every module's schema, so they are schema-qualified here (the app
+-- writes them unqualified, in its own schema). Other differences from the
+-- app, all small: ids are random rather than UUIDv7 (event ids are derived
+-- from the order's), timestamps are now() rather than literals, trace
+-- context is empty, each pgbench client is one seeded user (user
+-- ...-1000000000NN for client NN), the outbox inserts return their seq
+-- (\gset) for the relays' statements, which in the app take every unfanned
+-- row and every due delivery (here: the order's own rows), and pgbench uses
+-- the simple protocol, one round trip per statement, as the app's driver
+-- does. All clients reserve the same two SKUs, as the app's load does: their
+-- stock rows are the placements' hot rows in both.
 \set uid :client_id + 100000000000
 \set oid random(100000000000, 999999999999)
 \set pid random(100000000000, 999999999999)
 -- users: Get the customer (the saga's check_customer, before anything is stored)
-SELECT "user_row"."id", "user_row"."email", "user_row"."name", "user_row"."password_hash", "user_row"."role", "user_row"."created_at" FROM "users" AS "user_row" WHERE (id = '00000000-0000-7000-8000-:uid');
--- orders: the pending order with its items, its saga (leased, at charge) and first step, order.placed
+SELECT "user_row"."id", "user_row"."email", "user_row"."email_canonical", "user_row"."name", "user_row"."password_hash", "user_row"."role", "user_row"."created_at" FROM "users" AS "user_row" WHERE (id = '00000000-0000-7000-8000-:uid');
+-- orders: the pending order with its items, its saga (leased, at reserve_stock) and first step, order.placed
 begin;
 INSERT INTO "orders" ("id", "customer_id", "status", "total_cents", "payment_id", "failure_reason", "idempotency_key", "request_hash", "created_at", "updated_at") VALUES ('0190a000-0000-7000-8000-:oid', '00000000-0000-7000-8000-:uid', 'pending', 3670, DEFAULT, DEFAULT, DEFAULT, '0fc078979b777bb5b7e93c9b0a6426724f45e3ffcf4c29668f6c182da6d62435', now(), now()) RETURNING "payment_id", "failure_reason", "idempotency_key";
 INSERT INTO "order_items" ("order_id", "line", "sku", "name", "quantity", "unit_price_cents") VALUES ('0190a000-0000-7000-8000-:oid', 1, 'COFFEE-1KG', 'Coffee beans, 1 kg', 1, 2490), ('0190a000-0000-7000-8000-:oid', 2, 'FILTER-100', 'Paper filters, 100', 2, 590);
-INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at) VALUES ('0190a000-0000-7000-8000-:oid', 'charge', 0, now() + 60000 * interval '1 millisecond', nullif('pgbench/0000', ''), now() + 10000 * interval '1 millisecond', now() + 0 * interval '1 millisecond');
+INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent) VALUES ('0190a000-0000-7000-8000-:oid', 'reserve_stock', 0, now() + 60000 * interval '1 millisecond', nullif('pgbench/0000', ''), now() + 10000 * interval '1 millisecond', now() + 0 * interval '1 millisecond', '');
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'check_customer', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
-INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at) VALUES ('0190a000-0000-4000-a000-:oid', 'order.placed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670}', now()) RETURNING seq \gset placed_
+INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-a000-:oid', 'order.placed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670}', now(), '', '') RETURNING seq \gset placed_
+commit;
+-- inventory: Reserve, the reservation and each line's stock moved from available to reserved
+begin;
+INSERT INTO "reservations" AS "reservation_row" ("order_id", "status", "created_at", "updated_at") VALUES ('0190a000-0000-7000-8000-:oid', 'reserved', DEFAULT, DEFAULT) ON CONFLICT (order_id) DO NOTHING RETURNING "created_at", "updated_at";
+UPDATE "stock" AS "stock" SET available = available - 1, reserved = reserved + 1 WHERE (sku = 'COFFEE-1KG') AND (available >= 1);
+UPDATE "stock" AS "stock" SET available = available - 2, reserved = reserved + 2 WHERE (sku = 'FILTER-100') AND (available >= 2);
+INSERT INTO "reservation_lines" ("order_id", "sku", "quantity") VALUES ('0190a000-0000-7000-8000-:oid', 'COFFEE-1KG', 1), ('0190a000-0000-7000-8000-:oid', 'FILTER-100', 2);
+commit;
+-- orders: the saga moved on to the charge, with reserve_stock's step
+begin;
+UPDATE sagas SET step = 'charge', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 10000 * interval '1 millisecond', payment_id = coalesce(NULL, payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'reserve_stock';
+INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'reserve_stock', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 commit;
 -- payments: Charge, under the charge key's lock, with payment.captured
 begin;
@@ -69,37 +93,45 @@ SELECT voided_at FROM voided_charges WHERE charge_key = 'order:0190a000-0000-700
 UPDATE wallets SET balance_cents = balance_cents + -3670, updated_at = now() WHERE user_id = '00000000-0000-7000-8000-:uid' AND balance_cents + -3670 >= 0 RETURNING balance_cents;
 INSERT INTO "payments" ("id", "user_id", "order_id", "amount_cents", "status", "idempotency_key", "created_at", "refunded_at") VALUES ('0190a000-0000-7000-9000-:pid', '00000000-0000-7000-8000-:uid', '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now(), DEFAULT) RETURNING "refunded_at";
 INSERT INTO "ledger_entries" ("id", "user_id", "kind", "amount_cents", "payment_id", "idempotency_key") VALUES (DEFAULT, '00000000-0000-7000-8000-:uid', 'charge', -3670, '0190a000-0000-7000-9000-:pid', DEFAULT) RETURNING "id", "idempotency_key";
-INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now()) RETURNING seq \gset captured_
+INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now(), '', '') RETURNING seq \gset captured_
 commit;
--- orders: the charge step recorded with the confirmation it leads to: saga done with both steps, the order locked and confirmed, order.confirmed
+-- inventory: Commit, the reservation and its lines read under lock, each line's stock moved from reserved to sold, the reservation committed
 begin;
-UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = CASE WHEN 0 > 0 THEN now() + 0 * interval '1 millisecond' ELSE now() END, payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
+SELECT "reservation_row"."order_id", "reservation_row"."status", "reservation_row"."created_at", "reservation_row"."updated_at" FROM "reservations" AS "reservation_row" WHERE (order_id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
+SELECT "line_row"."order_id", "line_row"."sku", "line_row"."quantity" FROM "reservation_lines" AS "line_row" WHERE (order_id = '0190a000-0000-7000-8000-:oid') ORDER BY "sku";
+UPDATE "stock" AS "stock" SET "reserved" = "reserved" - 1, "sold" = "sold" + 1 WHERE (sku = 'COFFEE-1KG');
+UPDATE "stock" AS "stock" SET "reserved" = "reserved" - 2, "sold" = "sold" + 2 WHERE (sku = 'FILTER-100');
+UPDATE "reservations" AS "reservation_row" SET status = 'committed', updated_at = now() WHERE (order_id = '0190a000-0000-7000-8000-:oid');
+commit;
+-- orders: the charge's step recorded with the confirmation's, the saga done, the order locked and confirmed, order.confirmed
+begin;
+UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'charge', 'succeeded', 'payment 0190a000-0000-7000-9000-:pid' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'confirm', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
 SELECT "o"."status", "o"."customer_id", "o"."total_cents" FROM "orders" AS "o" WHERE (id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
 UPDATE "orders" AS "o" SET status = 'confirmed', updated_at = now(), payment_id = '0190a000-0000-7000-9000-:pid' WHERE (id = '0190a000-0000-7000-8000-:oid');
-INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now()) RETURNING seq \gset confirmed_
+INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now(), '', '') RETURNING seq \gset confirmed_
 commit;
--- Asynchronous, per event; each relay's share of its batch in its own transaction (see above).
--- orders relay, fan-out: order.placed (no subscriber), order.confirmed (to users)
+-- Asynchronous: one batch of each relay holding this order's events, and users' inbox (see above).
+-- orders relay, fan-out: order.placed and order.confirmed marked, order.confirmed's delivery to users
 begin;
-SET LOCAL synchronous_commit = off;
-UPDATE orders.event_outbox SET fanned_out_at = now() WHERE seq = :placed_seq;
-INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) VALUES (:confirmed_seq, 'users', '0190a000-0000-7000-8000-:oid') ON CONFLICT DO NOTHING;
-UPDATE orders.event_outbox SET fanned_out_at = now() WHERE seq = :confirmed_seq;
+SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true);
+UPDATE orders.event_outbox SET fanned_out_at = now() WHERE seq IN (:placed_seq, :confirmed_seq) RETURNING seq, type, aggregate_id;
+INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) SELECT * FROM unnest('{:confirmed_seq}'::bigint[], '{"users"}'::text[], '{"0190a000-0000-7000-8000-:oid"}'::text[]) ON CONFLICT DO NOTHING;
 commit;
--- users: Bus.Deliver of order.confirmed, per event: inbox and order_stats in one durable transaction
+-- payments relay, fan-out: payment.captured marked (no subscriber)
+begin;
+SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true);
+UPDATE payments.event_outbox SET fanned_out_at = now() WHERE seq IN (:captured_seq) RETURNING seq, type, aggregate_id;
+commit;
+-- users: order.confirmed applied, inbox row and order_stats in one durable transaction
 begin;
 INSERT INTO users.event_inbox (event_id, type, source) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', 'orders') ON CONFLICT (event_id) DO NOTHING;
 INSERT INTO users.order_stats (user_id, orders_confirmed, total_spent_cents) VALUES ('00000000-0000-7000-8000-:uid', 1, 3670) ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed, total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now();
 commit;
--- orders relay, delivery: the claimed row marked delivered
+-- orders relay, delivery: the delivery claimed with its event, marked delivered
 begin;
-SET LOCAL synchronous_commit = off;
-UPDATE orders.event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE event_seq = :confirmed_seq AND subscriber = 'users';
-commit;
--- payments relay, fan-out: payment.captured (no subscriber)
-begin;
-SET LOCAL synchronous_commit = off;
-UPDATE payments.event_outbox SET fanned_out_at = now() WHERE seq = :captured_seq;
+SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true);
+WITH claimed AS ( SELECT d.event_seq, d.subscriber, d.attempts FROM orders.event_deliveries d WHERE d.event_seq = :confirmed_seq AND d.subscriber = 'users' AND d.status = 'pending' AND d.next_attempt_at <= now() FOR UPDATE SKIP LOCKED) SELECT c.event_seq AS seq, c.subscriber, c.attempts, o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state FROM claimed c JOIN orders.event_outbox o ON o.seq = c.event_seq ORDER BY c.event_seq;
+UPDATE orders.event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE subscriber = 'users' AND event_seq = ANY('{:confirmed_seq}'::bigint[]);
 commit;

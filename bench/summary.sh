@@ -66,7 +66,8 @@ event_summary() {
 	echo "Measured on a shared machine while others ran tests (see the load notes per run): indicative, not definitive."
 }
 
-summary() {
+# order_table: the order runs of sections 3-6 and their CPU per order.
+order_table() {
 	local ref=${R[ref_tps]} key label
 	echo "Order placement: $CLIENTS clients, ${DURATION}s, fsync on, two items per order"
 	printf '  %-38s %8s %10s %10s %12s %9s\n' run tps p50 p99 "x reference" "x replay"
@@ -100,6 +101,58 @@ summary() {
 	echo "  * $(nproc) CPUs divided by (app + PostgreSQL + load generator) CPU per order: the rate with the machine to"
 	echo "    ourselves if CPU were the only limit (an estimate that ignores others' load; not a measurement)"
 	echo
+}
+
+# order_targets: the MET/MISSED lines of the order targets, and the warning
+# when others' work loaded the runs unequally.
+order_targets() {
+	local ref=${R[ref_tps]} x
+	x=$(ratio "${R[one_tps]}" "$ref")
+	target "order placement, one process / order reference >= 0.5" "$x ($(printf '%.0f / %.0f' "${R[one_tps]}" "$ref") tps)" "$(ge "$x" 0.5)"
+	x=$(ratio "${R[three_tps]}" "$ref")
+	target "order placement, three processes / order reference >= 0.35" "$x ($(printf '%.0f / %.0f' "${R[three_tps]}" "$ref") tps)" "$(ge "$x" 0.35)"
+}
+
+# order_warning: the order ratios divide runs made one after the other:
+# when others' work took CPU from one more than from another, they compare
+# unequal machines.
+order_warning() {
+	local others="reference ${R[ref_cpu_others]}, one process ${R[one_cpu_others]}, three ${R[three_cpu_others]}"
+	if [[ $(awk -v a="${R[ref_cpu_others]}" -v b="${R[one_cpu_others]}" -v c="${R[three_cpu_others]}" \
+		'BEGIN { print (a > 1 || b > 1 || c > 1) ? 1 : 0 }') == 1 ]]; then
+		echo "  WARNING: others' work took more than 1 ms of CPU per order during the order runs ($others ms):"
+		echo "  the order ratios compare unequally loaded runs; rerun on a quiet machine before reading them"
+	fi
+}
+
+# order_checks: every response 2xx, every order confirmed, no failed
+# pgbench transaction.
+order_checks() {
+	check "every response 2xx (wrk)" \
+		"one process ${R[one_non2xx]} + ${R[one_socket_errors]} socket, three ${R[three_non2xx]} + ${R[three_socket_errors]}" \
+		"$(((R[one_non2xx] + R[one_socket_errors] + R[three_non2xx] + R[three_socket_errors]) == 0))"
+	check "every order confirmed once its saga is done" \
+		"not confirmed: reference ${R[ref_unconfirmed]}, one ${R[one_unconfirmed]}, three ${R[three_unconfirmed]}" \
+		"$(((R[ref_unconfirmed] + R[one_unconfirmed] + R[three_unconfirmed]) == 0))"
+	check "no failed pgbench transaction" "reference ${R[ref_failed]}, replay ${R[sql_failed]}" \
+		"$(((R[ref_failed] + R[sql_failed]) == 0))"
+}
+
+# order_summary: what BENCH_ONLY=orders prints.
+order_summary() {
+	order_table
+	echo "Targets (durable cluster, fsync on, $CLIENTS clients, $(nproc) CPUs)"
+	order_targets
+	order_warning
+	echo
+	echo "Checks"
+	order_checks
+	echo
+	echo "Measured on a shared machine while others ran tests (see the load notes per run): indicative, not definitive."
+}
+
+summary() {
+	order_table
 	event_table
 	echo "users.Service.Get, median of $COUNT runs, and the hop reference"
 	printf '  %-22s %10s %10s %9s %12s %12s\n' call ns/op allocs/op "x direct" p50 p99
@@ -136,10 +189,7 @@ summary() {
 
 	echo "Targets (durable cluster, fsync on, $CLIENTS clients, $(nproc) CPUs)"
 	local x
-	x=$(ratio "${R[one_tps]}" "$ref")
-	target "order placement, one process / order reference >= 0.5" "$x ($(printf '%.0f / %.0f' "${R[one_tps]}" "$ref") tps)" "$(ge "$x" 0.5)"
-	x=$(ratio "${R[three_tps]}" "$ref")
-	target "order placement, three processes / order reference >= 0.35" "$x ($(printf '%.0f / %.0f' "${R[three_tps]}" "$ref") tps)" "$(ge "$x" 0.35)"
+	order_targets
 	event_targets
 	x=$(ratio "${R[go_Get/dispatch/http_p50-ns]}" "${R[go_HopReference_p50-ns]}")
 	target "HTTP contract call p50 / hop reference <= 1.5x (dispatch/http)" \
@@ -156,25 +206,10 @@ summary() {
 	target "app advise: predicted p50 added latency within 30% of the measured (payments alone)" \
 		"${R[adv_predicted_us]:-?} / ${R[adv_measured_us]:-?} us (${R[adv_error_pct]:-?}%)" "$((${R[adv_ok]:-0} == 1))"
 	target "start to ready <= 0.5 s" "${R[start_ms]} ms" "$(le "${R[start_ms]}" 500)"
-	# The order ratios divide runs made one after the other: when others'
-	# work took CPU from one more than from another, they compare unequal
-	# machines.
-	local others="reference ${R[ref_cpu_others]}, one process ${R[one_cpu_others]}, three ${R[three_cpu_others]}"
-	if [[ $(awk -v a="${R[ref_cpu_others]}" -v b="${R[one_cpu_others]}" -v c="${R[three_cpu_others]}" \
-		'BEGIN { print (a > 1 || b > 1 || c > 1) ? 1 : 0 }') == 1 ]]; then
-		echo "  WARNING: others' work took more than 1 ms of CPU per order during the order runs ($others ms):"
-		echo "  the order ratios compare unequally loaded runs; rerun on a quiet machine before reading them"
-	fi
+	order_warning
 	echo
 	echo "Checks"
-	check "every response 2xx (wrk)" \
-		"one process ${R[one_non2xx]} + ${R[one_socket_errors]} socket, three ${R[three_non2xx]} + ${R[three_socket_errors]}" \
-		"$(((R[one_non2xx] + R[one_socket_errors] + R[three_non2xx] + R[three_socket_errors]) == 0))"
-	check "every order confirmed once its saga is done" \
-		"not confirmed: reference ${R[ref_unconfirmed]}, one ${R[one_unconfirmed]}, three ${R[three_unconfirmed]}" \
-		"$(((R[ref_unconfirmed] + R[one_unconfirmed] + R[three_unconfirmed]) == 0))"
-	check "no failed pgbench transaction" "reference ${R[ref_failed]}, replay ${R[sql_failed]}" \
-		"$(((R[ref_failed] + R[sql_failed]) == 0))"
+	order_checks
 	echo "  (every event had its effect once: bench/events stops the run otherwise)"
 	echo
 	echo "Measured on a shared machine while others ran tests (see the load notes per run): indicative, not definitive."

@@ -70,19 +70,24 @@ func (s *Service) run(ctx context.Context, sg saga, halt <-chan struct{}) (saga,
 		stepCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
 		out, cause := s.step(stepCtx, sg)
 		cancel()
-		outs, spans := []outcome{out}, []trace.Span{span}
+		outs, causes, spans := []outcome{out}, []error{cause}, []trace.Span{span}
 		// A step that calls no one and cannot fail (cancel) is decided at
 		// once and recorded with the step that led to it, in one
 		// transaction: a durable commit less, and no moment between the
-		// two for a crash to leave. The record is in the last step's span,
-		// as the event it writes (order.cancelled) is that step's. Confirm
-		// commits the order's stock in inventory, so it is a step of its
-		// own.
-		if next := after(sg, out); !out.retries() && local(next.Step) {
+		// two for a crash to leave. So is confirm after the charge, though
+		// it commits the order's stock in inventory and may wait for a
+		// retry (see chained), unless the runner is halting: then the
+		// charge is recorded alone and confirm left to the next runner, as
+		// a step not yet started. The record is in the last step's span,
+		// as the event it writes (order.confirmed, order.cancelled) is that
+		// step's.
+		if next := after(sg, out); !out.retries() && (local(next.Step) || (chained(sg.Step, next.Step) && !closed(halt))) {
 			var nextSpan trace.Span
 			spanCtx, nextSpan = s.startStep(ctx, next)
-			nextOut, _ := s.step(spanCtx, next)
-			outs, spans = append(outs, nextOut), append(spans, nextSpan)
+			nextCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
+			nextOut, nextCause := s.step(nextCtx, next)
+			cancel()
+			outs, causes, spans = append(outs, nextOut), append(causes, nextCause), append(spans, nextSpan)
 		}
 		recCtx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), recordTimeout)
 		err := s.record(recCtx, sg, outs...)
@@ -93,12 +98,12 @@ func (s *Service) run(ctx context.Context, sg saga, halt <-chan struct{}) (saga,
 		if err != nil {
 			return sg, err
 		}
-		for _, out := range outs {
-			s.observe.step(ctx, sg, out, cause)
+		for i, out := range outs {
+			s.observe.step(ctx, sg, out, causes[i])
 			if out.retries() {
-				return sg, &rescheduled{err: cause}
+				return sg, &rescheduled{err: causes[i]}
 			}
-			sg, cause = after(sg, out), nil
+			sg = after(sg, out)
 		}
 	}
 	return sg, nil

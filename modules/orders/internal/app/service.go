@@ -106,8 +106,10 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 		return orders.Order{}, err
 	}
 	if first.Owner != "" {
+		// The items just recorded go with the saga: reserve_stock needs
+		// them and need not read them back.
 		held := saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: first.Step,
-			DeadlineAt: time.Now().Add(s.cfg.Deadline), Owner: first.Owner}
+			DeadlineAt: time.Now().Add(s.cfg.Deadline), Owner: first.Owner, Items: o.Items}
 		done, err := s.run(inline, held, nil)
 		switch {
 		case err == nil && done.Settled != "":

@@ -29,6 +29,10 @@ type saga struct {
 	// for the order when it settled it.
 	Settled   string
 	SettledAt time.Time
+	// Items are the order's lines when the runner has them at hand (the
+	// placing request, which just recorded them); nil when the saga was
+	// read back (the worker), and reserve_stock then reads the order.
+	Items []orders.OrderItem
 }
 
 func sagaOf(r store.SagaRow) saga {
@@ -77,6 +81,19 @@ func after(sg saga, out outcome) saga {
 
 // local reports a step that calls no other module and cannot fail.
 func local(step string) bool { return step == orders.StepCancel }
+
+// chained reports a step that runs right after the one before it succeeds,
+// its outcome recorded with that one's in one transaction (a durable commit
+// less), though it calls another module. Only confirm after the charge: a
+// crash between the two leaves the saga at charge, from where every way is
+// safe with confirm's effect already made. Forward, the charge is replayed
+// under its idempotency key and confirm again commits a committed
+// reservation, which changes nothing; back (the deadline passed), the
+// charge is voided and release_stock gives back stock sold as well as
+// reserved.
+func chained(from, step string) bool {
+	return from == orders.StepCharge && step == orders.StepConfirm
+}
 
 // compensating reports a step of the way back: one that undoes a charge or
 // a reservation, or ends the order.

@@ -43,15 +43,19 @@ func (s *Service) reserveStock(ctx context.Context, sg saga) (outcome, error) {
 	if time.Now().After(sg.DeadlineAt) {
 		return failed(sg.Step, "deadline passed", orders.StepReleaseStock, orders.ReasonDeadlineExceeded), nil
 	}
-	o, err := s.store.Get(ctx, sg.CustomerID, sg.OrderID)
-	if err != nil {
-		return s.retry(sg, err)
+	items := sg.Items
+	if items == nil {
+		o, err := s.store.Get(ctx, sg.CustomerID, sg.OrderID)
+		if err != nil {
+			return s.retry(sg, err)
+		}
+		items = o.Items
 	}
 	in := inventory.ReserveRequest{OrderID: sg.OrderID}
-	for _, it := range o.Items {
+	for _, it := range items {
 		in.Items = append(in.Items, inventory.Item{SKU: it.SKU, Quantity: int64(it.Quantity)})
 	}
-	_, err = s.stock.Reserve(ctx, in)
+	_, err := s.stock.Reserve(ctx, in)
 	switch {
 	case err == nil:
 		return succeeded(sg.Step, "", orders.StepCharge), nil
