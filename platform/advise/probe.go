@@ -56,7 +56,8 @@ type ProbeRequest struct {
 	// as long as the recorded traffic does between calls (see ProbePause).
 	PauseMicros int `json:"pause_micros"`
 	// Target is the base URL of another process serving the echo route
-	// on loopback (see Peer); empty, the process calls itself.
+	// on loopback (the advisor's: process.Peer); empty, the process calls
+	// itself.
 	Target string `json:"target,omitempty"`
 }
 

@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"mitosis/platform/advise"
+	"mitosis/platform/process"
 )
 
 // adviseCommand is `app advise`: what each candidate placement of the
@@ -77,7 +76,7 @@ func adviseCommand(env Env) *cobra.Command {
 					if err != nil {
 						return err
 					}
-					p, err := advise.StartPeer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+					p, err := process.StartPeer(cfg)
 					if err != nil {
 						return err
 					}

@@ -12,7 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/fx"
 
-	"mitosis/platform/advise"
 	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
@@ -75,8 +74,7 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 		}),
 		place.Options(specs),
 		fx.Invoke(func(e *echo.Echo, checks *health.Registry, services *auth.ServiceAuth, edges *contract.Registry) {
-			e.Use(services.GuardInternal, edges.Record)
-			advise.MountProbe(e)
+			mountPlatform(e, services, edges)
 			checks.Mount(e)
 			doc.Mount(e)
 			pages.MountPublic(e, fronts(place), cfg.PublicConsoleURL())
