@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/app
 PKGS    ?= ./...
 
-.PHONY: run build web test test-deploy vet lint-api lint-docker graph fuzz chaos fmt bench clean
+.PHONY: run build web test test-deploy vet lint-api lint-docker graph chart fuzz chaos fmt bench clean
 
 # What `app version` prints (platform/buildinfo); the Dockerfile takes the
 # same as build arguments.
@@ -29,9 +29,10 @@ web: web/node_modules/.bin/redocly
 	cd web && node build.mjs
 
 ## test: vet, the API and Dockerfile lints, formatting, every test with the race detector on real PostgreSQL, and the deployment checks
-test: vet lint-api lint-docker
+# (helm first: the scaffolder's test runs the deployment checks on a copy with a new module)
+test: vet lint-api lint-docker $(HELM)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
-	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+	HELM=$(HELM) $(GO) test -race -count=1 -timeout 9m $(PKGS)
 	$(MAKE) --no-print-directory test-deploy
 
 ## test-deploy: the compose file and the Helm chart, checked offline (deploy/ is a Go module of its own)
@@ -55,9 +56,21 @@ deploy/node_modules/.bin/dockerfilelint: deploy/package.json deploy/package-lock
 	cd deploy && npm ci --no-audit --no-fund
 	@touch $@
 
-## graph: regenerate the chart's copy of the module graph (a deploy test fails when it is stale)
+# The chart reasons with the module graph (every <MODULE>_URL, the
+# NetworkPolicy), which only the binary knows and Helm cannot ask it for:
+# it is generated beside the chart, never committed (git-ignored), so
+# adding a module edits no copy of it.
+CHART_GRAPH := deploy/helm/mitosis/files/modules.yaml
+
+## graph: write the chart's module graph (deploy/helm/mitosis/files/modules.yaml, git-ignored) from `app graph`, for helm from the source tree
 graph: build
-	./$(BIN) graph --format yaml > deploy/helm/mitosis/files/modules.yaml
+	@mkdir -p $(dir $(CHART_GRAPH))
+	./$(BIN) graph --format yaml > $(CHART_GRAPH).tmp
+	mv $(CHART_GRAPH).tmp $(CHART_GRAPH)
+
+## chart: package the chart with the module graph of this source's binary into bin/ (release it with the image built from the same source)
+chart: graph $(HELM)
+	$(HELM) package deploy/helm/mitosis --destination bin
 
 ## lint-api: lint the public API's document as served (web/openapi.yaml with every module's modules/<name>/openapi.yaml merged in, by `app openapi`) with the pinned @redocly/cli (rules in web/redocly.yaml)
 lint-api: web/node_modules/.bin/redocly

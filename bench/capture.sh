@@ -76,7 +76,8 @@ capture_statements() {
 		sed -nE 's/^mitosis-([a-z]+)\|([0-9]+)\|LOG: duration: [0-9.]+ ms (statement|parse|bind|execute)[^:]*: (.*)/\1|\2|\3|\4/p' \
 			>"$WORK/capture-raw.txt"
 	# Per backend, each transaction is buffered and classified when it ends:
-	# a relay transaction (fan-out lock or claim query) that wrote nothing is
+	# a relay transaction (fan-out lock or claim query; its settings, in
+	# SET LOCAL or set_config, count as per-poll) that wrote nothing is
 	# an idle poll, dropped ("idle"); one that wrote splits into its per-poll
 	# statements ("poll") and its per-event writes ("event"); the
 	# subscriber's inbox transaction is "event"; the rest is "request". Also
@@ -92,12 +93,12 @@ capture_statements() {
 		function sqlof(l) { sub(/^[^|]*\|[^|]*\|[^|]*\|/, "", l); return l }
 		function stepof(l) { split(l, f, "|"); return f[3] }
 		function periodic(s) { return s ~ /FROM "signing_keys"|FROM "products"|FROM schema_migrations/ }
-		function pollish(s) { return s ~ /pg_try_advisory_xact_lock\(hashtext\(.mitosis\.events\.fanout|FROM event_outbox WHERE fanned_out_at IS NULL|^SELECT d\.event_seq AS seq/ }
+		function pollish(s) { return s ~ /pg_try_advisory_xact_lock\(hashtext\(.mitosis\.events\.fanout|FROM event_outbox WHERE fanned_out_at IS NULL|^SELECT d\.event_seq AS seq|^WITH claimed AS \( SELECT d\.event_seq/ }
 		function flush(pid,   i, kind, k, s) {
 			kind = relay[pid] ? (wrote[pid] ? "relay" : "idle") : inbox[pid] ? "event" : "request"
 			for (i = 1; i <= nb[pid]; i++) {
 				s = sqlof(buf[pid, i]); k = kind
-				if (kind == "relay") k = (toupper(s) ~ /^(BEGIN|COMMIT|ROLLBACK|SET LOCAL)/ || pollish(s)) ? "poll" : "event"
+				if (kind == "relay") k = (toupper(s) ~ /^(BEGIN|COMMIT|ROLLBACK|SET LOCAL|SELECT SET_CONFIG\(.SYNCHRONOUS_COMMIT)/ || pollish(s)) ? "poll" : "event"
 				print k, buf[pid, i]
 			}
 			nb[pid] = 0; intx[pid] = 0; relay[pid] = 0; wrote[pid] = 0; inbox[pid] = 0

@@ -31,11 +31,16 @@
 # BENCH_WARMUP seconds (3), BENCH_COUNT go-bench repetitions (3),
 # BENCH_EVENTS (backlog of the app's rate run, 2000), BENCH_WATERMILL_EVENTS
 # (Watermill's, 20000), BENCH_EVENT_SECONDS (latency runs, 10),
-# BENCH_STARTS (start-up measurements, 3), BENCH_REPORT (a file to copy the
+# BENCH_STARTS (start-up measurements, 3), BENCH_EVENT_RATE (the app's
+# latency runs at this rate instead of half the rate measured: for
+# comparisons at equal load; the latency verdicts then do not count),
+# BENCH_REPORT (a file to copy the
 # summary to), BENCH_CAPTURE (a file to copy the classified capture to),
 # APP (bin/app), PGBIN, and BENCH_DB_PARAMS: extra query parameters for the
 # app's DATABASE_URL, for what-if runs only (e.g.
-# default_query_exec_mode=simple_protocol).
+# default_query_exec_mode=simple_protocol). BENCH_ONLY=events runs the
+# cluster and section 7 alone, with the event part of the summary: the
+# event targets measured in a few minutes, without the order runs.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -46,10 +51,12 @@ CLIENTS=${BENCH_CLIENTS:-8}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 COUNT=${BENCH_COUNT:-3}
-EVENTS=${BENCH_EVENTS:-2000}
+EVENTS=${BENCH_EVENTS:-20000}
 WM_EVENTS=${BENCH_WATERMILL_EVENTS:-20000}
 EVENT_SECONDS=${BENCH_EVENT_SECONDS:-10}
 STARTS=${BENCH_STARTS:-3}
+ONLY=${BENCH_ONLY:-}
+[[ -z $ONLY || $ONLY == events ]] || { echo "bench: BENCH_ONLY must be events or unset, got $ONLY" >&2; exit 1; }
 IDLE=3 # seconds idle after ready before reading RSS
 SECRET=bench-secret-bench-secret-bench-secret-0123456789
 ORDER_BODY='{"items":[{"sku":"COFFEE-1KG","quantity":1},{"sku":"FILTER-100","quantity":2}]}'
@@ -271,7 +278,7 @@ source "$ROOT/bench/capture.sh"
 # shellcheck source=bench/summary.sh
 source "$ROOT/bench/summary.sh"
 
-# start_three DB: payments, users and orders as three processes on DB, as
+# start_three DB: payments, users and orders (with inventory) as three processes on DB, as
 # the e2e tests start them; sets PAYMENTS, USERS and ORDERS. payments comes
 # first: users delivers user.registered to it, and payments reads users'
 # JWKS at a port chosen before users starts.
@@ -282,7 +289,9 @@ start_three() {
 	PAYMENTS=$APP_URL
 	start_app users SERVICES=users DATABASE_URL="$(db_url "$1")" PAYMENTS_URL="$PAYMENTS" HTTP_ADDR="127.0.0.1:$users_port"
 	USERS=$APP_URL
-	start_app orders SERVICES=orders DATABASE_URL="$(db_url "$1")" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS"
+	# inventory runs beside orders, as in the e2e split: its stock steps are
+	# part of orders' saga.
+	start_app orders SERVICES=orders,inventory DATABASE_URL="$(db_url "$1")" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS"
 	ORDERS=$APP_URL
 }
 
@@ -354,7 +363,8 @@ events() {
 # then the latency for EVENT_SECONDS at RATE events a second, by default
 # half the rate just measured.
 event_runs() {
-	local key=$1 bus=$2 db=$3 n=$4 rate=${5:-} why="same rate as the app's one-process run"
+	local key=$1 bus=$2 db=$3 n=$4 rate=${5:-} why="BENCH_EVENT_RATE"
+	[[ $bus == outbox ]] || why="same rate as the app's one-process run"
 	load_note
 	note "rate: a backlog of $n order.confirmed events, committed at once, then drained"
 	events "${key}_rate" -bus "$bus" -mode rate -n "$n" -db "$(db_url "$db")"
@@ -434,6 +444,7 @@ chmod 755 "$WORK"
 
 # --- 1. the cross-module call and the hop reference ---------------------------
 
+if [[ -z $ONLY ]]; then
 section "1. users.Service.Get: direct vs in-process (direct, strict) vs HTTP, and the hop reference (go test -bench, count $COUNT)"
 note "dispatch = Get with a malformed id: refused before the database (pure call overhead; HTTP still round-trips)"
 note "db       = Get of a real user: one PostgreSQL query each time (the test cluster, fsync off; reads only)"
@@ -450,7 +461,7 @@ for i in $(seq "$COUNT"); do
 done
 [[ $(grep -c '^ok' "$WORK/gobench.txt") == "$COUNT" ]] || die "go benchmarks failed"
 # Medians over the repetitions, by benchmark and unit.
-for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/strict Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/strict Get/db/http HopReference; do
+for name in Get/dispatch/direct Get/dispatch/forwarder Get/dispatch/inprocess Get/dispatch/strict Get/dispatch/http Get/db/direct Get/db/inprocess Get/db/strict Get/db/http HopReference; do
 	for unit in ns/op allocs/op B/op p50-ns p99-ns; do
 		v=$(awk -v n="Benchmark$name" -v u="$unit" '
 			{ sub(/-[0-9]+$/, "", $1) }
@@ -458,6 +469,7 @@ for name in Get/dispatch/direct Get/dispatch/inprocess Get/dispatch/strict Get/d
 		R["go_${name}_${unit}"]=${v:-}
 	done
 done
+fi
 
 # --- 2. PostgreSQL ------------------------------------------------------------
 
@@ -478,6 +490,7 @@ for db in order_reference one_process three_processes sql_replay events_one even
 	psql_db postgres -c "CREATE DATABASE $db"
 done
 
+if [[ -z $ONLY ]]; then
 # --- 3. the order reference -------------------------------------------------
 
 section "3. The order reference (pgbench, bench/order_reference.sql: 4 durable commits, 15 statements)"
@@ -531,6 +544,7 @@ note "script: request path ${R[scr_request_statements]} statements, ${R[scr_requ
 	"relay shares ${R[scr_poll_statements]} statements, ${R[scr_poll_commits]} commits with synchronous_commit off (checked against the app in sections 4 and 5)"
 pgbench_run sql sql_replay "$ROOT/bench/place_order.sql" orders,payments,users \
 	"SELECT count(*) FROM orders.orders WHERE status = 'confirmed'"
+fi
 
 # --- 7. event delivery and the event reference -------------------------------
 
@@ -544,12 +558,12 @@ note "events: order.confirmed as orders writes it (outbox row in orders' schema)
 
 note "-- one process"
 start_app events-all DATABASE_URL="$(db_url events_one)"
-event_runs ev_one outbox events_one "$EVENTS"
+event_runs ev_one outbox events_one "$EVENTS" "${BENCH_EVENT_RATE:-}"
 stop_apps
 
 note "-- three processes (orders' relay delivers to users over HTTP)"
 start_three events_three
-event_runs ev_three outbox events_three "$EVENTS"
+event_runs ev_three outbox events_three "$EVENTS" "${BENCH_EVENT_RATE:-}"
 stop_apps
 
 note "-- the event reference: Watermill SQL Pub/Sub (watermill v1.5.1, watermill-sql/v4 v4.1.2, pgx), publisher and subscriber in bench/events"
@@ -557,6 +571,13 @@ note "-- the event reference: Watermill SQL Pub/Sub (watermill v1.5.1, watermill
 # cluster (at half its own rate, one commit per event, the publishers
 # would saturate PostgreSQL first).
 event_runs ev_wm watermill watermill "$WM_EVENTS" "${R[ev_one_lat_target_rate]%.*}"
+
+if [[ -n $ONLY ]]; then
+	section "Summary (BENCH_ONLY=events)"
+	event_summary | tee "$WORK/summary.txt"
+	[[ -z ${BENCH_REPORT:-} ]] || cp "$WORK/summary.txt" "$BENCH_REPORT"
+	exit 0
+fi
 
 # --- 8. start-up and idle memory ------------------------------------------------
 

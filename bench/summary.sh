@@ -18,6 +18,54 @@ check() {
 	(($3)) || CHECKS_FAILED=1
 }
 
+# event_table: the event runs of section 7, the app's and Watermill's.
+event_table() {
+	local key label
+	echo "Event delivery: order.confirmed, publisher's commit to the subscriber's effect (commit timestamps)"
+	printf '  %-28s %14s %12s %12s %10s %10s %10s %10s\n' bus "rate/s*" "x Watermill" "at rate/s**" "sent/s" p50 p99 max
+	for key in ev_one ev_three ev_wm; do
+		case $key in ev_one) label="the app, one process" ;; ev_three) label="the app, three processes" ;; ev_wm) label="Watermill SQL Pub/Sub" ;; esac
+		printf '  %-28s %14.0f %12s %12.0f %10.0f %10s %10s %10s\n' "$label" "${R[${key}_rate_rate]}" \
+			"$(ratio "${R[${key}_rate_rate]}" "${R[ev_wm_rate_rate]}")" "${R[${key}_lat_target_rate]}" "${R[${key}_lat_sent_rate]}" \
+			"${R[${key}_lat_p50_ms]} ms" "${R[${key}_lat_p99_ms]} ms" "${R[${key}_lat_max_ms]} ms"
+	done
+	echo "  * through a backlog committed at once ($EVENTS events for the app, $WM_EVENTS for Watermill), first effect to last"
+	echo "  ** one event per transaction, on schedule, for ${EVENT_SECONDS}s: the app at half its rate before, Watermill at the"
+	echo "     app's one-process rate (the same arrivals); sent/s is what the publishers achieved"
+	echo "  the app's effect: users' inbox row and order_stats in one transaction; Watermill's: the message received and acked"
+	echo
+}
+
+# event_targets: the MET/MISSED lines of the event targets.
+event_targets() {
+	local key label x
+	for key in ev_one ev_three; do
+		if [[ $key == ev_one ]]; then label="one process"; else label="three processes"; fi
+		x=$(ratio "${R[${key}_rate_rate]}" "${R[ev_wm_rate_rate]}")
+		target "events delivered/s, $label / Watermill subscribe rate >= 10x" \
+			"${x}x ($(printf '%.0f / %.0f' "${R[${key}_rate_rate]}" "${R[ev_wm_rate_rate]}") per s)" "$(ge "$x" 10)"
+	done
+	if [[ -n ${BENCH_EVENT_RATE:-} ]]; then
+		echo "  (the latency runs were at BENCH_EVENT_RATE=$BENCH_EVENT_RATE/s, not half the rate measured: their verdicts do not count)"
+	fi
+	for key in ev_one ev_three; do
+		if [[ $key == ev_one ]]; then label="one process"; else label="three processes"; fi
+		target "delivery latency at half the max rate, $label: p50 <= 20 ms, p99 <= 100 ms" \
+			"p50 ${R[${key}_lat_p50_ms]} ms, p99 ${R[${key}_lat_p99_ms]} ms at $(printf '%.0f' "${R[${key}_lat_sent_rate]}")/s" \
+			"$(($(le "${R[${key}_lat_p50_ms]}" 20) && $(le "${R[${key}_lat_p99_ms]}" 100)))"
+	done
+}
+
+# event_summary: what BENCH_ONLY=events prints.
+event_summary() {
+	event_table
+	echo "Targets (durable cluster, fsync on, $(nproc) CPUs)"
+	event_targets
+	echo "  (every event had its effect once: bench/events stops the run otherwise)"
+	echo
+	echo "Measured on a shared machine while others ran tests (see the load notes per run): indicative, not definitive."
+}
+
 summary() {
 	local ref=${R[ref_tps]} key label
 	echo "Order placement: $CLIENTS clients, ${DURATION}s, fsync on, two items per order"
@@ -52,25 +100,17 @@ summary() {
 	echo "  * $(nproc) CPUs divided by (app + PostgreSQL + load generator) CPU per order: the rate with the machine to"
 	echo "    ourselves if CPU were the only limit (an estimate that ignores others' load; not a measurement)"
 	echo
-	echo "Event delivery: order.confirmed, publisher's commit to the subscriber's effect (commit timestamps)"
-	printf '  %-28s %14s %12s %12s %10s %10s %10s %10s\n' bus "rate/s*" "x Watermill" "at rate/s**" "sent/s" p50 p99 max
-	for key in ev_one ev_three ev_wm; do
-		case $key in ev_one) label="the app, one process" ;; ev_three) label="the app, three processes" ;; ev_wm) label="Watermill SQL Pub/Sub" ;; esac
-		printf '  %-28s %14.0f %12s %12.0f %10.0f %10s %10s %10s\n' "$label" "${R[${key}_rate_rate]}" \
-			"$(ratio "${R[${key}_rate_rate]}" "${R[ev_wm_rate_rate]}")" "${R[${key}_lat_target_rate]}" "${R[${key}_lat_sent_rate]}" \
-			"${R[${key}_lat_p50_ms]} ms" "${R[${key}_lat_p99_ms]} ms" "${R[${key}_lat_max_ms]} ms"
-	done
-	echo "  * through a backlog committed at once ($EVENTS events for the app, $WM_EVENTS for Watermill), first effect to last"
-	echo "  ** one event per transaction, on schedule, for ${EVENT_SECONDS}s: the app at half its rate before, Watermill at the"
-	echo "     app's one-process rate (the same arrivals); sent/s is what the publishers achieved"
-	echo "  the app's effect: users' inbox row and order_stats in one transaction; Watermill's: the message received and acked"
-	echo
+	event_table
 	echo "users.Service.Get, median of $COUNT runs, and the hop reference"
 	printf '  %-22s %10s %10s %9s %12s %12s\n' call ns/op allocs/op "x direct" p50 p99
-	local kind way n a d r p50 p99
+	local kind way ways n a d r p50 p99
 	for kind in dispatch db; do
 		d=${R[go_Get/${kind}/direct_ns/op]}
-		for way in direct inprocess strict http; do
+		# The forwarder (a wrapper that only passes the call on, the floor
+		# of any in-process stub) is measured on dispatch only.
+		ways="direct inprocess strict http"
+		if [[ $kind == dispatch ]]; then ways="direct forwarder inprocess strict http"; fi
+		for way in $ways; do
 			n=${R[go_Get/${kind}/${way}_ns/op]}
 			a=${R[go_Get/${kind}/${way}_allocs/op]}
 			r=$(ratio "$n" "$d")
@@ -100,24 +140,14 @@ summary() {
 	target "order placement, one process / order reference >= 0.5" "$x ($(printf '%.0f / %.0f' "${R[one_tps]}" "$ref") tps)" "$(ge "$x" 0.5)"
 	x=$(ratio "${R[three_tps]}" "$ref")
 	target "order placement, three processes / order reference >= 0.35" "$x ($(printf '%.0f / %.0f' "${R[three_tps]}" "$ref") tps)" "$(ge "$x" 0.35)"
-	for key in ev_one ev_three; do
-		if [[ $key == ev_one ]]; then label="one process"; else label="three processes"; fi
-		x=$(ratio "${R[${key}_rate_rate]}" "${R[ev_wm_rate_rate]}")
-		target "events delivered/s, $label / Watermill subscribe rate >= 10x" \
-			"${x}x ($(printf '%.0f / %.0f' "${R[${key}_rate_rate]}" "${R[ev_wm_rate_rate]}") per s)" "$(ge "$x" 10)"
-	done
-	for key in ev_one ev_three; do
-		if [[ $key == ev_one ]]; then label="one process"; else label="three processes"; fi
-		target "delivery latency at half the max rate, $label: p50 <= 20 ms, p99 <= 100 ms" \
-			"p50 ${R[${key}_lat_p50_ms]} ms, p99 ${R[${key}_lat_p99_ms]} ms at $(printf '%.0f' "${R[${key}_lat_sent_rate]}")/s" \
-			"$(($(le "${R[${key}_lat_p50_ms]}" 20) && $(le "${R[${key}_lat_p99_ms]}" 100)))"
-	done
+	event_targets
 	x=$(ratio "${R[go_Get/dispatch/http_p50-ns]}" "${R[go_HopReference_p50-ns]}")
 	target "HTTP contract call p50 / hop reference <= 1.5x (dispatch/http)" \
 		"${x}x ($(us "${R[go_Get/dispatch/http_p50-ns]}") / $(us "${R[go_HopReference_p50-ns]}"))" "$(le "$x" 1.5)"
 	target "HTTP contract call allocations <= 134 (half of 268)" \
 		"${R[go_Get/dispatch/http_allocs/op]} (hop reference ${R[go_HopReference_allocs/op]})" "$(le "${R[go_Get/dispatch/http_allocs/op]}" 134)"
-	target "in-process call / direct call <= 1.5x (dispatch)" "${R[go_dispatch_inprocess_ratio]}x" "$(le "${R[go_dispatch_inprocess_ratio]}" 1.5)"
+	target "in-process call / direct call <= 1.5x (dispatch)" \
+		"${R[go_dispatch_inprocess_ratio]}x (any stub's floor: ${R[go_dispatch_forwarder_ratio]}x)" "$(le "${R[go_dispatch_inprocess_ratio]}" 1.5)"
 	local ad=${R[go_Get/dispatch/direct_allocs/op]} ai=${R[go_Get/dispatch/inprocess_allocs/op]}
 	local bd=${R[go_Get/db/direct_allocs/op]} bi=${R[go_Get/db/inprocess_allocs/op]}
 	target "in-process call allocates nothing of its own (= direct)" "dispatch $ai vs $ad, db $bi vs $bd" \

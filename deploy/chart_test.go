@@ -14,6 +14,8 @@ import (
 )
 
 const (
+	// chartDir is the chart's source: its values and templates, without
+	// the module graph (see chart).
 	chartDir = "helm/mitosis"
 	release  = "shop"
 	// The chart's lowest Kubernetes (preStop's sleep action).
@@ -38,11 +40,17 @@ func helm(t *testing.T) string {
 	return h
 }
 
-// renderChart runs `helm template` with the value files (and --set
-// pairs), and returns the manifests or helm's error output.
+// renderChart runs `helm template` of the chart with the value files (and
+// --set pairs), and returns the manifests or helm's error output.
 func renderChart(t *testing.T, files []string, sets ...string) (string, error) {
 	t.Helper()
-	args := []string{"template", release, chartDir, "--namespace", "shop", "--kube-version", kubeVersion}
+	return renderChartAt(t, chart, files, sets...)
+}
+
+// renderChartAt renders the chart at dir (a copy with another graph).
+func renderChartAt(t *testing.T, dir string, files []string, sets ...string) (string, error) {
+	t.Helper()
+	args := []string{"template", release, dir, "--namespace", "shop", "--kube-version", kubeVersion}
 	for _, f := range files {
 		args = append(args, "-f", f)
 	}
@@ -61,16 +69,7 @@ func renderChart(t *testing.T, files []string, sets ...string) (string, error) {
 // chartValues are the values a render used: the chart's defaults merged
 // with the files as Helm merges them (maps deeply, lists replaced).
 type chartValues struct {
-	Groups []struct {
-		Name        string            `yaml:"name"`
-		Services    []string          `yaml:"services"`
-		Replicas    *int              `yaml:"replicas"`
-		Env         map[string]string `yaml:"env"`
-		Autoscaling struct {
-			Enabled     bool `yaml:"enabled"`
-			MinReplicas int  `yaml:"minReplicas"`
-		} `yaml:"autoscaling"`
-	} `yaml:"groups"`
+	Groups   []chartGroup      `yaml:"groups"`
 	Settings map[string]string `yaml:"settings"`
 	Modules  map[string]struct {
 		Database struct {
@@ -91,6 +90,18 @@ type chartValues struct {
 	ServiceMonitor struct {
 		Enabled bool `yaml:"enabled"`
 	} `yaml:"serviceMonitor"`
+}
+
+// chartGroup is one process group of the values.
+type chartGroup struct {
+	Name        string            `yaml:"name"`
+	Services    []string          `yaml:"services"`
+	Replicas    *int              `yaml:"replicas"`
+	Env         map[string]string `yaml:"env"`
+	Autoscaling struct {
+		Enabled     bool `yaml:"enabled"`
+		MinReplicas int  `yaml:"minReplicas"`
+	} `yaml:"autoscaling"`
 }
 
 func loadValues(t *testing.T, files ...string) chartValues {
@@ -122,19 +133,48 @@ func mergeValues(dst, src map[string]any) {
 	}
 }
 
-// placement says which group runs each module, as the values place them.
+// placement says which group runs each module, as the values place them:
+// the group without a services list runs every module no other lists.
 func (v chartValues) placement(modules moduleGraph) map[string]string {
 	place := map[string]string{}
+	rest := ""
 	for _, g := range v.Groups {
-		list := g.Services
-		if len(list) == 0 {
-			list = modules.names()
+		if len(g.Services) == 0 {
+			rest = g.Name
 		}
-		for _, m := range list {
+		for _, m := range g.Services {
 			place[m] = g.Name
 		}
 	}
+	for _, m := range modules.names() {
+		if _, ok := place[m]; !ok && rest != "" {
+			place[m] = rest
+		}
+	}
 	return place
+}
+
+// runs lists the modules of each group that runs any, in the graph's order.
+func (v chartValues) runs(modules moduleGraph) map[string][]string {
+	place := v.placement(modules)
+	out := map[string][]string{}
+	for _, m := range modules.names() {
+		out[place[m]] = append(out[place[m]], m)
+	}
+	return out
+}
+
+// running are the groups that run a module (a group of the rest left with
+// none renders nothing), in the values' order.
+func (v chartValues) running(modules moduleGraph) []chartGroup {
+	runs := v.runs(modules)
+	var out []chartGroup
+	for _, g := range v.Groups {
+		if len(runs[g.Name]) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // callers is the module graph seen from the network: the groups whose

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"regexp"
@@ -77,9 +78,15 @@ func isOneShot(s types.ServiceConfig) bool {
 	return slices.Equal(s.Command, types.ShellCommand{"migrate", "up"})
 }
 
+// splitProcesses are the app processes of the split profile: the gateway,
+// three modules in a process each, and the process of the rest (every
+// other module, a module added since among them).
+var splitProcesses = []string{"gateway", "users", "orders", "payments", "others"}
+
 // TestComposeProfiles loads each profile and checks its shape: the services
 // it runs, migrations once before the modules, a healthcheck everywhere,
-// and every app process's environment passing `app check`.
+// every app process's environment passing `app check`, and every module
+// run by exactly one process, as the processes' own checks place them.
 func TestComposeProfiles(t *testing.T) {
 	modules := graphModules(t)
 	cases := []struct {
@@ -89,12 +96,11 @@ func TestComposeProfiles(t *testing.T) {
 		services []string
 	}{
 		{"one", []string{"one"}, nil, []string{"postgres", "migrate", "app"}},
-		// The split runs every module in a process of its own, named after it.
-		{"split", []string{"split"}, nil, append([]string{"postgres", "payments-db", "migrate-split"}, modules.names()...)},
+		{"split", []string{"split"}, nil, append([]string{"postgres", "payments-db", "migrate-split"}, splitProcesses...)},
 		{"one with nats and jaeger", []string{"one", "nats", "jaeger"}, map[string]string{"EVENTS_BROKER": "nats", "TRACING": "otlp"},
 			[]string{"postgres", "migrate", "app", "nats", "jaeger"}},
 		{"split with nats", []string{"split", "nats"}, map[string]string{"EVENTS_BROKER": "nats"},
-			append([]string{"postgres", "payments-db", "migrate-split", "nats"}, modules.names()...)},
+			append([]string{"postgres", "payments-db", "migrate-split", "nats"}, splitProcesses...)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,9 +114,11 @@ func TestComposeProfiles(t *testing.T) {
 				}
 			}
 			apps := appServices(p)
-			placed := map[string]string{}
+			runs := map[string]string{} // module → the service that runs it
+			checks := map[string]placed{}
 			for name, s := range apps {
 				env := environment(s)
+				checks[name] = requireCheckPasses(t, "compose service "+name, env)
 				if isOneShot(s) {
 					require.Equal(t, "no", s.Restart, name)
 					require.Contains(t, s.DependsOn, "postgres", name)
@@ -122,13 +130,9 @@ func TestComposeProfiles(t *testing.T) {
 					require.Equal(t, types.HealthCheckTest{"CMD", "/app", "health"}, s.HealthCheck.Test, name)
 					require.True(t, waitsForMigrations(p, name), "%s must wait, directly or not, for a migrate service to complete", name)
 					require.Equal(t, "false", env["MIGRATE_ON_START"], "%s: migrations run once, in the one-shot service", name)
-					local := env["SERVICES"]
-					if local == "" {
-						local = strings.Join(modules.names(), ",")
-					}
-					for _, m := range strings.Split(local, ",") {
-						require.Empty(t, placed[m], "%s runs in %s and %s", m, placed[m], name)
-						placed[m] = name
+					for _, m := range checks[name].local() {
+						require.Empty(t, runs[m], "%s runs in %s and %s", m, runs[m], name)
+						runs[m] = name
 					}
 				}
 				for _, opt := range []string{"nats", "jaeger"} {
@@ -139,50 +143,58 @@ func TestComposeProfiles(t *testing.T) {
 				for k, v := range tc.extra {
 					require.Equal(t, v, env[k], "%s: %s from .env", name, k)
 				}
-				requireCheckPasses(t, "compose service "+name, env)
 			}
-			require.ElementsMatch(t, modules.names(), sortedKeys(placed), "every module runs exactly once")
+			require.ElementsMatch(t, modules.names(), sortedKeys(runs), "every module runs exactly once")
 			for name, s := range p.Services {
 				if strings.HasPrefix(s.Image, "postgres:") {
 					require.Equal(t, "pg_isready", s.HealthCheck.Test[1], name)
 				}
 			}
 			if slices.Contains(tc.profiles, "split") {
-				requireSplitWiring(t, p)
+				require.Empty(t, splitWiring(t, p, runs, checks))
 			}
 		})
 	}
 }
 
-// requireSplitWiring checks that every module URL of every split process
-// names the service that runs the module, on the image's HTTP port, and
-// that payments keeps its data in a database of its own.
-func requireSplitWiring(t *testing.T, p *types.Project) {
+// splitWiring lists what is wrong with the split's addresses: every
+// module a process calls or delivers events to, at the address its check
+// resolved (its <MODULE>_URL or OTHER_MODULES_URL), and every <MODULE>_URL
+// it is given, must be the service that runs the module, on the image's
+// HTTP port; payments keeps its data in a database of its own. runs maps each module to its service, checks each service's
+// placement.
+func splitWiring(t *testing.T, p *types.Project, runs map[string]string, checks map[string]placed) []string {
 	t.Helper()
-	runs := map[string]string{} // module → service
-	for name, s := range appServices(p) {
-		if m := environment(s)["SERVICES"]; m != "" {
-			runs[m] = name
-		}
-	}
 	_, port, _ := strings.Cut(imageEnv(t)["HTTP_ADDR"], ":")
-	for name, s := range appServices(p) {
-		env := environment(s)
-		for k, v := range env {
-			module, ok := strings.CutSuffix(k, "_URL")
-			if !ok || strings.Contains(module, "_") || k == "NATS_URL" || k == "DATABASE_URL" || k == "JWKS_URL" {
-				continue
-			}
-			u, err := url.Parse(v)
-			require.NoError(t, err)
-			require.Equal(t, runs[strings.ToLower(module)], u.Hostname(), "%s: %s", name, k)
-			require.Equal(t, port, u.Port(), "%s: %s", name, k)
+	var problems []string
+	at := func(name, what, module, raw string) {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s: %s: %v", name, what, err))
+		case u.Hostname() != runs[module] || u.Port() != port:
+			problems = append(problems, fmt.Sprintf("%s: %s is %s, but %s runs in %s on port %s", name, what, raw, module, runs[module], port))
 		}
-		require.Equal(t, "isolated", env["PAYMENTS_DATABASE_ISOLATION"], name)
-		u, err := url.Parse(env["PAYMENTS_DATABASE_URL"])
-		require.NoError(t, err)
-		require.Equal(t, "payments-db", u.Hostname(), name)
 	}
+	for _, name := range sortedKeys(appServices(p)) {
+		env := environment(p.Services[name])
+		for _, module := range sortedKeys(runs) {
+			where := checks[name][module]
+			if where != "local" && where != "" {
+				at(name, "where it calls "+module, module, where)
+			}
+			if own := env[strings.ToUpper(module)+"_URL"]; own != "" {
+				at(name, strings.ToUpper(module)+"_URL", module, own)
+			}
+		}
+		if env["PAYMENTS_DATABASE_ISOLATION"] != "isolated" {
+			problems = append(problems, name+": PAYMENTS_DATABASE_ISOLATION is not isolated")
+		}
+		if u, err := url.Parse(env["PAYMENTS_DATABASE_URL"]); err != nil || u.Hostname() != "payments-db" {
+			problems = append(problems, name+": PAYMENTS_DATABASE_URL is not payments-db's")
+		}
+	}
+	return problems
 }
 
 // waitsForMigrations reports whether service name depends, directly or
@@ -254,13 +266,18 @@ func TestComposeHoldsNoSecret(t *testing.T) {
 	}
 }
 
-// TestComposeCheckFailsABrokenFile proves the check above has teeth: a file
-// that loses a module URL, or a secret, would crash-loop, and app check
-// says why.
+// TestComposeCheckFailsABrokenFile proves the checks above have teeth: a
+// file that loses the address of the rest, a module's URL or a secret
+// would crash-loop, and app check says why; one whose USERS_URL names
+// another service starts, and the wiring check names it.
 func TestComposeCheckFailsABrokenFile(t *testing.T) {
 	raw, err := os.ReadFile(composeFile)
 	require.NoError(t, err)
 	for want, broken := range map[string]string{
+		// orders calls inventory, which runs in the rest.
+		"INVENTORY_URL": strings.Replace(string(raw), "  OTHER_MODULES_URL: http://others:8080\n", "", 1),
+		// The rest verifies tokens with users' keys; the other processes
+		// would look for users in the rest, which the wiring check refuses.
 		"USERS_URL":          strings.Replace(string(raw), "  USERS_URL: http://users:8080\n", "", 1),
 		"SIGNING_KEY_SECRET": strings.Replace(string(raw), "      SERVICES: users\n      SIGNING_KEY_SECRET:", "      SERVICES: users\n      X_SIGNING_KEY_SECRET:", 1),
 	} {
@@ -279,4 +296,19 @@ func TestComposeCheckFailsABrokenFile(t *testing.T) {
 		}
 		require.NotEmpty(t, failed, "app check must fail a compose file without %s", want)
 	}
+
+	misrouted := strings.Replace(string(raw), "  USERS_URL: http://users:8080\n", "  USERS_URL: http://orders:8080\n", 1)
+	require.NotEqual(t, string(raw), misrouted)
+	p := loadCompose(t, misrouted, []string{"split"}, nil)
+	runs, checks := map[string]string{}, map[string]placed{}
+	for name, s := range appServices(p) {
+		checks[name] = requireCheckPasses(t, "compose service "+name, environment(s))
+		if !isOneShot(s) {
+			for _, m := range checks[name].local() {
+				runs[m] = name
+			}
+		}
+	}
+	require.Contains(t, splitWiring(t, p, runs, checks), "orders: USERS_URL is http://orders:8080, but users runs in users on port 8080")
+	require.Contains(t, splitWiring(t, p, runs, checks), "gateway: where it calls users is http://orders:8080, but users runs in users on port 8080")
 }

@@ -32,7 +32,7 @@ func valueSets(t *testing.T) []string {
 
 func TestChartLint(t *testing.T) {
 	for _, f := range valueSets(t) {
-		run(t, helm(t), "lint", "--strict", chartDir, "-f", f, "--kube-version", kubeVersion)
+		run(t, helm(t), "lint", "--strict", chart, "-f", f, "--kube-version", kubeVersion)
 	}
 }
 
@@ -89,10 +89,29 @@ func count[T any](r rendered) int {
 	return len(r[fmt.Sprintf("%T", &zero)])
 }
 
-// requireRelease checks a render against its values and the module graph.
+// requireRelease checks a render against its values and the module graph,
+// and runs `app check` with the environment of every process it starts:
+// each passes, and places here exactly the modules of its group.
 func requireRelease(t *testing.T, v chartValues, modules moduleGraph, r rendered) {
 	t.Helper()
+	requireRender(t, v, modules, r)
+	runs := v.runs(modules)
+	for _, g := range v.running(modules) {
+		d, _ := get[appsv1.Deployment](r, groupName(g.Name))
+		placed := requireCheckPasses(t, "Deployment "+d.Name, resolveEnv(t, r, d.Spec.Template.Spec.Containers[0]))
+		require.ElementsMatch(t, runs[g.Name], placed.local(), "the modules %s runs, as its process places them", g.Name)
+	}
+	job, _ := get[batchv1.Job](r, release+"-migrate")
+	requireCheckPasses(t, "the migration Job", resolveEnv(t, r, job.Spec.Template.Spec.Containers[0]))
+}
+
+// requireRender checks a render against its values and the module graph:
+// a Deployment, Service and NetworkPolicy per group that runs a module,
+// every module URL its group's Service, the hook checking each group.
+func requireRender(t *testing.T, v chartValues, modules moduleGraph, r rendered) {
+	t.Helper()
 	place := v.placement(modules)
+	runs := v.runs(modules)
 	settings, ok := get[corev1.ConfigMap](r, release+"-settings")
 	require.True(t, ok, "the settings ConfigMap")
 	for module, group := range place {
@@ -100,26 +119,30 @@ func requireRelease(t *testing.T, v chartValues, modules moduleGraph, r rendered
 	}
 	require.Equal(t, fmt.Sprintf("%ds", v.Shutdown.Timeout), settings.Data["SHUTDOWN_TIMEOUT"])
 	require.Equal(t, "0s", settings.Data["SHUTDOWN_DELAY"], "preStop waits, the process need not")
+	require.Regexp(t, `^sha256:[0-9a-f]{64}$`, settings.Data["MODULE_GRAPH"], "the graph the placement was computed from")
 	for module, m := range v.Modules {
 		if m.Database.Isolation != "" {
 			require.Equal(t, m.Database.Isolation, settings.Data[strings.ToUpper(module)+"_DATABASE_ISOLATION"])
 		}
 	}
 
-	require.Equal(t, len(v.Groups), count[appsv1.Deployment](r))
-	require.Equal(t, len(v.Groups), count[corev1.Service](r))
-	for _, g := range v.Groups {
+	require.Equal(t, len(runs), count[appsv1.Deployment](r), "a Deployment per group that runs a module")
+	require.Equal(t, len(runs), count[corev1.Service](r))
+	for _, g := range v.running(modules) {
 		name := groupName(g.Name)
 		d, ok := get[appsv1.Deployment](r, name)
 		require.True(t, ok, "Deployment %s", name)
 		requireDeployment(t, v, d)
 		env := resolveEnv(t, r, d.Spec.Template.Spec.Containers[0])
-		if len(g.Services) > 0 {
+		switch {
+		case len(g.Services) > 0:
 			require.Equal(t, strings.Join(g.Services, ","), env["SERVICES"])
-		} else {
-			require.NotContains(t, env, "SERVICES", "an empty list runs every module")
+		case len(runs) > 1:
+			require.Equal(t, strings.Join(runs[g.Name], ","), env["SERVICES"], "the group of the rest runs what the others leave")
+		default:
+			require.NotContains(t, env, "SERVICES", "the only group runs every module")
 		}
-		requireCheckPasses(t, "Deployment "+name, env)
+		require.Equal(t, strings.Join(runs[g.Name], ","), d.Annotations["mitosis/services"])
 
 		svc, ok := get[corev1.Service](r, name)
 		require.True(t, ok, "Service %s", name)
@@ -151,7 +174,7 @@ func requireRelease(t *testing.T, v chartValues, modules moduleGraph, r rendered
 			require.Equal(t, d.Spec.Selector.MatchLabels, pdb.Spec.Selector.MatchLabels)
 		}
 	}
-	requireMigrationJob(t, v, r)
+	requireMigrationJob(t, v, modules, r)
 	requireIngress(t, v, place, r)
 	requireNetworkPolicies(t, v, modules, r)
 	_, hasMonitor := get[monitoringv1.ServiceMonitor](r, release)
@@ -232,9 +255,9 @@ func resolveEnv(t *testing.T, r rendered, c corev1.Container) map[string]string 
 }
 
 // requireMigrationJob checks the hook: `app migrate up` before install and
-// upgrade, after one `app check` per group with exactly that group's
-// environment.
-func requireMigrationJob(t *testing.T, v chartValues, r rendered) {
+// upgrade, after one `app check` per group that runs a module, with
+// exactly that group's environment.
+func requireMigrationJob(t *testing.T, v chartValues, modules moduleGraph, r rendered) {
 	t.Helper()
 	job, ok := get[batchv1.Job](r, release+"-migrate")
 	require.True(t, ok, "the migration Job")
@@ -249,8 +272,9 @@ func requireMigrationJob(t *testing.T, v chartValues, r rendered) {
 		require.Equal(t, "pre-install,pre-upgrade", s.Annotations["helm.sh/hook"])
 		require.Less(t, s.Annotations["helm.sh/hook-weight"], job.Annotations["helm.sh/hook-weight"], "the Secret is there before the Job")
 	}
-	require.Len(t, pod.InitContainers, len(v.Groups))
-	for i, g := range v.Groups {
+	groups := v.running(modules)
+	require.Len(t, pod.InitContainers, len(groups))
+	for i, g := range groups {
 		check := pod.InitContainers[i]
 		require.Equal(t, "check-"+g.Name, check.Name)
 		require.Equal(t, []string{"check"}, check.Args)
@@ -258,7 +282,6 @@ func requireMigrationJob(t *testing.T, v chartValues, r rendered) {
 		require.Equal(t, resolveEnv(t, r, d.Spec.Template.Spec.Containers[0]), resolveEnv(t, r, check),
 			"the hook checks %s with the environment its pods get", g.Name)
 	}
-	requireCheckPasses(t, "the migration Job", resolveEnv(t, r, pod.Containers[0]))
 }
 
 func requireIngress(t *testing.T, v chartValues, place map[string]string, r rendered) {
@@ -286,8 +309,9 @@ func requireNetworkPolicies(t *testing.T, v chartValues, modules moduleGraph, r 
 		return
 	}
 	place := v.placement(modules)
-	require.Equal(t, len(v.Groups), count[networkingv1.NetworkPolicy](r))
-	for _, g := range v.Groups {
+	groups := v.running(modules)
+	require.Equal(t, len(groups), count[networkingv1.NetworkPolicy](r))
+	for _, g := range groups {
 		np, ok := get[networkingv1.NetworkPolicy](r, groupName(g.Name))
 		require.True(t, ok, "NetworkPolicy of %s", g.Name)
 		d, _ := get[appsv1.Deployment](r, groupName(g.Name))

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/inventory"
 	"mitosis/platform/pgtest"
+	"mitosis/platform/problem"
 )
 
 // browserTimeout bounds one browser script; they take seconds.
@@ -109,6 +111,7 @@ func TestBrowserConsole(t *testing.T) {
 	require.NoError(t, err)
 	secrets, err := json.Marshal([]string{serviceSecret, keySecret})
 	require.NoError(t, err)
+	requireSagasGathered(t, g.admin, sp.orders.admin)
 	runBrowser(t, "console", map[string]string{"ADMIN_URL": g.admin, "BASE_URL": g.url, "WANT": string(want), "SECRETS": string(secrets)})
 
 	t.Logf("split started and console walked at %s", time.Now().Format("15:04:05.000"))
@@ -136,6 +139,47 @@ func TestBrowserConsole(t *testing.T) {
 	for _, sub := range s.Subscribers {
 		require.Zero(t, sub.Pending+sub.Dead, "%+v", sub)
 	}
+}
+
+// requireSagasGathered: the console of a process that does not run orders
+// (the gateway's) gathers the part orders declares from its peer that
+// does, and refuses a part nobody registered, with a problem.
+func requireSagasGathered(t *testing.T, console, orders string) {
+	t.Helper()
+	resp, err := httpClient.Get(console + "/admin/v1/system/sagas")
+	require.NoError(t, err)
+	var got struct {
+		Processes []struct {
+			Admin  string
+			Self   bool
+			Status int
+			Body   struct{ Module string }
+		}
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	found := false
+	for _, p := range got.Processes {
+		switch {
+		case p.Self:
+			assert.Equal(t, http.StatusNotFound, p.Status, "the gateway runs no orders")
+		case p.Admin == orders:
+			found = true
+			assert.Equal(t, http.StatusOK, p.Status)
+			assert.Equal(t, "orders", p.Body.Module)
+		}
+	}
+	require.True(t, found, "the orders process answered: %+v", got)
+
+	resp, err = httpClient.Get(console + "/admin/v1/system/nothing")
+	require.NoError(t, err)
+	var d problem.Details
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Equal(t, problem.ContentType, resp.Header.Get("Content-Type"))
+	require.Equal(t, problem.ErrNotFound.Code, d.Code)
 }
 
 // outboxState is users' outbox as its admin listener reports it.

@@ -236,6 +236,8 @@ func (l *chaosLoad) cancel(o *chaosOrder, patience time.Duration) {
 	switch {
 	case a.status == http.StatusOK && a.decode(&got):
 		l.record(o, got)
+	case a.status == http.StatusAccepted && a.decode(&got) && got.Status == orders.StatusConfirmed:
+		l.record(o, got) // recorded, its refund waits: settle asks again
 	case !a.retryable():
 		l.fail("cancel %s: %d %s", o.id, a.status, a.body)
 	}

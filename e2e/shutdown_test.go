@@ -28,8 +28,10 @@ import (
 	"mitosis/platform/problem"
 )
 
-// drainEnv: the process serves on for drainDelay after SIGTERM.
-var drainEnv = map[string]string{"PASSWORD_HASH_COST": "4", "SHUTDOWN_DELAY": drainDelay.String(), "SHUTDOWN_TIMEOUT": "60s"}
+// drainEnv: the process serves on for drainDelay after SIGTERM, logging
+// JSON (the test reads the access line of a late request).
+var drainEnv = map[string]string{"PASSWORD_HASH_COST": "4", "SHUTDOWN_DELAY": drainDelay.String(), "SHUTDOWN_TIMEOUT": "60s",
+	"LOG_FORMAT": "json"}
 
 const (
 	drainDelay = 3 * time.Second
@@ -156,10 +158,15 @@ func drainUnderRequests(t *testing.T, p *appProcess, base string, fast func()) {
 	}, drainDelay+5*time.Second, 20*time.Millisecond, "the listener closes after the delay")
 	assert.GreaterOrEqual(t, time.Since(signalled), drainDelay, "not before the delay")
 
-	late := rawGet(t, kept, keptReader, "/health/live")
+	// A browser's request, with the id a client chose: its answer has the
+	// id and the CORS headers of every answer, and its access-log line.
+	const lateID, origin = "late-request-1", "http://localhost:3000"
+	late := rawGet(t, kept, keptReader, "/health/live", "X-Request-Id", lateID, "Origin", origin)
 	assert.Equal(t, http.StatusServiceUnavailable, late.StatusCode, "a request on a kept-alive connection after the listener closed")
 	assert.Equal(t, "1", late.Header.Get("Retry-After"))
 	assert.Equal(t, problem.ContentType, late.Header.Get("Content-Type"))
+	assert.Equal(t, lateID, late.Header.Get("X-Request-Id"))
+	assert.Equal(t, origin, late.Header.Get("Access-Control-Allow-Origin"))
 	var d problem.Details
 	require.NoError(t, json.NewDecoder(late.Body).Decode(&d))
 	assert.Equal(t, httpserver.ErrClosing.Code, d.Code)
@@ -185,7 +192,27 @@ func drainUnderRequests(t *testing.T, p *appProcess, base string, fast func()) {
 		"shutdown: requests in flight finished", "shutdown: event relay stopped", "shutdown: database pool closed", "shutdown: done"} {
 		assert.Contains(t, out, phase)
 	}
-	assert.Regexp(t, `shutdown: listener closed.*in_flight=2`, out, "both registrations were in flight when the listener closed")
+	assert.Regexp(t, `"shutdown: listener closed[^"]*".*"in_flight":2`, out, "both registrations were in flight when the listener closed")
+	assertLogged(t, out, lateID, http.StatusServiceUnavailable, httpserver.ErrClosing.Code)
+}
+
+// assertLogged: out (JSON lines) has one access-log line of the request
+// with id, with its status and problem code.
+func assertLogged(t *testing.T, out, id string, status int, code string) {
+	t.Helper()
+	var found []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["request_id"] == id {
+			found = append(found, line)
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.Len(t, found, 1, "one access-log line of request %s", id)
+	assert.EqualValues(t, status, found[0]["status"], "%v", found[0])
+	assert.Equal(t, code, found[0]["code"], "%v", found[0])
 }
 
 // A second signal ends a process that is draining at once, not cleanly.
@@ -216,11 +243,16 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	assert.Contains(t, p.output.String(), "second signal (interrupt): exiting at once")
 }
 
-// rawGet sends GET path on conn, kept alive, and reads the whole answer.
-func rawGet(t *testing.T, conn net.Conn, r *bufio.Reader, path string) *http.Response {
+// rawGet sends GET path on conn, kept alive, with headers (name, value,
+// ...), and reads the whole answer.
+func rawGet(t *testing.T, conn net.Conn, r *bufio.Reader, path string, headers ...string) *http.Response {
 	t.Helper()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	req := "GET " + path + " HTTP/1.1\r\nHost: x\r\n"
+	for i := 0; i+1 < len(headers); i += 2 {
+		req += headers[i] + ": " + headers[i+1] + "\r\n"
+	}
+	_, err := io.WriteString(conn, req+"\r\n")
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(r, nil)
 	require.NoError(t, err)

@@ -38,7 +38,7 @@ func TestE2E(t *testing.T) {
 		t.Run("calls between modules took the internal routes", func(t *testing.T) {
 			fams := scrape(t, topo.processes[0].admin)
 			for _, route := range []string{"/internal/payments/charge", "/internal/users/get", "/internal/inventory/reserve",
-				"/internal/inventory/commit", "/internal/:subscriber/events"} {
+				"/internal/inventory/commit", "/internal/:subscriber/events/batch"} {
 				m, ok := sample(fams, "http_server_request_duration_seconds", map[string]string{"http_route": route, "http_response_status_class": "2xx"})
 				require.True(t, ok, "no request on %s", route)
 				require.Positive(t, m.GetHistogram().GetSampleCount(), route)
@@ -52,6 +52,10 @@ func TestE2E(t *testing.T) {
 	t.Run("gateway before three processes", func(t *testing.T) {
 		t.Parallel()
 		runScenario(t, behindGateway(t, threeProcesses(t, pgtest.NewDatabase(t), "", nil)))
+	})
+	t.Run("gateway before users, payments and the rest", func(t *testing.T) {
+		t.Parallel()
+		runScenario(t, theRest(t, pgtest.NewDatabase(t)))
 	})
 	t.Run("three processes, payments isolated, api-key service auth", func(t *testing.T) {
 		t.Parallel()

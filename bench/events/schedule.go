@@ -10,23 +10,31 @@ import (
 
 // pace calls send total times at rate a second, each call at its slot
 // whether or not the earlier ones have returned (an open loop: a slow bus
-// does not slow the arrivals), with at most workers calls in flight. It
-// returns how many calls started more than 5 ms after their slot (every
-// worker busy, or the machine): many, and the publishers, not the
-// schedule, set the pace. Latencies are measured from each commit, so a
-// late call shifts its arrival, not its latency.
-func pace(ctx context.Context, rate float64, total, workers int, send func(context.Context) error) (late int, err error) {
+// does not slow the arrivals), with at most workers calls in flight, and
+// starts none after within has passed (the publishers fell behind: the
+// slots left are dropped, and counted). It returns how many calls started
+// more than 5 ms after their slot (every worker busy, or the machine):
+// many, and the publishers, not the schedule, set the pace. Latencies are
+// measured from each commit, so a late call shifts its arrival, not its
+// latency.
+func pace(ctx context.Context, rate float64, total, workers int, within time.Duration, send func(context.Context) error) (late, dropped int, err error) {
 	interval := time.Duration(float64(time.Second) / rate)
 	slots := make(chan time.Time, total)
-	lateness := make(chan int, workers)
+	type count struct{ late, dropped int }
+	counts := make(chan count, workers)
+	start := time.Now()
 	g, ctx := errgroup.WithContext(ctx)
 	for range workers {
 		g.Go(func() error {
-			n := 0
-			defer func() { lateness <- n }()
+			var n count
+			defer func() { counts <- n }()
 			for slot := range slots {
+				if time.Since(start) > within {
+					n.dropped++
+					continue
+				}
 				if time.Since(slot) > 5*time.Millisecond {
-					n++
+					n.late++
 				}
 				if err := send(ctx); err != nil {
 					return err
@@ -35,7 +43,6 @@ func pace(ctx context.Context, rate float64, total, workers int, send func(conte
 			return nil
 		})
 	}
-	start := time.Now()
 	for i := range total {
 		slot := start.Add(time.Duration(i) * interval)
 		if d := time.Until(slot); d > 0 {
@@ -52,9 +59,10 @@ func pace(ctx context.Context, rate float64, total, workers int, send func(conte
 	close(slots)
 	err = g.Wait()
 	for range workers {
-		late += <-lateness
+		n := <-counts
+		late, dropped = late+n.late, dropped+n.dropped
 	}
-	return late, err
+	return late, dropped, err
 }
 
 // waitFor polls count every 100 ms until it reaches want, and fails when

@@ -15,6 +15,7 @@ import (
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
 	"mitosis/platform/problem"
+	"mitosis/platform/throttle"
 )
 
 // Name is the gateway's module name (SERVICES=gateway).
@@ -89,6 +90,7 @@ var (
 	// ErrBadGateway means the module behind a route did not answer properly
 	// in time.
 	ErrBadGateway = problem.New("gateway.bad_gateway", http.StatusBadGateway, "Module did not answer")
-	// ErrRateLimited means the caller exceeded its request rate.
-	ErrRateLimited = problem.New("rate_limited", http.StatusTooManyRequests, "Too many requests")
+	// ErrRateLimited means the caller exceeded its request rate: the
+	// platform's, which the console's login answers too.
+	ErrRateLimited = throttle.ErrRateLimited
 )

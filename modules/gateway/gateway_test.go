@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -305,7 +306,11 @@ func TestRateLimitsInAProcess(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	require.Equal(t, "30", resp.Header.Get("Retry-After"))
+	// A token back every 30s, counted from the first login: less is left
+	// when the machine is slow between the two.
+	retry, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.True(t, retry >= 1 && retry <= 30, "retry in %ds", retry)
 	require.Equal(t, "2", resp.Header.Get("RateLimit-Limit"))
 	require.Equal(t, "0", resp.Header.Get("RateLimit-Remaining"))
 	var d problem.Details

@@ -27,6 +27,8 @@ type Service interface {
 	ListOrders(ctx context.Context, in ListOrdersRequest) (OrderPage, error)
 	// CancelOrder cancels a confirmed order and refunds it, exactly once.
 	// The intent is durable: if the refund fails, it is retried until done.
+	// The order comes back cancelled, or still confirmed when payments did
+	// not answer in time: the saga then refunds and cancels it by itself.
 	CancelOrder(ctx context.Context, in CancelOrderRequest) (Order, error)
 	// GetOrderHistory returns the steps an order's saga took; ErrNotFound
 	// for another customer's order.

@@ -69,6 +69,12 @@ func New(log *slog.Logger) *Server {
 		if d.Status >= 500 {
 			log.ErrorContext(c.Request().Context(), "admin request failed", "path", d.Instance, "err", err)
 		}
+		// An RFC 9457 answer, as on the public port (echo keeps a type set
+		// before it writes).
+		c.Response().Header().Set(echo.HeaderContentType, problem.ContentType)
+		if d.Status == http.StatusServiceUnavailable {
+			c.Response().Header().Set(echo.HeaderRetryAfter, "1")
+		}
 		_ = c.JSON(d.Status, d)
 	}
 	e.Use(middleware.Recover())

@@ -15,6 +15,7 @@ import (
 
 	"mitosis/platform/admin"
 	"mitosis/platform/config"
+	"mitosis/platform/problem"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -48,8 +49,9 @@ func TestTheListenerServesAndListsItsRoutes(t *testing.T) {
 	get(t, base+"/admin/v1/thing", http.StatusOK, &thing)
 	assert.Equal(t, 1, thing["n"])
 	var missing map[string]any
-	get(t, base+"/admin/v1/nothing", http.StatusNotFound, &missing)
+	ct := get(t, base+"/admin/v1/nothing", http.StatusNotFound, &missing)
 	assert.Equal(t, "not_found", missing["code"])
+	assert.Equal(t, problem.ContentType, ct)
 
 	require.NoError(t, app.Stop(context.Background()))
 	_, err := http.Get(base + "/admin/v1")
@@ -67,11 +69,13 @@ func TestOffMeansNoListener(t *testing.T) {
 	assert.Empty(t, bound.Addr)
 }
 
-func get(t *testing.T, url string, status int, out any) {
+// get decodes the answer of url into out, and returns its content type.
+func get(t *testing.T, url string, status int, out any) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, status, resp.StatusCode)
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+	return resp.Header.Get("Content-Type")
 }

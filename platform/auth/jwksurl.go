@@ -9,12 +9,12 @@ import (
 
 // JWKSURL is where a process in which the token issuer (the module named
 // issuer) does not run fetches its public keys: JWKS_URL, or the issuer's
-// URL + JWKSPath; "" when neither is set.
+// URL (its own or OTHER_MODULES_URL) + JWKSPath; "" when neither is set.
 func JWKSURL(cfg config.Config, issuer string) string {
 	if cfg.Auth.JWKSURL != "" {
 		return cfg.Auth.JWKSURL
 	}
-	if base := strings.TrimRight(cfg.Module(issuer).URL, "/"); base != "" {
+	if base := strings.TrimRight(cfg.ModuleURL(issuer), "/"); base != "" {
 		return base + JWKSPath
 	}
 	return ""

@@ -74,8 +74,9 @@ func nextSteps(opts scaffold.Options) string {
   internal/httpapi and modules/%[1]s/openapi.yaml, the suite in %[1]stest/
 `, n)
 	if opts.Isolated {
-		steps += fmt.Sprintf("  %s_DATABASE_URL names its own database wherever it runs: add it, and a\n"+
-			"  process for %s, to deploy/ (the compose split profile, the chart's split values)\n", strings.ToUpper(n), n)
+		steps += fmt.Sprintf("  %[1]s_DATABASE_URL names its own database wherever it runs: choose one and\n"+
+			"  give it to deploy/'s examples (compose, the chart's modules.%[2]s.database.url),\n"+
+			"  whose checks in make test name it until then\n", strings.ToUpper(n), n)
 	}
 	return steps
 }

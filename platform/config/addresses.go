@@ -30,6 +30,9 @@ func (c Config) validateAddresses() []string {
 			errs = append(errs, envName(name)+"_DATABASE_URL must be a postgres:// URL, like postgres://user:password@host:5432/db")
 		}
 	}
+	if c.OtherModulesURL != "" && !isServiceURL(c.OtherModulesURL) {
+		errs = append(errs, fmt.Sprintf("OTHER_MODULES_URL must be http(s)://host[:port], got %q", redacted(c.OtherModulesURL)))
+	}
 	if c.Database.URL != "" && !isPostgresURL(c.Database.URL) {
 		errs = append(errs, "DATABASE_URL must be a postgres:// URL, like postgres://user:password@host:5432/db")
 	}

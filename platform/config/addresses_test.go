@@ -25,6 +25,30 @@ func TestModuleURLsAreHTTPBaseURLs(t *testing.T) {
 	}
 }
 
+// OTHER_MODULES_URL stands for every module without a URL of its own,
+// except in a process that leaves modules out (it runs the rest itself):
+// there a module it leaves out needs its own.
+func TestOtherModulesURL(t *testing.T) {
+	cfg, err := config.Load(env(map[string]string{"SERVICES": "orders", "OTHER_MODULES_URL": "http://others:8080", "USERS_URL": "http://users:8080"}), modules)
+	require.NoError(t, err)
+	assert.Equal(t, "http://users:8080", cfg.ModuleURL("users"), "its own URL first")
+	assert.Equal(t, "http://others:8080", cfg.ModuleURL("payments"))
+	assert.False(t, cfg.LeavesOut())
+
+	cfg, err = config.Load(env(map[string]string{"SERVICES": "-users,-orders", "OTHER_MODULES_URL": "http://others:8080", "USERS_URL": "http://users:8080"}), modules)
+	require.NoError(t, err)
+	assert.True(t, cfg.LeavesOut())
+	assert.Equal(t, []string{"-users", "-orders"}, cfg.Services)
+	assert.Equal(t, "http://users:8080", cfg.ModuleURL("users"))
+	assert.Empty(t, cfg.ModuleURL("orders"), "this process is where OTHER_MODULES_URL leads")
+
+	for _, bad := range []string{"others:8080", "http://others:8080/api", "http://u:p@others:8080"} {
+		_, err := config.Load(env(map[string]string{"OTHER_MODULES_URL": bad}), modules)
+		require.ErrorContains(t, err, "OTHER_MODULES_URL must be http(s)://host[:port]", bad)
+		require.NotContains(t, err.Error(), ":p@", "no password in the message")
+	}
+}
+
 func TestDatabaseURLsArePostgresURLs(t *testing.T) {
 	for _, good := range []string{"postgres://u:p@db:5432/app?sslmode=require", "postgresql://db/app", "postgres:///app?host=/run/postgresql"} {
 		_, err := config.Load(env(map[string]string{"DATABASE_URL": good, "ORDERS_DATABASE_URL": good}), modules)

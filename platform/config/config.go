@@ -41,21 +41,32 @@ const (
 
 // Config is the whole configuration of one process.
 type Config struct {
-	Env      string    `yaml:"env"`
-	HTTPAddr string    `yaml:"http_addr"`
-	Services []string  `yaml:"services"`
-	DataDir  string    `yaml:"data_dir"`
-	HTTP     HTTP      `yaml:"http"`
-	Database Database  `yaml:"database"`
-	Auth     Auth      `yaml:"auth"`
-	Calls    Calls     `yaml:"calls"`
-	Events   Events    `yaml:"events"`
-	Shutdown Shutdown  `yaml:"shutdown"`
-	Admin    Admin     `yaml:"admin"`
-	Log      Log       `yaml:"log"`
-	Health   Health    `yaml:"health"`
-	Tracing  Tracing   `yaml:"tracing"`
-	Record   Recording `yaml:"record"`
+	Env      string `yaml:"env"`
+	HTTPAddr string `yaml:"http_addr"`
+	// Services are the modules this process runs (SERVICES): every one
+	// when empty; "a,b" those; "-a,-b" every one but those (see LeavesOut).
+	Services []string `yaml:"services"`
+	// OtherModulesURL is where every module without a <MODULE>_URL of its
+	// own is found (OTHER_MODULES_URL): the process that runs the rest, so
+	// a module added since needs no URL of its own (see ModuleURL).
+	OtherModulesURL string `yaml:"other_modules_url"`
+	// ModuleGraph is the digest of the module graph the deployment placed
+	// the modules with (MODULE_GRAPH, sha256:<hex>; the chart sets it):
+	// the process refuses to start with another graph than that (see
+	// topology.ModuleGraph.Digest). Empty: not checked.
+	ModuleGraph string    `yaml:"module_graph"`
+	DataDir     string    `yaml:"data_dir"`
+	HTTP        HTTP      `yaml:"http"`
+	Database    Database  `yaml:"database"`
+	Auth        Auth      `yaml:"auth"`
+	Calls       Calls     `yaml:"calls"`
+	Events      Events    `yaml:"events"`
+	Shutdown    Shutdown  `yaml:"shutdown"`
+	Admin       Admin     `yaml:"admin"`
+	Log         Log       `yaml:"log"`
+	Health      Health    `yaml:"health"`
+	Tracing     Tracing   `yaml:"tracing"`
+	Record      Recording `yaml:"record"`
 	// Modules holds each module's url and database (modules.<name>, read
 	// by applyModules); sections its own settings (see Section).
 	Modules  map[string]Module `yaml:"-"`
@@ -160,6 +171,23 @@ func (c Config) IsProduction() bool { return c.Env == Production }
 
 // Module returns the settings of one module (zero value if absent).
 func (c Config) Module(name string) Module { return c.Modules[name] }
+
+// LeavesOut reports whether SERVICES names the modules this process does
+// not run ("-gateway,-users"): it runs every other module, the rest.
+func (c Config) LeavesOut() bool {
+	return len(c.Services) > 0 && strings.HasPrefix(c.Services[0], "-")
+}
+
+// ModuleURL is where a module is found when it does not run here: its
+// <MODULE>_URL, else OTHER_MODULES_URL, "" if neither is set. A process
+// that leaves modules out runs the rest itself, so OTHER_MODULES_URL (its
+// own address) never stands for a module it leaves out there.
+func (c Config) ModuleURL(name string) string {
+	if u := c.Modules[name].URL; u != "" || c.LeavesOut() {
+		return u
+	}
+	return c.OtherModulesURL
+}
 
 // Isolation returns the effective isolation of a module.
 func (c Config) Isolation(name string) string {

@@ -146,6 +146,8 @@ func applyEnv(cfg *Config, getenv Getenv, modules []string) []string {
 	str("EVENTS_BROKER", &cfg.Events.Broker)
 	str("NATS_URL", &cfg.Events.NATSURL)
 	str("LOCAL_CALLS", &cfg.Calls.Local)
+	str("OTHER_MODULES_URL", &cfg.OtherModulesURL)
+	str("MODULE_GRAPH", &cfg.ModuleGraph)
 	if v, ok := lookup(getenv, "SERVICES"); ok {
 		cfg.Services = splitList(v)
 	}

@@ -33,16 +33,6 @@ const peerTimeout = 2 * time.Second
 // maxAnswer bounds what one peer may send back.
 const maxAnswer = 8 << 20
 
-// isPart: the admin routes the console gathers from every process, and
-// nothing else (the route is no open proxy).
-func isPart(p string) bool {
-	switch p {
-	case "placement", "health", "edges", "circuits", "config", "migrations", "events", "sagas", "traces":
-		return true
-	}
-	return false
-}
-
 // Answer is one process's answer to one part.
 type Answer struct {
 	// Admin is the process's admin base URL, as this one reaches it.
@@ -59,13 +49,14 @@ type Answer struct {
 type Console struct {
 	peers  []string
 	bound  *admin.Bound
+	parts  *Parts
 	client *http.Client
 }
 
 // New is the console of a process whose admin listener is bound (once it
-// starts) with the peers of cfg.
-func New(cfg config.Config, bound *admin.Bound) *Console {
-	return &Console{peers: cfg.Admin.Peers, bound: bound, client: &http.Client{Timeout: peerTimeout}}
+// starts) with the peers of cfg; it gathers the parts registered in parts.
+func New(cfg config.Config, bound *admin.Bound, parts *Parts) *Console {
+	return &Console{peers: cfg.Admin.Peers, bound: bound, parts: parts, client: &http.Client{Timeout: peerTimeout}}
 }
 
 // processes are this process's admin URL first, then every peer but it.
@@ -141,7 +132,7 @@ func (c *Console) Mount(s *admin.Server, pages *webui.Files, access *Access) {
 	s.Handle(http.MethodGet, admin.Prefix+"/system/:part", "One part of the admin API of this process and of every peer (ADMIN_PEERS)",
 		access.Read(func(ec echo.Context) error {
 			part := ec.Param("part")
-			if !isPart(part) {
+			if !c.parts.Has(part) {
 				return echo.ErrNotFound
 			}
 			answers := c.Gather(ec.Request().Context(), part, ec.QueryString(), ec.Request().Header.Get(echo.HeaderAuthorization))

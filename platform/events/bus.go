@@ -2,7 +2,7 @@ package events
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -15,6 +15,15 @@ import (
 // Handler applies one event inside tx, the subscriber's transaction that
 // also records the event in its inbox.
 type Handler func(ctx context.Context, tx bun.Tx, e Event) error
+
+// BatchHandler applies several events of one type, in outbox order, inside
+// tx, the subscriber's transaction that records them in its inbox: the
+// set-based form of the type's Handler, with the same effect as the
+// Handler applied to each event in turn. A batch never holds two events
+// of one aggregate (the relay delivers those one after the other), so a
+// BatchHandler may add up what commutes (counters, sums) into one
+// statement.
+type BatchHandler func(ctx context.Context, tx bun.Tx, es []Event) error
 
 // Errors of event delivery, as the receiving process reports them.
 var (
@@ -31,6 +40,17 @@ var Errors = []*problem.Error{ErrUnknownSubscriber, ErrNoHandler}
 type subscriber struct {
 	db       *bun.DB
 	handlers map[string]Handler
+	batch    map[string]BatchHandler // by type; the others go one by one
+}
+
+// A SubscriberOption adds to a subscription.
+type SubscriberOption func(*subscriber)
+
+// BatchHandlers gives event types a set-based form (see BatchHandler).
+// Each type must have a Handler too: an event that cannot be applied in a
+// batch is applied alone, by its Handler.
+func BatchHandlers(handlers map[string]BatchHandler) SubscriberOption {
+	return func(s *subscriber) { s.batch = handlers }
 }
 
 // Bus holds the handlers of this process's subscriber modules.
@@ -38,55 +58,47 @@ type Bus struct {
 	mu      sync.RWMutex
 	subs    map[string]subscriber
 	tracing *telemetry.Tracing // nil: handlings are not traced
+	log     *slog.Logger       // nil: a batch endpoint's failures are not logged
 }
 
 // NewBus returns an empty bus.
 func NewBus() *Bus { return &Bus{subs: map[string]subscriber{}} }
 
+// Logged makes the bus's HTTP endpoints log the handling failures they
+// answer per event (the server's error handler sees only whole requests).
+func (b *Bus) Logged(log *slog.Logger) *Bus {
+	b.log = log
+	return b
+}
+
 // Subscribe registers module's handlers by event type; db is the module's
 // own connection, where its inbox lives.
-func (b *Bus) Subscribe(module string, db *bun.DB, handlers map[string]Handler) {
+func (b *Bus) Subscribe(module string, db *bun.DB, handlers map[string]Handler, opts ...SubscriberOption) {
+	s := subscriber{db: db, handlers: handlers}
+	for _, o := range opts {
+		o(&s)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.subs[module] = subscriber{db: db, handlers: handlers}
+	b.subs[module] = s
 }
 
 // Has reports whether module subscribes in this process.
 func (b *Bus) Has(module string) bool {
+	_, ok := b.subscriber(module)
+	return ok
+}
+
+func (b *Bus) subscriber(module string) (subscriber, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	_, ok := b.subs[module]
-	return ok
+	s, ok := b.subs[module]
+	return s, ok
 }
 
 // Deliver hands e to module's handler, in one transaction with the inbox
 // insert: an event already in the inbox is acknowledged without a second
 // effect.
-func (b *Bus) Deliver(ctx context.Context, module string, e Event) (err error) {
-	ctx, span := b.startHandle(ctx, module, e)
-	defer func() { endEventSpan(span, err) }()
-	b.mu.RLock()
-	sub, ok := b.subs[module]
-	b.mu.RUnlock()
-	if !ok {
-		return fmt.Errorf("%s: %w", module, ErrUnknownSubscriber)
-	}
-	h, ok := sub.handlers[e.Type]
-	if !ok {
-		return fmt.Errorf("%s cannot handle %s: %w", module, e.Type, ErrNoHandler)
-	}
-	return sub.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewRaw(`INSERT INTO event_inbox (event_id, type, source) VALUES (?, ?, ?)
-			ON CONFLICT (event_id) DO NOTHING`, e.ID, e.Type, e.Source).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("inbox of %s: %w", module, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err // already handled: nothing more to do
-		}
-		if err := h(ctx, tx, e); err != nil {
-			return fmt.Errorf("%s handling %s %s: %w", module, e.Type, e.ID, err)
-		}
-		return nil
-	})
+func (b *Bus) Deliver(ctx context.Context, module string, e Event) error {
+	return b.DeliverBatch(ctx, module, []Event{e})[0]
 }

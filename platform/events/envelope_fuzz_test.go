@@ -55,6 +55,36 @@ func FuzzInternalEventsEndpoint(f *testing.F) {
 	})
 }
 
+// The body of POST /internal/<module>/events/batch, through the real
+// handler: a request of the batch's shape reaches delivery (no such
+// subscriber, a 404), and anything else is a client error with its code,
+// never a 500.
+func FuzzBatchEventsEndpoint(f *testing.F) {
+	for _, s := range envelopeSeeds {
+		f.Add("application/json", `{"events":[`+s+`]}`)
+		f.Add("application/json", `{"events":[`+s+`,`+s+`]}`)
+		f.Add("application/json", s)
+	}
+	e := httpserver.New(config.Config{}, quiet)
+	events.Mount(e, events.NewBus())
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/internal/sub/events/batch", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		var d problem.Details
+		if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
+			t.Fatalf("%d answer is no problem+json: %q", rec.Code, rec.Body.String())
+		}
+		switch d.Code {
+		case events.ErrUnknownSubscriber.Code, problem.ErrBadRequest.Code, problem.ErrValidation.Code,
+			problem.ErrUnsupportedMedia.Code, problem.ErrTooLarge.Code:
+		default:
+			t.Fatalf("content type %q, body %q: %d %s is not a client error", contentType, body, rec.Code, d.Code)
+		}
+	})
+}
+
 // A broker message is decoded without panicking; one that decodes is valid
 // and survives a round trip, and one that does not is a coded client error
 // (the consumer drops it rather than retrying it forever).

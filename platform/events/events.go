@@ -7,7 +7,7 @@
 //   - A relay per local module (Relay) reads only that module's outbox, fans
 //     each event out into one delivery row per subscriber, and delivers it at
 //     least once, in order per (aggregate, subscriber): by direct call when
-//     the subscriber runs in this process, by POST /internal/<subscriber>/events with the
+//     the subscriber runs in this process, by POST /internal/<subscriber>/events/batch with the
 //     service credentials when it runs elsewhere. Failures retry with
 //     exponential backoff and jitter; after EVENTS_MAX_ATTEMPTS the delivery
 //     is a dead letter, which `app events replay` puts back in line. Rows
@@ -16,6 +16,16 @@
 //   - A subscriber (Bus) records each event it handles in an inbox table in
 //     its own schema, in one transaction with the handler's writes, so a
 //     redelivered event has no second effect.
+//   - Both work in batches: a relay fans out and claims up to
+//     EVENTS_BATCH_SIZE rows at a time, each in a statement or two, and
+//     hands each subscriber its share of a claim at once (POST
+//     /internal/<subscriber>/events/batch when remote), which applies it in
+//     one inbox transaction: the inbox rows in one statement, the handlers
+//     (or a module's set-based BatchHandler) inside. If that transaction
+//     fails, the events are applied one by one, so an event that cannot be
+//     handled fails, retries and dead-letters alone. A claim holds at most
+//     one event per aggregate and subscriber, so order per aggregate is
+//     untouched by batching.
 //
 // Order per aggregate rests on the outbox sequence: a later event of an
 // aggregate has a higher sequence number because the publisher serialises
@@ -51,6 +61,14 @@
 //     EVENTS_MAX_ATTEMPTS the event is recorded in the subscriber's
 //     event_dead_letters, which `app events dead|replay` read and replay.
 //     MaxAckPending 1 keeps the stream's order (see Consumer for the cost).
+//   - NATS is not batched, on purpose: the stream's order is the order per
+//     aggregate, and it holds because the relay publishes the next row only
+//     once the stream acknowledged the one before (publishes in flight
+//     together could land a later event of an aggregate before an earlier
+//     one that failed and goes again), and because the consumer holds one
+//     unacknowledged message at a time (several in hand, one retried while
+//     the others are acknowledged, would apply them out of order). Batching
+//     there needs partitioned subjects (see Consumer) first.
 //
 // Why the official client (github.com/nats-io/nats.go and its jetstream
 // package): it is the reference client, covers streams, durable pull

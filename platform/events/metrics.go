@@ -47,8 +47,8 @@ func NewMetrics() *Metrics {
 	return &Metrics{
 		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "mitosis_events_delivery_duration_seconds",
-			Help: "Time to hand one event to one subscriber: a relay's delivery (in-process or over HTTP), or, with NATS, " +
-				"the subscriber's handling; module is the publisher, outcome delivered or failed.",
+			Help: "Time to hand one event to one subscriber: a relay's delivery (in-process or over HTTP; each event of a batch " +
+				"counts once, with the batch's time), or, with NATS, the subscriber's handling; module is the publisher, outcome delivered or failed.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"module", "subscriber", "outcome"}),
 		seen: map[string]map[string]bool{},

@@ -54,7 +54,7 @@ func TestTheBacklogIsScrapedFromTheOutbox(t *testing.T) {
 	assert.GreaterOrEqual(t, got["mitosis_events_outbox_oldest_unpublished_age_seconds,module=pub"].GetGauge().GetValue(), 0.0)
 
 	// Every attempt fails: the deliveries wait, then die.
-	failing := w.relay(func(context.Context, string, events.Event) error { return errors.New("subscriber down") }).Measured(m)
+	failing := w.relay(events.OneByOne(func(context.Context, string, events.Event) error { return errors.New("subscriber down") })).Measured(m)
 	_, err := failing.RunOnce(context.Background())
 	require.NoError(t, err)
 	time.Sleep(20 * time.Millisecond)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/platform/config"
 	"mitosis/platform/logging"
@@ -20,86 +21,137 @@ import (
 // DeliverFunc hands one event to one subscriber, wherever it runs.
 type DeliverFunc func(ctx context.Context, subscriber string, e Event) error
 
+// DeliverBatchFunc hands several events to one subscriber, wherever it
+// runs, and reports each one's outcome: errs[i] is batch[i]'s.
+type DeliverBatchFunc func(ctx context.Context, subscriber string, batch []Event) (errs []error)
+
+// OneByOne delivers a batch through deliver, one event after another.
+func OneByOne(deliver DeliverFunc) DeliverBatchFunc {
+	return func(ctx context.Context, subscriber string, batch []Event) []error {
+		errs := make([]error, len(batch))
+		for i, e := range batch {
+			errs[i] = deliver(ctx, subscriber, e)
+		}
+		return errs
+	}
+}
+
 // Relay delivers one module's outbox to the subscribers of its events.
 type Relay struct {
 	module      string
 	db          *bun.DB
 	subscribers func(eventType string) []string
-	deliver     DeliverFunc
+	deliver     DeliverBatchFunc
 	cfg         config.Events
 	log         *slog.Logger
 	throttle    *logging.Throttle  // repeated failures, once per interval
 	metrics     *Metrics           // nil: not measured
 	tracing     *telemetry.Tracing // nil: deliveries are not traced
-	// step is one round of work: fan out and deliver (postgres), or
-	// publish to the broker (nats).
+	// step is one round of delivery: a batch of due deliveries attempted
+	// (postgres) or of the outbox published (nats).
 	step func(context.Context) (int, error)
+	// fanning: with PostgreSQL as the bus, fan-out runs in a loop of its
+	// own (fanLoop) beside step's, so the next batch is fanned out while
+	// one is in a subscriber's hands.
+	fanning bool
 
-	loop shutdown.Loop
+	loop, fanLoop shutdown.Loop
 	// listener holds the wake-up connection until stopListening.
 	listener      sync.WaitGroup
 	stopListening context.CancelFunc
 }
 
 // NewRelay returns a relay of module's outbox on db. subscribers names the
-// modules that handle an event type.
-func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverFunc, cfg config.Events, log *slog.Logger) *Relay {
+// modules that handle an event type; deliver hands each subscriber its
+// share of a batch of claimed deliveries at once.
+func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverBatchFunc, cfg config.Events, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log,
 		throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step = r.fanOutAndDeliver
+	r.step, r.fanning = r.deliverBatch, true
 	return r
 }
 
 // Start runs the relay in the background until Stop. A commit to the
-// outbox wakes it at once (wakeup.go); the poll is the safety net (a lost
+// outbox wakes it at once (wakeup.go): the fan-out, which wakes the
+// delivery when it made deliveries; the poll is the safety net (a lost
 // notification, a retry falling due).
 func (r *Relay) Start() {
 	listening, stopListening := context.WithCancel(context.Background())
 	r.stopListening = stopListening
 	wake := make(chan struct{}, 1)
 	r.listener.Go(func() { r.wakeOnNotify(listening, wake) })
-	r.loop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
-		n, err := r.RunOnce(ctx)
-		switch {
-		case err == nil:
-			r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
-		case ctx.Err() == nil:
-			r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "err", err)
-		}
-		return n == r.cfg.BatchSize // more waiting: no pause
+	work := wake
+	if r.fanning {
+		due := make(chan struct{}, 1)
+		r.fanLoop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
+			n, err := r.fanOut(ctx)
+			r.outcome(ctx, "fan-out", err)
+			if n > 0 {
+				select {
+				case due <- struct{}{}:
+				default: // a wake already pending covers these too
+				}
+			}
+			return n == r.cfg.BatchSize // more waiting: no pause
+		})
+		work = due
+	}
+	r.loop.StartWoken(r.cfg.PollInterval, work, func(ctx context.Context) bool {
+		n, err := r.step(ctx)
+		r.outcome(ctx, "relay", err)
+		return n == r.cfg.BatchSize
 	})
+}
+
+// outcome logs a failed round of step, and the recovery: once per
+// interval for both loops together (one key), since what fails them is
+// mostly the same (the module's database).
+func (r *Relay) outcome(ctx context.Context, step string, err error) {
+	switch {
+	case err == nil:
+		r.throttle.Resolved(ctx, "relay", "event relay recovered", "outbox", r.module)
+	case ctx.Err() == nil:
+		r.throttle.Log(ctx, slog.LevelWarn, "relay", "event relay failed", "outbox", r.module, "step", step, "err", err)
+	}
 }
 
 // Stop lets the batch in flight finish, its outcomes recorded, within the
 // shutdown's time (past it the batch is cut short: its deliveries are
 // attempted again later), and starts no other.
 func (r *Relay) Stop(ctx context.Context) error {
+	var fanCut bool
+	var both sync.WaitGroup
+	both.Go(func() { fanCut = r.fanLoop.Stop(ctx) })
 	cut := r.loop.Stop(ctx)
+	both.Wait()
 	if r.stopListening != nil {
 		r.stopListening()
 		r.listener.Wait()
 	}
-	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut)
+	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut || fanCut)
 	return nil
 }
 
 // RunOnce does one round: with PostgreSQL as the bus it fans new events out
 // and attempts one batch of due deliveries, with a broker it publishes one
 // batch of the outbox. It returns how many events it handed on or tried.
-func (r *Relay) RunOnce(ctx context.Context) (int, error) { return r.step(ctx) }
-
-func (r *Relay) fanOutAndDeliver(ctx context.Context) (int, error) {
-	if err := r.fanOut(ctx); err != nil {
-		return 0, err
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	if r.fanning {
+		if _, err := r.fanOut(ctx); err != nil {
+			return 0, err
+		}
 	}
-	return r.deliverBatch(ctx)
+	return r.step(ctx)
 }
 
-// fanOut creates the delivery rows of events not yet fanned out. One relay
-// at a time (a transaction advisory lock), so deliveries appear in outbox
-// order and per-aggregate order holds across replicas.
-func (r *Relay) fanOut(ctx context.Context) error {
-	return relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+// fanOut creates the delivery rows of events not yet fanned out, a batch
+// in two statements: the outbox rows marked, the delivery rows inserted.
+// It returns how many events it fanned out.
+// One relay at a time (a transaction advisory lock), so deliveries appear
+// in outbox order and per-aggregate order holds across replicas.
+func (r *Relay) fanOut(ctx context.Context) (int, error) {
+	n := 0
+	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.fanout.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("fan-out lock: %w", err)
@@ -112,93 +164,30 @@ func (r *Relay) fanOut(ctx context.Context) error {
 			Type        string `bun:"type"`
 			AggregateID string `bun:"aggregate_id"`
 		}
-		if err := tx.NewRaw(`SELECT seq, type, aggregate_id FROM event_outbox WHERE fanned_out_at IS NULL ORDER BY seq LIMIT ?`,
-			r.cfg.BatchSize).Scan(ctx, &rows); err != nil {
+		if err := tx.NewRaw(`UPDATE event_outbox SET fanned_out_at = now()
+			WHERE seq IN (SELECT seq FROM event_outbox WHERE fanned_out_at IS NULL ORDER BY seq LIMIT ?)
+			RETURNING seq, type, aggregate_id`, r.cfg.BatchSize).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("read outbox: %w", err)
 		}
+		n = len(rows)
+		var seqs []int64
+		var subs, aggregates []string
 		for _, row := range rows {
 			for _, sub := range r.subscribers(row.Type) {
-				if _, err := tx.NewRaw(`INSERT INTO event_deliveries (event_seq, subscriber, aggregate_id) VALUES (?, ?, ?)
-					ON CONFLICT DO NOTHING`, row.Seq, sub, row.AggregateID).Exec(ctx); err != nil {
-					return fmt.Errorf("fan out: %w", err)
-				}
-			}
-			if _, err := tx.NewRaw("UPDATE event_outbox SET fanned_out_at = now() WHERE seq = ?", row.Seq).Exec(ctx); err != nil {
-				return fmt.Errorf("fan out: %w", err)
+				seqs, subs, aggregates = append(seqs, row.Seq), append(subs, sub), append(aggregates, row.AggregateID)
 			}
 		}
-		return nil
-	})
-}
-
-type due struct {
-	Seq        int64  `bun:"seq"`
-	Subscriber string `bun:"subscriber"`
-	Attempts   int    `bun:"attempts"`
-	Event
-}
-
-// deliverBatch claims due deliveries whose aggregate has no earlier pending
-// delivery to the same subscriber, skipping rows another relay holds, and
-// records each outcome in the same transaction.
-func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
-	n := 0
-	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		var batch []due
-		err := tx.NewRaw(`SELECT d.event_seq AS seq, d.subscriber, d.attempts,
-				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state
-			FROM event_deliveries d JOIN event_outbox o ON o.seq = d.event_seq
-			WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-			  AND NOT EXISTS (SELECT 1 FROM event_deliveries e
-				WHERE e.subscriber = d.subscriber AND e.aggregate_id = d.aggregate_id
-				  AND e.status = 'pending' AND e.event_seq < d.event_seq)
-			ORDER BY d.event_seq
-			LIMIT ?
-			FOR UPDATE OF d SKIP LOCKED`, r.cfg.BatchSize).Scan(ctx, &batch)
-		if err != nil {
-			return fmt.Errorf("claim deliveries: %w", err)
+		if len(seqs) == 0 {
+			return nil
 		}
-		n = len(batch)
-		for _, d := range batch {
-			if err := r.attempt(ctx, tx, d); err != nil {
-				return err
-			}
+		if _, err := tx.NewRaw(`INSERT INTO event_deliveries (event_seq, subscriber, aggregate_id)
+			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`,
+			pgdialect.Array(seqs), pgdialect.Array(subs), pgdialect.Array(aggregates)).Exec(ctx); err != nil {
+			return fmt.Errorf("fan out: %w", err)
 		}
 		return nil
 	})
 	return n, err
-}
-
-func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
-	start := time.Now()
-	derr := r.deliverTraced(ctx, d)
-	if derr == nil || ctx.Err() == nil { // a delivery cut by shutdown says nothing of the subscriber
-		r.metrics.observed(r.module, d.Subscriber, start, derr)
-	}
-	if derr == nil {
-		r.throttle.Resolved(ctx, "delivery:"+d.Subscriber, "event deliveries recovered", "subscriber", d.Subscriber)
-		_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1,
-			delivered_at = now(), last_error = NULL WHERE event_seq = ? AND subscriber = ?`, d.Seq, d.Subscriber).Exec(ctx)
-		return wrap(err)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: this attempt does not count
-	}
-	attempts := d.Attempts + 1
-	if attempts >= r.cfg.MaxAttempts {
-		r.log.ErrorContext(ctx, "event dead-lettered", "outbox", r.module, "subscriber", d.Subscriber,
-			"type", d.Type, "id", d.ID, "attempts", attempts, "err", derr)
-		_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'dead', attempts = ?, last_error = ?
-			WHERE event_seq = ? AND subscriber = ?`, attempts, derr.Error(), d.Seq, d.Subscriber).Exec(ctx)
-		return wrap(err)
-	}
-	wait := Backoff(r.cfg, attempts)
-	r.throttle.Log(ctx, slog.LevelWarn, "delivery:"+d.Subscriber, "event delivery failed", "outbox", r.module, "subscriber", d.Subscriber,
-		"type", d.Type, "id", d.ID, "attempts", attempts, "retry_in", wait, "err", derr)
-	_, err := tx.NewRaw(`UPDATE event_deliveries SET attempts = ?, last_error = ?,
-		next_attempt_at = now() + ? * interval '1 microsecond' WHERE event_seq = ? AND subscriber = ?`,
-		attempts, derr.Error(), wait.Microseconds(), d.Seq, d.Subscriber).Exec(ctx)
-	return wrap(err)
 }
 
 // relayTx runs fn in a transaction whose commit does not wait for its WAL
@@ -212,9 +201,16 @@ func (r *Relay) attempt(ctx context.Context, tx bun.Tx, d due) error {
 // transaction stays durable. Woken by every commit to the outbox, a relay
 // commits many times a second under load; this keeps each from waiting for
 // a flush.
+//
+// Its queries read partial indexes (unfanned rows, pending deliveries)
+// that hold an entry for every row fanned out or delivered since the last
+// vacuum. An index scan marks such an entry dead for the scans after it; a
+// bitmap scan, which the planner picks when it expects few rows, visits
+// each of them again, every time: after a backlog of thousands, some
+// milliseconds per query until autovacuum comes. So bitmap scans are off.
 func relayTx(ctx context.Context, db *bun.DB, fn func(context.Context, bun.Tx) error) error {
 	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true)"); err != nil {
 			return fmt.Errorf("relay transaction: %w", err)
 		}
 		return fn(ctx, tx)

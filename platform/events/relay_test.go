@@ -63,7 +63,7 @@ func TestARedeliveredEventHasNoSecondEffect(t *testing.T) {
 	// delivery is retried, and the inbox absorbs it.
 	w.publish(t, "b", 1)
 	lost := 0
-	r := w.relay(func(ctx context.Context, sub string, e events.Event) error {
+	r := w.relay(events.OneByOne(func(ctx context.Context, sub string, e events.Event) error {
 		if err := w.bus.Deliver(ctx, sub, e); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func TestARedeliveredEventHasNoSecondEffect(t *testing.T) {
 			return errors.New("connection reset after the handler committed")
 		}
 		return nil
-	})
+	}))
 	require.Eventually(t, func() bool {
 		_, err := r.RunOnce(context.Background())
 		require.NoError(t, err)
@@ -162,12 +162,14 @@ func TestTwoRelaysNeverDeliverARowTwiceConcurrently(t *testing.T) {
 	}
 	var mu sync.Mutex
 	delivered := map[string]int{}
-	deliver := func(ctx context.Context, sub string, e events.Event) error {
+	deliver := func(ctx context.Context, sub string, batch []events.Event) []error {
 		mu.Lock()
-		delivered[e.ID]++
+		for _, e := range batch {
+			delivered[e.ID]++
+		}
 		mu.Unlock()
 		time.Sleep(2 * time.Millisecond) // hold the claim while the other relay polls
-		return w.bus.Deliver(ctx, sub, e)
+		return w.bus.DeliverBatch(ctx, sub, batch)
 	}
 	relays := []*events.Relay{w.relay(deliver), w.relay(deliver)}
 	for _, r := range relays {
@@ -208,9 +210,9 @@ func TestRelayDeliversToARemoteSubscriberOverHTTP(t *testing.T) {
 	// A subscriber the receiving process does not run is a coded error.
 	made, err := events.New("pub", "thing.made", "x", map[string]int{"n": 1})
 	require.NoError(t, err)
-	err = events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet), nil)(
-		context.Background(), "nobody", made)
-	require.ErrorIs(t, err, events.ErrUnknownSubscriber)
+	errs := events.NewDeliverer(here, topology.Manual(nil, map[string]string{"nobody": srv.URL}), transport.NewFactory(cfg, nil, quiet), nil)(
+		context.Background(), "nobody", []events.Event{made})
+	require.ErrorIs(t, errs[0], events.ErrUnknownSubscriber)
 }
 
 func TestBackoffGrowsWithJitterAndIsCapped(t *testing.T) {

@@ -100,9 +100,11 @@ func (w world) publish(t *testing.T, aggregate string, n int) string {
 	return e.ID
 }
 
-func (w world) relay(deliver events.DeliverFunc) *events.Relay {
+// relay is pub's relay, delivering through deliver, by default sub's
+// bus in batches.
+func (w world) relay(deliver events.DeliverBatchFunc) *events.Relay {
 	if deliver == nil {
-		deliver = w.bus.Deliver
+		deliver = w.bus.DeliverBatch
 	}
 	return events.NewRelay("pub", w.pub, func(string) []string { return []string{"sub"} }, deliver, fast, quiet)
 }

@@ -58,22 +58,23 @@ func TestStrictLocalDeliveryCrossesTheEnvelopeCodec(t *testing.T) {
 
 	// An envelope the receiving side refuses: its aggregate holds a NUL.
 	nul := good
-	nul.AggregateID = "b\x00"
+	nul.ID, nul.AggregateID = "5e0c1f3a-2b4d-4c6e-8f10-3a5b7c9d1e2f", "b\x00"
 	// A payload that is not JSON at all.
 	broken := good
 	broken.ID, broken.AggregateID, broken.Payload = "7d7a3b1e-3f0e-4b7a-9c57-1a3c1f7b9d10", "c", json.RawMessage(`{"n":`)
 
-	err = strict(ctx, "sub", nul)
-	require.ErrorIs(t, err, problem.ErrBadRequest, "strict: refused as a remote subscriber refuses it")
-	err = strict(ctx, "sub", broken)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "encode POST /internal/sub/events")
+	// In one batch with a good one, each bad one fails alone, before the
+	// wire, and the good one is applied.
+	errs := strict(ctx, "sub", []events.Event{nul, broken, good})
+	require.ErrorIs(t, errs[0], problem.ErrValidation, "strict: refused as a remote subscriber refuses it")
+	require.Error(t, errs[1])
+	assert.Contains(t, errs[1].Error(), "encode thing.made "+broken.ID)
+	require.NoError(t, errs[2])
 
-	err = direct(ctx, "sub", broken)
+	err = direct(ctx, "sub", []events.Event{broken})[0]
 	require.ErrorContains(t, err, "sub handling thing.made", "direct: handed to the handler as it is, which meets it")
-	err = direct(ctx, "sub", nul)
+	err = direct(ctx, "sub", []events.Event{nul})[0]
 	require.Error(t, err, "direct: only the database refuses it")
 	assert.Equal(t, problem.ErrInternal, problem.CodeOf(err), "direct: an uncoded database error, not the wire's 400")
-	require.NoError(t, strict(ctx, "sub", good))
 	assert.Equal(t, []int{2}, w.effects(t, "b"))
 }

@@ -2,6 +2,9 @@ package events
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,12 +22,16 @@ import (
 // delivery (or publish) is a PRODUCER span of the publisher, and each
 // handling a CONSUMER span of the subscriber; both are linked to the
 // change that caused them rather than made its children, since they
-// happen later, are retried, and belong to no request.
+// happen later, are retried, and belong to no request. A relay delivers a
+// batch at once, in one span linked to every event's change; the
+// subscriber still handles each event in a span of its own.
 
 // Span attributes of event delivery.
 const (
 	AttrSubscriber = attribute.Key("mitosis.subscriber")
-	AttrAttempt    = attribute.Key("mitosis.attempt")
+	// AttrAttempt is the attempt of a delivery: of a batch, the highest
+	// among its events.
+	AttrAttempt = attribute.Key("mitosis.attempt")
 )
 
 // w3c reads and writes traceparent and tracestate only: an event carries
@@ -107,15 +114,48 @@ func startEventSpan(ctx context.Context, tracer trace.Tracer, name string, kind 
 	return tracer.Start(ctx, name, opts...)
 }
 
-// deliverTraced is one delivery attempt of the relay, as a span of the
-// publishing module: the root of a trace, which the subscriber's handling
-// joins (in-process, or over HTTP through the traceparent header).
-func (r *Relay) deliverTraced(ctx context.Context, d due) error {
-	ctx, span := startEventSpan(telemetry.Detached(ctx), r.tracing.Tracer(r.module), "deliver "+d.Type, trace.SpanKindProducer, d.Event,
-		semconv.MessagingOperationTypeSend, AttrSubscriber.String(d.Subscriber), AttrAttempt.Int(d.Attempts+1))
-	err := r.deliver(ctx, d.Subscriber, d.Event)
-	endEventSpan(span, err)
-	return err
+// deliverTraced is one delivery attempt of a subscriber's share of a
+// batch, as one span of the publishing module: the root of a trace, linked
+// to the change behind each of its events, which the subscriber's handling
+// of each event joins (in-process, or over HTTP through the traceparent
+// header). A batch of one is named and marked as its event.
+func (r *Relay) deliverTraced(ctx context.Context, subscriber string, group []due) []error {
+	batch := make([]Event, len(group))
+	var types []string
+	attempt := 0
+	links := make([]trace.Link, 0, len(group))
+	for i, d := range group {
+		batch[i] = d.Event
+		if !slices.Contains(types, d.Type) {
+			types = append(types, d.Type)
+		}
+		attempt = max(attempt, d.Attempts+1)
+		if cause := d.Cause(); cause.IsValid() && !slices.ContainsFunc(links, func(l trace.Link) bool { return l.SpanContext.Equal(cause) }) {
+			links = append(links, trace.Link{SpanContext: cause})
+		}
+	}
+	slices.Sort(types)
+	attrs := []attribute.KeyValue{semconv.MessagingOperationTypeSend, AttrSubscriber.String(subscriber), AttrAttempt.Int(attempt),
+		semconv.MessagingDestinationName(strings.Join(types, ","))}
+	if len(group) == 1 {
+		attrs = append(attrs, semconv.MessagingMessageID(group[0].ID))
+	} else {
+		attrs = append(attrs, semconv.MessagingBatchMessageCount(len(group)))
+	}
+	ctx, span := r.tracing.Tracer(r.module).Start(telemetry.Detached(ctx), "deliver "+strings.Join(types, ","),
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...), trace.WithLinks(links...))
+	errs := r.deliver(ctx, subscriber, batch)
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if failed > 0 {
+		span.SetStatus(codes.Error, fmt.Sprintf("%d of %d failed", failed, len(errs)))
+	}
+	span.End()
+	return errs
 }
 
 // startHandle starts the subscriber's span of handling e: a child of the

@@ -104,7 +104,7 @@ func TestAnEventsHandlingIsLinkedToTheChangeThatCausedIt(t *testing.T) {
 			case "in-process":
 				assert.Equal(t, producer.SpanID, handle.ParentID)
 			case "over HTTP":
-				server := byName(spans, "POST /internal/:subscriber/events")
+				server := byName(spans, "POST /internal/:subscriber/events/batch")
 				require.Len(t, server, 1)
 				assert.Equal(t, "sub", server[0].Service)
 				assert.Equal(t, producer.SpanID, server[0].ParentID)

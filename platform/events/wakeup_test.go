@@ -19,7 +19,7 @@ import (
 var asleep = func() config.Events { c := fast; c.PollInterval = time.Hour; return c }()
 
 func (w world) sleepyRelay() *events.Relay {
-	return events.NewRelay("pub", w.pub, func(string) []string { return []string{"sub"} }, w.bus.Deliver, asleep, quiet)
+	return events.NewRelay("pub", w.pub, func(string) []string { return []string{"sub"} }, w.bus.DeliverBatch, asleep, quiet)
 }
 
 func TestACommittedEventWakesTheRelayWithoutAPoll(t *testing.T) {

@@ -28,17 +28,20 @@ const InternalPath = "/internal/:subscriber/events"
 // internalPath is where subscriber receives its events.
 func internalPath(subscriber string) string { return "/internal/" + subscriber + "/events" }
 
-// Module provides the process's bus and mounts the internal route that
+// Module provides the process's bus and mounts the internal routes that
 // remote relays deliver to.
 var Module = fx.Module("events",
-	fx.Provide(func(t *telemetry.Tracing) *Bus { return NewBus().Traced(t) }, NewDeliverer, provideBroker, NewMetrics),
+	fx.Provide(func(t *telemetry.Tracing, log *slog.Logger) *Bus { return NewBus().Traced(t).Logged(log) }, NewDeliverer, provideBroker, NewMetrics),
 	fx.Invoke(Mount),
 	fx.Invoke(func(reg prometheus.Registerer, m *Metrics) error { return reg.Register(m) }),
 )
 
-// Mount serves POST /internal/<subscriber>/events (service credentials
-// only, like every internal route); the body is the event.
+// Mount serves POST /internal/<subscriber>/events/batch (BatchPath), where
+// relays deliver, and POST /internal/<subscriber>/events, one event, where
+// the relays of an older binary deliver during a rolling upgrade; service
+// credentials only, like every internal route.
 func Mount(e *echo.Echo, b *Bus) {
+	e.POST(BatchPath, receiveBatch(b))
 	e.POST(InternalPath, func(c echo.Context) error {
 		var in Event
 		if err := transport.Bind(c, &in); err != nil {
@@ -54,26 +57,31 @@ func Mount(e *echo.Echo, b *Bus) {
 	})
 }
 
-// NewDeliverer routes a delivery by placement: a direct call of a local
-// subscriber's handler, or an authenticated POST to a remote one. With a
-// loopback (LOCAL_CALLS=strict) a local subscriber gets that same POST
-// through this process's own handler: the envelope is encoded and decoded
-// with the wire's codec, and checked as a remote one is.
-func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory, loop *transport.Loopback) DeliverFunc {
-	return func(ctx context.Context, subscriber string, e Event) error {
+// NewDeliverer routes a batch by placement: to a local subscriber's
+// handlers in one transaction (Bus.DeliverBatch), or as authenticated
+// POSTs of BatchPath to a remote one. With a loopback (LOCAL_CALLS=strict)
+// a local subscriber gets those same POSTs through this process's own
+// handler: the envelopes are encoded and decoded with the wire's codec,
+// and checked as remote ones are.
+func NewDeliverer(b *Bus, place topology.Placement, f *transport.Factory, loop *transport.Loopback) DeliverBatchFunc {
+	return func(ctx context.Context, subscriber string, batch []Event) []error {
 		var c *transport.Client
 		switch {
 		case b.Has(subscriber) && loop == nil:
-			return b.Deliver(ctx, subscriber, e)
+			return b.DeliverBatch(ctx, subscriber, batch)
 		case b.Has(subscriber):
 			c = loop.Client(subscriber, Errors...)
 		case place.URL(subscriber) == "":
-			return fmt.Errorf("subscriber %s is neither local nor configured", subscriber)
+			errs := make([]error, len(batch))
+			for i := range errs {
+				errs[i] = fmt.Errorf("subscriber %s is neither local nor configured", subscriber)
+			}
+			return errs
 		default:
 			c = f.New(subscriber, place.URL(subscriber), Errors...)
 		}
 		// Idempotent: the subscriber's inbox makes a repeat harmless.
-		return c.Call(ctx, transport.Idempotent, http.MethodPost, internalPath(subscriber), e, nil)
+		return deliverRemote(ctx, c, subscriber, batch)
 	}
 }
 
@@ -103,7 +111,7 @@ func needsBroker(checks *health.Registry, module string, b *Broker) {
 // Outbox runs the relay of module's outbox while the app runs. Used inside
 // the module's own fx.Module, where its private *bun.DB is visible.
 func Outbox(module string) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverFunc, broker *Broker, cfg config.Config,
+	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverBatchFunc, broker *Broker, cfg config.Config,
 		checks *health.Registry, m *Metrics, tracing *telemetry.Tracing, log *slog.Logger) {
 		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log).Traced(tracing)
 		if broker != nil {
@@ -134,7 +142,9 @@ type subscriberDeps struct {
 // The handlers must be exactly the types the module's Spec subscribes to:
 // a publisher routes by the Spec, so a gap would dead-letter every event.
 // With a broker, the module also consumes those types from the stream.
-func Subscriber(module string, handlers map[string]Handler) fx.Option {
+// opts give types a set-based form (BatchHandlers), each of a type the
+// module handles.
+func Subscriber(module string, handlers map[string]Handler, opts ...SubscriberOption) fx.Option {
 	return fx.Invoke(func(d subscriberDeps) error {
 		var have []string
 		for typ := range handlers {
@@ -144,7 +154,16 @@ func Subscriber(module string, handlers map[string]Handler) fx.Option {
 		if want := d.Place.Subscriptions(module); !slices.Equal(have, want) {
 			return fmt.Errorf("%s handles events %v but its Spec subscribes to %v", module, have, want)
 		}
-		d.Bus.Subscribe(module, d.DB, handlers)
+		var s subscriber
+		for _, o := range opts {
+			o(&s)
+		}
+		for typ := range s.batch {
+			if _, ok := handlers[typ]; !ok {
+				return fmt.Errorf("%s has a batch handler of %s but no handler: an event a batch cannot apply is applied alone", module, typ)
+			}
+		}
+		d.Bus.Subscribe(module, d.DB, handlers, opts...)
 		if d.Broker != nil {
 			c := d.Broker.Consumer(module, have, d.Bus, d.DB)
 			c.metrics = d.Metrics

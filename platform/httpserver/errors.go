@@ -23,21 +23,13 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			err = fromEcho(he)
-		}
-		d := problem.From(err)
-		if d.Code == problem.ErrInternal.Code && db.Unavailable(err) {
-			// The database is down or restarting: the client may retry.
-			d = problem.From(problem.ErrUnavailable)
-			d.Detail = "The database is unreachable; retry shortly."
-		}
+		var d problem.Details
+		d, err = answer(err)
 		if d.Status == http.StatusServiceUnavailable {
 			c.Response().Header().Set("Retry-After", "1")
 		}
 		d.Instance = c.Request().URL.Path
-		if d.Status >= 500 {
+		if d.Status >= 500 && !errors.Is(err, ErrClosing) { // a late request is no failure
 			ctx := c.Request().Context()
 			if transport.RequestID(ctx) == "" { // answered before RequestContext ran
 				ctx = transport.WithRequestID(ctx, c.Response().Header().Get(echo.HeaderXRequestID))
@@ -50,6 +42,22 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		WriteProblem(c.Response(), d)
 	}
+}
+
+// answer is the problem err is answered with (the access log names its
+// code), and err with echo's own errors translated.
+func answer(err error) (problem.Details, error) {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		err = fromEcho(he)
+	}
+	d := problem.From(err)
+	if d.Code == problem.ErrInternal.Code && db.Unavailable(err) {
+		// The database is down or restarting: the client may retry.
+		d = problem.From(problem.ErrUnavailable)
+		d.Detail = "The database is unreachable; retry shortly."
+	}
+	return d, err
 }
 
 // WriteProblem writes an RFC 9457 body. A 503 says when to retry.

@@ -49,8 +49,9 @@ func NewObserver(log *slog.Logger, reg prometheus.Registerer, place topology.Pla
 // those given before routing included. It answers an error itself
 // (through the error handler), so the status it records is the one sent.
 // The line carries the method, route, status, duration, bytes written,
-// the module (proxied when it runs elsewhere), and on internal routes the
-// calling module; never a body, a header, a query or the raw path.
+// the module (proxied when it runs elsewhere), on internal routes the
+// calling module, and for an error the problem's code; never a body, a
+// header, a query or the raw path.
 func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -60,6 +61,7 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			c.SetRequest(req.WithContext(logging.WithModule(req.Context(), module)))
 		}
 		err := next(c)
+		answered := err != nil && !c.Response().Committed // by the error handler, with err's problem
 		if err != nil {
 			c.Error(err)
 		}
@@ -93,6 +95,10 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if caller := auth.Caller(ctx); caller != "" {
 			attrs = append(attrs, slog.String("caller", caller))
+		}
+		if answered {
+			d, _ := answer(err)
+			attrs = append(attrs, slog.String("code", d.Code))
 		}
 		o.log.LogAttrs(ctx, level, "request", attrs...)
 		return nil

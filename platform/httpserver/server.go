@@ -46,9 +46,9 @@ func New(cfg config.Config, log *slog.Logger, first ...echo.MiddlewareFunc) *ech
 		RequestIDHandler: func(c echo.Context, id string) { c.Request().Header.Set(echo.HeaderXRequestID, id) },
 	}))
 	// Before routing and before any later Pre middleware, so the answers
-	// those give (a gateway's 429, a hidden route's 404) carry the security
-	// and CORS headers too.
-	e.Pre(secureHeaders(cfg), cors(cfg))
+	// those give (a gateway's 429, a hidden route's 404, a late request's
+	// 503) carry the security and CORS headers too.
+	e.Pre(secureHeaders(cfg), cors(cfg), refuseLate)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		log.ErrorContext(c.Request().Context(), "panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
@@ -80,8 +80,8 @@ const maxLinger = time.Second
 // Addr is the bound address (useful with HTTP_ADDR=127.0.0.1:0).
 func (s *Server) Addr() string { return s.addr.String() }
 
-// Start binds the listener and serves in the background. The timeouts end
-// slow or stuck clients (slowloris) before they pile up.
+// Start binds the listener and serves h, built on New, in the background.
+// The timeouts end slow or stuck clients (slowloris) before they pile up.
 func Start(h http.Handler, addr string, timeouts config.HTTP, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -144,17 +144,16 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 // guard counts the requests in flight and, once the server is closing,
-// answers new ones at once (a kept-alive connection outlives the listener).
+// marks new ones late (a kept-alive connection outlives the listener): the
+// chain New builds answers them 503 before any handler (refuseLate), with
+// a request id, an access-log line and CORS as every answer has.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.active.Add(1) // before the check: Stop sees it in flight, or it sees Stop
 		defer s.active.Add(-1)
 		if s.closing.Load() {
 			w.Header().Set("Connection", "close")
-			d := problem.From(ErrClosing)
-			d.Instance = r.URL.Path
-			WriteProblem(w, d)
-			return
+			r = markLate(r)
 		}
 		next.ServeHTTP(w, r)
 	})

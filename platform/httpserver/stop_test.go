@@ -8,23 +8,40 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
+	"mitosis/platform/logging"
 	"mitosis/platform/problem"
+	"mitosis/platform/topology"
 )
 
 // On Stop the listener closes at once; a request in flight finishes; one
 // that arrives on a connection kept alive from before gets a 503 with
-// Retry-After (problem+json) and the connection is closed after it.
+// Retry-After (problem+json) and the connection is closed after it. The
+// late request goes through the chain every answer does (a request id,
+// CORS, the security headers, one access-log line with its code) but no
+// handler.
 func TestStopFinishesRequestsInFlightAndTurnsLateOnesAway(t *testing.T) {
-	e := newEcho(config.Config{})
+	logs := &lockedBuffer{}
+	log := logging.New(config.Config{Log: config.Log{Format: config.LogJSON, Level: "info"}}, logs)
+	o, err := httpserver.NewObserver(log, prometheus.NewRegistry(), topology.Placement{})
+	require.NoError(t, err)
+	const origin = "https://shop.example"
+	e := httpserver.New(config.Config{HTTP: config.HTTP{CORSAllowedOrigins: []string{origin}}}, log, o.Middleware)
+	var served atomic.Int64
+	e.GET("/ok", func(c echo.Context) error {
+		served.Add(1)
+		return c.JSON(http.StatusOK, map[string]string{"ok": "yes"})
+	})
 	inHandler, release := make(chan struct{}), make(chan struct{})
 	e.GET("/slow", func(c echo.Context) error {
 		close(inHandler)
@@ -39,6 +56,7 @@ func TestStopFinishesRequestsInFlightAndTurnsLateOnesAway(t *testing.T) {
 	defer kept.Close()
 	keptReader := bufio.NewReader(kept)
 	require.Equal(t, http.StatusOK, getOn(t, kept, keptReader).StatusCode)
+	require.EqualValues(t, 1, served.Load())
 
 	slow := make(chan *http.Response, 1)
 	go func() {
@@ -66,7 +84,7 @@ func TestStopFinishesRequestsInFlightAndTurnsLateOnesAway(t *testing.T) {
 		return err != nil
 	}, 5*time.Second, 10*time.Millisecond, "the listener closes at once")
 
-	late := getOn(t, kept, keptReader)
+	late := getOn(t, kept, keptReader, "Origin", origin, "X-Request-Id", "late-1")
 	assert.Equal(t, http.StatusServiceUnavailable, late.StatusCode)
 	assert.Equal(t, "1", late.Header.Get("Retry-After"))
 	assert.Equal(t, problem.ContentType, late.Header.Get("Content-Type"))
@@ -74,6 +92,22 @@ func TestStopFinishesRequestsInFlightAndTurnsLateOnesAway(t *testing.T) {
 	var d problem.Details
 	require.NoError(t, json.NewDecoder(late.Body).Decode(&d))
 	assert.Equal(t, httpserver.ErrClosing.Code, d.Code)
+	assert.Equal(t, "/ok", d.Instance)
+	assert.Equal(t, "late-1", late.Header.Get("X-Request-Id"), "the request id, as every answer has")
+	assert.Equal(t, origin, late.Header.Get("Access-Control-Allow-Origin"), "CORS, so a browser reads the 503")
+	assert.Equal(t, "nosniff", late.Header.Get("X-Content-Type-Options"))
+	assert.EqualValues(t, 1, served.Load(), "no handler ran for the late request")
+	var lines []map[string]any
+	for _, l := range logs.lines(t) {
+		if l["msg"] == "request" && l["request_id"] == "late-1" {
+			lines = append(lines, l)
+		}
+		assert.NotEqual(t, "ERROR", l["level"], "a late request is no failure: %v", l)
+	}
+	require.Len(t, lines, 1, "one access-log line")
+	assert.EqualValues(t, http.StatusServiceUnavailable, lines[0]["status"])
+	assert.Equal(t, httpserver.ErrClosing.Code, lines[0]["code"])
+	assert.Equal(t, httpserver.RouteUnmatched, lines[0]["route"], "answered before routing")
 
 	select {
 	case err := <-stopped:
@@ -88,10 +122,15 @@ func TestStopFinishesRequestsInFlightAndTurnsLateOnesAway(t *testing.T) {
 	require.NoError(t, <-stopped)
 }
 
-// getOn sends GET /ok on conn and reads the answer.
-func getOn(t *testing.T, conn net.Conn, r *bufio.Reader) *http.Response {
+// getOn sends GET /ok on conn, with headers (name, value, ...), and reads
+// the answer.
+func getOn(t *testing.T, conn net.Conn, r *bufio.Reader, headers ...string) *http.Response {
 	t.Helper()
-	_, err := io.WriteString(conn, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+	req := "GET /ok HTTP/1.1\r\nHost: x\r\n"
+	for i := 0; i+1 < len(headers); i += 2 {
+		req += headers[i] + ": " + headers[i+1] + "\r\n"
+	}
+	_, err := io.WriteString(conn, req+"\r\n")
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(r, nil)
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ package preflight
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -66,6 +67,7 @@ func Check(cfg config.Config, specs []topology.Spec, scope Scope) config.Problem
 	if _, err := topology.Plan(specs, cfg); err != nil {
 		problems = append(problems, lines(err)...)
 	}
+	problems = append(problems, moduleGraph(cfg, specs)...)
 	local := localSpecs(specs, cfg)
 	var data []string
 	for _, s := range local {
@@ -93,6 +95,25 @@ func Check(cfg config.Config, specs []topology.Spec, scope Scope) config.Problem
 	return problems
 }
 
+// moduleGraph checks MODULE_GRAPH: a deployment that placed the modules
+// and computed their addresses and network policies from one graph (the
+// chart's files/modules.yaml, generated, so it can lag behind an image)
+// must not run a binary with another, which it would place wrongly.
+func moduleGraph(cfg config.Config, specs []topology.Spec) []string {
+	if cfg.ModuleGraph == "" {
+		return nil
+	}
+	digest, err := topology.Graph(specs).Digest()
+	if err != nil {
+		return []string{"MODULE_GRAPH: " + err.Error()}
+	}
+	if digest == cfg.ModuleGraph {
+		return nil
+	}
+	return []string{fmt.Sprintf("MODULE_GRAPH is %s, but this binary's module graph is %s: the deployment was computed "+
+		"from another binary's modules (package the chart from this image's source: make chart)", cfg.ModuleGraph, digest)}
+}
+
 // serviceAuth checks the credentials of the SERVICE_AUTH strategy, which
 // every process needs: each guards its internal routes.
 func serviceAuth(cfg config.Config) []string {
@@ -109,15 +130,18 @@ func serviceAuth(cfg config.Config) []string {
 	return nil
 }
 
-// localSpecs are the known modules SERVICES names (every one when unset);
-// unknown names are Plan's to report.
+// localSpecs are the specs of the modules SERVICES runs (every one when
+// unset, every one but those named "-name" when it leaves some out). Of a
+// SERVICES Plan refuses (Plan reports it), the known modules it names to
+// run are checked still, so every problem is reported at once.
 func localSpecs(specs []topology.Spec, cfg config.Config) []topology.Spec {
-	if len(cfg.Services) == 0 {
-		return specs
+	local, err := topology.LocalModules(specs, cfg.Services)
+	if err != nil {
+		local = slices.DeleteFunc(slices.Clone(cfg.Services), func(name string) bool { return strings.HasPrefix(name, "-") })
 	}
 	var out []topology.Spec
 	for _, s := range specs {
-		if slices.Contains(cfg.Services, s.Name) {
+		if slices.Contains(local, s.Name) {
 			out = append(out, s)
 		}
 	}

@@ -109,3 +109,20 @@ func TestLocalCallsIsChecked(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, config.LocalCallsStrict, cfg.Calls.Local)
 }
+
+// A deployment computed from the binary's own module graph starts; one
+// computed from another (a chart packaged from other sources than its
+// image) is refused, naming both digests.
+func TestModuleGraphMustBeTheBinarys(t *testing.T) {
+	digest, err := topology.Graph(specs).Digest()
+	require.NoError(t, err)
+	_, err = load(t, map[string]string{"MODULE_GRAPH": digest})
+	require.NoError(t, err)
+
+	grown, err := topology.Graph(append(specs[:len(specs):len(specs)], topology.Spec{Name: "shelf"})).Digest()
+	require.NoError(t, err)
+	require.NotEqual(t, digest, grown)
+	_, err = load(t, map[string]string{"MODULE_GRAPH": grown})
+	require.Equal(t, config.Problems{"MODULE_GRAPH is " + grown + ", but this binary's module graph is " + digest +
+		": the deployment was computed from another binary's modules (package the chart from this image's source: make chart)"}, err)
+}

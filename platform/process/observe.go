@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -97,11 +98,27 @@ func observability(cfg config.Config, place topology.Placement, log *slog.Logger
 			s.Handle(http.MethodPost, admin.Prefix+"/events/replay", "Replay dead letters of a local outbox; body {module, id} (no id: all of them)",
 				access.Act(func(c echo.Context) error { return replay(c, m) }))
 		}),
+		fx.Provide(func() (*console.Parts, error) { return consoleParts(place) }),
 		fx.Provide(console.New),
 		fx.Invoke(func(c *console.Console, s *admin.Server, pages *webui.Files, access *console.Access) {
 			c.Mount(s, pages, access)
 		}),
 	)
+}
+
+// platformParts are the routes above, served by every process, that the
+// console gathers; the modules declare theirs (topology.Spec.AdminParts).
+var platformParts = []string{"placement", "health", "edges", "circuits", "config", "migrations", "events", "traces"}
+
+// consoleParts registers the platform's parts and every module's, local
+// or not: the console of a process without orders still gathers its sagas
+// from the peers.
+func consoleParts(place topology.Placement) (*console.Parts, error) {
+	names := slices.Clone(platformParts)
+	for _, m := range place.Modules() {
+		names = append(names, m.AdminParts...)
+	}
+	return console.NewParts(names...)
 }
 
 func remoteOnly(place topology.Placement, deps []string) []string {

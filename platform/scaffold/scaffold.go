@@ -5,6 +5,18 @@
 // HTTP, and its line in modules/modules.go. What it writes compiles, is
 // gofmt'd and passes its tests untouched; it writes nothing when it
 // refuses.
+//
+// It writes nothing else: modules/NAME/, migrations/NAME/ and the module's
+// line in modules/modules.go are the whole change. Nothing outside them
+// lists the modules: the tests, the CLI and the gateway range over
+// modules.All, the compose split and the chart's example placements run a
+// new module in their process of the rest (SERVICES=-a,-b, a group with no
+// services list) and find it there (OTHER_MODULES_URL, the URLs the chart
+// computes), and the chart's module graph is generated from the binary
+// (make graph, make chart), never committed. An --isolated module is the
+// one exception it cannot close: its database is someone's choice, so the
+// deployment examples' checks name its <NAME>_DATABASE_URL until one is
+// given (the next steps it prints say so).
 package scaffold
 
 import (
@@ -48,7 +60,7 @@ type Plan struct {
 	Root  string
 	Files []File
 	// Edited are the paths of existing files it changes: the module list,
-	// and the deployment's files that name every module.
+	// and only it.
 	Edited []string
 }
 
@@ -64,8 +76,6 @@ type data struct {
 	Depends          []string
 	Events           []event
 	Isolated         bool
-	// Front is repo.front: the module the lists keep last.
-	Front string
 }
 
 // DependsText is "users and payments".
@@ -111,7 +121,7 @@ func New(root string, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	d := data{Name: opts.Name, Title: strings.ToUpper(opts.Name[:1]) + opts.Name[1:], Env: strings.ToUpper(opts.Name),
-		Depends: opts.Depends, Isolated: opts.Isolated, Front: repo.front}
+		Depends: opts.Depends, Isolated: opts.Isolated}
 	for _, typ := range opts.Publishes {
 		d.Events = append(d.Events, event{Type: typ, Go: goName(typ)})
 	}
@@ -145,14 +155,6 @@ func New(root string, opts Options) (*Plan, error) {
 	}
 	p.Files = append(p.Files, File{Path: listPath, Content: list})
 	p.Edited = []string{listPath}
-	deploy, err := deployEdits(root, d)
-	if err != nil {
-		return nil, err
-	}
-	for _, path := range sortedPaths(deploy) {
-		p.Files = append(p.Files, File{Path: path, Content: deploy[path]})
-		p.Edited = append(p.Edited, path)
-	}
 	return p, nil
 }
 
@@ -206,16 +208,12 @@ func (p *Plan) edits(path string) bool {
 	return false
 }
 
-// Paths lists the plan's files, sorted, the edited ones marked.
+// Paths lists the plan's files, sorted, the module list marked.
 func (p *Plan) Paths() []string {
 	var out []string
 	for _, f := range p.Files {
-		switch {
-		case f.Path == listPath:
+		if f.Path == listPath {
 			out = append(out, f.Path+" (its line added)")
-			continue
-		case p.edits(f.Path):
-			out = append(out, f.Path+" (the module added)")
 			continue
 		}
 		out = append(out, f.Path)
@@ -230,13 +228,4 @@ func quoted(names []string) string {
 		out = append(out, fmt.Sprintf("%q", n))
 	}
 	return strings.Join(out, ", ")
-}
-
-func sortedPaths(m map[string][]byte) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -75,21 +75,41 @@ func TestWriteRefusesExistingFiles(t *testing.T) {
 }
 
 // A module written on a copy of the repository needs no edit anywhere:
-// it is gofmt'd and vet-clean, its contract suite passes in-process and
-// over HTTP, and the placement checks (every topology wires, migrations
-// match modules, import rules, the OpenAPI document) pass with it.
+// the scaffolder changes its folder, its migrations folder and the module
+// list, nothing else (git says so); it is gofmt'd and vet-clean, its
+// contract suite passes in-process and over HTTP, and the placement checks
+// (every topology wires, migrations match modules, import rules, the
+// OpenAPI document) and the deployment checks (the compose profiles and the
+// chart's value sets, which run it in their process of the rest) pass with
+// it.
 func TestScaffoldedModulePassesItsTests(t *testing.T) {
 	dir := copyRepo(t)
-	// web/'s tests build the pages with the pinned tools (web/dist_test.go):
-	// the copy uses the checkout's node_modules, which copyRepo leaves out.
-	modules, err := filepath.Abs(filepath.Join(root, "web", "node_modules"))
-	require.NoError(t, err)
-	require.NoError(t, os.Symlink(modules, filepath.Join(dir, "web", "node_modules")))
+	gitCmd(t, dir, "init", "-q")
+	gitCmd(t, dir, "add", "-A")
+	gitCmd(t, dir, "commit", "-q", "-m", "the repository as copied")
 	plan, err := scaffold.New(dir, scaffold.Options{Name: "probe", Depends: []string{"users"},
 		Publishes: []string{"probe.item_created"}, Now: time.Now()})
 	require.NoError(t, err)
 	require.NoError(t, plan.Write())
 	assert.Contains(t, plan.Paths(), "modules/probe/probefx/module.go")
+
+	var planned, changed []string
+	for _, f := range plan.Files {
+		planned = append(planned, f.Path)
+	}
+	for _, line := range strings.Split(strings.TrimRight(gitCmd(t, dir, "status", "--porcelain", "--untracked-files=all"), "\n"), "\n") {
+		status, path := line[:2], line[3:]
+		changed = append(changed, path)
+		switch {
+		case path == "modules/modules.go":
+			assert.Equal(t, " M", status, "the module list is edited")
+		case strings.HasPrefix(path, "modules/probe/"), strings.HasPrefix(path, "migrations/probe/"):
+			assert.Equal(t, "??", status, "%s is new", path)
+		default:
+			t.Errorf("the scaffolder changed %s (%s), outside the module's folder, its migrations and the module list", path, status)
+		}
+	}
+	assert.ElementsMatch(t, planned, changed, "git sees exactly what the plan says it writes")
 
 	list, err := os.ReadFile(filepath.Join(dir, "modules/modules.go"))
 	require.NoError(t, err)
@@ -99,19 +119,57 @@ func TestScaffoldedModulePassesItsTests(t *testing.T) {
 	goCmd(t, dir, "gofmt", "-l", "modules/probe", "modules/modules.go")
 	goCmd(t, dir, "go", "vet", "./modules/probe/...", "./modules/")
 
-	// The binary builds, and the chart's copy of the module graph is what
-	// it prints (a deployment test compares them).
+	// The binary builds and knows the module: its graph, which the chart
+	// is packaged with, has it.
 	bin := filepath.Join(t.TempDir(), "app")
 	goCmd(t, dir, "go", "build", "-o", bin, ".")
-	graph, err := os.ReadFile(filepath.Join(dir, "deploy/helm/mitosis/files/modules.yaml"))
+	assert.Contains(t, goCmd(t, dir, bin, "graph", "--format", "yaml"), "  - name: probe\n    depends_on:\n      - users\n")
+
+	// web/'s tests build the pages with the pinned tools (web/dist_test.go):
+	// the copy uses the checkout's node_modules, which copyRepo leaves out
+	// (linked only now, so git's view above is the scaffolder's alone).
+	modules, err := filepath.Abs(filepath.Join(root, "web", "node_modules"))
 	require.NoError(t, err)
-	assert.Equal(t, goCmd(t, dir, bin, "graph", "--format", "yaml"), string(graph))
-	compose, err := os.ReadFile(filepath.Join(dir, "deploy/compose/docker-compose.yml"))
-	require.NoError(t, err)
-	assert.Contains(t, string(compose), "      SERVICES: probe\n", "a process of its own in the split profile")
-	assert.Contains(t, string(compose), "  PROBE_URL: http://probe:8080\n")
+	require.NoError(t, os.Symlink(modules, filepath.Join(dir, "web", "node_modules")))
 	out := goCmd(t, dir, "go", "test", "-count=1", "./modules/probe/...", "./modules/", "./platform/topology/", "./web/")
 	assert.Contains(t, out, "ok  \tmitosis/modules/probe\t")
+
+	// The deployment checks, as make test-deploy runs them on the copy:
+	// every compose profile and chart value set runs every module of the
+	// copy's binary, probe among them, exactly once.
+	deploy := exec.Command("go", "test", "-count=1", "./...")
+	deploy.Dir = filepath.Join(dir, "deploy")
+	deploy.Env = append(os.Environ(), "HELM="+helmBinary(t))
+	deployOut, err := deploy.CombinedOutput()
+	require.NoError(t, err, "the copy's deployment checks:\n%s", deployOut)
+	assert.Contains(t, string(deployOut), "ok  \tmitosis/deploy\t")
+}
+
+// helmBinary is the helm the deployment checks render the chart with: $HELM
+// (make test passes the one it builds), else the one the Makefile built
+// into the checkout's .tools/, else one on PATH.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	if h := os.Getenv("HELM"); h != "" {
+		return h
+	}
+	built, err := filepath.Glob(filepath.Join(root, ".tools", "bin", "helm-v*"))
+	require.NoError(t, err)
+	if len(built) > 0 {
+		h, err := filepath.Abs(built[len(built)-1])
+		require.NoError(t, err)
+		return h
+	}
+	h, err := exec.LookPath("helm")
+	require.NoError(t, err, "helm not found: make test builds it into .tools/bin")
+	return h
+}
+
+// gitCmd runs git in dir, as a committer of its own (the copy is a
+// throwaway repository), and returns its output.
+func gitCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	return goCmd(t, dir, "git", append([]string{"-c", "user.name=scaffold test", "-c", "user.email=scaffold@test.invalid", "-c", "commit.gpgsign=false"}, args...)...)
 }
 
 // goCmd runs a tool in dir and fails with its output; gofmt -l must also

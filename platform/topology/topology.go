@@ -32,6 +32,10 @@ type Spec struct {
 	// when they run elsewhere (the gateway): traces show those requests as
 	// its own.
 	Proxies bool
+	// AdminParts are the module's admin routes (GET /admin/v1/<part>, on
+	// the admin listener where it runs) that the console gathers from every
+	// process (platform/console's registry); the console refuses any other.
+	AdminParts []string
 	// Stateless modules keep no data: no database, schema or migrations.
 	Stateless bool
 	// IssuesTokens marks the module that signs access tokens: every process
@@ -86,37 +90,29 @@ type Module struct {
 	Proxies   bool
 	Stateless bool
 	Publishes []string
+	// AdminParts are its parts of the console, known wherever it runs.
+	AdminParts []string
 }
 
 // Plan validates SERVICES and the module URLs against the specs. Every
-// dependency of a local module must be local or have a URL, and so must
-// every module subscribed to an event a local module publishes (unless
-// events go through a broker); the error names all that are missing at
-// once, one line each.
+// dependency of a local module must be local or have a URL (its own or
+// OTHER_MODULES_URL, see config.ModuleURL), and so must every module
+// subscribed to an event a local module publishes (unless events go
+// through a broker); the error names all that are missing at once, one
+// line each.
 func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 	known := map[string]Spec{}
-	var names []string
 	for _, s := range specs {
 		known[s.Name] = s
-		names = append(names, s.Name)
 	}
-	local := cfg.Services
-	if len(local) == 0 {
-		local = names
-	}
-	var unknown []string
-	for _, name := range local {
-		if _, ok := known[name]; !ok {
-			unknown = append(unknown, name)
-		}
-	}
-	if len(unknown) > 0 {
-		return Placement{}, fmt.Errorf("SERVICES names unknown module(s) %s; known: %s",
-			strings.Join(unknown, ", "), strings.Join(names, ", "))
+	local, err := LocalModules(specs, cfg.Services)
+	if err != nil {
+		return Placement{}, err
 	}
 	p := Placement{local: local, remote: map[string]string{}, subscribers: map[string][]string{}, sinks: map[string]string{}}
 	for _, s := range specs {
-		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Proxies: s.Proxies, Stateless: s.Stateless, Publishes: s.Publishes})
+		p.modules = append(p.modules, Module{Name: s.Name, DependsOn: s.DependsOn, Routes: s.Routes, Proxies: s.Proxies, Stateless: s.Stateless, Publishes: s.Publishes,
+			AdminParts: s.AdminParts})
 		for _, typ := range s.Subscribes {
 			p.subscribers[typ] = append(p.subscribers[typ], s.Name)
 		}
@@ -126,7 +122,7 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 		if p.IsLocal(dep) {
 			return
 		}
-		url := strings.TrimRight(cfg.Module(dep).URL, "/")
+		url := strings.TrimRight(cfg.ModuleURL(dep), "/")
 		if url == "" {
 			if !slices.Contains(missing[dep], by) {
 				missing[dep] = append(missing[dep], by)
@@ -143,7 +139,7 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 			// A proxy (the gateway) fronts every module with public routes
 			// it is given an address for, whether or not it calls it.
 			for _, s := range specs {
-				if url := strings.TrimRight(cfg.Module(s.Name).URL, "/"); url != "" && len(s.Routes) > 0 && !p.IsLocal(s.Name) {
+				if url := strings.TrimRight(cfg.ModuleURL(s.Name), "/"); url != "" && len(s.Routes) > 0 && !p.IsLocal(s.Name) {
 					p.remote[s.Name] = url
 				}
 			}
@@ -170,6 +166,49 @@ func Plan(specs []Spec, cfg config.Config) (Placement, error) {
 		return Placement{}, errors.Join(errs...) // one line each
 	}
 	return p, nil
+}
+
+// LocalModules resolves SERVICES (config.Config.Services) against the
+// specs, in their order: empty runs every module, "a,b" those, "-a,-b"
+// every module but those (the rest, wherever the others run). A name no
+// spec has, the two forms mixed, or a list that leaves nothing to run is
+// an error.
+func LocalModules(specs []Spec, services []string) ([]string, error) {
+	var names, unknown, named, left []string
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	for _, entry := range services {
+		name, out := strings.CutPrefix(entry, "-")
+		if out {
+			left = append(left, name)
+		} else {
+			named = append(named, name)
+		}
+		if !slices.Contains(names, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	switch {
+	case len(unknown) > 0:
+		return nil, fmt.Errorf("SERVICES names unknown module(s) %s; known: %s",
+			strings.Join(unknown, ", "), strings.Join(names, ", "))
+	case len(named) > 0 && len(left) > 0:
+		return nil, fmt.Errorf("SERVICES mixes modules to run (%s) and to leave out (-%s): name the ones to run, or only -the ones to leave out",
+			strings.Join(named, ", "), strings.Join(left, ", -"))
+	case len(named) > 0:
+		return named, nil
+	}
+	var local []string
+	for _, name := range names {
+		if !slices.Contains(left, name) {
+			local = append(local, name)
+		}
+	}
+	if len(local) == 0 {
+		return nil, fmt.Errorf("SERVICES leaves out every module (-%s): this process would run none", strings.Join(left, ", -"))
+	}
+	return local, nil
 }
 
 // IsLocal reports whether a module runs in this process.

@@ -1,6 +1,7 @@
 package topology_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -157,4 +158,55 @@ func TestProxyFrontsEveryModuleWithAnAddress(t *testing.T) {
 	assert.Empty(t, p.URL("quiet"), "no public routes to front")
 	assert.Empty(t, p.URL("attic"), "no address: unused")
 	assert.Equal(t, []string{"shelf", "users"}, p.Remote())
+}
+
+// SERVICES=-a,-b runs every module but those, in the specs' order: the
+// process of the rest, which runs a module added since with no edit.
+func TestLeavingModulesOutRunsTheRest(t *testing.T) {
+	p, err := topology.Plan(specs, cfg([]string{"-users"}, map[string]string{"users": "http://users:8080"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"payments", "orders"}, p.Local())
+	assert.Equal(t, "http://users:8080", p.URL("users"))
+
+	for services, want := range map[string][]string{
+		"-users,orders":            {"SERVICES mixes modules to run (orders) and to leave out (-users)"},
+		"-users,-payments,-orders": {"SERVICES leaves out every module (-users, -payments, -orders)"},
+		"-bogus":                   {"SERVICES names unknown module(s) bogus; known: users, payments, orders"},
+	} {
+		_, err := topology.Plan(specs, cfg(strings.Split(services, ","), nil))
+		for _, w := range want {
+			require.ErrorContains(t, err, w, services)
+		}
+	}
+}
+
+// OTHER_MODULES_URL is the address of every module without one of its
+// own, so a caller finds a module added since in the process of the rest;
+// a proxy fronts each such module with public routes.
+func TestOtherModulesURLFindsTheRest(t *testing.T) {
+	c := cfg([]string{"orders"}, map[string]string{"users": "http://users:8080"})
+	c.OtherModulesURL = "http://others:8080/"
+	p, err := topology.Plan(specs, c)
+	require.NoError(t, err)
+	assert.Equal(t, "http://users:8080", p.URL("users"))
+	assert.Equal(t, "http://others:8080", p.URL("payments"))
+
+	front := []topology.Spec{
+		{Name: "users", Routes: []string{"/api/v1/users"}},
+		{Name: "shelf", Routes: []string{"/api/v1/shelf"}},
+		{Name: "edge", DependsOn: []string{"users"}, Proxies: true, Stateless: true},
+	}
+	c = cfg([]string{"edge"}, map[string]string{"users": "http://users:8080"})
+	c.OtherModulesURL = "http://others:8080"
+	p, err = topology.Plan(front, c)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"shelf", "users"}, p.Remote())
+	assert.Equal(t, "http://others:8080", p.URL("shelf"))
+
+	// The process of the rest is where OTHER_MODULES_URL leads: what it
+	// leaves out and calls needs a URL of its own.
+	c = cfg([]string{"-users"}, nil)
+	c.OtherModulesURL = "http://others:8080"
+	_, err = topology.Plan(specs, c)
+	require.ErrorContains(t, err, "module neither local nor configured: users (needed by orders; set USERS_URL)")
 }

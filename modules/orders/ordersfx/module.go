@@ -32,6 +32,8 @@ var Spec = topology.Spec{
 	Publishes: []string{orders.EventOrderPlaced, orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:    []string{"/api/v1/products", "/api/v1/orders"},
 	Settings:  app.Section("orders"),
+	// The console's Sagas panel, gathered from wherever orders runs.
+	AdminParts: []string{httpapi.SagasPart},
 	Local: fx.Options(
 		fx.Provide(
 			fx.Private,

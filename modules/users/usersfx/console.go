@@ -6,6 +6,7 @@ import (
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/httpapi"
 	"mitosis/platform/admin"
+	"mitosis/platform/config"
 	"mitosis/platform/console"
 )
 
@@ -14,16 +15,23 @@ import (
 type consoleLogin struct {
 	fx.In
 	Users  users.Service
+	Config config.Config
 	Server *admin.Server   `optional:"true"`
 	Access *console.Access `optional:"true"`
 }
 
 // mountConsoleLogin serves the console's login wherever users runs or is
-// called (httpapi.MountConsole). A process assembled without an admin
-// listener (a test's bare clients) has no console to log into.
-func mountConsoleLogin(in consoleLogin) {
+// called (httpapi.MountConsole), limited by USERS_CONSOLE_LOGIN_LIMIT in
+// that process. A process assembled without an admin listener (a test's
+// bare clients) has no console to log into.
+func mountConsoleLogin(in consoleLogin) error {
 	if in.Server == nil || in.Access == nil {
-		return
+		return nil
 	}
-	httpapi.MountConsole(in.Server, in.Users, in.Access)
+	logins, err := config.SectionOf[httpapi.Settings](in.Config, "users").LoginBuckets()
+	if err != nil {
+		return err
+	}
+	httpapi.MountConsole(in.Server, in.Users, in.Access, logins)
+	return nil
 }

@@ -34,6 +34,7 @@ var Spec = topology.Spec{
 	Subscribes:   []string{orders.EventOrderConfirmed, orders.EventOrderCancelled},
 	Routes:       []string{"/api/v1/users", "/api/v1/auth", "/.well-known"},
 	IssuesTokens: true,
+	Settings:     httpapi.Section("users"),
 	Check:        check,
 	Local: fx.Options(
 		fx.Provide(
@@ -50,7 +51,7 @@ var Spec = topology.Spec{
 		fx.Invoke(backfillOnStart),
 		fx.Invoke(mountConsoleLogin),
 		events.Outbox("users"),
-		events.Subscriber("users", app.Handlers()),
+		events.Subscriber("users", app.Handlers(), events.BatchHandlers(app.BatchHandlers())),
 	),
 	Remote:   fx.Options(httpapi.API.RemoteOption(), fx.Invoke(mountConsoleLogin)),
 	Contract: httpapi.API,

@@ -295,17 +295,15 @@ async function toggleSteps(id: string, button: HTMLButtonElement, list: HTMLElem
 const cancelTries = 60;
 const cancelRetryMs = 500;
 
-// cancelOrder asks orders to cancel id. Orders answers 504 (or 503) when
-// the refund did not finish within its inline time and its saga worker
-// finishes it; the page then follows the order (GET, not a second cancel,
-// which would run the refund step again) until it is cancelled.
+// cancelOrder asks orders to cancel id. Orders answers 202 with the order
+// still confirmed when the refund did not finish within its inline time:
+// the cancellation is recorded and its saga worker finishes it. The page
+// then follows the order (GET, not a second cancel, which would run the
+// refund step again) until it is cancelled.
 async function cancelOrder(id: string): Promise<Order> {
-  try {
-    return (await session.call<Order>("POST", `/api/v1/orders/${id}/cancel`)).body;
-  } catch (err) {
-    if (!(err instanceof ApiError) || (err.code !== "deadline_exceeded" && err.problem.status !== 503)) throw err;
-    announce(status, `Order ${short(id)}: cancelling, the refund is under way.`);
-  }
+  const asked = await session.call<Order>("POST", `/api/v1/orders/${id}/cancel`);
+  if (asked.body.status === "cancelled") return asked.body;
+  announce(status, `Order ${short(id)}: cancelling, the refund is under way.`);
   for (let i = 0; i < cancelTries; i++) {
     await new Promise((r) => setTimeout(r, cancelRetryMs));
     const o = (await session.call<Order>("GET", `/api/v1/orders/${id}`)).body;

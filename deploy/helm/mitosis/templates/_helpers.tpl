@@ -44,35 +44,81 @@ mitosis/group: {{ .name }}
 {{- end -}}
 
 {{/*
+mitosis.graph: the module graph of the image, as YAML: files/modules.yaml,
+what `app graph --format yaml` prints. It is generated, never committed:
+Helm cannot run the binary, and a committed copy would need an edit for
+every module added. `make chart` packages the chart with it; `make graph`
+writes it into the source tree (git-ignored) for `helm install` from
+there. Without it no module can be placed, so the render fails saying so.
+*/}}
+{{- define "mitosis.graph" -}}
+{{- $raw := .Files.Get "files/modules.yaml" -}}
+{{- if not $raw }}{{ fail "files/modules.yaml is missing: it is the image's module graph (`app graph --format yaml`), generated, not committed; package the chart with `make chart`, or run `make graph` before installing from the source tree" }}{{ end -}}
+{{- $graph := $raw | fromYaml -}}
+{{- if not $graph.modules }}{{ fail "files/modules.yaml lists no module: write it with `make graph`" }}{{ end -}}
+{{- toYaml $graph -}}
+{{- end -}}
+
+{{/*
 mitosis.placement: which group runs each module, as YAML {module: group},
-from the groups' services lists (empty: every module) and the module graph
-the binary printed (files/modules.yaml). Every module runs in exactly one
-group; anything else fails the render, naming the module.
+from the groups' services lists and the module graph. The one group with
+no services list runs the rest: every module no other group lists (all
+of them when it is the only group), so a module added since runs there
+with no edit. Every module runs in exactly one group; anything else fails
+the render, naming the module.
 */}}
 {{- define "mitosis.placement" -}}
-{{- $graph := .Files.Get "files/modules.yaml" | fromYaml -}}
+{{- $graph := include "mitosis.graph" . | fromYaml -}}
 {{- $names := list -}}
 {{- range $graph.modules }}{{ $names = append $names .name }}{{ end -}}
-{{- if not $names }}{{ fail "files/modules.yaml lists no module: run `make graph`" }}{{ end -}}
 {{- $place := dict -}}
 {{- $groups := list -}}
+{{- $rest := "" -}}
 {{- range $g := .Values.groups -}}
   {{- if has $g.name $groups }}{{ fail (printf "groups: %q is named twice" $g.name) }}{{ end -}}
   {{- $groups = append $groups $g.name -}}
-  {{- range $m := ($g.services | default $names) -}}
+  {{- if not $g.services -}}
+    {{- if $rest }}{{ fail (printf "groups %s and %s both have no services list, so both would run the rest: list the modules of one" $rest $g.name) }}{{ end -}}
+    {{- $rest = $g.name -}}
+  {{- end -}}
+  {{- range $m := ($g.services | default list) -}}
     {{- if not (has $m $names) }}{{ fail (printf "group %s: unknown module %q (known: %s)" $g.name $m (join ", " $names)) }}{{ end -}}
     {{- if hasKey $place $m }}{{ fail (printf "module %s is in groups %s and %s: a module runs in exactly one group" $m (get $place $m) $g.name) }}{{ end -}}
     {{- $_ := set $place $m $g.name -}}
   {{- end -}}
 {{- end -}}
-{{- range $names }}{{ if not (hasKey $place .) }}{{ fail (printf "module %s is in no group: add it to the services of one" .) }}{{ end }}{{ end -}}
+{{- range $names -}}
+  {{- if not (hasKey $place .) -}}
+    {{- if not $rest }}{{ fail (printf "module %s is in no group: add it to the services of one, or leave one group's services out to run the rest" .) }}{{ end -}}
+    {{- $_ := set $place . $rest -}}
+  {{- end -}}
+{{- end -}}
 {{- toYaml $place -}}
+{{- end -}}
+
+{{/*
+mitosis.runs: the modules each group runs, in the graph's order, as YAML
+{group: [modules]}. A group of the rest left with no module is not in it:
+it renders nothing (no Deployment runs no module) until a module arrives.
+*/}}
+{{- define "mitosis.runs" -}}
+{{- $graph := include "mitosis.graph" . | fromYaml -}}
+{{- $place := include "mitosis.placement" . | fromYaml -}}
+{{- $runs := dict -}}
+{{- range $graph.modules -}}
+  {{- $group := get $place .name -}}
+  {{- $_ := set $runs $group (append (get $runs $group | default list) .name) -}}
+{{- end -}}
+{{- toYaml $runs -}}
 {{- end -}}
 
 {{/*
 mitosis.settings: the environment every process shares (the ConfigMap), as
 YAML. The module URLs come from the placement; the shutdown settings from
-.Values.shutdown (the wait itself is preStop's).
+.Values.shutdown (the wait itself is preStop's); MODULE_GRAPH is the digest
+of the graph they were computed from, which every process (and first the
+hook's `app check`) compares with its own: a chart packaged from other
+sources than its image fails there, before anything rolls.
 */}}
 {{- define "mitosis.settings" -}}
 {{- $env := dict -}}
@@ -86,6 +132,7 @@ YAML. The module URLs come from the placement; the shutdown settings from
 {{- $_ := set $env "SHUTDOWN_DELAY" "0s" -}}
 {{- $_ := set $env "SHUTDOWN_TIMEOUT" (printf "%ds" (int .Values.shutdown.timeout)) -}}
 {{- $root := . -}}
+{{- $_ := set $env "MODULE_GRAPH" (printf "sha256:%s" (.Files.Get "files/modules.yaml" | sha256sum)) -}}
 {{- range $module, $group := (include "mitosis.placement" . | fromYaml) -}}
   {{- $_ := set $env (printf "%s_URL" (upper $module)) (printf "http://%s:%d" (include "mitosis.groupName" (dict "root" $root "name" $group)) (int $root.Values.ports.http)) -}}
 {{- end -}}
@@ -105,10 +152,19 @@ YAML. The module URLs come from the placement; the shutdown settings from
 {{- toYaml $data -}}
 {{- end -}}
 
-{{/* mitosis.groupEnv: a group's own variables, as a YAML env list: dict "group" <group>. */}}
+{{/*
+mitosis.groupEnv: a group's own variables, as a YAML env list: dict "root" $
+"group" <group>. SERVICES is its list, or for the group of the rest the
+modules left to it (none when it runs them all: the monolith).
+*/}}
 {{- define "mitosis.groupEnv" -}}
 {{- $env := list -}}
-{{- with .group.services }}{{ $env = append $env (dict "name" "SERVICES" "value" (join "," .)) }}{{ end -}}
+{{- $runs := include "mitosis.runs" .root | fromYaml -}}
+{{- if .group.services -}}
+  {{- $env = append $env (dict "name" "SERVICES" "value" (join "," .group.services)) -}}
+{{- else if gt (len $runs) 1 -}}
+  {{- $env = append $env (dict "name" "SERVICES" "value" (join "," (get $runs .group.name))) -}}
+{{- end -}}
 {{- range $k, $v := (.group.env | default dict) }}{{ $env = append $env (dict "name" $k "value" (toString $v)) }}{{ end -}}
 {{- toYaml $env -}}
 {{- end -}}
@@ -123,7 +179,7 @@ subscribers. Calls inside a group are in-process.
 {{- define "mitosis.callers" -}}
 {{- $root := .root -}}
 {{- $group := .name -}}
-{{- $graph := $root.Files.Get "files/modules.yaml" | fromYaml -}}
+{{- $graph := include "mitosis.graph" $root | fromYaml -}}
 {{- $place := include "mitosis.placement" $root | fromYaml -}}
 {{- $relays := eq (toString ($root.Values.settings.EVENTS_BROKER | default "postgres")) "postgres" -}}
 {{- $callers := list -}}

@@ -6,26 +6,16 @@ package ratelimit
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/time/rate"
 
-	"mitosis/modules/gateway"
 	"mitosis/modules/gateway/internal/settings"
 	"mitosis/platform/auth"
-)
-
-// Headers of the IETF RateLimit header fields draft.
-const (
-	HeaderLimit     = "RateLimit-Limit"
-	HeaderRemaining = "RateLimit-Remaining"
-	HeaderReset     = "RateLimit-Reset"
+	"mitosis/platform/throttle"
 )
 
 // Limiter applies the configured limits.
@@ -37,22 +27,21 @@ type Limiter struct {
 
 type group struct {
 	name, prefix string
-	method       string // "" for every method
-	rate         settings.Rate
-	store        *store
+	method       string            // "" for every method
+	buckets      *throttle.Buckets // nil when the group is off
 }
 
 // New builds the limiter of the configured groups.
 func New(limits map[string]settings.RateLimit, tokens *auth.Verifier) (*Limiter, error) {
 	l := &Limiter{tokens: tokens, now: time.Now}
 	for name, rl := range limits {
-		r, err := settings.ParseRate(rl.Limit)
+		r, err := throttle.ParseRate(rl.Limit)
 		if err != nil {
 			return nil, fmt.Errorf("rate limit %s: %w", name, err)
 		}
-		g := group{name: name, prefix: rl.Prefix, method: rl.Method, rate: r}
+		g := group{name: name, prefix: rl.Prefix, method: rl.Method}
 		if !r.Off {
-			g.store = newStore(rate.Limit(float64(r.Events)/r.Per.Seconds()), r.Burst)
+			g.buckets = throttle.NewBuckets(r)
 		}
 		l.groups = append(l.groups, g)
 	}
@@ -67,23 +56,17 @@ func New(limits map[string]settings.RateLimit, tokens *auth.Verifier) (*Limiter,
 	return l, nil
 }
 
-// Middleware answers 429 with Retry-After past the limit, and sets the
-// RateLimit-* headers on every limited route.
+// Middleware answers 429 with Retry-After past the limit
+// (throttle.ErrRateLimited), and sets the RateLimit-* headers on every
+// limited route.
 func (l *Limiter) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		g := l.match(c.Request().Method, c.Request().URL.Path)
-		if g == nil || g.store == nil {
+		if g == nil || g.buckets == nil {
 			return next(c)
 		}
-		v := g.store.take(l.key(c), l.now())
-		h := c.Response().Header()
-		h.Set(HeaderLimit, strconv.Itoa(g.rate.Burst))
-		h.Set(HeaderRemaining, strconv.Itoa(v.remaining))
-		h.Set(HeaderReset, seconds(v.reset))
-		if !v.allowed {
-			h.Set("Retry-After", seconds(max(v.retry, time.Second)))
-			return fmt.Errorf("%w: at most %d requests per %s (burst %d) on %s; retry in %ss",
-				gateway.ErrRateLimited, g.rate.Events, g.rate.Per, g.rate.Burst, g.prefix, seconds(v.retry))
+		if err := g.buckets.Check(c.Response().Header(), l.key(c), g.prefix, l.now()); err != nil {
+			return err
 		}
 		return next(c)
 	}
@@ -144,9 +127,4 @@ func IPExtractor(trusted []string) (echo.IPExtractor, error) {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...), nil
-}
-
-// seconds rounds up to whole seconds, as the headers carry.
-func seconds(d time.Duration) string {
-	return strconv.Itoa(int(math.Ceil(d.Seconds())))
 }

@@ -22,6 +22,7 @@ import (
 	"mitosis/platform/config"
 	"mitosis/platform/httpserver"
 	"mitosis/platform/problem"
+	"mitosis/platform/throttle"
 )
 
 // oneKey is a KeySource of a single key.
@@ -109,9 +110,9 @@ func TestOverTheLimit(t *testing.T) {
 	for i := range 3 {
 		resp := f.do(t, http.MethodGet, "/api/v1/products", "")
 		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d", i+1)
-		require.Equal(t, "3", resp.Header.Get(HeaderLimit))
-		require.Equal(t, strconv.Itoa(2-i), resp.Header.Get(HeaderRemaining))
-		require.Equal(t, strconv.Itoa(20*(i+1)), resp.Header.Get(HeaderReset), "a token every 20s")
+		require.Equal(t, "3", resp.Header.Get(throttle.HeaderLimit))
+		require.Equal(t, strconv.Itoa(2-i), resp.Header.Get(throttle.HeaderRemaining))
+		require.Equal(t, strconv.Itoa(20*(i+1)), resp.Header.Get(throttle.HeaderReset), "a token every 20s")
 	}
 	resp := f.do(t, http.MethodGet, "/api/v1/products", "")
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
@@ -121,8 +122,8 @@ func TestOverTheLimit(t *testing.T) {
 	require.Equal(t, gateway.ErrRateLimited.Code, d.Code)
 	require.Equal(t, "20", resp.Header.Get("Retry-After"))
 	require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "the 429 carries the security headers")
-	require.Equal(t, "0", resp.Header.Get(HeaderRemaining))
-	require.Equal(t, "60", resp.Header.Get(HeaderReset))
+	require.Equal(t, "0", resp.Header.Get(throttle.HeaderRemaining))
+	require.Equal(t, "60", resp.Header.Get(throttle.HeaderReset))
 
 	f.clock.Add(20 * time.Second)
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/products", "").StatusCode, "one token back after Retry-After")
@@ -130,7 +131,7 @@ func TestOverTheLimit(t *testing.T) {
 
 	resp = f.do(t, http.MethodGet, "/health/live", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "routes outside every group are not limited")
-	require.Empty(t, resp.Header.Get(HeaderLimit))
+	require.Empty(t, resp.Header.Get(throttle.HeaderLimit))
 }
 
 func TestPerUser(t *testing.T) {
@@ -156,7 +157,7 @@ func TestAuthIsStricter(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/auth/token", "").StatusCode)
 	resp := f.do(t, http.MethodPost, "/api/v1/auth/token", "")
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	require.Equal(t, "1", resp.Header.Get(HeaderLimit))
+	require.Equal(t, "1", resp.Header.Get(throttle.HeaderLimit))
 	require.Equal(t, "60", resp.Header.Get("Retry-After"))
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/products", "").StatusCode, "other groups keep their own buckets")
 }
@@ -181,7 +182,7 @@ func TestRegistrationIsStrictAndByIP(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/users", "").StatusCode)
 	resp := f.do(t, http.MethodPost, "/api/v1/users", alice)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "2", resp.Header.Get(HeaderLimit))
+	require.Equal(t, "2", resp.Header.Get(throttle.HeaderLimit))
 	for _, token := range []string{"", alice, f.token(t, "bob")} {
 		resp := f.do(t, http.MethodPost, "/api/v1/users", token)
 		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a token does not buy another bucket")
@@ -189,7 +190,7 @@ func TestRegistrationIsStrictAndByIP(t *testing.T) {
 	}
 	resp = f.do(t, http.MethodGet, "/api/v1/users/me", alice)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "3", resp.Header.Get(HeaderLimit), "reads are in the general group")
+	require.Equal(t, "3", resp.Header.Get(throttle.HeaderLimit), "reads are in the general group")
 	require.Equal(t, http.StatusOK, f.do(t, http.MethodPost, "/api/v1/auth/token", "").StatusCode, "login has a bucket of its own")
 }
 
@@ -198,7 +199,7 @@ func TestOff(t *testing.T) {
 	for range 10 {
 		resp := f.do(t, http.MethodGet, "/api/v1/products", "")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		require.Empty(t, resp.Header.Get(HeaderLimit))
+		require.Empty(t, resp.Header.Get(throttle.HeaderLimit))
 	}
 }
 
@@ -207,10 +208,10 @@ func TestIdleBucketsAreForgotten(t *testing.T) {
 	f.do(t, http.MethodGet, "/api/v1/products", f.token(t, "alice"))
 	f.do(t, http.MethodGet, "/api/v1/products", f.token(t, "bob"))
 	g := f.lim.match(http.MethodGet, "/api/v1/products")
-	require.Equal(t, 2, g.store.size())
+	require.Equal(t, 2, g.buckets.Len())
 	f.clock.Add(time.Minute) // a full refill at 3/m
 	f.do(t, http.MethodGet, "/api/v1/products", "")
-	require.Equal(t, 1, g.store.size(), "only the bucket just used is kept")
+	require.Equal(t, 1, g.buckets.Len(), "only the bucket just used is kept")
 }
 
 func TestIPExtractor(t *testing.T) {

@@ -18,24 +18,6 @@ func load(vars map[string]string) (settings.Settings, error) {
 	return config.SectionOf[settings.Settings](cfg, "gateway"), err
 }
 
-func TestParseRate(t *testing.T) {
-	for in, want := range map[string]settings.Rate{
-		"20/s burst 40":   {Events: 20, Per: time.Second, Burst: 40},
-		"5/m":             {Events: 5, Per: time.Minute, Burst: 5},
-		"100/10s burst 3": {Events: 100, Per: 10 * time.Second, Burst: 3},
-		" 1/H ":           {Events: 1, Per: time.Hour, Burst: 1},
-		"off":             {Off: true},
-	} {
-		got, err := settings.ParseRate(in)
-		require.NoError(t, err, in)
-		require.Equal(t, want, got, in)
-	}
-	for _, in := range []string{"", "20", "0/s", "-1/s", "20/fortnight", "20/s burst", "20/s burst 0", "20/s limit 4", "20/0s"} {
-		_, err := settings.ParseRate(in)
-		require.Error(t, err, "%q", in)
-	}
-}
-
 func TestRateLimitGroups(t *testing.T) {
 	cfg, err := load(map[string]string{"APP_ENV": "production", "SERVICE_SECRET": "x", "SIGNING_KEY_SECRET": "y"})
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mitosis/platform/config"
+	"mitosis/platform/throttle"
 )
 
 // Settings configures the public entry point.
@@ -79,7 +80,7 @@ func (s *Settings) Validate() []string {
 		if rl.Method != "" && rl.Method != strings.ToUpper(rl.Method) {
 			errs = append(errs, fmt.Sprintf("rate limit group %s: method must be upper case, like POST, got %q", name, rl.Method))
 		}
-		if _, err := ParseRate(rl.Limit); err != nil {
+		if _, err := throttle.ParseRate(rl.Limit); err != nil {
 			errs = append(errs, fmt.Sprintf("RATE_LIMIT_%s: %v", strings.ToUpper(name), err))
 		}
 	}

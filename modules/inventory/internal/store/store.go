@@ -20,10 +20,11 @@ type Store struct{ db *bun.DB }
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
-// DB is the module's connection, for reads outside a transaction.
+// DB is the module's connection, for the store's functions outside a
+// transaction.
 func (s *Store) DB() bun.IDB { return s.db }
 
-// InTx runs fn in one transaction.
+// InTx runs fn in one transaction: the only place the store opens one.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
 	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
 }

@@ -11,8 +11,10 @@ import (
 
 // CancelOrder refunds and cancels a confirmed order. The intent is stored
 // first (the saga restarts at its refund step), so a crash or an
-// unavailable payments only delays it: the worker finishes it. The refund
-// carries a key derived from the order, so it happens once.
+// unavailable payments only delays it: the worker finishes it. The answer
+// is the order as it stands after at most SAGA_INLINE_TIMEOUT: cancelled,
+// or still confirmed while its refund waits. The refund carries a key
+// derived from the order, so it happens once.
 func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest) (orders.Order, error) {
 	o, err := s.GetOrder(ctx, orders.GetOrderRequest(in))
 	if err != nil {
@@ -24,29 +26,30 @@ func (s *Service) CancelOrder(ctx context.Context, in orders.CancelOrderRequest)
 	case orders.StatusPending:
 		return orders.Order{}, orders.ErrNotCancellable
 	}
-	owner := newOwner()
-	started, err := s.store.StartCancel(ctx, o.ID, owner, s.cfg.Lease, traceParentOf(ctx))
+	// The saga restarts at the refund, held by this request, only from a
+	// confirmed order's finished saga: a cancellation already under way is
+	// left to its runner.
+	reason := orders.ReasonCancelledByUser
+	restart := store.SagaRestart{Step: orders.StepRefund, Owner: newOwner(), HoldFor: s.cfg.Lease,
+		FailureReason: reason, TraceParent: traceParentOf(ctx)}
+	started, err := s.store.RestartSaga(ctx, o.ID, orders.StatusConfirmed, restart)
 	if err != nil {
-		return orders.Order{}, err
+		return orders.Order{}, fmt.Errorf("start cancellation: %w", err)
 	}
 	inline, cancel := context.WithTimeout(ctx, s.cfg.InlineTimeout)
 	defer cancel()
 	if started {
-		reason := orders.ReasonCancelledByUser
-		_, err = s.run(inline, store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
-			Step: orders.StepRefund, PaymentID: o.PaymentID, FailureReason: &reason, Owner: owner}, nil)
+		_, err = s.run(inline, saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents,
+			Step: restart.Step, PaymentID: o.PaymentID, FailureReason: &reason, Owner: restart.Owner}, nil)
 	} else {
 		err = s.settle(inline, o.ID)
 	}
-	got, getErr := s.store.Get(ctx, o.CustomerID, o.ID)
-	if getErr != nil {
-		return orders.Order{}, getErr
-	}
-	if got.Status != orders.StatusCancelled && err != nil {
-		// Still refunding: the worker finishes it; the caller learns why it is not done.
+	if err != nil && !settledLater(err) {
 		return orders.Order{}, fmt.Errorf("cancel order %s: %w", o.ID, err)
 	}
-	return got, nil
+	// Cancelled, or still confirmed with its refund waiting for payments:
+	// the cancellation is recorded and the saga finishes it by itself.
+	return s.store.Get(ctx, o.CustomerID, o.ID)
 }
 
 // GetOrderHistory returns the steps of the order's saga.
@@ -54,5 +57,20 @@ func (s *Service) GetOrderHistory(ctx context.Context, in orders.GetOrderRequest
 	if !ids.Valid(in.OrderID) || !ids.Valid(in.CustomerID) {
 		return orders.OrderHistory{}, orders.ErrNotFound
 	}
-	return s.store.History(ctx, in.CustomerID, in.OrderID)
+	o, err := s.store.Get(ctx, in.CustomerID, in.OrderID)
+	if err != nil {
+		return orders.OrderHistory{}, err
+	}
+	h := orders.OrderHistory{OrderID: o.ID, Status: o.Status}
+	step, err := s.store.SagaStep(ctx, o.ID)
+	if err != nil {
+		return orders.OrderHistory{}, err
+	}
+	if step != stepDone {
+		h.NextStep = &step
+	}
+	if h.Steps, err = s.store.Steps(ctx, o.ID); err != nil {
+		return orders.OrderHistory{}, err
+	}
+	return h, nil
 }

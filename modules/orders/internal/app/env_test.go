@@ -135,7 +135,7 @@ func (e *env) settled(t *testing.T, w *app.Worker, o orders.Order) orders.Order 
 
 func (e *env) history(t *testing.T, o orders.Order) []string {
 	t.Helper()
-	h, err := e.store.History(e.ctx, o.CustomerID, o.ID)
+	h, err := e.service().GetOrderHistory(e.ctx, orders.GetOrderRequest{CustomerID: o.CustomerID, OrderID: o.ID})
 	require.NoError(t, err)
 	var steps []string
 	for _, s := range h.Steps {

@@ -103,7 +103,7 @@ func newObserver(t Telemetry) observer {
 // must be retried. Retries are logged once per interval for each step and
 // code, since a dependency that is down makes every saga retry; the
 // decision to compensate and each compensation are logged every time.
-func (o observer) step(ctx context.Context, sg store.Saga, out store.Outcome, cause error) {
+func (o observer) step(ctx context.Context, sg saga, out outcome, cause error) {
 	switch {
 	case out.Outcome == orders.OutcomeRetrying:
 		if o.m != nil {
@@ -138,7 +138,7 @@ func (o observer) step(ctx context.Context, sg store.Saga, out store.Outcome, ca
 // causeOf is the error behind a retry, for the log: its text names the
 // call and the dependency (for operators; the history shows only the
 // public detail).
-func causeOf(err error, out store.Outcome) string {
+func causeOf(err error, out outcome) string {
 	if err == nil {
 		return out.Detail
 	}

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"mitosis/modules/orders"
-	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
 	"mitosis/platform/problem"
@@ -59,11 +58,11 @@ var errHalted = errors.New("saga runner halted")
 // order is settled, a step waits for a retry (*rescheduled), the lease is
 // lost (store.ErrLeaseLost), or halt is closed before the next step
 // (errHalted; nil halt never is). It returns the saga as far as it got.
-func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) (store.Saga, error) {
-	for sg.Step != store.StepDone {
+func (s *Service) run(ctx context.Context, sg saga, halt <-chan struct{}) (saga, error) {
+	for sg.Step != stepDone {
 		if closed(halt) {
 			relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-			err := s.store.Release(relCtx, sg)
+			err := s.store.Release(relCtx, sg.OrderID, sg.Owner, sg.Step)
 			cancel()
 			return sg, errors.Join(errHalted, err)
 		}
@@ -71,7 +70,7 @@ func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) 
 		stepCtx, cancel := context.WithTimeout(spanCtx, s.cfg.Lease/2)
 		out, cause := s.step(stepCtx, sg)
 		cancel()
-		outs, spans := []store.Outcome{out}, []trace.Span{span}
+		outs, spans := []outcome{out}, []trace.Span{span}
 		// A step that calls no one and cannot fail (cancel) is decided at
 		// once and recorded with the step that led to it, in one
 		// transaction: a durable commit less, and no moment between the
@@ -79,14 +78,14 @@ func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) 
 		// as the event it writes (order.cancelled) is that step's. Confirm
 		// commits the order's stock in inventory, so it is a step of its
 		// own.
-		if next := after(sg, out); out.Next != sg.Step && local(next.Step) {
+		if next := after(sg, out); !out.retries() && local(next.Step) {
 			var nextSpan trace.Span
 			spanCtx, nextSpan = s.startStep(ctx, next)
 			nextOut, _ := s.step(spanCtx, next)
 			outs, spans = append(outs, nextOut), append(spans, nextSpan)
 		}
 		recCtx, cancel := context.WithTimeout(context.WithoutCancel(spanCtx), recordTimeout)
-		err := s.store.Record(recCtx, sg, s.cfg.Lease, outs...)
+		err := s.record(recCtx, sg, outs...)
 		cancel()
 		for i, span := range spans {
 			endStep(span, outs[i], err)
@@ -96,7 +95,7 @@ func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) 
 		}
 		for _, out := range outs {
 			s.observe.step(ctx, sg, out, cause)
-			if out.Next == sg.Step {
+			if out.retries() {
 				return sg, &rescheduled{err: cause}
 			}
 			sg, cause = after(sg, out), nil
@@ -105,26 +104,8 @@ func (s *Service) run(ctx context.Context, sg store.Saga, halt <-chan struct{}) 
 	return sg, nil
 }
 
-// local reports a step that calls no other module and cannot fail.
-func local(step string) bool { return step == orders.StepCancel }
-
-// after is the saga once out, an outcome of its current step, is recorded.
-func after(sg store.Saga, out store.Outcome) store.Saga {
-	sg.Step, sg.Attempts = out.Next, 0
-	if out.Settle != "" {
-		sg.Step, sg.Settled, sg.SettledAt = store.StepDone, out.Settle, out.At
-	}
-	if out.PaymentID != nil {
-		sg.PaymentID = out.PaymentID
-	}
-	if out.Reason != nil {
-		sg.FailureReason = out.Reason
-	}
-	return sg
-}
-
 // step runs the saga's current step; the error is why it must be retried.
-func (s *Service) step(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) step(ctx context.Context, sg saga) (outcome, error) {
 	switch sg.Step {
 	case orders.StepCheckCustomer:
 		return s.checkCustomer(ctx, sg)
@@ -141,13 +122,13 @@ func (s *Service) step(ctx context.Context, sg store.Saga) (store.Outcome, error
 	case orders.StepReleaseStock:
 		return s.releaseStock(ctx, sg)
 	case orders.StepCancel:
-		return store.Outcome{Step: orders.StepCancel, Outcome: orders.OutcomeSucceeded,
+		return outcome{Step: orders.StepCancel, Outcome: orders.OutcomeSucceeded,
 			Detail: deref(sg.FailureReason), Settle: orders.StatusCancelled, At: now()}, nil
 	}
 	return s.retry(sg, fmt.Errorf("unknown saga step %q", sg.Step))
 }
 
-func (s *Service) checkCustomer(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) checkCustomer(ctx context.Context, sg saga) (outcome, error) {
 	if time.Now().After(sg.DeadlineAt) {
 		return failed(sg.Step, "deadline passed", orders.StepCancel, orders.ReasonDeadlineExceeded), nil
 	}
@@ -164,7 +145,7 @@ func (s *Service) checkCustomer(ctx context.Context, sg store.Saga) (store.Outco
 // charge takes the order's total. Once it may have been attempted, every
 // way back goes through void_charge: a refusal now does not prove that an
 // earlier attempt still in flight will not land later.
-func (s *Service) charge(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) charge(ctx context.Context, sg saga) (outcome, error) {
 	if time.Now().After(sg.DeadlineAt) {
 		return failed(sg.Step, "deadline passed", orders.StepVoidCharge, orders.ReasonDeadlineExceeded), nil
 	}
@@ -186,7 +167,7 @@ func (s *Service) charge(ctx context.Context, sg store.Saga) (store.Outcome, err
 
 // voidCharge is a compensation: it has no deadline and is retried until
 // payments answers.
-func (s *Service) voidCharge(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) voidCharge(ctx context.Context, sg saga) (outcome, error) {
 	v, err := s.wallets.VoidCharge(ctx, payments.VoidChargeRequest{UserID: sg.CustomerID, ChargeKey: chargeKey(sg.OrderID)})
 	if err != nil {
 		return s.retry(sg, err)
@@ -199,7 +180,7 @@ func (s *Service) voidCharge(ctx context.Context, sg store.Saga) (store.Outcome,
 }
 
 // refund gives a confirmed order's money back when its customer cancels.
-func (s *Service) refund(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) refund(ctx context.Context, sg saga) (outcome, error) {
 	if sg.PaymentID == nil {
 		return succeeded(sg.Step, "nothing to refund", orders.StepReleaseStock), nil
 	}
@@ -215,7 +196,7 @@ func (s *Service) refund(ctx context.Context, sg store.Saga) (store.Outcome, err
 // retry keeps the saga at its step, to run again after an exponential
 // backoff with jitter. The detail is public: a problem's title, never the
 // cause's text, which may name internal addresses.
-func (s *Service) retry(sg store.Saga, err error) (store.Outcome, error) {
+func (s *Service) retry(sg saga, err error) (outcome, error) {
 	detail := "no answer"
 	var p *problem.Error
 	switch {
@@ -224,7 +205,7 @@ func (s *Service) retry(sg store.Saga, err error) (store.Outcome, error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		detail = "timed out"
 	}
-	return store.Outcome{Step: sg.Step, Outcome: orders.OutcomeRetrying, Detail: fmt.Sprintf("%s (attempt %d)", detail, sg.Attempts+1),
+	return outcome{Step: sg.Step, Outcome: orders.OutcomeRetrying, Detail: fmt.Sprintf("%s (attempt %d)", detail, sg.Attempts+1),
 		Next: sg.Step, RetryIn: backoff(sg.Attempts, s.cfg.BackoffMax)}, err
 }
 
@@ -236,17 +217,6 @@ func backoff(attempts int, max time.Duration) time.Duration {
 	}
 	return d/2 + rand.N(d/2+1)
 }
-
-func succeeded(step, detail, next string) store.Outcome {
-	return store.Outcome{Step: step, Outcome: orders.OutcomeSucceeded, Detail: detail, Next: next}
-}
-
-func failed(step, detail, next, reason string) store.Outcome {
-	return store.Outcome{Step: step, Outcome: orders.OutcomeFailed, Detail: detail, Next: next, Reason: &reason}
-}
-
-// now is a time as PostgreSQL stores it.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func closed(c <-chan struct{}) bool {
 	select {

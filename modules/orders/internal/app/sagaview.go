@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/store"
 )
 
@@ -19,14 +18,4 @@ func (s *Service) SagaOverview(ctx context.Context, limit int) ([]store.SagaCoun
 		running[i].Compensating = compensating(running[i].Step)
 	}
 	return counts, running, nil
-}
-
-// compensating reports a step of the way back: one that undoes a charge or
-// a reservation, or ends the order.
-func compensating(step string) bool {
-	switch step {
-	case orders.StepVoidCharge, orders.StepRefund, orders.StepReleaseStock, orders.StepCancel:
-		return true
-	}
-	return false
 }

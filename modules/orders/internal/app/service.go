@@ -1,6 +1,10 @@
 // Package app is the orders domain: pricing, and the saga that places and
-// cancels orders (saga.go, stock.go) with its recovery worker (worker.go),
-// calling users, inventory and payments only through their contracts.
+// cancels orders with its recovery worker (worker.go), calling users,
+// inventory and payments only through their contracts. The saga lives
+// here whole: its states and outcomes (state.go), its steps and what each
+// decides (saga.go, stock.go, cancel.go), and what is written, in which
+// transaction, under which condition (record.go); the store persists
+// what it is told.
 package app
 
 import (
@@ -89,11 +93,11 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	}
 	inline, cancel := context.WithTimeout(ctx, s.cfg.InlineTimeout)
 	defer cancel()
-	sg, err := s.newSaga(inline, in.CustomerID)
+	first, err := s.firstStep(inline, in.CustomerID)
 	if err != nil {
 		return orders.Order{}, err
 	}
-	if err := s.store.Insert(ctx, o, in.IdempotencyKey, hash, sg); err != nil {
+	if err := s.insert(ctx, o, in.IdempotencyKey, hash, first); err != nil {
 		if errors.Is(err, store.ErrDuplicateKey) {
 			// A concurrent twin with the same key won the insert.
 			o, _, err := s.replay(ctx, in, hash)
@@ -101,9 +105,9 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 		}
 		return orders.Order{}, err
 	}
-	if sg.Owner != "" {
-		held := store.Saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: sg.Step,
-			DeadlineAt: time.Now().Add(sg.Deadline), Owner: sg.Owner}
+	if first.Owner != "" {
+		held := saga{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents, Step: first.Step,
+			DeadlineAt: time.Now().Add(s.cfg.Deadline), Owner: first.Owner}
 		done, err := s.run(inline, held, nil)
 		switch {
 		case err == nil && done.Settled != "":
@@ -118,23 +122,24 @@ func (s *Service) PlaceOrder(ctx context.Context, in orders.PlaceOrderRequest) (
 	return s.store.Get(ctx, o.CustomerID, o.ID)
 }
 
-// newSaga checks the customer before anything is stored, so an unknown
-// customer leaves no order behind. If users does not answer, the saga
-// starts at that check, left to the worker.
-func (s *Service) newSaga(ctx context.Context, customerID string) (store.NewSaga, error) {
-	sg := store.NewSaga{Deadline: s.cfg.Deadline, TraceParent: traceParentOf(ctx)}
+// firstStep checks the customer before anything is stored, so an unknown
+// customer leaves no order behind, and the placing request holds the saga
+// at its next step. If users does not answer, the saga starts at that
+// check, left to the worker.
+func (s *Service) firstStep(ctx context.Context, customerID string) (start, error) {
+	first := start{TraceParent: traceParentOf(ctx)}
 	_, err := s.customers.Get(ctx, users.GetRequest{ID: customerID})
 	switch {
 	case errors.Is(err, users.ErrNotFound):
-		return sg, orders.ErrCustomerNotFound
+		return first, orders.ErrCustomerNotFound
 	case err != nil:
-		out, _ := s.retry(store.Saga{Step: orders.StepCheckCustomer}, err)
-		sg.Step, sg.Attempts, sg.RetryIn, sg.Done = orders.StepCheckCustomer, 1, out.RetryIn, []store.Outcome{out}
+		out, _ := s.retry(saga{Step: orders.StepCheckCustomer}, err)
+		first.Step, first.Attempts, first.RetryIn, first.Done = orders.StepCheckCustomer, 1, out.RetryIn, []outcome{out}
 	default:
-		sg.Step, sg.Owner, sg.Lease = orders.StepReserveStock, newOwner(), s.cfg.Lease
-		sg.Done = []store.Outcome{succeeded(orders.StepCheckCustomer, "", orders.StepReserveStock)}
+		first.Step, first.Owner = orders.StepReserveStock, newOwner()
+		first.Done = []outcome{succeeded(orders.StepCheckCustomer, "", orders.StepReserveStock)}
 	}
-	return sg, nil
+	return first, nil
 }
 
 // settledLater reports an error of run after which the order is still
@@ -169,20 +174,21 @@ func (s *Service) replay(ctx context.Context, in orders.PlaceOrderRequest, hash 
 }
 
 // settle runs the order's unfinished saga here if no one else is running
-// it, or waits while someone else does, until it is settled or ctx ends.
+// it, or waits while someone else does, until it is settled or ctx ends
+// (no error: the saga goes on without this caller).
 func (s *Service) settle(ctx context.Context, orderID string) error {
 	for {
 		sg, ok, err := s.store.ClaimOne(ctx, orderID, newOwner(), s.cfg.Lease)
 		if err != nil {
-			return err
+			return ended(ctx, err)
 		}
 		if ok {
-			_, err := s.run(ctx, sg, nil)
+			_, err := s.run(ctx, sagaOf(sg), nil)
 			return err
 		}
 		step, err := s.store.SagaStep(ctx, orderID)
-		if err != nil || step == store.StepDone {
-			return err
+		if err != nil || step == stepDone {
+			return ended(ctx, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -190,6 +196,15 @@ func (s *Service) settle(ctx context.Context, orderID string) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// ended is err, or nil once ctx has ended: a read cut short by the
+// caller's deadline is no failure of the saga.
+func ended(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // price builds a pending order from the catalog; unknown SKUs are named.

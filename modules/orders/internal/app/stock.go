@@ -7,7 +7,6 @@ import (
 
 	"mitosis/modules/inventory"
 	"mitosis/modules/orders"
-	"mitosis/modules/orders/internal/store"
 )
 
 // catalogTimeout bounds the catalog's wait for inventory: a catalog
@@ -40,7 +39,7 @@ func (s *Service) withAvailable(ctx context.Context, items []orders.Product) {
 // reserveStock holds the order's items. Once it may have been attempted,
 // every way back goes through release_stock: a refusal now does not prove
 // that an earlier attempt still in flight will not land later.
-func (s *Service) reserveStock(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) reserveStock(ctx context.Context, sg saga) (outcome, error) {
 	if time.Now().After(sg.DeadlineAt) {
 		return failed(sg.Step, "deadline passed", orders.StepReleaseStock, orders.ReasonDeadlineExceeded), nil
 	}
@@ -67,18 +66,18 @@ func (s *Service) reserveStock(ctx context.Context, sg store.Saga) (store.Outcom
 // confirm commits the order's reserved stock, then settles it confirmed.
 // An order placed before inventory existed reserved nothing: it is
 // confirmed as it stands.
-func (s *Service) confirm(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) confirm(ctx context.Context, sg saga) (outcome, error) {
 	_, err := s.stock.Commit(ctx, inventory.CommitRequest{OrderID: sg.OrderID})
 	if err != nil && !errors.Is(err, inventory.ErrReservationNotFound) {
 		return s.retry(sg, err)
 	}
-	return store.Outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed, At: now()}, nil
+	return outcome{Step: orders.StepConfirm, Outcome: orders.OutcomeSucceeded, Settle: orders.StatusConfirmed, At: now()}, nil
 }
 
 // releaseStock is a compensation: it has no deadline and is retried until
 // inventory answers. It gives back what the order holds, reserved or sold,
 // and forbids a reservation still on its way.
-func (s *Service) releaseStock(ctx context.Context, sg store.Saga) (store.Outcome, error) {
+func (s *Service) releaseStock(ctx context.Context, sg saga) (outcome, error) {
 	r, err := s.stock.Release(ctx, inventory.ReleaseRequest{OrderID: sg.OrderID})
 	if err != nil {
 		return s.retry(sg, err)

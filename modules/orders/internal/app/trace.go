@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"mitosis/modules/orders"
-	"mitosis/modules/orders/internal/store"
 )
 
 // Attributes of the saga's spans.
@@ -36,14 +35,14 @@ func (s *Service) tracerOrNoop() trace.Tracer {
 }
 
 // startStep starts the span of one step, its outcome's record included.
-func (s *Service) startStep(ctx context.Context, sg store.Saga) (context.Context, trace.Span) {
+func (s *Service) startStep(ctx context.Context, sg saga) (context.Context, trace.Span) {
 	return s.tracerOrNoop().Start(ctx, "saga "+sg.Step, trace.WithAttributes(
 		attrOrderID.String(sg.OrderID), attrStep.String(sg.Step), attrAttempt.Int(sg.Attempts+1)))
 }
 
 // endStep ends a step's span: a step to be retried is an error (a
 // dependency did not answer); one that failed for good is an outcome.
-func endStep(span trace.Span, out store.Outcome, err error) {
+func endStep(span trace.Span, out outcome, err error) {
 	span.SetAttributes(attrOutcome.String(out.Outcome))
 	if out.Outcome == orders.OutcomeRetrying || err != nil {
 		span.SetStatus(codes.Error, out.Detail)
@@ -53,7 +52,7 @@ func endStep(span trace.Span, out store.Outcome, err error) {
 
 // startRecovery starts the trace of a saga the worker resumes, linked to
 // the request that started the saga's run.
-func (s *Service) startRecovery(ctx context.Context, sg store.Saga) (context.Context, trace.Span) {
+func (s *Service) startRecovery(ctx context.Context, sg saga) (context.Context, trace.Span) {
 	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(attrOrderID.String(sg.OrderID), attrStep.String(sg.Step))}
 	if cause := spanContextOf(sg.TraceParent); cause.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: cause}))

@@ -61,8 +61,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(claimed))
-	for i, sg := range claimed {
+	for i, row := range claimed {
 		wg.Go(func() {
+			sg := sagaOf(row)
 			ctx, span := w.svc.startRecovery(ctx, sg)
 			defer span.End()
 			if _, err := w.svc.run(ctx, sg, w.loop.Halting()); err != nil && !settledLater(err) {

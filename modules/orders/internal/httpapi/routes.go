@@ -98,6 +98,11 @@ func Mount(e *echo.Echo, svc *app.Service, tokens *auth.Verifier) {
 		if err != nil {
 			return err
 		}
+		if o.Status != orders.StatusCancelled {
+			// Accepted: the refund waits for payments, and the saga
+			// cancels the order by itself.
+			return c.JSON(http.StatusAccepted, o)
+		}
 		return c.JSON(http.StatusOK, o)
 	}, tokens.Required)
 

@@ -13,7 +13,7 @@ func (s *Store) UnfinishedSagas(ctx context.Context) (map[string]int, error) {
 		Step string `bun:"step"`
 		N    int    `bun:"n"`
 	}
-	if err := s.db.NewRaw(`SELECT step, count(*) AS n FROM sagas WHERE step <> 'done' GROUP BY step`).Scan(ctx, &rows); err != nil {
+	if err := s.db.NewRaw(`SELECT step, count(*) AS n FROM sagas WHERE step <> ? GROUP BY step`, StepDone).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("count sagas: %w", err)
 	}
 	out := make(map[string]int, len(rows))

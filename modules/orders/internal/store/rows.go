@@ -1,4 +1,7 @@
-// Package store persists the catalog and orders with bun.
+// Package store reads and writes the orders schema: bun rows beside their
+// converters, and the statements the domain asks for. It persists what it
+// is told; the domain (internal/app) decides, the saga's states and steps
+// included.
 package store
 
 import (

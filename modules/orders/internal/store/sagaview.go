@@ -38,14 +38,14 @@ type StepView struct {
 // still running (in flight or compensating), oldest first, with their steps.
 func (s *Store) SagaOverview(ctx context.Context, limit int) ([]SagaCount, []SagaView, error) {
 	var counts []SagaCount
-	err := s.db.NewRaw(`SELECT CASE WHEN s.step = 'done' THEN o.status ELSE s.step END AS state, count(*) AS n
-		FROM sagas s JOIN orders o ON o.id = s.order_id GROUP BY 1 ORDER BY 1`).Scan(ctx, &counts)
+	err := s.db.NewRaw(`SELECT CASE WHEN s.step = ? THEN o.status ELSE s.step END AS state, count(*) AS n
+		FROM sagas s JOIN orders o ON o.id = s.order_id GROUP BY 1 ORDER BY 1`, StepDone).Scan(ctx, &counts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("saga counts: %w", err)
 	}
 	var running []SagaView
 	err = s.db.NewRaw(`SELECT order_id, step, attempts, next_attempt_at, deadline_at, failure_reason
-		FROM sagas WHERE step <> 'done' ORDER BY updated_at LIMIT ?`, limit).Scan(ctx, &running)
+		FROM sagas WHERE step <> ? ORDER BY updated_at LIMIT ?`, StepDone, limit).Scan(ctx, &running)
 	if err != nil {
 		return nil, nil, fmt.Errorf("running sagas: %w", err)
 	}

@@ -1,4 +1,7 @@
-// Package store persists wallets, payments and ledger entries with bun.
+// Package store reads and writes the payments schema (wallets, payments,
+// ledger entries): bun rows beside their converters, and the statements the
+// domain asks for. It persists what it is told; the domain (internal/app)
+// decides.
 package store
 
 import (

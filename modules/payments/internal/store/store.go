@@ -18,7 +18,7 @@ type Store struct{ db *bun.DB }
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
-// InTx runs fn in one transaction.
+// InTx runs fn in one transaction: the only place the store opens one.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
 	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
 }
@@ -164,7 +164,8 @@ func (s *Store) ListPayments(ctx context.Context, userID, orderID string) ([]pay
 	return out, nil
 }
 
-// DB is the module's connection, for reads outside a transaction.
+// DB is the module's connection, for the store's functions outside a
+// transaction.
 func (s *Store) DB() bun.IDB { return s.db }
 
 func foundPayment(row paymentRow, err error) (payments.Payment, error) {

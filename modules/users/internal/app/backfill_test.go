@@ -78,7 +78,7 @@ func TestBackfillCanonicalEmails(t *testing.T) {
 	require.NoError(t, app.BackfillCanonicalEmails(ctx, s, log), "again: only the conflict is left, and named again")
 	assert.Contains(t, logs.String(), "filled=0 conflicts=1")
 
-	err = s.Insert(ctx, store.Account{
+	err = store.InsertAccount(ctx, s.DB(), store.Account{
 		User:           users.User{ID: uuid.NewString(), Email: "Ivan@example.com", Name: "New", Role: users.RoleCustomer, CreatedAt: time.Now()},
 		CanonicalEmail: app.CanonicalEmail("Ivan@example.com"), PasswordHash: "x",
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/store"
@@ -64,7 +65,7 @@ func (s *Service) login(ctx context.Context, acc store.Account) (users.Token, er
 	if err != nil {
 		return users.Token{}, err
 	}
-	if err := s.store.InsertRefresh(ctx, row); err != nil {
+	if err := store.InsertRefresh(ctx, s.store.DB(), row); err != nil {
 		return users.Token{}, err
 	}
 	return s.issue(ctx, acc, refresh)
@@ -76,17 +77,15 @@ func (s *Service) Refresh(ctx context.Context, in users.RefreshRequest) (users.T
 	if in.RefreshToken == "" {
 		return users.Token{}, users.ErrInvalidRefreshToken
 	}
-	var next string
-	var nextErr error
-	spent, err := s.store.Spend(ctx, hashRefresh(in.RefreshToken), time.Now().UTC(), func(old store.RefreshRow) store.RefreshRow {
-		var row store.RefreshRow
-		next, row, nextErr = s.newRefresh(old.FamilyID, old.UserID)
-		return row
-	})
-	if errors.Is(err, store.ErrRefreshInvalid) || errors.Is(err, store.ErrRefreshReused) {
+	next, successor, err := s.newRefresh("", "")
+	if err != nil {
+		return users.Token{}, err
+	}
+	spent, err := s.spend(ctx, hashRefresh(in.RefreshToken), time.Now().UTC(), successor)
+	if errors.Is(err, errRefreshInvalid) || errors.Is(err, errRefreshReused) {
 		return users.Token{}, users.ErrInvalidRefreshToken
 	}
-	if err = errors.Join(err, nextErr); err != nil {
+	if err != nil {
 		return users.Token{}, err
 	}
 	acc, err := s.store.ByID(ctx, spent.UserID)
@@ -94,6 +93,45 @@ func (s *Service) Refresh(ctx context.Context, in users.RefreshRequest) (users.T
 		return users.Token{}, err
 	}
 	return s.issue(ctx, acc, next)
+}
+
+// Why spend refuses a refresh token.
+var (
+	errRefreshInvalid = errors.New("refresh token unknown, expired or revoked")
+	errRefreshReused  = errors.New("refresh token reused: family revoked")
+)
+
+// spend marks the token with hash used at now and stores successor in its
+// family, in one transaction, and returns the spent row. A token already
+// used revokes its whole family (committed) and is errRefreshReused; an
+// unknown, expired or revoked one is errRefreshInvalid. The row lock makes
+// two concurrent uses of one token a reuse, never two successors.
+func (s *Service) spend(ctx context.Context, hash []byte, now time.Time, successor store.RefreshRow) (store.RefreshRow, error) {
+	var spent store.RefreshRow
+	var refused error
+	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+		row, found, err := store.LockRefresh(ctx, tx, hash)
+		switch {
+		case err != nil:
+			return err
+		case !found || row.RevokedAt != nil || !now.Before(row.ExpiresAt):
+			refused = errRefreshInvalid
+			return nil
+		case row.UsedAt != nil:
+			refused = errRefreshReused
+			return store.RevokeFamily(ctx, tx, row.FamilyID, now)
+		}
+		spent = row
+		if err := store.MarkRefreshUsed(ctx, tx, hash, now); err != nil {
+			return err
+		}
+		successor.FamilyID, successor.UserID = row.FamilyID, row.UserID
+		return store.InsertRefresh(ctx, tx, successor)
+	})
+	if err != nil {
+		return store.RefreshRow{}, err
+	}
+	return spent, refused
 }
 
 // Logout revokes the family of the refresh token.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"mitosis/modules/users"
 	"mitosis/modules/users/internal/keys"
@@ -65,7 +66,15 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 		CanonicalEmail: CanonicalEmail(email),
 		PasswordHash:   hash,
 	}
-	if err := s.store.Insert(ctx, acc); err != nil {
+	// The account and its user.registered event, in one transaction.
+	err = s.store.InTx(ctx, func(tx bun.Tx) error {
+		if err := store.InsertAccount(ctx, tx, acc); err != nil {
+			return err
+		}
+		return store.Publish(ctx, tx, users.EventUserRegistered, acc.ID,
+			users.UserRegistered{UserID: acc.ID, Email: acc.Email, Name: acc.Name})
+	})
+	if err != nil {
 		return users.User{}, err
 	}
 	return acc.User, nil

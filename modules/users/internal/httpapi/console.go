@@ -3,6 +3,7 @@ package httpapi
 import (
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,6 +11,7 @@ import (
 	"mitosis/platform/admin"
 	"mitosis/platform/console"
 	"mitosis/platform/problem"
+	"mitosis/platform/throttle"
 	"mitosis/platform/transport"
 )
 
@@ -24,14 +26,32 @@ const maxLoginBody = 8 << 10
 // hands it over only when it carries the admin role. The token travels in
 // answer bodies only, never in a URL or a cookie (so no request of another
 // site can use it), and the routes take JSON from the console's own page
-// only (console.SameSite).
-func MountConsole(s *admin.Server, svc users.Service, access *console.Access) {
-	s.Handle(http.MethodPost, admin.Prefix+"/console/login", "The console's admin login: body {email, password}; an admin's token, or 401/403",
-		console.SameSite(consoleLogin(svc, access)))
+// only (console.SameSite). Logins are limited per client IP by logins (nil:
+// not limited), as the gateway limits the public ones: each costs a
+// password hash, and an admin's password must not be open to guessing.
+func MountConsole(s *admin.Server, svc users.Service, access *console.Access, logins *throttle.Buckets) {
+	s.Handle(http.MethodPost, admin.Prefix+"/console/login", "The console's admin login: body {email, password}; an admin's token, or 401/403 (429 past USERS_CONSOLE_LOGIN_LIMIT)",
+		console.SameSite(limitLogins(logins, consoleLogin(svc, access))))
 	s.Handle(http.MethodPost, admin.Prefix+"/console/refresh", "Renew the console's admin token: body {refresh_token}",
 		console.SameSite(consoleRefresh(svc, access)))
 	s.Handle(http.MethodPost, admin.Prefix+"/console/logout", "End the console's admin session: body {refresh_token}",
 		console.SameSite(consoleLogout(svc)))
+}
+
+// limitLogins answers 429 (throttle.ErrRateLimited, with Retry-After) to a
+// client IP past its logins. The IP is the connection's peer: the admin
+// listener trusts no proxy, so X-Forwarded-For buys no new bucket.
+func limitLogins(logins *throttle.Buckets, next echo.HandlerFunc) echo.HandlerFunc {
+	if logins == nil {
+		return next
+	}
+	peer := echo.ExtractIPDirect()
+	return func(c echo.Context) error {
+		if err := logins.Check(c.Response().Header(), "ip:"+peer(c.Request()), "the console's login", time.Now()); err != nil {
+			return err
+		}
+		return next(c)
+	}
 }
 
 // consoleLogin answers an admin's email and password with their token.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"mitosis/modules/users/internal/store"
 	"mitosis/platform/auth"
 	"mitosis/platform/telemetry"
@@ -90,9 +92,9 @@ func (r *Ring) load(ctx context.Context, force bool) error {
 	if active != nil && !due(*active) {
 		return nil
 	}
-	// store.Rotate checks again under its lock: another replica may have
+	// rotate checks again under its lock: another replica may have
 	// rotated meanwhile.
-	if _, err := r.store.Rotate(ctx, now, due, func() (store.KeyRow, error) { return r.mint(now) }); err != nil {
+	if err := r.rotate(ctx, now, due); err != nil {
 		return err
 	}
 	active, err = r.read(ctx, now)
@@ -103,6 +105,34 @@ func (r *Ring) load(ctx context.Context, force bool) error {
 		return fmt.Errorf("no active signing key")
 	}
 	return nil
+}
+
+// rotate retires the active key and stores a new one, when there is no
+// active key or when due says the active one is due, in one transaction.
+// The keys' advisory lock serialises replicas and the CLI, so exactly one
+// of them rotates.
+func (r *Ring) rotate(ctx context.Context, now time.Time, due func(active store.KeyRow) bool) error {
+	return r.store.InTx(ctx, func(tx bun.Tx) error {
+		if err := store.LockKeys(ctx, tx); err != nil {
+			return err
+		}
+		active, found, err := store.ActiveKey(ctx, tx)
+		switch {
+		case err != nil:
+			return err
+		case found && !due(active):
+			return nil
+		case found:
+			if err := store.RetireKey(ctx, tx, active.Kid, now); err != nil {
+				return err
+			}
+		}
+		row, err := r.mint(now)
+		if err != nil {
+			return err
+		}
+		return store.InsertKey(ctx, tx, row)
+	})
 }
 
 // read loads the published keys and returns the row of the key not retired

@@ -34,38 +34,40 @@ func (s *Store) PublishedKeys(ctx context.Context, since time.Time) ([]KeyRow, e
 	return rows, nil
 }
 
-// Rotate retires the active key and stores the one mint makes, when there
-// is no active key or when due says the active one is due. An advisory lock
-// serialises replicas and the CLI, so exactly one of them rotates.
-func (s *Store) Rotate(ctx context.Context, now time.Time, due func(active KeyRow) bool, mint func() (KeyRow, error)) (bool, error) {
-	rotated := false
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('users.signing_keys'))"); err != nil {
-			return fmt.Errorf("lock signing keys: %w", err)
-		}
-		var active KeyRow
-		err := tx.NewSelect().Model(&active).Where("retired_at IS NULL").Scan(ctx)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("select active key: %w", err)
-		case !due(active):
-			return nil
-		default:
-			if _, err := tx.NewUpdate().Model((*KeyRow)(nil)).Set("retired_at = ?", now).
-				Where("kid = ?", active.Kid).Exec(ctx); err != nil {
-				return fmt.Errorf("retire key: %w", err)
-			}
-		}
-		row, err := mint()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			return fmt.Errorf("insert key: %w", err)
-		}
-		rotated = true
-		return nil
-	})
-	return rotated, err
+// LockKeys takes the signing keys' advisory lock until the end of the
+// transaction db is: replicas and the CLI rotate one at a time.
+func LockKeys(ctx context.Context, db bun.IDB) error {
+	if _, err := db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('users.signing_keys'))"); err != nil {
+		return fmt.Errorf("lock signing keys: %w", err)
+	}
+	return nil
+}
+
+// ActiveKey returns the key not retired; false if there is none.
+func ActiveKey(ctx context.Context, db bun.IDB) (KeyRow, bool, error) {
+	var active KeyRow
+	err := db.NewSelect().Model(&active).Where("retired_at IS NULL").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return KeyRow{}, false, nil
+	}
+	if err != nil {
+		return KeyRow{}, false, fmt.Errorf("select active key: %w", err)
+	}
+	return active, true, nil
+}
+
+// RetireKey retires the key kid as of at.
+func RetireKey(ctx context.Context, db bun.IDB, kid string, at time.Time) error {
+	if _, err := db.NewUpdate().Model((*KeyRow)(nil)).Set("retired_at = ?", at).Where("kid = ?", kid).Exec(ctx); err != nil {
+		return fmt.Errorf("retire key: %w", err)
+	}
+	return nil
+}
+
+// InsertKey stores a new signing key.
+func InsertKey(ctx context.Context, db bun.IDB, row KeyRow) error {
+	if _, err := db.NewInsert().Model(&row).Exec(ctx); err != nil {
+		return fmt.Errorf("insert key: %w", err)
+	}
+	return nil
 }

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/modules/users"
 )
@@ -32,6 +35,42 @@ func AddOrderStats(ctx context.Context, tx bun.IDB, userID string, orders int, c
 		ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
 			total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`,
 		userID, orders, cents).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update order stats: %w", err)
+	}
+	return nil
+}
+
+// StatsChange is what one event adds to a user's order statistics.
+type StatsChange struct {
+	UserID string
+	Orders int
+	Cents  int64
+}
+
+// AddOrderStatsBatch adds every change, summed per user, in one statement
+// inside the caller's transaction: the effect of AddOrderStats for each in
+// turn. Users go in id order, so two batches lock their rows in one order.
+func AddOrderStatsBatch(ctx context.Context, tx bun.IDB, changes []StatsChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	sums := map[string]StatsChange{}
+	for _, c := range changes {
+		s := sums[c.UserID]
+		s.UserID, s.Orders, s.Cents = c.UserID, s.Orders+c.Orders, s.Cents+c.Cents
+		sums[c.UserID] = s
+	}
+	ids := slices.Sorted(maps.Keys(sums))
+	orders, cents := make([]int, len(ids)), make([]int64, len(ids))
+	for i, id := range ids {
+		orders[i], cents[i] = sums[id].Orders, sums[id].Cents
+	}
+	_, err := tx.NewRaw(`INSERT INTO order_stats (user_id, orders_confirmed, total_spent_cents)
+		SELECT * FROM unnest(?::uuid[], ?::int[], ?::bigint[])
+		ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
+			total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`,
+		pgdialect.Array(ids), pgdialect.Array(orders), pgdialect.Array(cents)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("update order stats: %w", err)
 	}

@@ -1,4 +1,6 @@
-// Package store persists users with bun.
+// Package store reads and writes the users schema: bun rows beside their
+// converters, and the statements the domain asks for. It persists what it
+// is told; the domain (internal/app, internal/keys) decides.
 package store
 
 import (
@@ -52,25 +54,33 @@ type Store struct{ db *bun.DB }
 // New returns a Store on the module's own connection.
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
-// Insert stores a new account and its user.registered event in one
-// transaction; users.ErrEmailTaken on a duplicate email.
-func (s *Store) Insert(ctx context.Context, a Account) error {
+// DB is the module's connection, for the store's functions outside a
+// transaction.
+func (s *Store) DB() bun.IDB { return s.db }
+
+// InTx runs fn in one transaction: the only place the store opens one.
+func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
+}
+
+// InsertAccount stores a new account; users.ErrEmailTaken when its
+// canonical email is another account's.
+func InsertAccount(ctx context.Context, idb bun.IDB, a Account) error {
 	row := userRow{ID: a.ID, Email: a.Email, EmailCanonical: a.CanonicalEmail, Name: a.Name,
 		PasswordHash: a.PasswordHash, Role: a.Role, CreatedAt: a.CreatedAt}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			return err
+	if _, err := idb.NewInsert().Model(&row).Exec(ctx); err != nil {
+		if db.IsUniqueViolation(err) {
+			return users.ErrEmailTaken
 		}
-		return events.Append(ctx, tx, "users", users.EventUserRegistered, a.ID,
-			users.UserRegistered{UserID: a.ID, Email: a.Email, Name: a.Name})
-	})
-	if db.IsUniqueViolation(err) {
-		return users.ErrEmailTaken
-	}
-	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
 	return nil
+}
+
+// Publish appends one of users' events to its outbox, inside idb's
+// transaction.
+func Publish(ctx context.Context, idb bun.IDB, eventType, aggregateID string, payload any) error {
+	return events.Append(ctx, idb, "users", eventType, aggregateID, payload)
 }
 
 // ByEmail finds the account whose canonical email is canonical. A row
@@ -120,16 +130,14 @@ func (s *Store) List(ctx context.Context, page page.Keyset) ([]users.User, error
 	return out, nil
 }
 
-// SetRole gives the user with the email (see ByEmail) role;
-// users.ErrNotFound if there is none.
+// SetRole gives the user with the email (see ByEmail) role, in one
+// statement; users.ErrNotFound if there is none.
 func (s *Store) SetRole(ctx context.Context, typed, canonical, role string) (users.User, error) {
-	acc, err := s.ByEmail(ctx, typed, canonical)
-	if err != nil {
-		return users.User{}, err
-	}
 	var row userRow
+	target := s.db.NewSelect().Model((*userRow)(nil)).Column("id").Where(byEmail, canonical, typed).
+		OrderExpr("email = ? DESC, created_at, id", typed).Limit(1)
 	res, err := s.db.NewUpdate().Model(&row).Set("role = ?", role).
-		Where("id = ?", acc.ID).Returning("*").Exec(ctx, &row)
+		Where("id = (?)", target).Returning("*").Exec(ctx, &row)
 	if err != nil {
 		return users.User{}, fmt.Errorf("set role: %w", err)
 	}

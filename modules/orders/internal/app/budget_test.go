@@ -1,0 +1,126 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"mitosis/modules/orders"
+	"mitosis/modules/orders/internal/app"
+	"mitosis/modules/orders/internal/store"
+)
+
+// statements counts what orders sends to its database: statements
+// (BEGIN and COMMIT included) and durable commits (a COMMIT of a
+// transaction that wrote, or a write outside one). The catalog's read is
+// left out: it is a copy at most a second old, read or not by chance.
+type statements struct {
+	mu               sync.Mutex
+	n, commits       int
+	inTx, wroteInTx  bool
+	products, others int
+}
+
+func (c *statements) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (c *statements) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	q := strings.ToUpper(strings.TrimSpace(e.Query))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(q, `FROM "PRODUCTS"`) {
+		c.products++
+		return
+	}
+	c.n++
+	write := strings.HasPrefix(q, "INSERT") || strings.HasPrefix(q, "UPDATE") || strings.HasPrefix(q, "DELETE") ||
+		(strings.HasPrefix(q, "WITH") && strings.Contains(q, "UPDATE "))
+	switch {
+	case strings.HasPrefix(q, "BEGIN"):
+		c.inTx, c.wroteInTx = true, false
+	case strings.HasPrefix(q, "COMMIT"):
+		if c.wroteInTx {
+			c.commits++
+		}
+		c.inTx = false
+	case strings.HasPrefix(q, "ROLLBACK"):
+		c.inTx = false
+	case write && c.inTx:
+		c.wroteInTx = true
+	case write:
+		c.commits++
+	}
+}
+
+// take returns the counts since the last take, and starts again.
+func (c *statements) take() [2]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := [2]int{c.n, c.commits}
+	c.n, c.commits = 0, 0
+	return out
+}
+
+// The saga's paths send no more statements and durable commits to orders'
+// database than they did when the saga's decisions moved from the store to
+// the domain (that change's figures, one order of one item; before it:
+// 24/4, 19/3, 29/5, 20/3, 5/2, 12/3 and 10/1): a change that adds a round
+// trip or a commit to the order path fails here, not in a load run.
+func TestTheSagaPathsStayWithinTheirStatementBudget(t *testing.T) {
+	e := newEnv(t, sagaConfig())
+	var count statements
+	svc := app.New(store.New(e.db.WithQueryHook(&count)), &e.customers, e.wallet, e.stock, e.cfg, app.Telemetry{})
+	alice, poor := e.customer(t, 50000), e.customer(t, 1)
+	e.place(t, svc, alice) // the catalog's copy is read
+	count.take()
+
+	budget := func(name string, max [2]int) {
+		t.Helper()
+		got := count.take()
+		t.Logf("%s: %d statements, %d durable commits", name, got[0], got[1])
+		assert.LessOrEqual(t, got[0], max[0], "%s: statements", name)
+		assert.LessOrEqual(t, got[1], max[1], "%s: durable commits", name)
+	}
+
+	o := e.place(t, svc, alice)
+	require.Equal(t, orders.StatusConfirmed, o.Status)
+	budget("placed and confirmed inline", [2]int{24, 4})
+
+	_, err := svc.CancelOrder(e.ctx, orders.CancelOrderRequest{CustomerID: alice, OrderID: o.ID})
+	require.NoError(t, err)
+	budget("cancelled and refunded inline", [2]int{17, 3})
+
+	o = e.place(t, svc, poor)
+	require.Equal(t, orders.StatusCancelled, o.Status)
+	budget("cancelled for insufficient funds inline", [2]int{29, 5})
+
+	e.wallet.down.Store(true)
+	o = e.place(t, svc, alice)
+	require.Equal(t, orders.StatusPending, o.Status)
+	budget("left pending, the charge rescheduled", [2]int{19, 3})
+	w := app.NewWorker(svc, quiet())
+	claimed := func() {
+		require.Eventually(t, func() bool { // the retry is due after its backoff
+			count.take() // a pass that claims nothing is not this order's
+			n, err := w.RunOnce(e.ctx)
+			require.NoError(t, err)
+			return n == 1
+		}, 10*time.Second, 20*time.Millisecond)
+	}
+	claimed()
+	budget("retried by the worker, payments still down", [2]int{5, 2})
+	e.wallet.down.Store(false)
+	claimed()
+	budget("confirmed by the worker", [2]int{12, 3})
+
+	e.customers.down.Store(true)
+	o = e.place(t, svc, alice)
+	require.Equal(t, orders.StatusPending, o.Status)
+	budget("left pending, the customer unchecked", [2]int{9, 1})
+	e.customers.down.Store(false)
+}
