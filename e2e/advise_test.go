@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,23 +17,27 @@ import (
 	"mitosis/platform/pgtest"
 )
 
-// latencyCheck, set by bench/run.sh (make bench), adds the timed half of
-// the advisor's check: speed is measured in benchmarks, never in make test.
+// latencyCheck, set by bench/run.sh (make bench), adds the end-to-end
+// half of the timed check (see TestAdvisorPredictsWhatSplittingPaymentsAdds).
 const latencyCheck = "ADVISE_LATENCY_CHECK"
 
 // The advisor's prediction checked against a real split. A load of orders
 // is recorded in one process, `app advise` is asked what putting payments
 // alone in a process would add to POST /api/v1/orders, and the same load
-// runs on that split, side by side. Always: what the advisor said would
-// cross the network (which edge, how many calls per order, how many bytes)
-// is what the split sent over HTTP; the recorded load, one order at a
-// time, overlapped nothing, so a given hop is all it adds; and reading the
-// split's processes it sees the placement in use and what joining them
-// would save. With ADVISE_LATENCY_CHECK=1 (make bench): the median added
-// latency is measured, end to end and at the crossing, and the prediction
-// must be within 30% of both.
+// runs on that split, side by side. What the advisor said would cross the
+// network (which edge, how many calls per order, how many bytes) is what
+// the split sent over HTTP; the recorded load, one order at a time,
+// overlapped nothing, so a given hop is all it adds; reading the split's
+// processes it sees the placement in use and what joining them would save.
+// And the predicted p50 added latency must be within 30% of the measured
+// one where the split adds it: orders' call of payments.Charge over HTTP
+// against the same call in the one process, the same orders interleaved.
+// End to end (the route's p50 on the split minus on the one process) the
+// difference is measured and logged, and checked only with
+// ADVISE_LATENCY_CHECK=1 (make bench): two identical one-process
+// deployments side by side differ there by as much as the hop on this
+// shared machine (see BENCHMARKS.md, "Split advisor").
 func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
-	timed := os.Getenv(latencyCheck) != ""
 	// The deployment's configuration, which the advisor runs with too.
 	deployment := map[string]string{"RECORD_EVERY": "1", "SERVICE_SECRET": serviceSecret, "SIGNING_KEY_SECRET": keySecret}
 	mono := startApp(t, "one process", with(deployment, map[string]string{"DATABASE_URL": pgtest.NewDatabase(t)}))
@@ -62,12 +67,9 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 		}
 	}
 
-	// Untimed, the probe is short: its figures are not checked.
-	probe := []string{"--probe-calls", "20", "--probe-pause", "1ms"}
-	if timed {
-		probe = nil // the advisor's own: 200 round trips a size, paused as the records say
-	}
-	report := adviseJSON(t, deployment, append([]string{"--from", mono.admin}, probe...)...)
+	// The advisor's own probe, paused as the records say, of 100 round
+	// trips a size: it is asked three times (see measureAdded).
+	report := adviseJSON(t, deployment, "--from", mono.admin, "--probe-calls", "100")
 	alone, ok := prediction(report, "payments alone", "/api/v1/orders")
 	require.True(t, ok, "no prediction for POST /api/v1/orders with payments alone: %+v", report)
 	charge := advise.Edge{Caller: "orders", Callee: "payments", Method: "Charge"}
@@ -132,26 +134,45 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 	require.Regexp(t, `one process: .*\n.*\n  POST /api/v1/orders\s+\S+\s+\S+\s+-`, out, "joining them saves the hop")
 	require.Regexp(t, `orders alone: .*\n(.*\n)+?  expensive: orders → users\.Get`, out)
 
-	if !timed {
-		return
-	}
 	t.Logf("advise: %s", report.HopSource)
 	for _, h := range report.Hops {
 		t.Logf("advise: hop %d+%d B p50 %s, CPU %s both ends", h.RequestBytes, h.ResponseBytes, secs(h.P50), secs(h.CPUSeconds))
 	}
+	// The timed check: the advisor asked again, alike, before each block
+	// of orders, the first answer above included.
+	asked := 0
+	predict := func() float64 {
+		if asked++; asked == 1 {
+			return alone.AddedP50
+		}
+		again, ok := prediction(adviseJSON(t, deployment, "--from", mono.admin, "--probe-calls", "100"), "payments alone", "/api/v1/orders")
+		require.True(t, ok)
+		return again.AddedP50
+	}
 	before := loadAverage()
-	m := measureAdded(t, one, two, mono, rest, alone.AddedP50)
+	m, predictions := measureAdded(t, one, two, mono, rest, pay, predict)
 	after := loadAverage()
-	e2e, crossing := decided(alone.AddedP50, m.e2eLo, m.e2eHi), decided(alone.AddedP50, m.crossingLo, m.crossingHi)
-	t.Logf("advise: POST /api/v1/orders, payments alone: predicted p50 +%s; measured end to end +%s (95%% %s to %s, %s), at the crossing +%s (95%% %s to %s, %s), over %d orders each; load average %s → %s",
-		secs(alone.AddedP50), secs(m.e2e), secs(m.e2eLo), secs(m.e2eHi), e2e, secs(m.crossing), secs(m.crossingLo), secs(m.crossingHi), crossing,
-		m.orders, before, after)
-	t.Logf("advise-figures predicted_us=%.0f measured_us=%.0f lo_us=%.0f hi_us=%.0f crossing_us=%.0f crossing_lo_us=%.0f crossing_hi_us=%.0f orders=%d error_pct=%.0f crossing_error_pct=%.0f load_before=%s load_after=%s interval=%s crossing_interval=%s",
-		alone.AddedP50*1e6, m.e2e*1e6, m.e2eLo*1e6, m.e2eHi*1e6, m.crossing*1e6, m.crossingLo*1e6, m.crossingHi*1e6, m.orders,
-		errorPct(alone.AddedP50, m.e2e), errorPct(alone.AddedP50, m.crossing), before, after, e2e, crossing)
-	assert.InDelta(t, m.crossing, alone.AddedP50, 0.3*math.Abs(m.crossing), "predicted p50 added latency within 30%% of the crossing's measured")
-	assert.Positive(t, m.e2e, "the split must cost something")
-	assert.InDelta(t, m.e2e, alone.AddedP50, 0.3*math.Abs(m.e2e), "predicted p50 added latency within 30%% of the measured one, end to end")
+	predicted := median(predictions)
+	t.Logf("advise: POST /api/v1/orders, payments alone: predicted p50 +%s (median of %s); measured over %d orders each: paid per order +%s (95%% %s to %s, %s), at the crossing +%s (95%% %s to %s, %s), end to end +%s (95%% %s to %s, %s); load average %s → %s",
+		secs(predicted), secsList(predictions), m.orders, secs(m.paid), secs(m.paidLo), secs(m.paidHi), decided(predicted, m.paidLo, m.paidHi),
+		secs(m.crossing), secs(m.crossingLo), secs(m.crossingHi), decided(predicted, m.crossingLo, m.crossingHi),
+		secs(m.e2e), secs(m.e2eLo), secs(m.e2eHi), decided(predicted, m.e2eLo, m.e2eHi), before, after)
+	t.Logf("advise-figures predicted_us=%.0f measured_us=%.0f lo_us=%.0f hi_us=%.0f orders=%d error_pct=%.0f crossing_us=%.0f crossing_error_pct=%.0f e2e_us=%.0f e2e_lo_us=%.0f e2e_hi_us=%.0f e2e_error_pct=%.0f load_before=%s load_after=%s",
+		predicted*1e6, m.paid*1e6, m.paidLo*1e6, m.paidHi*1e6, m.orders, errorPct(predicted, m.paid), m.crossing*1e6, errorPct(predicted, m.crossing),
+		m.e2e*1e6, m.e2eLo*1e6, m.e2eHi*1e6, errorPct(predicted, m.e2e), before, after)
+	require.Positive(t, m.paid, "the split must cost something")
+	assert.InDelta(t, m.paid, predicted, 0.3*m.paid, "predicted p50 added latency within 30%% of the measured one")
+	if os.Getenv(latencyCheck) != "" {
+		assert.InDelta(t, m.e2e, predicted, 0.3*math.Abs(m.e2e), "predicted p50 added latency within 30%% of the measured one, end to end")
+	}
+}
+
+func secsList(xs []float64) string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, secs(x))
+	}
+	return strings.Join(out, ", ")
 }
 
 // adviseJSON runs `app advise --format json` with args in env.
