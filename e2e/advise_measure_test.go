@@ -17,23 +17,21 @@ import (
 
 // How the advisor's prediction is checked against the split, on a shared
 // machine whose others' load moves a hop by a third within seconds: the
-// advisor is asked several times, each time followed by a block of orders
-// on both topologies, so that predictions and measurements share the same
-// minutes, and the median prediction is compared with the median over
-// every measured order. Orders go from one client, one at a time as the
-// recorded load went, the two topologies taking turns ABBA (so that
-// neither always follows the other, whose work after answering, its
-// events, would then weigh on it alone).
+// advisor is asked before each round of orders on both topologies, so
+// that predictions and measurements share the same minutes, and the
+// median prediction is compared with the median over every measured
+// order. Orders go from one client, one at a time as the recorded load
+// went, the two topologies taking turns ABBA (so that neither always
+// follows the other, whose work after answering, its events, would then
+// weigh on it alone).
 const (
 	measureRound = 100 // orders each; a round ends with reading the records
-	// measureRepeats is how many times the advisor is asked, each time
-	// followed by measureBlock rounds.
-	measureRepeats = 3
-	measureBlock   = 1
-	// Past the blocks, rounds go on until the interval of what the split
-	// paid per order is within ±10% of the prediction or the budget is
-	// spent; with ADVISE_LATENCY_CHECK, until the end-to-end difference is
-	// that precise or its longer budget is spent.
+	// measureRounds is how many rounds are measured at least. Past them,
+	// rounds go on until the interval of what the split paid per order is
+	// within ±10% of the prediction or the budget is spent; with
+	// ADVISE_LATENCY_CHECK, until the end-to-end difference is that
+	// precise or its longer budget is spent.
+	measureRounds      = 3
 	measureBudget      = 30 * time.Second
 	measureBenchBudget = 100 * time.Second
 	// bootstrapBlock is the run of consecutive orders the bootstrap
@@ -80,16 +78,14 @@ func decided(predicted, lo, hi float64) string {
 }
 
 // measureAdded measures what the split adds, asking predict (the
-// advisor) before each block, and returns the measurement and the
+// advisor) before each round, and returns the measurement and the
 // predictions.
 func measureAdded(t *testing.T, one, two *shopper, mono, rest, pay *appProcess, predict func() float64) (added, []float64) {
 	bench := os.Getenv(latencyCheck) != ""
 	var a, b, local, remote, paid, predictions []float64
 	var deadline time.Time
 	for round := 0; ; round++ {
-		if round%measureBlock == 0 && len(predictions) < measureRepeats {
-			predictions = append(predictions, predict())
-		}
+		predictions = append(predictions, predict())
 		for i := range measureRound {
 			if k := (len(a) + i) % 4; k == 0 || k == 3 {
 				a = append(a, one.order(t))
@@ -117,7 +113,7 @@ func measureAdded(t *testing.T, one, two *shopper, mono, rest, pay *appProcess, 
 			round, len(a), secs(m.paid), secs(m.paidLo), secs(m.paidHi), secs(median(local)), secs(median(remote)),
 			secs(m.crossing), secs(m.crossingLo), secs(m.crossingHi), secs(median(a)), secs(median(b)),
 			secs(m.e2e), secs(m.e2eLo), secs(m.e2eHi), secs(predicted))
-		if round+1 < measureRepeats*measureBlock {
+		if round+1 < measureRounds {
 			continue
 		}
 		if deadline.IsZero() {
