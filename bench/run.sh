@@ -621,7 +621,7 @@ note "its own test cluster (pgtest, fsync off): the hop is what is measured, not
 load_note
 { ADVISE_LATENCY_CHECK=1 timeout 600 go test -count 1 -timeout 9m -run '^TestAdvisorPredictsWhatSplittingPaymentsAdds$' -v ./e2e/ 2>&1 || true; } |
 	tee "$WORK/advise.txt" | grep -E 'round [0-9]+:|advise:|^(ok|FAIL|--- )' | sed 's/^ */  | /'
-for key in predicted_us measured_us orders error_pct; do
+for key in predicted_us measured_us orders error_pct e2e_us e2e_error_pct; do
 	R[adv_$key]=$(sed -n "s/.*advise-figures.* $key=\([-0-9.]*\).*/\1/p" "$WORK/advise.txt" | tail -1)
 done
 R[adv_ok]=$(grep -c '^ok' "$WORK/advise.txt" || true)

@@ -72,7 +72,7 @@ func route(t *testing.T, p advise.Prediction, path string) advise.RoutePredictio
 func TestAdvisePredictsTheHopsEachPlacementAdds(t *testing.T) {
 	hop := advise.FixedHop{Latency: 200 * time.Microsecond, CPU: 50 * time.Microsecond}
 	sys := advise.Merge([]advise.Process{oneProcess()})
-	sys.Cores = 0 // the hops alone; the CPU load they add is TestAdviseAddsTheWaitOfTheHopsCPU's
+	sys.Cores = 0 // the hops alone; the CPU load they add is TestAdviseAddsTheWaitOfTheHopsCPUForTheRequestsOverlapped's
 	r, err := advise.Advise(context.Background(), sys, hop, []string{"payments", "users"})
 	require.NoError(t, err)
 
@@ -109,12 +109,19 @@ func TestAdvisePredictsTheHopsEachPlacementAdds(t *testing.T) {
 	require.ErrorContains(t, err, `no module "nobody"`)
 }
 
-// The CPU the added hops cost both ends delays the rest of every request
-// on the same cores: each request's recorded time × load/(1−load), the
-// load being the added CPU per second over the cores.
-func TestAdviseAddsTheWaitOfTheHopsCPU(t *testing.T) {
+// The CPU the added hops cost delays the requests that run beside them:
+// each request waits for the added CPU of every request it overlapped
+// (the added CPU per request over the cores, stretched by 1/(1−load)),
+// and a request alone waits for none.
+func TestAdviseAddsTheWaitOfTheHopsCPUForTheRequestsOverlapped(t *testing.T) {
 	hop := advise.FixedHop{Latency: 200 * time.Microsecond, CPU: 5 * time.Millisecond}
-	sys := advise.Merge([]advise.Process{oneProcess()})
+	proc := oneProcess()
+	for i := range proc.Routes {
+		for j := range proc.Routes[i].Recent {
+			proc.Routes[i].Recent[j].Overlap = uint32(i + 1) // orders overlap 1, deposits 2
+		}
+	}
+	sys := advise.Merge([]advise.Process{proc})
 	sys.Cores = 1
 	r, err := advise.Advise(context.Background(), sys, hop, nil)
 	require.NoError(t, err)
@@ -122,15 +129,27 @@ func TestAdviseAddsTheWaitOfTheHopsCPU(t *testing.T) {
 	alone := find(t, r, "payments alone")
 	load := 10 * 5e-3 // 10 orders a second, one crossing call each
 	assert.InDelta(t, load, alone.AddedCPULoad, 1e-12)
-	wait := load / (1 - load)
-	assert.InDelta(t, 200e-6+.004*wait, route(t, alone, "/api/v1/orders").AddedP50, 1e-9)
-	assert.InDelta(t, .002*wait, route(t, alone, "/api/v1/wallet/deposits").AddedP50, 1e-9, "deposits wait for the busier CPU too")
+	perRequest := 10 * 5e-3 / 12 // over 10 orders and 2 deposits a second
+	wait := perRequest / (1 - load)
+	assert.InDelta(t, wait, alone.WaitPerOverlap, 1e-12)
+	assert.InDelta(t, 200e-6+wait, route(t, alone, "/api/v1/orders").AddedP50, 1e-9)
+	assert.InDelta(t, 2*wait, route(t, alone, "/api/v1/wallet/deposits").AddedP50, 1e-9, "deposits wait for the orders' hops too")
 	assert.Zero(t, find(t, r, "in use").AddedCPULoad)
 
 	sys.Cores = 2
 	r, err = advise.Advise(context.Background(), sys, hop, nil)
 	require.NoError(t, err)
-	assert.InDelta(t, load/2, find(t, r, "payments alone").AddedCPULoad, 1e-12, "a share of two cores")
+	alone = find(t, r, "payments alone")
+	assert.InDelta(t, load/2, alone.AddedCPULoad, 1e-12, "a share of two cores")
+	assert.InDelta(t, perRequest/2/(1-load/2), alone.WaitPerOverlap, 1e-12)
+
+	// One request at a time: nobody waits for another's hops.
+	sys = advise.Merge([]advise.Process{oneProcess()})
+	sys.Cores = 1
+	r, err = advise.Advise(context.Background(), sys, hop, nil)
+	require.NoError(t, err)
+	assert.InDelta(t, 200e-6, route(t, find(t, r, "payments alone"), "/api/v1/orders").AddedP50, 1e-9)
+	assert.Zero(t, route(t, find(t, r, "payments alone"), "/api/v1/wallet/deposits").AddedP50)
 }
 
 // A system read from several processes: what a call sets off in its
@@ -219,4 +238,20 @@ func TestAdminRouteReadsItsPeersAndRefusesAnUnknownModuleToSeparate(t *testing.T
 	require.Len(t, invalid.Fields, 1)
 	assert.Equal(t, "separate", invalid.Fields[0].Field)
 	assert.Contains(t, invalid.Fields[0].Message, `no module "shelf"`)
+}
+
+// The probe pauses as long as the busiest edge's calls are apart at the
+// recorded rate, within MinProbePause and MaxProbePause.
+func TestProbePauseIsTheIntervalBetweenTheBusiestEdgesCalls(t *testing.T) {
+	at := func(requests uint64) advise.System {
+		p := oneProcess()
+		p.Routes[0].Requests = requests // over 10 s, one Charge and one Get each
+		return advise.Merge([]advise.Process{p})
+	}
+	assert.Equal(t, 4*time.Millisecond, advise.ProbePause(at(2500)), "250 calls a second")
+	assert.Equal(t, advise.MaxProbePause, advise.ProbePause(at(100)), "10 a second: idle past the bound")
+	assert.Equal(t, advise.MinProbePause, advise.ProbePause(at(100_000)))
+	idle := oneProcess()
+	idle.Routes[0].LastAt = idle.Routes[0].FirstAt // no rate known
+	assert.Equal(t, advise.MaxProbePause, advise.ProbePause(advise.Merge([]advise.Process{idle})))
 }

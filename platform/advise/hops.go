@@ -79,6 +79,8 @@ func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 		}
 		cpu := res.CPUSecondsPerCall
 		if p.Target != "" {
+			// This process does nothing else meanwhile: no background
+			// to take off.
 			cpu += (processCPU() - before).Seconds() / float64(p.Calls+min(p.Calls, 20)) // the warm-up's round trips too
 		}
 		return newHop(reqBytes, respBytes, res.Seconds, cpu), nil
@@ -92,6 +94,37 @@ func (p *Probed) Source() string {
 		to = "the advisor's process"
 	}
 	return fmt.Sprintf("measured: %d round trips per size, %s apart, from %s to %s through the transport on loopback", p.Calls, p.Pause, p.Base, to)
+}
+
+// The bounds of ProbePause. Past MaxProbePause a round trip takes no
+// longer (see ProbeRequest.PauseMicros); a pause that long keeps a probe
+// of 200 round trips per size to 2 s each.
+const (
+	MinProbePause = time.Millisecond
+	MaxProbePause = 10 * time.Millisecond
+)
+
+// ProbePause is how long the recorded traffic leaves a callee idle
+// between two calls, for the probe to pause as long: the interval between
+// two calls of the busiest edge (the one a process alone with its callee
+// would get most often), between MinProbePause and MaxProbePause; without
+// a recorded rate, MaxProbePause.
+func ProbePause(s System) time.Duration {
+	perSecond := map[Edge]float64{}
+	busiest := 0.0
+	for _, rt := range s.Routes {
+		for e, n := range meanCalls(rt) {
+			if e.Caller == "" {
+				continue
+			}
+			perSecond[e] += rt.Rate * n
+			busiest = max(busiest, perSecond[e])
+		}
+	}
+	if busiest == 0 {
+		return MaxProbePause
+	}
+	return min(max(time.Duration(float64(time.Second)/busiest), MinProbePause), MaxProbePause)
 }
 
 // defaultBytes is the size assumed for an edge no recorded call sized.

@@ -33,11 +33,19 @@ type Prediction struct {
 	Expensive []EdgeCost `json:"expensive"`
 	// AddedCPULoad is the share of the host's CPUs the added calls' CPU
 	// would take at the recorded rate (CPUSecondsPerSecond over the
-	// cores). It slows the rest of every request, not only the calls: a
-	// request's own work then waits its turn on busier CPUs, which the
-	// route's prediction adds as its recorded time × load/(1−load).
+	// cores).
 	AddedCPULoad float64 `json:"added_cpu_load"`
-	score        float64
+	// WaitPerOverlap is what the added calls of one other request cost a
+	// request that runs beside it: their CPU (the added CPU per request,
+	// on average) shared over the cores, stretched by 1/(1−AddedCPULoad).
+	// A route's prediction adds it once per request its recorded requests
+	// overlapped (see contract.RequestSample.Overlap): a request's own
+	// calls are in its hops already, and a client that sends one request
+	// at a time makes none wait for another's. Under arrivals at random
+	// (overlap ≈ rate × duration) it comes to the recorded time ×
+	// load/(1−load).
+	WaitPerOverlap float64 `json:"added_wait_per_overlap_seconds"`
+	score          float64
 }
 
 // RoutePrediction is what a placement would do to one public route.
@@ -130,22 +138,27 @@ func predict(s System, p, now Placement, hops map[Edge]Hop) Prediction {
 	out := Prediction{Placement: p, Expensive: []EdgeCost{}}
 	cand, cur := p.groupOf(), now.groupOf()
 	delta := func(e Edge) int { return b2i(crosses(cand, e)) - b2i(crosses(cur, e)) }
-	// The added CPU comes first: the load it puts on the cores delays
-	// every route's own work (see AddedCPULoad).
+	// The added CPU comes first: it delays the requests that run beside
+	// the calls (see WaitPerOverlap).
 	means := make([]map[Edge]float64, len(s.Routes))
+	var rate float64
 	for i, rt := range s.Routes {
 		means[i] = meanCalls(rt)
+		rate += rt.Rate
 		for e, n := range means[i] {
 			out.CPUSecondsPerSecond += rt.Rate * n * float64(delta(e)) * hops[e].CPUSeconds
 		}
 	}
 	if s.Cores >= 1 {
 		out.AddedCPULoad = min(max(out.CPUSecondsPerSecond/float64(s.Cores), -maxLoad), maxLoad)
+		if rate > 0 {
+			out.WaitPerOverlap = out.CPUSecondsPerSecond / rate / float64(s.Cores) / (1 - out.AddedCPULoad)
+		}
 	}
 	perEdge := map[Edge]*EdgeCost{}
 	rng := rand.New(rand.NewPCG(1, 2)) // the same records give the same report
 	for i, rt := range s.Routes {
-		out.Routes = append(out.Routes, predictRoute(rt, means[i], s.Sizes, hops, cand, delta, out.AddedCPULoad, rng))
+		out.Routes = append(out.Routes, predictRoute(rt, means[i], s.Sizes, hops, cand, delta, out.WaitPerOverlap, rng))
 		w := rt.Rate
 		if w == 0 {
 			w = 1 // no rate known: every route weighs the same
@@ -192,7 +205,7 @@ func meanCalls(rt Route) map[Edge]float64 {
 // predictRoute simulates the route's recorded requests with each crossing
 // call's hop drawn from the measured ones; mean is meanCalls(rt).
 func predictRoute(rt Route, mean map[Edge]float64, sizes map[Edge]EdgeSize, hops map[Edge]Hop, cand map[string]int,
-	delta func(Edge) int, load float64, rng *rand.Rand) RoutePrediction {
+	delta func(Edge) int, waitPerOverlap float64, rng *rand.Rand) RoutePrediction {
 	rp := RoutePrediction{Method: rt.Method, Route: rt.Path, Rate: rt.Rate, Recorded: len(rt.Samples), MaxDepth: rt.MaxDepth,
 		Crossing: []EdgeCost{}}
 	now := make([]float64, 0, len(rt.Samples))
@@ -219,9 +232,7 @@ func predictRoute(rt Route, mean map[Edge]float64, sizes map[Edge]EdgeSize, hops
 	added := make([]float64, draws)
 	for i := range added {
 		smp := rt.Samples[i%len(rt.Samples)]
-		if load != 0 {
-			added[i] += smp.Seconds * load / (1 - load)
-		}
+		added[i] += smp.Overlap * waitPerOverlap
 		for e, n := range smp.Calls {
 			d := delta(e)
 			if d == 0 {
@@ -243,7 +254,7 @@ func predictRoute(rt Route, mean map[Edge]float64, sizes map[Edge]EdgeSize, hops
 }
 
 // maxLoad bounds the added CPU load the model weighs: near 1 the queue
-// has no steady state and load/(1−load) says nothing useful.
+// has no steady state and 1/(1−load) says nothing useful.
 const maxLoad = 0.9
 
 func bytesOf(s EdgeSize) float64 {

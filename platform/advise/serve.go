@@ -17,13 +17,13 @@ import (
 // The admin route GET /admin/v1/advise is `app advise` for the console:
 // the report for the system this process sees (itself and its
 // ADMIN_PEERS), from their records and a hop this process measures by
-// probing itself. It stays cheap: the probe is short and its figures are
-// kept for hopTTL, and one report is worked out at a time.
+// probing itself. It stays cheap: the probe is short (at most a second per
+// size, paused as ProbePause says) and its figures are kept for hopTTL,
+// and one report is worked out at a time.
 
 // Bounds of the route's work.
 const (
-	serveProbeCalls = 200
-	serveProbePause = time.Millisecond
+	serveProbeCalls = 100
 	hopTTL          = 5 * time.Minute
 	readTimeout     = 5 * time.Second
 )
@@ -78,7 +78,7 @@ func (s *Service) Advise(ctx context.Context, separate []string) (SystemReport, 
 		return out, nil
 	}
 	if s.hops == nil || time.Since(s.hops.at) > hopTTL {
-		s.hops = &cachedHops{prober: s.prober, at: time.Now()}
+		s.hops = &cachedHops{prober: s.prober, at: time.Now(), pause: ProbePause(sys)}
 	}
 	r, err := Advise(ctx, sys, s.hops, separate)
 	if err != nil {
@@ -113,13 +113,14 @@ func (s *Service) Serve(c echo.Context) error {
 type cachedHops struct {
 	prober *Prober
 	at     time.Time
+	pause  time.Duration
 	sized  sizedHops
 }
 
 func (c *cachedHops) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 	return c.sized.hop(ctx, size, func(ctx context.Context, reqBytes, respBytes int) (Hop, error) {
 		res, err := c.prober.Probe(ctx, ProbeRequest{Calls: serveProbeCalls, RequestBytes: reqBytes, ResponseBytes: respBytes,
-			PauseMicros: int(serveProbePause / time.Microsecond)})
+			PauseMicros: int(c.pause / time.Microsecond)})
 		if err != nil {
 			return Hop{}, err
 		}
@@ -129,5 +130,5 @@ func (c *cachedHops) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 
 func (c *cachedHops) Source() string {
 	return fmt.Sprintf("measured at %s: %d round trips per size, %s apart, from this process to itself through the transport on loopback",
-		c.at.UTC().Format(time.RFC3339), serveProbeCalls, serveProbePause)
+		c.at.UTC().Format(time.RFC3339), serveProbeCalls, c.pause)
 }

@@ -47,6 +47,8 @@ type Route struct {
 type Sample struct {
 	Seconds float64
 	Calls   map[Edge]float64
+	// Overlap is how many other requests its process served while it ran.
+	Overlap float64
 }
 
 // System is every process's records, merged.
@@ -160,7 +162,7 @@ func publicRoute(r contract.RouteRecord, nested map[string]map[Edge]float64) Rou
 		out.Rate = float64(r.Requests) / span.Seconds()
 	}
 	for _, rs := range r.Recent {
-		smp := Sample{Seconds: rs.Seconds, Calls: map[Edge]float64{}}
+		smp := Sample{Seconds: rs.Seconds, Calls: map[Edge]float64{}, Overlap: float64(rs.Overlap)}
 		for _, c := range rs.Calls {
 			e := Edge{c.Caller, c.Callee, c.Method}
 			smp.Calls[e] += float64(c.N)

@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"mitosis/platform/advise"
+	"mitosis/platform/process"
 )
 
 // adviseCommand is `app advise`: what each candidate placement of the
@@ -66,6 +65,9 @@ func adviseCommand(env Env) *cobra.Command {
 			}
 			var hops advise.Hops = advise.FixedHop{Latency: hop, CPU: hopCPU}
 			if hop == 0 {
+				if pause == 0 {
+					pause = advise.ProbePause(sys)
+				}
 				probed := &advise.Probed{Client: client, Base: from[0], Calls: calls, Pause: pause}
 				// The peer is on this host's loopback: a process elsewhere
 				// probes itself instead.
@@ -74,7 +76,7 @@ func adviseCommand(env Env) *cobra.Command {
 					if err != nil {
 						return err
 					}
-					p, err := advise.StartPeer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+					p, err := process.StartPeer(cfg)
 					if err != nil {
 						return err
 					}
@@ -99,8 +101,8 @@ func adviseCommand(env Env) *cobra.Command {
 	cmd.Flags().StringSliceVar(&from, "from", nil, "admin URL of a running process, once per process (default: this configuration's ADMIN_ADDR on loopback)")
 	cmd.Flags().StringSliceVar(&separate, "separate", nil, "modules that must run apart (a,b): adds the placement that separates them at the least added latency")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
-	cmd.Flags().IntVar(&calls, "probe-calls", 400, "round trips the hop probe times per size")
-	cmd.Flags().DurationVar(&pause, "probe-pause", 2*time.Millisecond, "time between two round trips of the probe, so that each finds both ends idle as real calls do")
+	cmd.Flags().IntVar(&calls, "probe-calls", 200, "round trips the hop probe times per size")
+	cmd.Flags().DurationVar(&pause, "probe-pause", 0, "time between two round trips of the probe, so that each finds both ends as idle as real calls do (default: the recorded interval between two calls of the busiest edge, 1ms to 10ms)")
 	cmd.Flags().BoolVar(&peer, "probe-peer", true, "probe from the process to a server in this command's process (a hop between two processes, as a split makes); false: the process calls itself")
 	cmd.Flags().DurationVar(&hop, "hop", 0, "the latency of one call over HTTP, instead of measuring it")
 	cmd.Flags().DurationVar(&hopCPU, "hop-cpu", 0, "with --hop: the CPU one call over HTTP costs, both ends")

@@ -26,9 +26,13 @@ type Registry struct {
 	loop    *transport.Loopback // nil: in-process calls are direct (see Strict)
 
 	// Requests recorded in full (record.go, routes.go).
-	recordEvery uint64 // 0: none
-	inFlight    atomic.Int64
-	routes      map[routeKey]*route
+	recordEvery uint64       // 0: none
+	inFlight    atomic.Int64 // recorded requests being served
+	// started and serving count every routed request (started ever, being
+	// served now), for a recorded request's overlap.
+	started atomic.Uint64
+	serving atomic.Int64
+	routes  map[routeKey]*route
 }
 
 type edgeKey struct{ caller, callee, method, transport string }

@@ -21,10 +21,20 @@ import (
 // in full; see Registry.Record.
 func RecordEvery(n uint64) Option { return func(r *Registry) { r.recordEvery = n } }
 
+// RecentCalls is how many timed calls each edge keeps the duration of,
+// the newest replacing the oldest: a median of what one call takes, which
+// the total (Seconds) cannot give, for a reader comparing one placement's
+// calls with another's.
+const RecentCalls = 256
+
 // sample is what the recorded calls of one edge carried and took.
 type sample struct {
 	calls, nanos                       atomic.Uint64
 	sized, requestBytes, responseBytes atomic.Uint64
+	// recent holds the nanoseconds of the last RecentCalls timed calls,
+	// the call numbered n (from 0, in calls) at n % RecentCalls: a lock-free
+	// ring, each slot read and written whole.
+	recent [RecentCalls]atomic.Int64
 }
 
 // Sample is what one edge's timed calls took and carried, at one moment.
@@ -40,11 +50,21 @@ type Sample struct {
 	Sized         uint64 `json:"sized"`
 	RequestBytes  uint64 `json:"request_bytes"`
 	ResponseBytes uint64 `json:"response_bytes"`
+	// Recent are the durations of the last RecentCalls timed calls, in
+	// seconds, oldest first. A call still being written when they are read
+	// may show its predecessor's duration in its slot: a sample, not a log.
+	Recent []float64 `json:"recent_seconds"`
 }
 
 func (s *sample) snapshot() Sample {
-	return Sample{Calls: s.calls.Load(), Seconds: time.Duration(s.nanos.Load()).Seconds(),
+	out := Sample{Calls: s.calls.Load(), Seconds: time.Duration(s.nanos.Load()).Seconds(),
 		Sized: s.sized.Load(), RequestBytes: s.requestBytes.Load(), ResponseBytes: s.responseBytes.Load()}
+	n := min(out.Calls, RecentCalls)
+	out.Recent = make([]float64, 0, n)
+	for i := out.Calls - n; i < out.Calls; i++ {
+		out.Recent = append(out.Recent, time.Duration(s.recent[i%RecentCalls].Load()).Seconds())
+	}
+	return out
 }
 
 // requestRecord gathers the calls of one recorded request, from whichever
@@ -86,8 +106,10 @@ func enter(ctx context.Context, e *Edge) (context.Context, *frame) {
 // observe adds the duration of a call made through Call to its edge's
 // sample, and to its histogram over HTTP.
 func (e *Edge) observe(d time.Duration) {
-	e.sample.calls.Add(1)
-	e.sample.nanos.Add(uint64(max(d, 0)))
+	d = max(d, 0)
+	n := e.sample.calls.Add(1) - 1
+	e.sample.recent[n%RecentCalls].Store(int64(d))
+	e.sample.nanos.Add(uint64(d))
 	if e.latency != nil {
 		e.latency.observe(d)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/assert"
@@ -135,4 +136,88 @@ func TestRecordCountsConcurrentCalls(t *testing.T) {
 	assert.Equal(t, uint64(20*8), r[0].Edges[0].Calls)
 	assert.Equal(t, uint64(8), r[0].Edges[0].MaxPerRequest)
 	assert.Equal(t, 1, r[0].MaxDepth, "parallel calls are not nested")
+}
+
+// slowShop's Buy of "slow" takes slowBuy, its others as long as store's.
+type slowShop struct{ store }
+
+const slowBuy = 3 * time.Millisecond
+
+func (s *slowShop) Buy(ctx context.Context, in buyRequest) (receipt, error) {
+	if in.SKU == "slow" {
+		time.Sleep(slowBuy)
+	}
+	return s.store.Buy(ctx, in)
+}
+
+// An edge keeps the durations of its last RecentCalls timed calls, oldest
+// first: the first of 300 (slow) is gone, the 45th (slow) is the oldest
+// kept, the 300th (slow) the newest.
+func TestRecordKeepsTheDurationsOfAnEdgesLastCalls(t *testing.T) {
+	reg := contract.NewRegistry(contract.RecordEvery(1))
+	shopper := contract.ForCaller(shopAPI.Local(&slowShop{}, reg), "orders")
+	e := echo.New()
+	e.Use(reg.Record)
+	e.POST("/buy/:sku", func(c echo.Context) error {
+		_, err := shopper.Buy(c.Request().Context(), buyRequest{SKU: c.Param("sku")})
+		return err
+	})
+	const calls = 300
+	first := calls - contract.RecentCalls
+	for i := range calls {
+		sku := "tea"
+		if i == 0 || i == first || i == calls-1 {
+			sku = "slow"
+		}
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/buy/"+sku, nil))
+	}
+	var s contract.Sample
+	for _, c := range reg.Counts() {
+		if c.Method == "Buy" {
+			s = c.Sample
+		}
+	}
+	require.Equal(t, uint64(calls), s.Calls)
+	require.Len(t, s.Recent, contract.RecentCalls)
+	assert.GreaterOrEqual(t, s.Recent[0], slowBuy.Seconds(), "the oldest kept is call %d", first)
+	assert.GreaterOrEqual(t, s.Recent[contract.RecentCalls-1], slowBuy.Seconds(), "the newest is the last call")
+	var kept float64
+	for _, d := range s.Recent {
+		kept += d
+	}
+	assert.GreaterOrEqual(t, s.Seconds-kept, slowBuy.Seconds(), "the first call is counted in the total, gone from the recent ones")
+}
+
+// A recorded request counts the requests it shared the process with: one
+// being served when it came, one that came before it ended; a request
+// alone overlaps none.
+func TestRecordCountsTheRequestsARequestOverlapped(t *testing.T) {
+	reg := contract.NewRegistry(contract.RecordEvery(1))
+	e := echo.New()
+	e.Use(reg.Record)
+	entered, release := make(chan struct{}), make(chan struct{})
+	e.POST("/slow", func(c echo.Context) error {
+		close(entered)
+		<-release
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.POST("/quick", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/slow", nil))
+	}()
+	<-entered
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/quick", nil))
+	close(release)
+	<-done
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/quick", nil))
+
+	overlaps := map[string][]uint32{}
+	for _, r := range reg.Routes() {
+		for _, s := range r.Recent {
+			overlaps[r.Route] = append(overlaps[r.Route], s.Overlap)
+		}
+	}
+	assert.Equal(t, map[string][]uint32{"/slow": {1}, "/quick": {1, 0}}, overlaps)
 }

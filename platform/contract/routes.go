@@ -71,9 +71,15 @@ func (r *Registry) Record(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		rt := r.route(c.Request().Method, path)
+		started := r.started.Add(1)
+		r.serving.Add(1)
+		defer r.serving.Add(-1)
 		if rt.requests.Add(1)%r.recordEvery != 0 {
 			return next(c)
 		}
+		// The requests it overlapped: those being served when it came
+		// (itself left out) and those that came before it ended.
+		overlap := r.serving.Load() - 1
 		rec := &requestRecord{calls: map[*Edge]uint32{}}
 		req := c.Request()
 		c.SetRequest(req.WithContext(context.WithValue(req.Context(), frameKey{}, &frame{rec: rec})))
@@ -82,12 +88,13 @@ func (r *Registry) Record(next echo.HandlerFunc) echo.HandlerFunc {
 		err := next(c)
 		took := time.Since(start)
 		r.inFlight.Add(-1)
-		rt.add(rec, start, took)
+		overlap += int64(r.started.Load() - started)
+		rt.add(rec, start, took, uint32(max(overlap, 0)))
 		return err
 	}
 }
 
-func (rt *route) add(rec *requestRecord, start time.Time, took time.Duration) {
+func (rt *route) add(rec *requestRecord, start time.Time, took time.Duration, overlap uint32) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	rt.mu.Lock()
@@ -98,7 +105,7 @@ func (rt *route) add(rec *requestRecord, start time.Time, took time.Duration) {
 	rt.recorded++
 	rt.last = start.Add(took)
 	rt.maxDepth = max(rt.maxDepth, rec.maxDepth)
-	s := RequestSample{Seconds: took.Seconds(), Depth: rec.maxDepth}
+	s := RequestSample{Seconds: took.Seconds(), Depth: rec.maxDepth, Overlap: overlap}
 	for e, n := range rec.calls {
 		re, ok := rt.calls[e]
 		if !ok {
@@ -121,6 +128,11 @@ type RequestSample struct {
 	Seconds float64     `json:"seconds"`
 	Depth   int         `json:"depth"`
 	Calls   []EdgeCalls `json:"calls"`
+	// Overlap counts the other requests this process served while it ran
+	// (being served when it came, or come before it ended): how many
+	// requests its own work shared the CPUs with, 0 for a client that
+	// sends one request at a time.
+	Overlap uint32 `json:"overlap"`
 }
 
 // EdgeCalls is how many calls of one edge (caller → callee.Method) a

@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/fx"
 
-	"mitosis/platform/advise"
 	"mitosis/platform/apidoc"
 	"mitosis/platform/auth"
 	"mitosis/platform/config"
@@ -75,11 +74,10 @@ func Options(cfg config.Config, specs []topology.Spec, tree db.Migrations, site 
 		place.Options(specs),
 		fx.Invoke(func(r *httpserver.Router, checks *health.Registry, services *auth.ServiceAuth, edges *contract.Registry) error {
 			e := r.Echo
-			advise.MountProbe(e)
 			checks.Mount(e)
 			doc.Mount(e)
 			pages.MountPublic(e, fronts(place), cfg.PublicConsoleURL())
-			return r.Use(services.GuardInternal, edges.Record)
+			return mountPlatform(r, services, edges)
 		}),
 		httpserver.Serve, // last: after every module's migrations
 	)
