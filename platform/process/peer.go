@@ -19,7 +19,7 @@ import (
 )
 
 // mountPlatform puts in front of every route of a process's server what
-// the platform does for each request beyond httpserver.New (the
+// the platform does for each request beyond httpserver.NewRouter (the
 // internal-route guard, the advisor's records) and serves the hop probe's
 // echo route. The probe's peer has the same, so that a probed hop pays
 // what a split's call pays on the callee's side.
