@@ -79,10 +79,17 @@ func TestAnEventsHandlingIsLinkedToTheChangeThatCausedIt(t *testing.T) {
 				t.Cleanup(func() { require.NoError(t, c.Stop(context.Background())) })
 			}
 			require.Eventually(t, func() bool { return len(w.effects(t, "a")) == 1 }, 10*time.Second, 10*time.Millisecond)
-			require.NoError(t, tr.ForceFlush(t.Context()))
 
-			spans := rcv.WaitFor(t, 5*time.Second, "the handling", func(s []telemetrytest.Span) bool {
-				return len(byName(s, "handle thing.made")) == 1
+			// Flushed on every look: the effect is visible once the
+			// handler's transaction commits, a little before its span
+			// ends (after the ack, on NATS), and a span ended after one
+			// flush would wait for the batch's next export.
+			spans := rcv.WaitFor(t, 10*time.Second, "the handling", func(s []telemetrytest.Span) bool {
+				if len(byName(s, "handle thing.made")) == 1 {
+					return true
+				}
+				_ = tr.ForceFlush(t.Context()) // (in Eventually's goroutine: a failed flush shows as the span missing)
+				return false
 			})
 			handle := byName(spans, "handle thing.made")[0]
 			assert.Equal(t, "consumer", handle.Kind)
