@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mitosis/modules/inventory"
+	"mitosis/platform/advise"
 	"mitosis/platform/pgtest"
 	"mitosis/platform/problem"
 )
@@ -97,7 +98,7 @@ func TestBrowserConsole(t *testing.T) {
 	// Deliveries give up fast, and a breaker opened while payments is down
 	// lets a call through again soon after.
 	env := map[string]string{"TRACING": "memory", "EVENTS_MAX_ATTEMPTS": "2", "EVENTS_BACKOFF_BASE": "20ms", "EVENTS_BACKOFF_MAX": "50ms",
-		"BREAKER_COOLDOWN": "200ms"}
+		"BREAKER_COOLDOWN": "200ms", "RECORD_EVERY": "1"}
 	t.Logf("start at %s", time.Now().Format("15:04:05.000"))
 	sp := startSplit(t, pgtest.NewDatabase(t), "", env, nil)
 	split := splitTopology(sp, env)
@@ -113,6 +114,7 @@ func TestBrowserConsole(t *testing.T) {
 	require.NoError(t, err)
 	requireSagasGathered(t, g.admin, sp.orders.admin)
 	runBrowser(t, "console", map[string]string{"ADMIN_URL": g.admin, "BASE_URL": g.url, "WANT": string(want), "SECRETS": string(secrets)})
+	requireSystemAdvised(t, g.admin, peers)
 
 	t.Logf("split started and console walked at %s", time.Now().Format("15:04:05.000"))
 	sp.payments.kill(t)
@@ -227,4 +229,31 @@ func TestBrowserAdvisor(t *testing.T) {
 		shop.order(t)
 	}
 	runBrowser(t, "advisor", map[string]string{"ADMIN_URL": p.admin})
+}
+
+// requireSystemAdvised: `app advise --system` reads the whole system
+// through the console's admin API at admin (that process and its
+// ADMIN_PEERS) and weighs the placement in use, from what the processes
+// recorded of the orders placed in the storefront.
+func requireSystemAdvised(t *testing.T, admin string, peers []string) {
+	t.Helper()
+	out, errOut, err := runApp(t, nil, "advise", "--system", "--from", admin, "--format", "json")
+	require.NoError(t, err, "stderr:\n%s", errOut)
+	var r advise.SystemReport
+	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
+	assert.Empty(t, r.Unreachable)
+	assert.ElementsMatch(t, append([]string{admin}, peers...), r.Processes, "every process of the system was read")
+	var inUse *advise.Prediction
+	for i, c := range r.Candidates {
+		if c.Name == "in use" {
+			inUse = &r.Candidates[i]
+		}
+	}
+	require.NotNil(t, inUse, "the placement in use is weighed: %s", out)
+	assert.Len(t, inUse.Groups, len(peers)+1, "one group per process: %v", inUse.Groups)
+	assert.NotEmpty(t, inUse.Expensive, "the edges over the network in use are named")
+
+	_, errOut, err = runApp(t, nil, "advise", "--system", "--from", admin, "--from", peers[0])
+	require.Error(t, err)
+	assert.Contains(t, errOut, "pass --from once")
 }

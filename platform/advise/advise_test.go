@@ -2,8 +2,10 @@ package advise_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -254,4 +256,25 @@ func TestProbePauseIsTheIntervalBetweenTheBusiestEdgesCalls(t *testing.T) {
 	idle := oneProcess()
 	idle.Routes[0].LastAt = idle.Routes[0].FirstAt // no rate known
 	assert.Equal(t, advise.MaxProbePause, advise.ProbePause(advise.Merge([]advise.Process{idle})))
+}
+
+// Admin.System asks the console's route for the whole system, with the
+// admin's token when it has one, and passes ?separate= on.
+func TestSystemAsksTheConsolesRouteWithTheToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/admin/v1/advise" || r.Header.Get("Authorization") != "Bearer admin-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(advise.SystemReport{Report: advise.Report{Processes: []string{r.URL.Query().Get("separate")}},
+			Unreachable: []string{"http://down:9090"}})
+	}))
+	t.Cleanup(srv.Close)
+
+	_, err := (advise.Admin{HTTP: srv.Client()}).System(t.Context(), srv.URL, nil)
+	require.ErrorContains(t, err, "answered 401")
+	r, err := (advise.Admin{HTTP: srv.Client(), Token: "admin-token"}).System(t.Context(), srv.URL+"/", []string{"orders", "payments"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orders,payments"}, r.Processes)
+	assert.Equal(t, []string{"http://down:9090"}, r.Unreachable)
 }

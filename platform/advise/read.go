@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"mitosis/platform/contract"
@@ -43,6 +44,9 @@ type placement struct {
 // Admin is a client of processes' admin listeners.
 type Admin struct {
 	HTTP *http.Client
+	// Token, when set, is sent as a bearer token: the console's routes
+	// want an admin's access token outside development.
+	Token string
 }
 
 // Read fetches the records of the process whose admin listener is at base
@@ -89,6 +93,18 @@ func (a Admin) ReadAll(ctx context.Context, bases []string) (procs []Process, un
 	return procs, unreachable, errors.Join(errs...)
 }
 
+// System asks the process at base for its advice on the whole system it
+// sees, itself and its ADMIN_PEERS (the console's GET /admin/v1/advise):
+// the hop is measured there, by the process probing itself.
+func (a Admin) System(ctx context.Context, base string, separate []string) (SystemReport, error) {
+	u := strings.TrimRight(base, "/") + "/admin/v1/advise"
+	if len(separate) > 0 {
+		u += "?" + url.Values{"separate": {strings.Join(separate, ",")}}.Encode()
+	}
+	var out SystemReport
+	return out, a.get(ctx, u, &out)
+}
+
 // NoRecords says why there is nothing to weigh yet.
 const NoRecords = "no recorded requests yet (RECORD_EVERY=0 records none): send some traffic first"
 
@@ -116,6 +132,9 @@ func (a Admin) get(ctx context.Context, url string, out any) error {
 }
 
 func (a Admin) do(req *http.Request, out any) error {
+	if a.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func adviseCommand(env Env) *cobra.Command {
 		calls          int
 		hop, hopCPU    time.Duration
 		pause          time.Duration
-		peer           bool
+		peer, system   bool
 		timeout        time.Duration
 	)
 	cmd := &cobra.Command{
@@ -32,7 +32,8 @@ func adviseCommand(env Env) *cobra.Command {
 		Long: "Reads the requests each process recorded (RECORD_EVERY: the contract calls per route, fan-out, depth, bytes) from its\n" +
 			"admin listener, measures one contract call over HTTP there (the hop probe, with each edge's recorded sizes) unless --hop\n" +
 			"gives it, and prints for each candidate placement the added latency per route (p50, p99), the added CPU per second, the\n" +
-			"calls and bytes that would cross the network, and the edges to blame. Pass --from once per process of a split system.",
+			"calls and bytes that would cross the network, and the edges to blame. Pass --from once per process of a split system,\n" +
+			"or --system with the admin URL of one process (the console's): it reads itself and its ADMIN_PEERS.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
@@ -55,6 +56,16 @@ func adviseCommand(env Env) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			client := advise.Admin{HTTP: &http.Client{Transport: &http.Transport{Proxy: nil}}}
+			if system {
+				if len(from) != 1 {
+					return fmt.Errorf("--system reads the whole system through one process's admin API: pass --from once, got %d", len(from))
+				}
+				// Outside development the console's route wants an admin's
+				// access token; from the environment, never the command line
+				// (which every user of the host can read).
+				client.Token = env.Getenv("ADMIN_TOKEN")
+				return adviseSystem(ctx, cmd, client, from[0], separate, format)
+			}
 			procs, _, err := client.ReadAll(ctx, from)
 			if err != nil {
 				return err
@@ -106,6 +117,29 @@ func adviseCommand(env Env) *cobra.Command {
 	cmd.Flags().BoolVar(&peer, "probe-peer", true, "probe from the process to a server in this command's process (a hop between two processes, as a split makes); false: the process calls itself")
 	cmd.Flags().DurationVar(&hop, "hop", 0, "the latency of one call over HTTP, instead of measuring it")
 	cmd.Flags().DurationVar(&hopCPU, "hop-cpu", 0, "with --hop: the CPU one call over HTTP costs, both ends")
+	cmd.Flags().BoolVar(&system, "system", false, "ask the process at --from for the whole system it sees (itself and its ADMIN_PEERS, as the console does); the hop is measured there; outside development ADMIN_TOKEN holds an admin's access token")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
 	return cmd
+}
+
+// adviseSystem prints the console's advice on the whole system, read
+// through the admin API of the process at base, and names the processes
+// that did not answer (their records are left out).
+func adviseSystem(ctx context.Context, cmd *cobra.Command, client advise.Admin, base string, separate []string, format string) error {
+	r, err := client.System(ctx, base, separate)
+	if err != nil {
+		return err
+	}
+	if r.Note != "" {
+		return fmt.Errorf("at %s: %s", base, r.Note)
+	}
+	for _, u := range r.Unreachable {
+		fmt.Fprintf(cmd.ErrOrStderr(), "not answering, its records left out: %s\n", u)
+	}
+	if format == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return advise.Print(cmd.OutOrStdout(), r.Report)
 }
