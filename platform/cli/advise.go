@@ -101,12 +101,7 @@ func adviseCommand(env Env) *cobra.Command {
 				return err
 			}
 			report.Processes = from
-			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(report)
-			}
-			return advise.Print(cmd.OutOrStdout(), report)
+			return printAdvice(cmd, format, report, report)
 		},
 	}
 	cmd.Flags().StringSliceVar(&from, "from", nil, "admin URL of a running process, once per process (default: this configuration's ADMIN_ADDR on loopback)")
@@ -136,10 +131,16 @@ func adviseSystem(ctx context.Context, cmd *cobra.Command, client advise.Admin, 
 	for _, u := range r.Unreachable {
 		fmt.Fprintf(cmd.ErrOrStderr(), "not answering, its records left out: %s\n", u)
 	}
+	return printAdvice(cmd, format, r, r.Report)
+}
+
+// printAdvice writes asJSON as indented JSON (--format json), or the
+// report as text.
+func printAdvice(cmd *cobra.Command, format string, asJSON any, report advise.Report) error {
 	if format == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(asJSON)
 	}
-	return advise.Print(cmd.OutOrStdout(), r.Report)
+	return advise.Print(cmd.OutOrStdout(), report)
 }

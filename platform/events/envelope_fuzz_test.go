@@ -34,14 +34,7 @@ func FuzzInternalEventsEndpoint(f *testing.F) {
 	e := httpserver.New(config.Config{}, quiet)
 	events.Mount(e, events.NewBus())
 	f.Fuzz(func(t *testing.T, contentType, body string) {
-		req := httptest.NewRequest(http.MethodPost, "/internal/sub/events", strings.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		var d problem.Details
-		if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
-			t.Fatalf("%d answer is no problem+json: %q", rec.Code, rec.Body.String())
-		}
+		rec, d := postProblem(t, e, "/internal/sub/events", contentType, body)
 		switch d.Code {
 		case events.ErrUnknownSubscriber.Code:
 			// Decoded and valid: it must be what DecodeEvent accepts too.
@@ -68,14 +61,7 @@ func FuzzBatchEventsEndpoint(f *testing.F) {
 	e := httpserver.New(config.Config{}, quiet)
 	events.Mount(e, events.NewBus())
 	f.Fuzz(func(t *testing.T, contentType, body string) {
-		req := httptest.NewRequest(http.MethodPost, "/internal/sub/events/batch", strings.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		var d problem.Details
-		if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
-			t.Fatalf("%d answer is no problem+json: %q", rec.Code, rec.Body.String())
-		}
+		rec, d := postProblem(t, e, "/internal/sub/events/batch", contentType, body)
 		switch d.Code {
 		case events.ErrUnknownSubscriber.Code, problem.ErrBadRequest.Code, problem.ErrValidation.Code,
 			problem.ErrUnsupportedMedia.Code, problem.ErrTooLarge.Code:
@@ -119,4 +105,19 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", e, again)
 		}
 	})
+}
+
+// postProblem posts body to path through e and decodes the answer, which
+// must be problem+json: the fuzz targets' bodies never all succeed.
+func postProblem(t *testing.T, e http.Handler, path, contentType, body string) (*httptest.ResponseRecorder, problem.Details) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	var d problem.Details
+	if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
+		t.Fatalf("%d answer is no problem+json: %q", rec.Code, rec.Body.String())
+	}
+	return rec, d
 }

@@ -74,7 +74,7 @@ func (b *breaker) wrap(next send) send {
 		}
 		_, err := b.cb.Execute(func() (struct{}, error) {
 			err := next(ctx, r)
-			if err != nil && ctx.Err() != nil && clientEnded(ctx) {
+			if err != nil && clientEnded(ctx) {
 				return struct{}{}, callerGaveUp{err}
 			}
 			return struct{}{}, err
@@ -92,7 +92,7 @@ func (b *breaker) wrap(next send) send {
 
 // clientEnded reports whether ctx ended by its client's choice: cancelled,
 // or past a deadline the client set.
-func clientEnded(ctx context.Context) bool {
+func clientEnded(ctx context.Context) bool { // (a live ctx has no cause)
 	cause := context.Cause(ctx)
 	return cause == ErrClientDeadline || errors.Is(cause, context.Canceled)
 }
