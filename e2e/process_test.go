@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 )
@@ -136,8 +139,45 @@ func (p *appProcess) stop(t *testing.T) {
 		t.Errorf("%s still running %s after SIGTERM; killed", p.name, stopTimeout)
 	}
 	if t.Failed() {
-		t.Logf("output of %s:\n%s", p.name, p.output)
+		p.logOutput(t)
 	}
+}
+
+// outputTail is how many of a process's last lines a failed test logs: the
+// whole output goes to a file, so that the failure's own message stays
+// near the end of what go test prints.
+const outputTail = 8
+
+// logOutput writes p's whole output to .artifacts/e2e/<test>/<name>.log
+// (git-ignored) and logs its path and last lines.
+func (p *appProcess) logOutput(t *testing.T) {
+	t.Helper()
+	out := p.output.String()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	tail := strings.Join(lines[max(len(lines)-outputTail, 0):], "\n")
+	file, err := filepath.Abs(filepath.Join("..", ".artifacts", "e2e", fileName(t.Name()), fileName(p.name)+".log"))
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(file), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(file, []byte(out), 0o644)
+	}
+	if err != nil {
+		t.Logf("output of %s (%d lines; not written: %v):\n%s", p.name, len(lines), err, out)
+		return
+	}
+	t.Logf("output of %s: %s (%d lines), ending:\n%s", p.name, file, len(lines), tail)
+}
+
+// fileName is s with every character but letters, digits, '-' and '.'
+// replaced by '_'.
+func fileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // exitsCleanly waits for p, signalled, to exit within stopTimeout, and

@@ -29,3 +29,18 @@ func refuseLate(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// closeWhile answers every request with Connection: close while draining
+// says so (SHUTDOWN_DELAY: /health/ready answers 503, the process is on
+// its way out), so that each kept-alive connection of its clients closes
+// after its next answer instead of idling until the server closes it: a
+// request sent on an idle connection in the instant the server closes it
+// is lost without an answer, and HTTP/1.1 has no way to close one safely.
+func closeWhile(draining func() bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

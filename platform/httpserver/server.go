@@ -20,6 +20,7 @@ import (
 	"go.uber.org/fx"
 
 	"mitosis/platform/config"
+	"mitosis/platform/health"
 	"mitosis/platform/problem"
 	"mitosis/platform/shutdown"
 	"mitosis/platform/telemetry"
@@ -200,7 +201,7 @@ type Handler struct{ http.Handler }
 // registered, so this option must come after every module's (migrations
 // included): the process then answers only once it can serve. The
 // middleware is composed then, once every module has registered its own.
-var Serve = fx.Invoke(func(lc fx.Lifecycle, r *Router, h Handler, cfg config.Config, log *slog.Logger, out *Bound) {
+var Serve = fx.Invoke(func(lc fx.Lifecycle, r *Router, h Handler, checks *health.Registry, cfg config.Config, log *slog.Logger, out *Bound) {
 	var s *Server
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
@@ -208,7 +209,7 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, r *Router, h Handler, cfg config.Con
 				return err
 			}
 			var err error
-			s, err = Start(h, cfg.HTTPAddr, cfg.HTTP, log)
+			s, err = Start(closeWhile(checks.Draining, h), cfg.HTTPAddr, cfg.HTTP, log)
 			if err == nil {
 				s.linger = min(cfg.Shutdown.Delay, maxLinger)
 				out.Addr = s.Addr()

@@ -4,7 +4,9 @@
 //
 //  1. turns /health/ready to 503 (health's Drain), so load balancers take
 //     the process out of rotation;
-//  2. keeps serving for SHUTDOWN_DELAY, while they notice;
+//  2. keeps serving for SHUTDOWN_DELAY, while they notice, every answer
+//     closing its connection (so that clients' kept-alive connections end
+//     after an answer, not under a request sent as the server closes them);
 //  3. stops the fx app, whose hooks run in the reverse order of their start:
 //     the HTTP server closes its listener, answers requests that still come
 //     on kept-alive connections with 503 and Retry-After, and lets those in
