@@ -77,7 +77,7 @@ commit;
 -- inventory: Reserve, the reservation and every line's stock moved from available to reserved in one statement (the rows locked in SKU order), the lines
 begin;
 INSERT INTO "reservations" AS "reservation_row" ("order_id", "status", "created_at", "updated_at") VALUES ('0190a000-0000-7000-8000-:oid', 'reserved', DEFAULT, DEFAULT) ON CONFLICT (order_id) DO NOTHING RETURNING "created_at", "updated_at";
-UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity FROM (SELECT s.sku, s.available, w.quantity FROM stock s JOIN unnest('{"COFFEE-1KG","FILTER-100"}'::text[], '{1,2}'::bigint[]) AS w (sku, quantity) ON w.sku = s.sku ORDER BY s.sku FOR UPDATE OF s) w WHERE stock.sku = w.sku AND w.available >= w.quantity RETURNING stock.sku;
+UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity FROM (SELECT s.sku, s.available, w.quantity FROM stock s JOIN unnest('{"COFFEE-1KG","FILTER-100"}'::text[], '{1,2}'::bigint[]) AS w (sku, quantity) ON w.sku = s.sku ORDER BY s.sku FOR NO KEY UPDATE OF s) w WHERE stock.sku = w.sku AND w.available >= w.quantity RETURNING stock.sku;
 INSERT INTO "reservation_lines" ("order_id", "sku", "quantity") VALUES ('0190a000-0000-7000-8000-:oid', 'COFFEE-1KG', 1), ('0190a000-0000-7000-8000-:oid', 'FILTER-100', 2);
 commit;
 -- orders: the saga moved on to the charge, with reserve_stock's step
@@ -95,7 +95,7 @@ commit;
 -- inventory: Commit, the reservation marked committed (returning what it was), every line's stock moved from reserved to sold in one statement (the rows locked in SKU order)
 begin;
 UPDATE reservations SET status = 'committed', updated_at = now() FROM (SELECT order_id, status FROM reservations WHERE order_id = '0190a000-0000-7000-8000-:oid' FOR UPDATE) old WHERE reservations.order_id = old.order_id AND old.status IN ('reserved') RETURNING old.status;
-UPDATE stock SET "reserved" = stock."reserved" - l.quantity, "sold" = stock."sold" + l.quantity FROM (SELECT l.sku, l.quantity FROM reservation_lines l JOIN stock s ON s.sku = l.sku WHERE l.order_id = '0190a000-0000-7000-8000-:oid' ORDER BY l.sku FOR UPDATE OF s) l WHERE stock.sku = l.sku RETURNING l.sku, l.quantity;
+UPDATE stock SET "reserved" = stock."reserved" - l.quantity, "sold" = stock."sold" + l.quantity FROM (SELECT l.sku, l.quantity FROM reservation_lines l JOIN stock s ON s.sku = l.sku WHERE l.order_id = '0190a000-0000-7000-8000-:oid' ORDER BY l.sku FOR NO KEY UPDATE OF s) l WHERE stock.sku = l.sku RETURNING l.sku, l.quantity;
 commit;
 -- orders: the charge's and the confirmation's steps recorded in one statement, the saga done, the order locked and confirmed in one statement, order.confirmed
 begin;

@@ -13,10 +13,11 @@ import (
 )
 
 // Each statement here moves the stock of several SKUs at once. The rows
-// are locked first, in SKU order, by a subquery's FOR UPDATE (an UPDATE
-// locks its rows in whatever order its plan meets them), so two
-// statements over the same SKUs never deadlock; the subquery reads each
-// row as it is once locked, after any concurrent change committed.
+// are locked first, in SKU order, by a subquery's FOR NO KEY UPDATE (the
+// lock an UPDATE takes; an UPDATE alone locks its rows in whatever order
+// its plan meets them), so two statements over the same SKUs never
+// deadlock; the subquery reads each row as it is once locked, after any
+// concurrent change committed.
 
 // TakeAll moves each item's quantity of its SKU from available to
 // reserved, in one statement, where at least that much is available; it
@@ -29,7 +30,7 @@ func TakeAll(ctx context.Context, tx bun.Tx, items []inventory.Item) (map[string
 	err := tx.NewRaw(`UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity
 		FROM (SELECT s.sku, s.available, w.quantity FROM stock s
 			JOIN unnest(?::text[], ?::bigint[]) AS w (sku, quantity) ON w.sku = s.sku
-			ORDER BY s.sku FOR UPDATE OF s) w
+			ORDER BY s.sku FOR NO KEY UPDATE OF s) w
 		WHERE stock.sku = w.sku AND w.available >= w.quantity
 		RETURNING stock.sku`, pgdialect.Array(skus), pgdialect.Array(quantities)).Scan(ctx, &taken)
 	if err != nil {
@@ -68,7 +69,7 @@ func MoveLines(ctx context.Context, tx bun.Tx, orderID string, from, to Count) (
 	var lines []lineRow
 	err := tx.NewRaw(`UPDATE stock SET ? = stock.? - l.quantity, ? = stock.? + l.quantity
 		FROM (SELECT l.sku, l.quantity FROM reservation_lines l JOIN stock s ON s.sku = l.sku
-			WHERE l.order_id = ? ORDER BY l.sku FOR UPDATE OF s) l
+			WHERE l.order_id = ? ORDER BY l.sku FOR NO KEY UPDATE OF s) l
 		WHERE stock.sku = l.sku
 		RETURNING l.sku, l.quantity`,
 		bun.Ident(from), bun.Ident(from), bun.Ident(to), bun.Ident(to), orderID).Scan(ctx, &lines)
