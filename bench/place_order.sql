@@ -5,21 +5,24 @@
 -- it as it counts this script, and stops if the two differ. Regenerated from
 -- a capture (BENCH_CAPTURE=file) when the app's SQL changes.
 --
--- First the request path: 42 statements, 6 durable commits. Users' Get
--- (orders prices from its copy of the catalog, read at most once a second),
--- then the saga in the app's transactions: the pending order with its
--- items, its saga row (at reserve_stock), the first step (check_customer)
--- and order.placed in the outbox; inventory's reservation (of the items
--- the placing request just recorded, not read back) (the reservation, each line's stock moved from
--- available to reserved under its check, the lines); the saga moved on to
--- the charge with reserve_stock's step; payments' Charge under its per-key
--- advisory lock (the idempotent replay lookup, the voided-charge check, the
--- wallet debit, the payment, the ledger entry, payment.captured);
--- inventory's commit of the reservation right after the charge (read under
--- lock with its lines, each line's stock moved from reserved to sold, the
--- reservation committed); and the charge's step recorded with the
--- confirmation's, the saga done (the order locked, confirmed,
--- order.confirmed).
+-- First the request path: 31 statements, 6 durable commits (42 before
+-- issue 12's statement merges). Users' Get (orders prices from its copy of
+-- the catalog, read at most once a second), then the saga in the app's
+-- transactions: the pending order with its items (one statement), its
+-- saga row (at reserve_stock) with the first step (check_customer) (one
+-- statement) and order.placed in the outbox; inventory's reservation (of
+-- the items the placing request just recorded, not read back) (the
+-- reservation, every line's stock moved from available to reserved in one
+-- statement under its check, the rows locked in SKU order, the lines); the
+-- saga moved on to the charge with reserve_stock's step; payments' Charge
+-- under its per-key advisory lock (the idempotent replay lookup and the
+-- voided-charge check in one statement, the wallet debit, the payment and
+-- the ledger entry in one, payment.captured); inventory's commit of the
+-- reservation right after the charge (the reservation marked committed,
+-- returning what it was, and every line's stock moved from reserved to
+-- sold in one statement); and the charge's step recorded with the
+-- confirmation's in one statement, the saga done (the order locked and
+-- confirmed in one statement, order.confirmed).
 --
 -- Then, after the "-- Asynchronous" comment, what the placement causes
 -- later: the relays' batches and users' inbox transaction. The relays work
@@ -65,51 +68,40 @@
 \set pid random(100000000000, 999999999999)
 -- users: Get the customer (the saga's check_customer, before anything is stored)
 SELECT "user_row"."id", "user_row"."email", "user_row"."email_canonical", "user_row"."name", "user_row"."password_hash", "user_row"."role", "user_row"."created_at" FROM "users" AS "user_row" WHERE (id = '00000000-0000-7000-8000-:uid');
--- orders: the pending order with its items, its saga (leased, at reserve_stock) and first step, order.placed
+-- orders: the pending order with its items (one statement), its saga (leased, at reserve_stock) with its first step (one statement), order.placed
 begin;
-INSERT INTO "orders" ("id", "customer_id", "status", "total_cents", "payment_id", "failure_reason", "idempotency_key", "request_hash", "created_at", "updated_at") VALUES ('0190a000-0000-7000-8000-:oid', '00000000-0000-7000-8000-:uid', 'pending', 3670, DEFAULT, DEFAULT, DEFAULT, '0fc078979b777bb5b7e93c9b0a6426724f45e3ffcf4c29668f6c182da6d62435', now(), now()) RETURNING "payment_id", "failure_reason", "idempotency_key";
-INSERT INTO "order_items" ("order_id", "line", "sku", "name", "quantity", "unit_price_cents") VALUES ('0190a000-0000-7000-8000-:oid', 1, 'COFFEE-1KG', 'Coffee beans, 1 kg', 1, 2490), ('0190a000-0000-7000-8000-:oid', 2, 'FILTER-100', 'Paper filters, 100', 2, 590);
-INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent) VALUES ('0190a000-0000-7000-8000-:oid', 'reserve_stock', 0, now() + 60000 * interval '1 millisecond', nullif('pgbench/0000', ''), now() + 10000 * interval '1 millisecond', now() + 0 * interval '1 millisecond', '');
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'check_customer', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
+WITH o AS ( INSERT INTO orders (id, customer_id, status, total_cents, payment_id, failure_reason, idempotency_key, request_hash, created_at, updated_at) VALUES ('0190a000-0000-7000-8000-:oid', '00000000-0000-7000-8000-:uid', 'pending', 3670, NULL, NULL, NULL, '0fc078979b777bb5b7e93c9b0a6426724f45e3ffcf4c29668f6c182da6d62435', now(), now()) RETURNING id) INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price_cents) SELECT o.id, i.line, i.sku, i.name, i.quantity, i.unit_price_cents FROM o, unnest('{1,2}'::int[], '{"COFFEE-1KG","FILTER-100"}'::text[], '{"Coffee beans, 1 kg","Paper filters, 100"}'::text[], '{1,2}'::int[], '{2490,590}'::bigint[]) AS i (line, sku, name, quantity, unit_price_cents);
+WITH s AS ( INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent) VALUES ('0190a000-0000-7000-8000-:oid', 'reserve_stock', 0, now() + 60000 * interval '1 millisecond', nullif('pgbench/0000', ''), now() + 10000 * interval '1 millisecond', now() + 0 * interval '1 millisecond', '') RETURNING order_id) INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT s.order_id, r.n, r.step, r.outcome, r.detail FROM s, unnest('{"check_customer"}'::text[], '{"succeeded"}'::text[], '{""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
 INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-a000-:oid', 'order.placed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670}', now(), '', '') RETURNING seq \gset placed_
 commit;
--- inventory: Reserve, the reservation and each line's stock moved from available to reserved
+-- inventory: Reserve, the reservation and every line's stock moved from available to reserved in one statement (the rows locked in SKU order), the lines
 begin;
 INSERT INTO "reservations" AS "reservation_row" ("order_id", "status", "created_at", "updated_at") VALUES ('0190a000-0000-7000-8000-:oid', 'reserved', DEFAULT, DEFAULT) ON CONFLICT (order_id) DO NOTHING RETURNING "created_at", "updated_at";
-UPDATE "stock" AS "stock" SET available = available - 1, reserved = reserved + 1 WHERE (sku = 'COFFEE-1KG') AND (available >= 1);
-UPDATE "stock" AS "stock" SET available = available - 2, reserved = reserved + 2 WHERE (sku = 'FILTER-100') AND (available >= 2);
+UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity FROM (SELECT s.sku, s.available, w.quantity FROM stock s JOIN unnest('{"COFFEE-1KG","FILTER-100"}'::text[], '{1,2}'::bigint[]) AS w (sku, quantity) ON w.sku = s.sku ORDER BY s.sku FOR NO KEY UPDATE OF s) w WHERE stock.sku = w.sku AND w.available >= w.quantity RETURNING stock.sku;
 INSERT INTO "reservation_lines" ("order_id", "sku", "quantity") VALUES ('0190a000-0000-7000-8000-:oid', 'COFFEE-1KG', 1), ('0190a000-0000-7000-8000-:oid', 'FILTER-100', 2);
 commit;
 -- orders: the saga moved on to the charge, with reserve_stock's step
 begin;
 UPDATE sagas SET step = 'charge', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 10000 * interval '1 millisecond', payment_id = coalesce(NULL, payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'reserve_stock';
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'reserve_stock', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
+INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', last.seq + r.n, r.step, r.outcome, r.detail FROM (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"reserve_stock"}'::text[], '{"succeeded"}'::text[], '{""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
 commit;
--- payments: Charge, under the charge key's lock, with payment.captured
+-- payments: Charge, under the charge key's lock: the replay lookup and the voided-charge check in one statement, the wallet debit, the payment and the ledger entry in one, payment.captured
 begin;
 SELECT pg_advisory_xact_lock(hashtextextended('order:0190a000-0000-7000-8000-:oid:charge', 0));
-SELECT "payment_row"."id", "payment_row"."user_id", "payment_row"."order_id", "payment_row"."amount_cents", "payment_row"."status", "payment_row"."idempotency_key", "payment_row"."created_at", "payment_row"."refunded_at" FROM "payments" AS "payment_row" WHERE (idempotency_key = 'order:0190a000-0000-7000-8000-:oid:charge');
-SELECT voided_at FROM voided_charges WHERE charge_key = 'order:0190a000-0000-7000-8000-:oid:charge';
-UPDATE wallets SET balance_cents = balance_cents + -3670, updated_at = now() WHERE user_id = '00000000-0000-7000-8000-:uid' AND balance_cents + -3670 >= 0 RETURNING balance_cents;
-INSERT INTO "payments" ("id", "user_id", "order_id", "amount_cents", "status", "idempotency_key", "created_at", "refunded_at") VALUES ('0190a000-0000-7000-9000-:pid', '00000000-0000-7000-8000-:uid', '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now(), DEFAULT) RETURNING "refunded_at";
-INSERT INTO "ledger_entries" ("id", "user_id", "kind", "amount_cents", "payment_id", "idempotency_key") VALUES (DEFAULT, '00000000-0000-7000-8000-:uid', 'charge', -3670, '0190a000-0000-7000-9000-:pid', DEFAULT) RETURNING "id", "idempotency_key";
+SELECT p.id, p.user_id, p.order_id, p.amount_cents, p.status, p.created_at, p.refunded_at, EXISTS (SELECT 1 FROM voided_charges WHERE charge_key = 'order:0190a000-0000-7000-8000-:oid:charge') AS voided FROM (VALUES (1)) AS one (x) LEFT JOIN payments p ON p.idempotency_key = 'order:0190a000-0000-7000-8000-:oid:charge';
+WITH debit AS ( UPDATE wallets SET balance_cents = balance_cents - 3670, updated_at = now() WHERE user_id = '00000000-0000-7000-8000-:uid' AND balance_cents - 3670 >= 0 RETURNING user_id), paid AS ( INSERT INTO payments (id, user_id, order_id, amount_cents, status, idempotency_key, created_at) SELECT '0190a000-0000-7000-9000-:pid', user_id, '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now() FROM debit RETURNING id, user_id) INSERT INTO ledger_entries (user_id, kind, amount_cents, payment_id) SELECT user_id, 'charge', -3670, id FROM paid;
 INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now(), '', '') RETURNING seq \gset captured_
 commit;
--- inventory: Commit, the reservation and its lines read under lock, each line's stock moved from reserved to sold, the reservation committed
+-- inventory: Commit, the reservation marked committed (returning what it was), every line's stock moved from reserved to sold in one statement (the rows locked in SKU order)
 begin;
-SELECT "reservation_row"."order_id", "reservation_row"."status", "reservation_row"."created_at", "reservation_row"."updated_at" FROM "reservations" AS "reservation_row" WHERE (order_id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
-SELECT "line_row"."order_id", "line_row"."sku", "line_row"."quantity" FROM "reservation_lines" AS "line_row" WHERE (order_id = '0190a000-0000-7000-8000-:oid') ORDER BY "sku";
-UPDATE "stock" AS "stock" SET "reserved" = "reserved" - 1, "sold" = "sold" + 1 WHERE (sku = 'COFFEE-1KG');
-UPDATE "stock" AS "stock" SET "reserved" = "reserved" - 2, "sold" = "sold" + 2 WHERE (sku = 'FILTER-100');
-UPDATE "reservations" AS "reservation_row" SET status = 'committed', updated_at = now() WHERE (order_id = '0190a000-0000-7000-8000-:oid');
+UPDATE reservations SET status = 'committed', updated_at = now() FROM (SELECT order_id, status FROM reservations WHERE order_id = '0190a000-0000-7000-8000-:oid' FOR UPDATE) old WHERE reservations.order_id = old.order_id AND old.status IN ('reserved') RETURNING old.status;
+UPDATE stock SET "reserved" = stock."reserved" - l.quantity, "sold" = stock."sold" + l.quantity FROM (SELECT l.sku, l.quantity FROM reservation_lines l JOIN stock s ON s.sku = l.sku WHERE l.order_id = '0190a000-0000-7000-8000-:oid' ORDER BY l.sku FOR NO KEY UPDATE OF s) l WHERE stock.sku = l.sku RETURNING l.sku, l.quantity;
 commit;
--- orders: the charge's step recorded with the confirmation's, the saga done, the order locked and confirmed, order.confirmed
+-- orders: the charge's and the confirmation's steps recorded in one statement, the saga done, the order locked and confirmed in one statement, order.confirmed
 begin;
 UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'charge', 'succeeded', 'payment 0190a000-0000-7000-9000-:pid' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', coalesce(max(seq), 0) + 1, 'confirm', 'succeeded', '' FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid';
-SELECT "o"."status", "o"."customer_id", "o"."total_cents" FROM "orders" AS "o" WHERE (id = '0190a000-0000-7000-8000-:oid') FOR UPDATE;
-UPDATE "orders" AS "o" SET status = 'confirmed', updated_at = now(), payment_id = '0190a000-0000-7000-9000-:pid' WHERE (id = '0190a000-0000-7000-8000-:oid');
+INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', last.seq + r.n, r.step, r.outcome, r.detail FROM (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"charge","confirm"}'::text[], '{"succeeded","succeeded"}'::text[], '{"payment 0190a000-0000-7000-9000-:pid",""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
+WITH cur AS (SELECT id, status, customer_id, total_cents FROM orders WHERE id = '0190a000-0000-7000-8000-:oid' FOR UPDATE), moved AS ( UPDATE orders SET status = 'confirmed', updated_at = now(), payment_id = coalesce('0190a000-0000-7000-9000-:pid', orders.payment_id), failure_reason = coalesce(NULL, orders.failure_reason) FROM cur WHERE orders.id = cur.id AND cur.status NOT IN ('confirmed', 'cancelled') RETURNING orders.id) SELECT cur.status, cur.customer_id, cur.total_cents, EXISTS (SELECT 1 FROM moved) AS moved FROM cur;
 INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now(), '', '') RETURNING seq \gset confirmed_
 commit;
 -- Asynchronous: one batch of each relay holding this order's events, and users' inbox (see above).

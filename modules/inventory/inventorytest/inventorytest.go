@@ -35,6 +35,7 @@ func Run(t *testing.T, svc inventory.Service) {
 	t.Run("release before reserve forbids it", s.testReleaseFirst)
 	t.Run("commit sells held stock once", s.testCommit)
 	t.Run("concurrent reserves never oversell", s.testConcurrent)
+	t.Run("concurrent orders of the last units of two skus never oversell", s.testConcurrentLastUnits)
 	t.Run("invalid input names the field", s.testValidation)
 }
 
@@ -291,4 +292,67 @@ func (s *suite) testValidation(t *testing.T) {
 			assert.Equal(t, tc.fields, ve.FieldNames())
 		})
 	}
+}
+
+// testConcurrentLastUnits races orders for the last units of two SKUs,
+// each order asking for both (in either order, so their rows are met in
+// both orders), while the successful ones are committed or released at
+// once: every answer is a reservation or out_of_stock (no deadlock, no
+// other error), no count goes below zero, and what was held, sold and
+// given back adds up to what was stocked.
+func (s *suite) testConcurrentLastUnits(t *testing.T) {
+	const stocked, buyers = 6, 24
+	a, b := s.sku(t, stocked), s.sku(t, stocked)
+	var (
+		wg                       sync.WaitGroup
+		mu                       sync.Mutex
+		reserved, out, committed int64
+	)
+	for i := range buyers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items := []inventory.Item{{SKU: a, Quantity: 1}, {SKU: b, Quantity: 1 + int64(i%2)}}
+			if i%3 == 0 {
+				items[0], items[1] = items[1], items[0]
+			}
+			order := uuid.NewString()
+			r, err := s.svc.Reserve(s.ctx, inventory.ReserveRequest{OrderID: order, Items: items})
+			switch {
+			case errors.Is(err, inventory.ErrOutOfStock):
+				assert.Equal(t, "inventory.out_of_stock", problem.CodeOf(err).Code)
+				mu.Lock()
+				out++
+				mu.Unlock()
+				return
+			case !assert.NoError(t, err, "reserve"):
+				return
+			}
+			assert.Equal(t, inventory.StatusReserved, r.Status)
+			mu.Lock()
+			reserved++
+			mu.Unlock()
+			if i%2 == 0 {
+				_, err = s.svc.Commit(s.ctx, inventory.CommitRequest{OrderID: order})
+				assert.NoError(t, err, "commit")
+				mu.Lock()
+				committed += items[0].Quantity + items[1].Quantity
+				mu.Unlock()
+				return
+			}
+			_, err = s.svc.Release(s.ctx, inventory.ReleaseRequest{OrderID: order})
+			assert.NoError(t, err, "release")
+		}()
+	}
+	wg.Wait()
+	st := []inventory.Stock{s.stock(t, a), s.stock(t, b)}
+	for _, x := range st {
+		assert.GreaterOrEqual(t, x.Available, int64(0), "%+v", x)
+		assert.Zero(t, x.Reserved, "every reservation committed or released: %+v", x)
+	}
+	assert.Equal(t, int64(buyers), reserved+out, "every order answered a reservation or out_of_stock")
+	assert.Positive(t, out, "the last units ran out")
+	assert.Positive(t, reserved)
+	assert.Equal(t, committed, st[0].Sold+st[1].Sold, "sold what was committed")
+	assert.LessOrEqual(t, st[1].Sold, int64(stocked), "never more than stocked")
 }

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -97,12 +98,12 @@ func (s *Service) Reserve(ctx context.Context, in inventory.ReserveRequest) (inv
 			out = existing
 			return nil
 		}
-		// Items come sorted by SKU, so two reservations lock rows in the
-		// same order and never deadlock.
-		for _, it := range items {
-			if err := take(ctx, tx, it); err != nil {
-				return err
-			}
+		taken, err := store.TakeAll(ctx, tx, items)
+		if err != nil {
+			return err
+		}
+		if len(taken) < len(items) {
+			return short(ctx, tx, items, taken)
 		}
 		return store.InsertLines(ctx, tx, in.OrderID, items)
 	})
@@ -112,21 +113,20 @@ func (s *Service) Reserve(ctx context.Context, in inventory.ReserveRequest) (inv
 	return out, nil
 }
 
-// take holds one item's stock; a short SKU is ErrOutOfStock, and the
-// transaction rolls back whatever the others held.
-func take(ctx context.Context, tx bun.Tx, it inventory.Item) error {
-	ok, err := store.Take(ctx, tx, it.SKU, it.Quantity)
-	if err != nil || ok {
-		return err
-	}
-	stocked, err := store.Stocked(ctx, tx, it.SKU)
+// short names the first item by SKU that was not taken: ErrUnknownSKU
+// when inventory does not stock it, ErrOutOfStock when less is available.
+// The transaction then rolls back whatever the others held.
+func short(ctx context.Context, tx bun.Tx, items []inventory.Item, taken map[string]bool) error {
+	i := slices.IndexFunc(items, func(it inventory.Item) bool { return !taken[it.SKU] })
+	sku := items[i].SKU
+	stocked, err := store.Stocked(ctx, tx, sku)
 	if err != nil {
 		return err
 	}
 	if !stocked {
-		return fmt.Errorf("%w: %s", inventory.ErrUnknownSKU, it.SKU)
+		return fmt.Errorf("%w: %s", inventory.ErrUnknownSKU, sku)
 	}
-	return fmt.Errorf("%w: %s", inventory.ErrOutOfStock, it.SKU)
+	return fmt.Errorf("%w: %s", inventory.ErrOutOfStock, sku)
 }
 
 // Release gives back what the order holds, reserved or sold; an order with
@@ -145,24 +145,24 @@ func (s *Service) Release(ctx context.Context, in inventory.ReleaseRequest) (inv
 			out = inventory.Reservation{OrderID: in.OrderID, Status: inventory.StatusReleased, Items: []inventory.Item{}}
 			return nil
 		}
-		r, _, err := store.LockReservation(ctx, tx, in.OrderID)
+		// What it held goes back from the count it is in, the lines
+		// returned as they moved.
+		prev, marked, err := store.MarkReservation(ctx, tx, in.OrderID, inventory.StatusReleased,
+			inventory.StatusReserved, inventory.StatusCommitted)
 		if err != nil {
 			return err
 		}
-		out = r
-		switch r.Status {
-		case inventory.StatusReleased:
-			return nil
-		case inventory.StatusReserved:
-			err = store.Move(ctx, tx, r.Items, store.Reserved, store.Available)
-		case inventory.StatusCommitted:
-			err = store.Move(ctx, tx, r.Items, store.Sold, store.Available)
-		}
-		if err != nil {
+		if !marked { // released before: answered as it stands
+			out, _, err = store.LockReservation(ctx, tx, in.OrderID)
 			return err
 		}
-		out.Status = inventory.StatusReleased
-		return store.SetStatus(ctx, tx, in.OrderID, inventory.StatusReleased)
+		from := store.Reserved
+		if prev == inventory.StatusCommitted {
+			from = store.Sold
+		}
+		items, err := store.MoveLines(ctx, tx, in.OrderID, from, store.Available)
+		out = inventory.Reservation{OrderID: in.OrderID, Status: inventory.StatusReleased, Items: items}
+		return err
 	})
 	if err != nil {
 		return inventory.Reservation{}, err
@@ -177,24 +177,33 @@ func (s *Service) Commit(ctx context.Context, in inventory.CommitRequest) (inven
 	}
 	var out inventory.Reservation
 	err := s.store.InTx(ctx, func(tx bun.Tx) error {
-		r, found, err := store.LockReservation(ctx, tx, in.OrderID)
-		switch {
-		case err != nil:
-			return err
-		case !found:
-			return inventory.ErrReservationNotFound
-		case r.Status == inventory.StatusReleased:
-			return inventory.ErrReleased
+		// A held reservation is committed in two statements; anything
+		// else is read under lock and answered as it stands.
+		for {
+			_, marked, err := store.MarkReservation(ctx, tx, in.OrderID, inventory.StatusCommitted, inventory.StatusReserved)
+			if err != nil {
+				return err
+			}
+			if marked {
+				items, err := store.MoveLines(ctx, tx, in.OrderID, store.Reserved, store.Sold)
+				out = inventory.Reservation{OrderID: in.OrderID, Status: inventory.StatusCommitted, Items: items}
+				return err
+			}
+			r, found, err := store.LockReservation(ctx, tx, in.OrderID)
+			switch {
+			case err != nil:
+				return err
+			case !found:
+				return inventory.ErrReservationNotFound
+			case r.Status == inventory.StatusReleased:
+				return inventory.ErrReleased
+			case r.Status == inventory.StatusCommitted:
+				out = r
+				return nil
+			}
+			// Reserved since the mark's snapshot was taken, and locked now:
+			// the next mark takes it.
 		}
-		out = r
-		if r.Status == inventory.StatusCommitted {
-			return nil
-		}
-		if err := store.Move(ctx, tx, r.Items, store.Reserved, store.Sold); err != nil {
-			return err
-		}
-		out.Status = inventory.StatusCommitted
-		return store.SetStatus(ctx, tx, in.OrderID, inventory.StatusCommitted)
 	})
 	if err != nil {
 		return inventory.Reservation{}, err

@@ -76,13 +76,20 @@ func LockReservation(ctx context.Context, tx bun.Tx, orderID string) (inventory.
 	return r, true, nil
 }
 
-// SetStatus records the reservation's new status.
-func SetStatus(ctx context.Context, tx bun.Tx, orderID, status string) error {
-	_, err := tx.NewUpdate().Model((*reservationRow)(nil)).
-		Set("status = ?", status).Set("updated_at = now()").
-		Where("order_id = ?", orderID).Exec(ctx)
+// MarkReservation moves the order's reservation to status when it is in
+// one of from, and returns the status it was in; false, with nothing
+// written, when it is not (or there is none).
+func MarkReservation(ctx context.Context, tx bun.Tx, orderID, status string, from ...string) (string, bool, error) {
+	var prev []string
+	err := tx.NewRaw(`UPDATE reservations SET status = ?, updated_at = now()
+		FROM (SELECT order_id, status FROM reservations WHERE order_id = ? FOR UPDATE) old
+		WHERE reservations.order_id = old.order_id AND old.status IN (?)
+		RETURNING old.status`, status, orderID, bun.In(from)).Scan(ctx, &prev)
 	if err != nil {
-		return fmt.Errorf("set reservation status: %w", err)
+		return "", false, fmt.Errorf("mark reservation %s: %w", status, err)
 	}
-	return nil
+	if len(prev) == 0 {
+		return "", false, nil
+	}
+	return prev[0], true, nil
 }

@@ -78,56 +78,5 @@ func AddStock(ctx context.Context, db bun.IDB, sku string, quantity int64) (inve
 	return fromStockRow(row), nil
 }
 
-// Take moves quantity of the SKU from available to reserved; false when
-// less is available (or the SKU is not stocked): the row is left alone.
-func Take(ctx context.Context, tx bun.Tx, sku string, quantity int64) (bool, error) {
-	res, err := tx.NewUpdate().Model((*stockRow)(nil)).
-		Set("available = available - ?", quantity).
-		Set("reserved = reserved + ?", quantity).
-		Where("sku = ?", sku).
-		Where("available >= ?", quantity).
-		Exec(ctx)
-	if err != nil {
-		return false, fmt.Errorf("take stock: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// Stocked reports whether the SKU has a stock row.
-func Stocked(ctx context.Context, tx bun.Tx, sku string) (bool, error) {
-	ok, err := tx.NewSelect().Model((*stockRow)(nil)).Where("sku = ?", sku).Exists(ctx)
-	if err != nil {
-		return false, fmt.Errorf("find sku: %w", err)
-	}
-	return ok, nil
-}
-
-// Count names one of stock's counts, for Move.
-type Count string
-
-// The counts stock moves between.
-const (
-	Available Count = "available"
-	Reserved  Count = "reserved"
-	Sold      Count = "sold"
-)
-
-// Move moves each item's quantity from one count of its SKU to another;
-// the CHECK constraints refuse a count going negative.
-func Move(ctx context.Context, tx bun.Tx, items []inventory.Item, from, to Count) error {
-	for _, it := range items {
-		_, err := tx.NewUpdate().Model((*stockRow)(nil)).
-			Set("? = ? - ?", bun.Ident(from), bun.Ident(from), it.Quantity).
-			Set("? = ? + ?", bun.Ident(to), bun.Ident(to), it.Quantity).
-			Where("sku = ?", it.SKU).
-			Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("move %s from %s to %s: %w", it.SKU, from, to, err)
-		}
-	}
-	return nil
-}
-
 // isNoRows reports an empty result.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

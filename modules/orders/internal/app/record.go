@@ -43,15 +43,14 @@ func (s *Service) insert(ctx context.Context, o orders.Order, key, hash string, 
 		if err := store.InsertOrder(ctx, tx, o, key, hash); err != nil {
 			return err
 		}
+		recs := make([]store.StepRecord, len(first.Done))
+		for i, out := range first.Done {
+			recs[i] = out.record()
+		}
 		err := store.InsertSaga(ctx, tx, store.NewSaga{OrderID: o.ID, Step: first.Step, Attempts: first.Attempts,
-			Deadline: s.cfg.Deadline, Owner: first.Owner, HoldFor: hold, RunIn: first.RetryIn, TraceParent: first.TraceParent})
+			Deadline: s.cfg.Deadline, Owner: first.Owner, HoldFor: hold, RunIn: first.RetryIn, TraceParent: first.TraceParent}, recs...)
 		if err != nil {
 			return err
-		}
-		for _, out := range first.Done {
-			if err := store.AppendStep(ctx, tx, o.ID, out.record(), false); err != nil {
-				return err
-			}
 		}
 		return store.Publish(ctx, tx, orders.EventOrderPlaced, o.ID,
 			orders.OrderPlaced{OrderID: o.ID, CustomerID: o.CustomerID, TotalCents: o.TotalCents})
@@ -92,15 +91,8 @@ func (s *Service) record(ctx context.Context, sg saga, outs ...outcome) error {
 		if err := store.MoveSaga(ctx, tx, sg.OrderID, sg.Owner, sg.Step, to); err != nil {
 			return err
 		}
-		attempts := sg.Attempts
-		for _, out := range outs {
-			// The retries of one step in a row share one entry, so a long
-			// outage does not grow the history without bound: an attempt
-			// made before this one left a retry entry to overwrite.
-			if err := store.AppendStep(ctx, tx, sg.OrderID, out.record(), out.retries() && attempts > 0); err != nil {
-				return err
-			}
-			attempts = 0 // the next outcome is of the step this one led to
+		if err := appendSteps(ctx, tx, sg, outs); err != nil {
+			return err
 		}
 		if last.Settle == "" {
 			return nil
@@ -116,18 +108,36 @@ func (s *Service) record(ctx context.Context, sg saga, outs ...outcome) error {
 	return nil
 }
 
+// appendSteps adds outs to the saga's history: in one statement, but for
+// a retry that overwrites the entry an earlier attempt left. The retries
+// of one step in a row share one entry, so a long outage does not grow the
+// history without bound.
+func appendSteps(ctx context.Context, tx bun.Tx, sg saga, outs []outcome) error {
+	var recs []store.StepRecord
+	attempts := sg.Attempts
+	for _, out := range outs {
+		if out.retries() && attempts > 0 {
+			if err := store.AppendSteps(ctx, tx, sg.OrderID, recs...); err != nil {
+				return err
+			}
+			recs = nil
+			if err := store.AppendStep(ctx, tx, sg.OrderID, out.record(), true); err != nil {
+				return err
+			}
+		} else {
+			recs = append(recs, out.record())
+		}
+		attempts = 0 // the next outcome is of the step this one led to
+	}
+	return store.AppendSteps(ctx, tx, sg.OrderID, recs...)
+}
+
 // settleOrder moves the order to status in tx, with its event: pending to
 // confirmed (order.confirmed), pending or confirmed to cancelled
 // (order.cancelled). An order already there, or cancelled, stays as it is.
 func settleOrder(ctx context.Context, tx bun.Tx, orderID, status string, at time.Time, paymentID, reason *string) error {
-	cur, err := store.LockOrder(ctx, tx, orderID)
-	if err != nil {
-		return err
-	}
-	if cur.Status == status || cur.Status == orders.StatusCancelled {
-		return nil
-	}
-	if err := store.SetStatus(ctx, tx, orderID, status, at, paymentID, reason); err != nil {
+	cur, moved, err := store.SettleOrder(ctx, tx, orderID, status, at, paymentID, reason, status, orders.StatusCancelled)
+	if err != nil || !moved {
 		return err
 	}
 	if status == orders.StatusConfirmed {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // StepDone is the step stored for a finished saga: the schema's partial
@@ -48,13 +49,20 @@ type NewSaga struct {
 	TraceParent string
 }
 
-// InsertSaga stores a new order's saga.
-func InsertSaga(ctx context.Context, db bun.IDB, sg NewSaga) error {
-	_, err := db.NewRaw(`INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent)
-		VALUES (?, ?, ?, now() + ? * interval '1 millisecond', nullif(?, ''), now() + ? * interval '1 millisecond',
-			now() + ? * interval '1 millisecond', ?)`,
+// InsertSaga stores a new order's saga with the first entries of its
+// history, in one statement.
+func InsertSaga(ctx context.Context, db bun.IDB, sg NewSaga, history ...StepRecord) error {
+	steps, outcomes, details := stepColumns(history)
+	_, err := db.NewRaw(`WITH s AS (
+			INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent)
+			VALUES (?, ?, ?, now() + ? * interval '1 millisecond', nullif(?, ''), now() + ? * interval '1 millisecond',
+				now() + ? * interval '1 millisecond', ?)
+			RETURNING order_id)
+		INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
+		SELECT s.order_id, r.n, r.step, r.outcome, r.detail
+		FROM s, unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)`,
 		sg.OrderID, sg.Step, sg.Attempts, sg.Deadline.Milliseconds(), sg.Owner, sg.HoldFor.Milliseconds(), sg.RunIn.Milliseconds(),
-		sg.TraceParent).Exec(ctx)
+		sg.TraceParent, pgdialect.Array(steps), pgdialect.Array(outcomes), pgdialect.Array(details)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("insert saga: %w", err)
 	}

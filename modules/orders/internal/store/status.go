@@ -12,38 +12,33 @@ import (
 
 // OrderState is what settling an order reads of it.
 type OrderState struct {
-	Status     string
-	CustomerID string
-	TotalCents int64
+	Status     string `bun:"status"`
+	CustomerID string `bun:"customer_id"`
+	TotalCents int64  `bun:"total_cents"`
 }
 
-// LockOrder reads the order's state and locks its row until the end of
-// the transaction db is.
-func LockOrder(ctx context.Context, db bun.IDB, orderID string) (OrderState, error) {
-	var row orderRow
-	err := db.NewSelect().Model(&row).Column("status", "customer_id", "total_cents").
-		Where("id = ?", orderID).For("UPDATE").Scan(ctx)
+// SettleOrder moves the order to status as of at, with its payment and
+// failure reason when not nil, unless its status is one of unless; in one
+// statement, which locks the order's row until the end of the transaction
+// db is. It returns the order's state before, and whether it moved.
+func SettleOrder(ctx context.Context, db bun.IDB, orderID, status string, at time.Time, paymentID, reason *string,
+	unless ...string) (OrderState, bool, error) {
+	var row struct {
+		OrderState
+		Moved bool `bun:"moved"`
+	}
+	err := db.NewRaw(`WITH cur AS (SELECT id, status, customer_id, total_cents FROM orders WHERE id = ? FOR UPDATE),
+		moved AS (
+			UPDATE orders SET status = ?, updated_at = ?,
+				payment_id = coalesce(?, orders.payment_id), failure_reason = coalesce(?, orders.failure_reason)
+			FROM cur WHERE orders.id = cur.id AND cur.status NOT IN (?)
+			RETURNING orders.id)
+		SELECT cur.status, cur.customer_id, cur.total_cents, EXISTS (SELECT 1 FROM moved) AS moved FROM cur`,
+		orderID, status, at, paymentID, reason, bun.In(unless)).Scan(ctx, &row)
 	if err != nil {
-		return OrderState{}, fmt.Errorf("lock order: %w", err)
+		return OrderState{}, false, fmt.Errorf("settle order: %w", err)
 	}
-	return OrderState{Status: row.Status, CustomerID: row.CustomerID, TotalCents: row.TotalCents}, nil
-}
-
-// SetStatus moves the order to status as of at, with its payment and
-// failure reason when not nil.
-func SetStatus(ctx context.Context, db bun.IDB, orderID, status string, at time.Time, paymentID, reason *string) error {
-	q := db.NewUpdate().Model((*orderRow)(nil)).
-		Set("status = ?", status).Set("updated_at = ?", at).Where("id = ?", orderID)
-	if paymentID != nil {
-		q = q.Set("payment_id = ?", *paymentID)
-	}
-	if reason != nil {
-		q = q.Set("failure_reason = ?", *reason)
-	}
-	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("set order status: %w", err)
-	}
-	return nil
+	return row.OrderState, row.Moved, nil
 }
 
 // Publish appends one of orders' events to its outbox, inside db's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/modules/orders"
 )
@@ -37,6 +38,33 @@ func AppendStep(ctx context.Context, db bun.IDB, orderID string, rec StepRecord,
 		return fmt.Errorf("append saga step: %w", err)
 	}
 	return nil
+}
+
+// AppendSteps adds recs, in their order, to the order's history in one
+// statement; none is nothing to do.
+func AppendSteps(ctx context.Context, db bun.IDB, orderID string, recs ...StepRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	steps, outcomes, details := stepColumns(recs)
+	_, err := db.NewRaw(`INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
+		SELECT ?, last.seq + r.n, r.step, r.outcome, r.detail
+		FROM (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = ?) AS last,
+			unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)`,
+		orderID, orderID, pgdialect.Array(steps), pgdialect.Array(outcomes), pgdialect.Array(details)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("append saga steps: %w", err)
+	}
+	return nil
+}
+
+// stepColumns is recs as one array per column, for unnest.
+func stepColumns(recs []StepRecord) (steps, outcomes, details []string) {
+	steps, outcomes, details = make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs))
+	for i, r := range recs {
+		steps[i], outcomes[i], details[i] = r.Step, r.Outcome, r.Detail
+	}
+	return steps, outcomes, details
 }
 
 // Steps returns an order's saga history, oldest first.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/modules/orders"
 	"mitosis/platform/db"
@@ -30,19 +31,30 @@ func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
 // ErrDuplicateKey means a concurrent order with the same idempotency key won.
 var ErrDuplicateKey = errors.New("order with this idempotency key exists")
 
-// InsertOrder stores a new order with its items, placed with the
-// idempotency key (none when empty) by the request of hash;
+// InsertOrder stores a new order with its items, in one statement, placed
+// with the idempotency key (none when empty) by the request of hash;
 // ErrDuplicateKey if the customer has an order with that key.
 func InsertOrder(ctx context.Context, idb bun.IDB, o orders.Order, key, hash string) error {
 	row := toRow(o, key, hash)
-	if _, err := idb.NewInsert().Model(&row).Exec(ctx); err != nil {
-		if db.IsUniqueViolation(err) {
-			return ErrDuplicateKey
-		}
-		return fmt.Errorf("insert order: %w", err)
+	lines, skus, names, quantities, prices := make([]int, len(row.Items)), make([]string, len(row.Items)),
+		make([]string, len(row.Items)), make([]int, len(row.Items)), make([]int64, len(row.Items))
+	for i, it := range row.Items {
+		lines[i], skus[i], names[i], quantities[i], prices[i] = it.Line, it.SKU, it.Name, it.Quantity, it.UnitPriceCents
 	}
-	if _, err := idb.NewInsert().Model(&row.Items).Exec(ctx); err != nil {
-		return fmt.Errorf("insert order items: %w", err)
+	_, err := idb.NewRaw(`WITH o AS (
+			INSERT INTO orders (id, customer_id, status, total_cents, payment_id, failure_reason, idempotency_key, request_hash, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)
+		INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price_cents)
+		SELECT o.id, i.line, i.sku, i.name, i.quantity, i.unit_price_cents
+		FROM o, unnest(?::int[], ?::text[], ?::text[], ?::int[], ?::bigint[]) AS i (line, sku, name, quantity, unit_price_cents)`,
+		row.ID, row.CustomerID, row.Status, row.TotalCents, row.PaymentID, row.FailureReason, row.IdempotencyKey,
+		row.RequestHash, row.CreatedAt, row.UpdatedAt,
+		pgdialect.Array(lines), pgdialect.Array(skus), pgdialect.Array(names), pgdialect.Array(quantities), pgdialect.Array(prices)).Exec(ctx)
+	if db.IsUniqueViolation(err) {
+		return ErrDuplicateKey
+	}
+	if err != nil {
+		return fmt.Errorf("insert order: %w", err)
 	}
 	return nil
 }

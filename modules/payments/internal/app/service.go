@@ -4,7 +4,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,20 +101,19 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			if err := store.LockChargeKey(ctx, tx, in.IdempotencyKey); err != nil {
 				return err
 			}
-			prev, err := store.PaymentByKey(ctx, tx, in.IdempotencyKey)
-			if err == nil {
+			// The replay and the void, read at once.
+			key, err := store.ChargeByKey(ctx, tx, in.IdempotencyKey)
+			switch {
+			case err != nil:
+				return err
+			case key.Payment != nil:
+				prev := *key.Payment
 				if prev.UserID != in.UserID || prev.OrderID != in.OrderID || prev.AmountCents != in.AmountCents {
 					return payments.ErrIdempotencyConflict
 				}
 				out = prev
 				return nil
-			}
-			if !errors.Is(err, payments.ErrNotFound) {
-				return err
-			}
-			if _, voided, err := store.VoidedAt(ctx, tx, in.IdempotencyKey); err != nil {
-				return err
-			} else if voided {
+			case key.Voided:
 				return payments.ErrChargeVoided
 			}
 			id, err := uuid.NewV7()
@@ -124,19 +122,9 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 			}
 			p := payments.Payment{ID: id.String(), UserID: in.UserID, OrderID: in.OrderID, AmountCents: in.AmountCents,
 				Status: payments.StatusCaptured, CreatedAt: now()}
-			// The debit first: a wallet that does not exist has nothing to
-			// charge (so no upsert of it here), and the payment row
-			// references the wallet. Then the payment, which the ledger
-			// entry references.
-			if _, err := store.Move(ctx, tx, in.UserID, -in.AmountCents); err != nil {
-				return err
-			}
-			if err := store.InsertPayment(ctx, tx, p, in.IdempotencyKey); err != nil {
-				return err
-			}
-			if err := store.Enter(ctx, tx, store.LedgerEntry{
-				UserID: in.UserID, Kind: store.KindCharge, AmountCents: -in.AmountCents, PaymentID: p.ID,
-			}); err != nil {
+			// A wallet that does not exist has nothing to charge (so no
+			// upsert of it here).
+			if err := store.Capture(ctx, tx, p, in.IdempotencyKey); err != nil {
 				return err
 			}
 			if err := store.Publish(ctx, tx, payments.EventPaymentCaptured, p.ID, payments.PaymentCaptured{

@@ -109,16 +109,6 @@ func DepositByKey(ctx context.Context, db bun.IDB, userID, key string) (amount i
 	return row.AmountCents, true, nil
 }
 
-// InsertPayment stores a captured payment.
-func InsertPayment(ctx context.Context, db bun.IDB, p payments.Payment, key string) error {
-	row := paymentRow{ID: p.ID, UserID: p.UserID, OrderID: p.OrderID, AmountCents: p.AmountCents,
-		Status: p.Status, IdempotencyKey: key, CreatedAt: p.CreatedAt}
-	if _, err := db.NewInsert().Model(&row).Exec(ctx); err != nil {
-		return fmt.Errorf("insert payment: %w", err)
-	}
-	return nil
-}
-
 // PaymentByKey finds the payment made with an idempotency key.
 func PaymentByKey(ctx context.Context, db bun.IDB, key string) (payments.Payment, error) {
 	var row paymentRow

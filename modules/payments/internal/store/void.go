@@ -22,19 +22,6 @@ func LockChargeKey(ctx context.Context, db bun.IDB, key string) error {
 	return nil
 }
 
-// VoidedAt returns when a charge key was voided, if it was.
-func VoidedAt(ctx context.Context, db bun.IDB, key string) (time.Time, bool, error) {
-	var at time.Time
-	err := db.NewRaw("SELECT voided_at FROM voided_charges WHERE charge_key = ?", key).Scan(ctx, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read voided charge: %w", err)
-	}
-	return at.UTC(), true, nil
-}
-
 // Void records a charge key as voided, once, and returns when it was voided
 // and by which user.
 func Void(ctx context.Context, db bun.IDB, key, userID string, at time.Time) (time.Time, string, error) {
