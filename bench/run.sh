@@ -581,6 +581,7 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg/postgres.lo
 	-o "$PGOPTS -c track_commit_timestamp=on" restart >/dev/null
 cluster_note
 note "events: order.confirmed as orders writes it (outbox row in orders' schema), for users' order_stats read model"
+note "written from outside the app: no in-process wake-up, the relay finds them by its poll (EVENTS_POLL_INTERVAL); the latency is the poll's"
 
 note "-- one process"
 start_app events-all DATABASE_URL="$(db_url events_one)"

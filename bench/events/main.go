@@ -15,6 +15,11 @@
 //     orders' own transactions write them; the app, running beside, relays
 //     them to users, whose inbox row (and order_stats, in the same
 //     transaction) is the effect. Nothing in the app is changed or called.
+//     Written from outside the app's process, these rows wake no relay (a
+//     module's own commits wake its relay in-process, see
+//     platform/events/wake.go): the relay finds them by its poll
+//     (EVENTS_POLL_INTERVAL), so the latency mode measures the poll, not
+//     the wake-up orders' own events get.
 //   - watermill, the reference: Watermill's SQL Pub/Sub on PostgreSQL
 //     (watermill-sql/v4, pgx), publisher and subscriber in this process;
 //     the effect is the subscriber receiving the message, which it acks.

@@ -127,7 +127,7 @@ func (b *Broker) publish(ctx context.Context, subject, msgID string, e Event) er
 // Relay returns a relay that publishes module's outbox to the stream.
 func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, cfg: b.cfg, log: log, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step = func(ctx context.Context) (int, error) { return b.publishBatch(ctx, module, db) }
+	r.step = func(ctx context.Context) (int, bool, error) { return b.publishBatch(ctx, module, db) }
 	return r
 }
 
@@ -135,17 +135,18 @@ func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 // order and marks each published (fanned_out_at) once the stream has
 // acknowledged it. One relay at a time per schema (a transaction advisory
 // lock), so the stream holds each module's events in outbox order, which
-// is the order per aggregate. If the commit is lost after a publish, the
-// row goes again: the stream drops it by its id, or the inbox does.
-func (b *Broker) publishBatch(ctx context.Context, module string, db *bun.DB) (int, error) {
-	n := 0
+// is the order per aggregate (contended: another relay held it). If the
+// commit is lost after a publish, the row goes again: the stream drops it
+// by its id, or the inbox does.
+func (b *Broker) publishBatch(ctx context.Context, module string, db *bun.DB) (n int, contended bool, err error) {
 	var perr error
-	err := relayTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+	err = relayTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.publish.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("publish lock: %w", err)
 		}
 		if !locked {
+			contended = true
 			return nil
 		}
 		var rows []struct {
@@ -171,9 +172,9 @@ func (b *Broker) publishBatch(ctx context.Context, module string, db *bun.DB) (i
 		return nil
 	})
 	if err != nil {
-		return n, err
+		return n, false, err
 	}
-	return n, perr
+	return n, contended, perr
 }
 
 // ConsumerLag reports, for each module that has a durable consumer on the

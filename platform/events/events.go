@@ -141,14 +141,16 @@ func Append(ctx context.Context, db bun.IDB, source, eventType, aggregateID stri
 }
 
 // AppendEvent writes a built event to the outbox, with the trace context
-// of ctx unless the event carries one.
+// of ctx unless the event carries one. In a transaction run by InTx, the
+// module's relay is woken once it commits; on the DB itself (the insert
+// commits alone), at once.
 func AppendEvent(ctx context.Context, db bun.IDB, e Event) error {
 	if e.TraceParent == "" {
 		e.TraceParent, e.TraceState = traceContextOf(ctx)
 	}
 	_, err := db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,
-		e.TraceParent, e.TraceState).Exec(ctx)
+		e.TraceParent, e.TraceState).Exec(markAppend(ctx, db))
 	if err != nil {
 		return fmt.Errorf("append %s to outbox: %w", e.Type, err)
 	}

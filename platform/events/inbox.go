@@ -79,7 +79,7 @@ func (b *Bus) DeliverBatch(ctx context.Context, module string, es []Event) (errs
 
 // applyOne applies e in a transaction of its own with its inbox row.
 func (s subscriber) applyOne(ctx context.Context, module string, e Event) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewRaw(`INSERT INTO event_inbox (event_id, type, source) VALUES (?, ?, ?)
 			ON CONFLICT (event_id) DO NOTHING`, e.ID, e.Type, e.Source).Exec(ctx)
 		if err != nil {
@@ -100,7 +100,7 @@ func (s subscriber) applyOne(ctx context.Context, module string, e Event) error 
 // type through its BatchHandler if it has one, else each by its Handler
 // (with its own span's context).
 func (s subscriber) applyBatch(ctx context.Context, module string, es []Event, keys []string, todo []int, ctxs []context.Context) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		fresh, err := insertInbox(ctx, tx, es, keys, todo)
 		if err != nil {
 			return fmt.Errorf("inbox of %s: %w", module, err)

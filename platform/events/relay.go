@@ -48,18 +48,25 @@ type Relay struct {
 	metrics     *Metrics           // nil: not measured
 	tracing     *telemetry.Tracing // nil: deliveries are not traced
 	// step is one round of delivery: a batch of due deliveries attempted
-	// (postgres) or of the outbox published (nats).
-	step func(context.Context) (int, error)
+	// (postgres) or of the outbox published (nats). contended: it did
+	// nothing because another relay of this outbox held its lock.
+	step func(context.Context) (n int, contended bool, err error)
 	// fanning: with PostgreSQL as the bus, fan-out runs in a loop of its
 	// own (fanLoop) beside step's, so the next batch is fanned out while
 	// one is in a subscriber's hands.
 	fanning bool
 
 	loop, fanLoop shutdown.Loop
-	// listener holds the wake-up connection until stopListening.
-	listener      sync.WaitGroup
-	stopListening context.CancelFunc
+	// wake is rung by this process's commits to the outbox (nil: the
+	// relay only polls).
+	wake *Wake
 }
+
+// lockRetry is how soon a relay tries again when another relay of its
+// outbox (a replica) held the lock of the fan-out (or the publish): that
+// relay's round may have read the outbox before the commit that woke this
+// one, so the event would otherwise wait for the poll.
+const lockRetry = 5 * time.Millisecond
 
 // NewRelay returns a relay of module's outbox on db. subscribers names the
 // modules that handle an event type; deliver hands each subscriber its
@@ -67,24 +74,36 @@ type Relay struct {
 func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverBatchFunc, cfg config.Events, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log,
 		throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step, r.fanning = r.deliverBatch, true
+	r.step, r.fanning = func(ctx context.Context) (int, bool, error) {
+		n, err := r.deliverBatch(ctx)
+		return n, false, err // claims skip what another relay holds: never contended
+	}, true
+	return r
+}
+
+// WokenBy makes w, rung by this process's commits to the outbox, wake the
+// relay at once; the poll stays the safety net.
+func (r *Relay) WokenBy(w *Wake) *Relay {
+	r.wake = w
 	return r
 }
 
 // Start runs the relay in the background until Stop. A commit to the
-// outbox wakes it at once (wakeup.go): the fan-out, which wakes the
-// delivery when it made deliveries; the poll is the safety net (a lost
-// notification, a retry falling due).
+// outbox in this process wakes it at once (Wake): the fan-out, which
+// wakes the delivery when it made deliveries; the poll is the safety net
+// (a writer elsewhere, a retry falling due). A round that found another
+// replica holding the outbox's lock goes again after lockRetry, until it
+// gets the lock.
 func (r *Relay) Start() {
-	listening, stopListening := context.WithCancel(context.Background())
-	r.stopListening = stopListening
-	wake := make(chan struct{}, 1)
-	r.listener.Go(func() { r.wakeOnNotify(listening, wake) })
+	var wake <-chan struct{}
+	if r.wake != nil {
+		wake = r.wake.C()
+	}
 	work := wake
 	if r.fanning {
 		due := make(chan struct{}, 1)
 		r.fanLoop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
-			n, err := r.fanOut(ctx)
+			n, contended, err := r.fanOut(ctx)
 			r.outcome(ctx, "fan-out", err)
 			if n > 0 {
 				select {
@@ -92,15 +111,41 @@ func (r *Relay) Start() {
 				default: // a wake already pending covers these too
 				}
 			}
+			if contended {
+				return pause(lockRetry, r.fanLoop.Halting())
+			}
 			return n == r.cfg.BatchSize // more waiting: no pause
 		})
 		work = due
 	}
 	r.loop.StartWoken(r.cfg.PollInterval, work, func(ctx context.Context) bool {
-		n, err := r.step(ctx)
+		n, contended, err := r.step(ctx)
 		r.outcome(ctx, "relay", err)
+		if contended {
+			return pause(lockRetry, r.loop.Halting())
+		}
+		if r.fanning {
+			// A claim holds one event per aggregate and subscriber: the
+			// next of an aggregate just delivered may be due now, with no
+			// commit left to wake the relay for it (or it was skipped as
+			// locked by a replica that has since delivered its own).
+			return n > 0
+		}
 		return n == r.cfg.BatchSize
 	})
+}
+
+// pause waits d, or until halting, and reports whether to go again at
+// once (not halting).
+func pause(d time.Duration, halting <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-halting:
+		return false
+	}
 }
 
 // outcome logs a failed round of step, and the recovery: once per
@@ -124,10 +169,6 @@ func (r *Relay) Stop(ctx context.Context) error {
 	both.Go(func() { fanCut = r.fanLoop.Stop(ctx) })
 	cut := r.loop.Stop(ctx)
 	both.Wait()
-	if r.stopListening != nil {
-		r.stopListening()
-		r.listener.Wait()
-	}
 	r.log.Info("shutdown: event relay stopped", "outbox", r.module, "batch_cut_short", cut || fanCut)
 	return nil
 }
@@ -137,26 +178,28 @@ func (r *Relay) Stop(ctx context.Context) error {
 // batch of the outbox. It returns how many events it handed on or tried.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	if r.fanning {
-		if _, err := r.fanOut(ctx); err != nil {
+		if _, _, err := r.fanOut(ctx); err != nil {
 			return 0, err
 		}
 	}
-	return r.step(ctx)
+	n, _, err := r.step(ctx)
+	return n, err
 }
 
 // fanOut creates the delivery rows of events not yet fanned out, a batch
 // in two statements: the outbox rows marked, the delivery rows inserted.
-// It returns how many events it fanned out.
+// It returns how many events it fanned out, and contended when another
+// relay held the lock.
 // One relay at a time (a transaction advisory lock), so deliveries appear
 // in outbox order and per-aggregate order holds across replicas.
-func (r *Relay) fanOut(ctx context.Context) (int, error) {
-	n := 0
-	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+func (r *Relay) fanOut(ctx context.Context) (n int, contended bool, err error) {
+	err = relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var locked bool
 		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.fanout.' || current_schema()))").Scan(ctx, &locked); err != nil {
 			return fmt.Errorf("fan-out lock: %w", err)
 		}
 		if !locked {
+			contended = true
 			return nil
 		}
 		var rows []struct {
@@ -187,7 +230,7 @@ func (r *Relay) fanOut(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	return n, contended, err
 }
 
 // relayTx runs fn in a transaction whose commit does not wait for its WAL

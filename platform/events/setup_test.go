@@ -40,6 +40,9 @@ var fast = config.Events{PollInterval: 10 * time.Millisecond, BatchSize: 10, Max
 type world struct {
 	pub, sub *bun.DB
 	bus      *events.Bus
+	// connect opens another pool on a module's database and schema, as a
+	// replica of the module would.
+	connect func(t *testing.T, module string) *bun.DB
 }
 
 // newWorld prepares both modules on a fresh database, each with its own
@@ -60,16 +63,22 @@ func newWorldIn(t *testing.T, isolation string, handle events.Handler) world {
 			cfg.Modules[m] = config.Module{Database: config.ModuleDatabase{URL: pgtest.NewDatabase(t)}}
 		}
 	}
-	open := func(module string) *bun.DB {
+	connect := func(t *testing.T, module string) *bun.DB {
 		target, err := db.TargetFor(cfg, &db.Cluster{AdminURL: cfg.Database.URL}, module)
 		require.NoError(t, err)
 		bdb, err := db.Open(target, 8)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = bdb.Close() })
+		return bdb
+	}
+	open := func(module string) *bun.DB {
+		bdb := connect(t, module)
+		target, err := db.TargetFor(cfg, &db.Cluster{AdminURL: cfg.Database.URL}, module)
+		require.NoError(t, err)
 		require.NoError(t, db.Prepare(context.Background(), target, bdb, tree, quiet))
 		return bdb
 	}
-	w := world{pub: open("pub"), sub: open("sub"), bus: events.NewBus()}
+	w := world{pub: open("pub"), sub: open("sub"), bus: events.NewBus(), connect: connect}
 	w.bus.Subscribe("sub", w.sub, map[string]events.Handler{"thing.made": handle})
 	return w
 }
@@ -86,12 +95,19 @@ func record(ctx context.Context, tx bun.Tx, e events.Event) error {
 	return err
 }
 
-// publish makes a thing and appends its event in one transaction.
+// publish makes a thing and appends its event in one transaction (InTx,
+// as the modules' stores run theirs), on pub's DB.
 func (w world) publish(t *testing.T, aggregate string, n int) string {
+	t.Helper()
+	return publishOn(t, w.pub, aggregate, n)
+}
+
+// publishOn is publish on pub's connection bdb.
+func publishOn(t *testing.T, bdb *bun.DB, aggregate string, n int) string {
 	t.Helper()
 	e, err := events.New("pub", "thing.made", aggregate, map[string]int{"n": n})
 	require.NoError(t, err)
-	require.NoError(t, w.pub.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
+	require.NoError(t, events.InTx(context.Background(), bdb, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewRaw("INSERT INTO things (id) VALUES (?) ON CONFLICT DO NOTHING", aggregate).Exec(ctx); err != nil {
 			return err
 		}

@@ -108,20 +108,24 @@ func needsBroker(checks *health.Registry, module string, b *Broker) {
 	}
 }
 
-// Outbox runs the relay of module's outbox while the app runs. Used inside
-// the module's own fx.Module, where its private *bun.DB is visible.
+// Outbox runs the relay of module's outbox while the app runs, woken by
+// the module's commits to it (a Wake on the module's DB, provided to the
+// module alone: see InTx). Used inside the module's own fx.Module, where
+// its private *bun.DB is visible.
 func Outbox(module string) fx.Option {
-	return fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, place topology.Placement, deliver DeliverBatchFunc, broker *Broker, cfg config.Config,
-		checks *health.Registry, m *Metrics, tracing *telemetry.Tracing, log *slog.Logger) {
-		r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log).Traced(tracing)
-		if broker != nil {
-			r = broker.Relay(module, db, log)
-		}
-		r.Measured(m)
-		m.Watch(module, db, place.Audience(module)...)
-		needsBroker(checks, module, broker)
-		lc.Append(fx.StartStopHook(r.Start, r.Stop))
-	})
+	return fx.Options(
+		fx.Provide(fx.Private, NewWake),
+		fx.Invoke(func(lc fx.Lifecycle, db *bun.DB, wake *Wake, place topology.Placement, deliver DeliverBatchFunc, broker *Broker, cfg config.Config,
+			checks *health.Registry, m *Metrics, tracing *telemetry.Tracing, log *slog.Logger) {
+			r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log).Traced(tracing)
+			if broker != nil {
+				r = broker.Relay(module, db, log)
+			}
+			r.WokenBy(wake).Measured(m)
+			m.Watch(module, db, place.Audience(module)...)
+			needsBroker(checks, module, broker)
+			lc.Append(fx.StartStopHook(r.Start, r.Stop))
+		}))
 }
 
 type subscriberDeps struct {

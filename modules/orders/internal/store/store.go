@@ -11,6 +11,7 @@ import (
 
 	"mitosis/modules/orders"
 	"mitosis/platform/db"
+	"mitosis/platform/events"
 	"mitosis/platform/page"
 )
 
@@ -25,7 +26,7 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // InTx runs fn in one transaction: the only place the store opens one.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
+	return events.InTx(ctx, s.db, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
 }
 
 // ErrDuplicateKey means a concurrent order with the same idempotency key won.

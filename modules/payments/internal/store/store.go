@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/payments"
+	"mitosis/platform/events"
 )
 
 // Store reads and writes the payments schema.
@@ -20,7 +21,7 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // InTx runs fn in one transaction: the only place the store opens one.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
+	return events.InTx(ctx, s.db, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
 }
 
 // OpenWallet creates the wallet if missing.

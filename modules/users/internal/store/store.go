@@ -60,7 +60,7 @@ func (s *Store) DB() bun.IDB { return s.db }
 
 // InTx runs fn in one transaction: the only place the store opens one.
 func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
+	return events.InTx(ctx, s.db, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
 }
 
 // InsertAccount stores a new account; users.ErrEmailTaken when its
