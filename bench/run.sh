@@ -34,7 +34,8 @@
 # BENCH_STARTS (start-up measurements, 3), BENCH_EVENT_RATE (the app's
 # latency runs at this rate instead of half the rate measured: for
 # comparisons at equal load; the latency verdicts then do not count),
-# BENCH_REPORT (a file to copy the
+# BENCH_EVENT_POLL (the event section's EVENTS_POLL_INTERVAL and
+# Watermill's PollInterval, 5ms), BENCH_REPORT (a file to copy the
 # summary to), BENCH_CAPTURE (a file to copy the classified capture to),
 # APP (bin/app), PGBIN, and BENCH_DB_PARAMS: extra query parameters for the
 # app's DATABASE_URL, for what-if runs only (e.g.
@@ -56,6 +57,11 @@ COUNT=${BENCH_COUNT:-3}
 EVENTS=${BENCH_EVENTS:-20000}
 WM_EVENTS=${BENCH_WATERMILL_EVENTS:-20000}
 EVENT_SECONDS=${BENCH_EVENT_SECONDS:-10}
+# The app's EVENTS_POLL_INTERVAL in the event section, and Watermill's
+# PollInterval beside it: bench/events writes from outside the app, where
+# no commit wakes the relay (a module's own commits wake it in-process), so
+# a short poll stands in for the wake-up, at most one interval late.
+EVENT_POLL=${BENCH_EVENT_POLL:-5ms}
 STARTS=${BENCH_STARTS:-3}
 ONLY=${BENCH_ONLY:-}
 [[ -z $ONLY || $ONLY == events || $ONLY == orders ]] || { echo "bench: BENCH_ONLY must be events, orders or unset, got $ONLY" >&2; exit 1; }
@@ -291,20 +297,22 @@ source "$ROOT/bench/capture.sh"
 # shellcheck source=bench/summary.sh
 source "$ROOT/bench/summary.sh"
 
-# start_three DB: payments, users and orders (with inventory) as three processes on DB, as
+# start_three DB [VAR=value...]: payments, users and orders (with inventory)
+# as three processes on DB, each with the settings given, as
 # the e2e tests start them; sets PAYMENTS, USERS and ORDERS. payments comes
 # first: users delivers user.registered to it, and payments reads users'
 # JWKS at a port chosen before users starts.
 start_three() {
-	local users_port
+	local users_port db=$1
+	shift # the rest: more settings for every process
 	users_port=$(free_port)
-	start_app payments SERVICES=payments DATABASE_URL="$(db_url "$1")" USERS_URL="http://127.0.0.1:$users_port"
+	start_app payments SERVICES=payments DATABASE_URL="$(db_url "$db")" USERS_URL="http://127.0.0.1:$users_port" "$@"
 	PAYMENTS=$APP_URL
-	start_app users SERVICES=users DATABASE_URL="$(db_url "$1")" PAYMENTS_URL="$PAYMENTS" HTTP_ADDR="127.0.0.1:$users_port"
+	start_app users SERVICES=users DATABASE_URL="$(db_url "$db")" PAYMENTS_URL="$PAYMENTS" HTTP_ADDR="127.0.0.1:$users_port" "$@"
 	USERS=$APP_URL
 	# inventory runs beside orders, as in the e2e split: its stock steps are
 	# part of orders' saga.
-	start_app orders SERVICES=orders,inventory DATABASE_URL="$(db_url "$1")" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS"
+	start_app orders SERVICES=orders,inventory DATABASE_URL="$(db_url "$db")" USERS_URL="$USERS" PAYMENTS_URL="$PAYMENTS" "$@"
 	ORDERS=$APP_URL
 }
 
@@ -378,14 +386,16 @@ events() {
 event_runs() {
 	local key=$1 bus=$2 db=$3 n=$4 rate=${5:-} why="BENCH_EVENT_RATE"
 	[[ $bus == outbox ]] || why="same rate as the app's one-process run"
+	local poll=()
+	[[ $bus == outbox ]] || poll=(-poll "$EVENT_POLL")
 	load_note
 	note "rate: a backlog of $n order.confirmed events, committed at once, then drained"
-	events "${key}_rate" -bus "$bus" -mode rate -n "$n" -db "$(db_url "$db")"
+	events "${key}_rate" -bus "$bus" -mode rate -n "$n" -db "$(db_url "$db")" "${poll[@]}"
 	if [[ -z $rate ]]; then
 		rate=$(awk -v r="${R[${key}_rate_rate]}" 'BEGIN { printf "%.0f", r / 2 }') why="half that rate"
 	fi
 	note "latency: one event per transaction at $rate/s ($why) for ${EVENT_SECONDS}s, commit to effect"
-	events "${key}_lat" -bus "$bus" -mode latency -rate "$rate" -duration "${EVENT_SECONDS}s" -db "$(db_url "$db")"
+	events "${key}_lat" -bus "$bus" -mode latency -rate "$rate" -duration "${EVENT_SECONDS}s" -db "$(db_url "$db")" "${poll[@]}"
 }
 
 # http_ready PORT: /health/ready answers 200, asked without forking (a
@@ -581,15 +591,15 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg/postgres.lo
 	-o "$PGOPTS -c track_commit_timestamp=on" restart >/dev/null
 cluster_note
 note "events: order.confirmed as orders writes it (outbox row in orders' schema), for users' order_stats read model"
-note "written from outside the app: no in-process wake-up, the relay finds them by its poll (EVENTS_POLL_INTERVAL); the latency is the poll's"
+note "written from outside the app, which no commit of theirs wakes: the relay finds them by its poll, EVENTS_POLL_INTERVAL=$EVENT_POLL (BENCH_EVENT_POLL), at most that late; Watermill polls as often"
 
 note "-- one process"
-start_app events-all DATABASE_URL="$(db_url events_one)"
+start_app events-all DATABASE_URL="$(db_url events_one)" EVENTS_POLL_INTERVAL="$EVENT_POLL"
 event_runs ev_one outbox events_one "$EVENTS" "${BENCH_EVENT_RATE:-}"
 stop_apps
 
 note "-- three processes (orders' relay delivers to users over HTTP)"
-start_three events_three
+start_three events_three EVENTS_POLL_INTERVAL="$EVENT_POLL"
 event_runs ev_three outbox events_three "$EVENTS" "${BENCH_EVENT_RATE:-}"
 stop_apps
 

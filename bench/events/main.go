@@ -18,8 +18,10 @@
 //     Written from outside the app's process, these rows wake no relay (a
 //     module's own commits wake its relay in-process, see
 //     platform/events/wake.go): the relay finds them by its poll
-//     (EVENTS_POLL_INTERVAL), so the latency mode measures the poll, not
-//     the wake-up orders' own events get.
+//     (EVENTS_POLL_INTERVAL), which bench/run.sh sets short for these runs
+//     (BENCH_EVENT_POLL, 5 ms) so that the poll stands in for the wake-up
+//     orders' own commits get, adding up to one interval to each event's
+//     latency where the wake-up adds nothing.
 //   - watermill, the reference: Watermill's SQL Pub/Sub on PostgreSQL
 //     (watermill-sql/v4, pgx), publisher and subscriber in this process;
 //     the effect is the subscriber receiving the message, which it acks.
@@ -61,6 +63,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "latency: events published per second")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "latency: how long to publish")
 	flag.DurationVar(&o.stall, "stall", 30*time.Second, "give up when no event arrives for this long")
+	flag.DurationVar(&o.poll, "poll", 200*time.Millisecond, "watermill: the subscriber's PollInterval (set it to the app's EVENTS_POLL_INTERVAL)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,6 +78,7 @@ type options struct {
 	n               int
 	rate            float64
 	duration, stall time.Duration
+	poll            time.Duration // watermill: its subscriber's PollInterval
 }
 
 func run(ctx context.Context, o options) error {
@@ -110,7 +114,7 @@ func run(ctx context.Context, o options) error {
 	case "outbox":
 		b = &outbox{pool: pool}
 	case "watermill":
-		b = &watermill{pool: pool, topic: "order.confirmed." + o.mode}
+		b = &watermill{pool: pool, topic: "order.confirmed." + o.mode, poll: o.poll}
 	default:
 		return fmt.Errorf("-bus must be outbox or watermill, got %q", o.bus)
 	}

@@ -17,13 +17,15 @@ import (
 // documentation sets it up for PostgreSQL (the default schema and offsets
 // adapters, pgx), one topic per mode (a table each, so the latency run
 // does not begin behind the rate run's backlog). Its defaults hold except
-// PollInterval, set to the app's EVENTS_POLL_INTERVAL (200 ms; Watermill's
-// default is 1 s), so both buses wait as long when they find nothing. The
+// PollInterval, set to the app's EVENTS_POLL_INTERVAL in the same run
+// (-poll; Watermill's default is 1 s), so both buses wait as long when they
+// find nothing. The
 // effect is the message received by the subscriber, which acks it at once
 // and does nothing else: Watermill's own subscribe rate.
 type watermill struct {
 	pool  *pgxpool.Pool
 	topic string
+	poll  time.Duration
 	pub   *wsql.Publisher
 	sub   *wsql.Subscriber
 
@@ -32,9 +34,6 @@ type watermill struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
-
-// pollInterval is the app's default EVENTS_POLL_INTERVAL.
-const pollInterval = 200 * time.Millisecond
 
 // publishChunk bounds one Publish of the backlog (3 parameters a message,
 // PostgreSQL takes 65535).
@@ -63,7 +62,7 @@ func (b *watermill) open(context.Context) error {
 		SchemaAdapter:    wsql.DefaultPostgreSQLSchema{},
 		OffsetsAdapter:   wsql.DefaultPostgreSQLOffsetsAdapter{},
 		InitializeSchema: true,
-		PollInterval:     pollInterval,
+		PollInterval:     b.poll,
 	}, logger)
 	if err != nil {
 		return fmt.Errorf("watermill subscriber: %w", err)
