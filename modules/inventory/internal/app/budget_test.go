@@ -2,51 +2,21 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
-	"mitosis/migrations"
 	"mitosis/modules/inventory"
 	"mitosis/modules/inventory/internal/app"
 	"mitosis/modules/inventory/internal/store"
-	"mitosis/platform/config"
-	"mitosis/platform/db"
+	"mitosis/modules/modulestest"
 	"mitosis/platform/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// statements counts what inventory sends to its database, BEGIN and
-// COMMIT included.
-type statements struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (c *statements) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (c *statements) AfterQuery(context.Context, *bun.QueryEvent) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-}
-
-// take returns the count since the last take, and starts again.
-func (c *statements) take() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = 0
-	return n
-}
 
 // Inventory's steps of the order saga send no more statements than they do
 // since a reservation's stock moves in one statement for all its lines, and
@@ -55,26 +25,20 @@ func (c *statements) take() int {
 // statement added back fails here, not in a load run.
 func TestTheReservationPathsStayWithinTheirStatementBudget(t *testing.T) {
 	ctx := context.Background()
-	dbCfg := config.Config{Database: config.Database{URL: pgtest.NewDatabase(t), Isolation: config.Shared, Roles: config.RolesSingle}}
-	target, err := db.TargetFor(dbCfg, &db.Cluster{AdminURL: dbCfg.Database.URL}, inventory.Name)
-	require.NoError(t, err)
-	bdb, err := db.Open(target, 4)
-	require.NoError(t, err)
-	t.Cleanup(func() { bdb.Close() })
-	require.NoError(t, db.Prepare(ctx, target, bdb, migrations.Tree(), slog.New(slog.NewTextHandler(io.Discard, nil))))
-	var count statements
+	bdb := modulestest.Database(t, inventory.Name, 4)
+	var count modulestest.Statements
 	svc := app.New(store.New(bdb.WithQueryHook(&count)))
 
 	budget := func(name string, max int) {
 		t.Helper()
-		got := count.take()
+		got := count.Take().Statements
 		t.Logf("%s: %d statements", name, got)
 		assert.LessOrEqual(t, got, max, "%s: statements", name)
 	}
 	items := []inventory.Item{{SKU: "COFFEE-1KG", Quantity: 1}, {SKU: "FILTER-100", Quantity: 2}}
 	sold, held := uuid.NewString(), uuid.NewString()
 
-	_, err = svc.Reserve(ctx, inventory.ReserveRequest{OrderID: sold, Items: items})
+	_, err := svc.Reserve(ctx, inventory.ReserveRequest{OrderID: sold, Items: items})
 	require.NoError(t, err)
 	budget("reserve", 5)
 	r, err := svc.Commit(ctx, inventory.CommitRequest{OrderID: sold})
@@ -88,7 +52,7 @@ func TestTheReservationPathsStayWithinTheirStatementBudget(t *testing.T) {
 
 	_, err = svc.Reserve(ctx, inventory.ReserveRequest{OrderID: held, Items: items})
 	require.NoError(t, err)
-	count.take()
+	count.Take()
 	_, err = svc.Release(ctx, inventory.ReleaseRequest{OrderID: held})
 	require.NoError(t, err)
 	budget("release of a held reservation", 5)

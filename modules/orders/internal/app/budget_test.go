@@ -1,70 +1,22 @@
 package app_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
+	"mitosis/modules/modulestest"
 	"mitosis/modules/orders"
 	"mitosis/modules/orders/internal/app"
 	"mitosis/modules/orders/internal/store"
 )
 
-// statements counts what orders sends to its database: statements
-// (BEGIN and COMMIT included) and durable commits (a COMMIT of a
-// transaction that wrote, or a write outside one). The catalog's read is
-// left out: it is a copy at most a second old, read or not by chance.
-type statements struct {
-	mu               sync.Mutex
-	n, commits       int
-	inTx, wroteInTx  bool
-	products, others int
-}
-
-func (c *statements) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (c *statements) AfterQuery(_ context.Context, e *bun.QueryEvent) {
-	q := strings.ToUpper(strings.TrimSpace(e.Query))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if strings.Contains(q, `FROM "PRODUCTS"`) {
-		c.products++
-		return
-	}
-	c.n++
-	write := strings.HasPrefix(q, "INSERT") || strings.HasPrefix(q, "UPDATE") || strings.HasPrefix(q, "DELETE") ||
-		(strings.HasPrefix(q, "WITH") && strings.Contains(q, "UPDATE "))
-	switch {
-	case strings.HasPrefix(q, "BEGIN"):
-		c.inTx, c.wroteInTx = true, false
-	case strings.HasPrefix(q, "COMMIT"):
-		if c.wroteInTx {
-			c.commits++
-		}
-		c.inTx = false
-	case strings.HasPrefix(q, "ROLLBACK"):
-		c.inTx = false
-	case write && c.inTx:
-		c.wroteInTx = true
-	case write:
-		c.commits++
-	}
-}
-
-// take returns the counts since the last take, and starts again.
-func (c *statements) take() [2]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := [2]int{c.n, c.commits}
-	c.n, c.commits = 0, 0
-	return out
-}
+// productsRead is the catalog's read, which the count leaves out: it is a
+// copy at most a second old, read or not by chance.
+func productsRead(q string) bool { return strings.Contains(q, `FROM "PRODUCTS"`) }
 
 // The saga's paths send no more statements and durable commits to orders'
 // database than they do since the order is settled in one statement (its
@@ -77,18 +29,18 @@ func (c *statements) take() [2]int {
 // not in a load run.
 func TestTheSagaPathsStayWithinTheirStatementBudget(t *testing.T) {
 	e := newEnv(t, sagaConfig())
-	var count statements
+	count := modulestest.Statements{Skip: productsRead}
 	svc := app.New(store.New(e.db.WithQueryHook(&count)), &e.customers, e.wallet, e.stock, e.cfg, app.Telemetry{})
 	alice, poor := e.customer(t, 50000), e.customer(t, 1)
 	e.place(t, svc, alice) // the catalog's copy is read
-	count.take()
+	count.Take()
 
 	budget := func(name string, max [2]int) {
 		t.Helper()
-		got := count.take()
-		t.Logf("%s: %d statements, %d durable commits", name, got[0], got[1])
-		assert.LessOrEqual(t, got[0], max[0], "%s: statements", name)
-		assert.LessOrEqual(t, got[1], max[1], "%s: durable commits", name)
+		got := count.Take()
+		t.Logf("%s: %d statements, %d durable commits", name, got.Statements, got.Commits)
+		assert.LessOrEqual(t, got.Statements, max[0], "%s: statements", name)
+		assert.LessOrEqual(t, got.Commits, max[1], "%s: durable commits", name)
 	}
 
 	o := e.place(t, svc, alice)
@@ -110,7 +62,7 @@ func TestTheSagaPathsStayWithinTheirStatementBudget(t *testing.T) {
 	w := app.NewWorker(svc, quiet())
 	claimed := func() {
 		require.Eventually(t, func() bool { // the retry is due after its backoff
-			count.take() // a pass that claims nothing is not this order's
+			count.Take() // a pass that claims nothing is not this order's
 			n, err := w.RunOnce(e.ctx)
 			require.NoError(t, err)
 			return n == 1

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
 
-	"mitosis/migrations"
 	"mitosis/modules/inventory"
 	"mitosis/modules/modulestest"
 	"mitosis/modules/orders"
@@ -21,8 +20,6 @@ import (
 	"mitosis/modules/orders/internal/store"
 	"mitosis/modules/payments"
 	"mitosis/modules/users"
-	"mitosis/platform/config"
-	"mitosis/platform/db"
 	"mitosis/platform/pgtest"
 	"mitosis/platform/problem"
 )
@@ -46,13 +43,7 @@ type env struct {
 
 func newEnv(t *testing.T, cfg app.Settings) *env {
 	t.Helper()
-	dbCfg := config.Config{Database: config.Database{URL: pgtest.NewDatabase(t), Isolation: config.Shared, Roles: config.RolesSingle}}
-	target, err := db.TargetFor(dbCfg, &db.Cluster{AdminURL: dbCfg.Database.URL}, "orders")
-	require.NoError(t, err)
-	bdb, err := db.Open(target, 8)
-	require.NoError(t, err)
-	t.Cleanup(func() { bdb.Close() })
-	require.NoError(t, db.Prepare(context.Background(), target, bdb, migrations.Tree(), quiet()))
+	bdb := modulestest.Database(t, "orders", 8)
 	var (
 		pay   payments.Service
 		stock inventory.Service
