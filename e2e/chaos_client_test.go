@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -22,25 +22,25 @@ type chaosClient struct {
 }
 
 // exchange is one HTTP attempt: when its answer (or failure) came, and the
-// status, 0 when no answer came (refused, reset, timed out); refused is a
-// connection refused (the request was never sent), retryAfter an answer
-// with Retry-After.
+// status, 0 when no answer came (refused, reset, timed out); unsent is a
+// connection that could not be made (the request was never sent),
+// retryAfter an answer with Retry-After.
 type exchange struct {
 	at         time.Time
 	status     int
-	refused    bool
+	unsent     bool
 	retryAfter bool
 	what       string // method and path, for the report
 }
 
 // definite says whether the client knows what became of the request: an
 // answer that is no server error, a 503 with Retry-After (not served: try
-// again), or a refused connection (never sent). A reset or a timeout under a
-// request, a 500 or a 502 leave it unknown.
+// again), or a connection that could not be made (never sent). A reset or
+// a timeout under a request, a 500 or a 502 leave it unknown.
 func (e exchange) definite() bool {
 	switch {
 	case e.status == 0:
-		return e.refused
+		return e.unsent
 	case e.status == http.StatusServiceUnavailable:
 		return e.retryAfter
 	}
@@ -157,7 +157,7 @@ func (c *chaosClient) once(method, url, token, key string, body any) answer {
 	what := method + " " + req.URL.Path
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.add(exchange{at: time.Now(), status: 0, refused: errors.Is(err, syscall.ECONNREFUSED), what: what + ": " + err.Error()})
+		c.log.add(exchange{at: time.Now(), status: 0, unsent: neverSent(err), what: what + ": " + err.Error()})
 		return answer{}
 	}
 	defer resp.Body.Close()
@@ -185,4 +185,13 @@ func (c *chaosClient) do(patience time.Duration, method, url, token, key string,
 		time.Sleep(pause)
 		pause = min(2*pause, time.Second)
 	}
+}
+
+// neverSent reports whether err ended the attempt while connecting, before
+// any byte of the request was written: refused, or reset because the
+// server's listener closed with the connection still in its queue (which
+// a draining server does once its SHUTDOWN_DELAY is over).
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
