@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,9 +83,10 @@ func startApp(t *testing.T, name string, env map[string]string) *appProcess {
 	p.cmd.Env = environ(vars)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	p.cmd.SysProcAttr = dieWithParent()
-	require.NoError(t, p.cmd.Start(), "start %s", name)
+	waited, err := startOnOwnThread(p.cmd)
+	require.NoError(t, err, "start %s", name)
 	go func() {
-		p.err = p.cmd.Wait()
+		p.err = <-waited
 		close(p.exited)
 	}()
 	t.Cleanup(func() { p.stop(t) })
@@ -215,7 +217,10 @@ func runAppIn(t *testing.T, dir string, env map[string]string, args ...string) (
 	cmd.SysProcAttr = dieWithParent()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
+	waited, err := startOnOwnThread(cmd)
+	if err == nil {
+		err = <-waited
+	}
 	if ctx.Err() != nil {
 		t.Fatalf("app %v did not exit within %s\nstdout:\n%s\nstderr:\n%s", args, exitTimeout, &out, &errOut)
 	}
@@ -224,6 +229,25 @@ func runAppIn(t *testing.T, dir string, env map[string]string, args ...string) (
 		t.Fatalf("app %v: %v", args, err)
 	}
 	return out.String(), errOut.String(), err
+}
+
+// startOnOwnThread starts cmd from a goroutine locked to its OS thread
+// until cmd has exited, and sends cmd.Wait's result. dieWithParent's
+// signal comes when the thread that started the child ends, not the
+// process (go.dev/issue/27505): a thread the runtime ends while the child
+// runs would kill it, so that thread serves this child alone.
+func startOnOwnThread(cmd *exec.Cmd) (<-chan error, error) {
+	started, waited := make(chan error, 1), make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine, after the child
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		waited <- cmd.Wait()
+	}()
+	return waited, <-started
 }
 
 // environ is vars as a process environment. Only PATH is inherited, so the
