@@ -38,7 +38,9 @@
 # BENCH_EVENT_POLL (the event section's EVENTS_POLL_INTERVAL and
 # Watermill's PollInterval, 5ms), BENCH_REPORT (a file to copy the
 # summary to), BENCH_CAPTURE (a file to copy the classified capture to),
-# APP (bin/app), PGBIN, and BENCH_DB_PARAMS: extra query parameters for the
+# APP (bin/app), PGBIN, BENCH_STATEMENTS (a diagnostic: PostgreSQL's
+# statements per order under load, by shape, after each order run; its
+# figures are not the product's), and BENCH_DB_PARAMS: extra query parameters for the
 # app's DATABASE_URL, for what-if runs only (e.g.
 # default_query_exec_mode=simple_protocol). BENCH_ONLY=events runs the
 # cluster and section 7 alone, with the event part of the summary: the
@@ -259,6 +261,7 @@ run_wrk() {
 	load_note
 	note "measuring: wrk -t $CLIENTS -c $CLIENTS -d ${DURATION}s POST $url/api/v1/orders"
 	local m0 m1
+	statements_reset "$db"
 	m0=$(cpu_mark)
 	BENCH_TOKENS_FILE=$tokens timeout $((DURATION + 60)) wrk -t "$CLIENTS" -c "$CLIENTS" -d "${DURATION}s" \
 		--timeout 10s --latency -s "$ROOT/bench/order.lua" "$url" | tee "$out" | sed 's/^/  | /'
@@ -271,11 +274,42 @@ run_wrk() {
 	R[${key}_confirmed]=$((after - before))
 	note "orders confirmed in the database during the run: ${R[${key}_confirmed]} (wrk counted ${R[${key}_requests]} responses, ${R[${key}_non2xx]} non-2xx; requests in flight at either edge make the two differ slightly)"
 	cpu_report "$key" "$m0" "$m1" "${R[${key}_confirmed]}"
+	statements_report "$db" "${R[${key}_confirmed]}"
 	if ((R[${key}_non2xx] > 0 || R[${key}_socket_errors] > 0)); then
 		note "WARNING: errors during the run; one placement now answers:"
 		api POST "$url/api/v1/orders" "$(head -1 "$tokens")" "$ORDER_BODY" 2>&1 | head -c 400 | sed 's/^/  | /' || true
 		echo
 	fi
+}
+
+# statements_reset DB, statements_report DB ORDERS: with BENCH_STATEMENTS
+# set (a diagnostic; the extension costs PostgreSQL a little on every
+# statement, so the figures of such a run are not the product's), what
+# PostgreSQL ran during the measured run, per order confirmed: statements
+# by shape (pg_stat_statements, values normalised away) with their calls
+# and execution time, the heaviest first, and commits. It shows what the
+# single placement's capture cannot: how often the relays run under load
+# and how much each round costs.
+statements_reset() {
+	[[ -n ${BENCH_STATEMENTS:-} ]] || return 0
+	psql_db "$1" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
+		-c "SELECT pg_stat_reset()" >/dev/null
+}
+statements_report() {
+	[[ -n ${BENCH_STATEMENTS:-} ]] || return 0
+	local db=$1 n=$2
+	((n > 0)) || return 0
+	note "statements per order confirmed ($n), by shape, heaviest first (pg_stat_statements; BENCH_STATEMENTS):"
+	psql_db "$db" -At -F $'\t' -c "SELECT round(sum(calls)::numeric / $n, 2), round((sum(total_plan_time + total_exec_time) / $n)::numeric, 3),
+			round(sum(rows)::numeric / greatest(sum(calls), 1), 1), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		GROUP BY query ORDER BY sum(total_plan_time + total_exec_time) DESC LIMIT 30" |
+		awk -F'\t' 'BEGIN { printf "  | %9s %9s %7s  %s\n", "calls", "ms", "rows", "statement (ms: planning and executing)" }
+			{ printf "  | %9s %9s %7s  %s\n", $1, $2, $3, $4 }'
+	psql_db "$db" -At -c "SELECT 'all: ' || round(sum(calls)::numeric / $n, 1) || ' statements, ' || round((sum(total_plan_time) / $n)::numeric, 3) || ' ms planning, ' || round((sum(total_exec_time) / $n)::numeric, 3) || ' ms executing'
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" | sed 's/^/  | /'
+	psql_db "$db" -At -c "SELECT 'commits: ' || round(xact_commit::numeric / $n, 1) || ', rollbacks: ' || round(xact_rollback::numeric / $n, 1)
+		FROM pg_stat_database WHERE datname = current_database()" | sed 's/^/  | /'
 }
 
 # relays_idle DB: true when every module's outbox is fanned out, no delivery
@@ -512,6 +546,9 @@ chown postgres:postgres "$WORK/pg"
 PGDATA_DIR=$WORK/pg/data
 runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --no-sync >/dev/null
 PGOPTS="-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1"
+if [[ -n ${BENCH_STATEMENTS:-} ]]; then
+	PGOPTS+=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
+fi
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg/postgres.log" -w -t 60 -o "$PGOPTS" start >/dev/null
 cluster_note() {
 	note "listening on 127.0.0.1:$PGPORT; $(psql_db postgres -Atc "SELECT 'fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit') || ', shared_buffers=' || current_setting('shared_buffers') || ', max_connections=' || current_setting('max_connections') || ', track_commit_timestamp=' || current_setting('track_commit_timestamp')")"

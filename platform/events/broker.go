@@ -127,7 +127,10 @@ func (b *Broker) publish(ctx context.Context, subject, msgID string, e Event) er
 // Relay returns a relay that publishes module's outbox to the stream.
 func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, cfg: b.cfg, log: log, throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step = func(ctx context.Context) (int, bool, error) { return b.publishBatch(ctx, module, db) }
+	r.step = func(ctx context.Context) (int, bool, bool, error) {
+		n, contended, err := b.publishBatch(ctx, module, db)
+		return n, n == b.cfg.BatchSize, contended, err // a full batch: more may wait
+	}
 	return r
 }
 

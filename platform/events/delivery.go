@@ -14,6 +14,9 @@ type due struct {
 	Seq        int64  `bun:"seq"`
 	Subscriber string `bun:"subscriber"`
 	Attempts   int    `bun:"attempts"`
+	// More: a later delivery of the same aggregate to the same subscriber
+	// was pending at the claim, held back by this one.
+	More bool `bun:"more"`
 	Event
 }
 
@@ -21,17 +24,19 @@ type due struct {
 // delivery to the same subscriber, skipping rows another relay holds, hands
 // each subscriber its share at once and records the outcomes in the same
 // transaction. A claimed batch holds at most one event per aggregate and
-// subscriber, so its events may be applied together in any order.
-func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
-	n := 0
-	err := relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
+// subscriber, so its events may be applied together in any order. more
+// reports that the round should go again at once: the batch was full, or
+// a delivery it held back (the next of an aggregate) becomes due with its
+// commit, when no commit to the outbox is left to wake the relay for it.
+func (r *Relay) deliverBatch(ctx context.Context) (n int, more bool, err error) {
+	err = relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
 		var batch []due
 		// The claim first, on the deliveries alone (event_deliveries_due_idx
 		// in order, each checked on the pending index), then the events of
 		// the rows claimed: joined in one query, the planner reads the outbox
 		// from its start.
 		err := tx.NewRaw(`WITH claimed AS (
-				SELECT d.event_seq, d.subscriber, d.attempts FROM event_deliveries d
+				SELECT d.event_seq, d.subscriber, d.attempts, d.aggregate_id FROM event_deliveries d
 				WHERE d.status = 'pending' AND d.next_attempt_at <= now()
 				  AND NOT EXISTS (SELECT 1 FROM event_deliveries e
 					WHERE e.subscriber = d.subscriber AND e.aggregate_id = d.aggregate_id
@@ -40,13 +45,19 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 				LIMIT ?
 				FOR UPDATE SKIP LOCKED)
 			SELECT c.event_seq AS seq, c.subscriber, c.attempts,
+				EXISTS (SELECT 1 FROM event_deliveries e
+					WHERE e.subscriber = c.subscriber AND e.aggregate_id = c.aggregate_id
+					  AND e.status = 'pending' AND e.event_seq > c.event_seq) AS more,
 				o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state
 			FROM claimed c JOIN event_outbox o ON o.seq = c.event_seq
 			ORDER BY c.event_seq`, r.cfg.BatchSize).Scan(ctx, &batch)
 		if err != nil {
 			return fmt.Errorf("claim deliveries: %w", err)
 		}
-		n = len(batch)
+		n, more = len(batch), len(batch) == r.cfg.BatchSize
+		for _, d := range batch {
+			more = more || d.More
+		}
 		for _, group := range groups(batch) {
 			if err := r.attempt(ctx, tx, group); err != nil {
 				return err
@@ -54,7 +65,7 @@ func (r *Relay) deliverBatch(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	return n, more, err
 }
 
 // groups splits a claimed batch into what goes to a subscriber at once, in

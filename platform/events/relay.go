@@ -48,9 +48,10 @@ type Relay struct {
 	metrics     *Metrics           // nil: not measured
 	tracing     *telemetry.Tracing // nil: deliveries are not traced
 	// step is one round of delivery: a batch of due deliveries attempted
-	// (postgres) or of the outbox published (nats). contended: it did
-	// nothing because another relay of this outbox held its lock.
-	step func(context.Context) (n int, contended bool, err error)
+	// (postgres) or of the outbox published (nats). more: go again at
+	// once; contended: it did nothing because another relay of this outbox
+	// held its lock.
+	step func(context.Context) (n int, more, contended bool, err error)
 	// fanning: with PostgreSQL as the bus, fan-out runs in a loop of its
 	// own (fanLoop) beside step's, so the next batch is fanned out while
 	// one is in a subscriber's hands.
@@ -74,9 +75,9 @@ const lockRetry = 5 * time.Millisecond
 func NewRelay(module string, db *bun.DB, subscribers func(string) []string, deliver DeliverBatchFunc, cfg config.Events, log *slog.Logger) *Relay {
 	r := &Relay{module: module, db: db, subscribers: subscribers, deliver: deliver, cfg: cfg, log: log,
 		throttle: logging.NewThrottle(log, logging.RepeatInterval)}
-	r.step, r.fanning = func(ctx context.Context) (int, bool, error) {
-		n, err := r.deliverBatch(ctx)
-		return n, false, err // claims skip what another relay holds: never contended
+	r.step, r.fanning = func(ctx context.Context) (int, bool, bool, error) {
+		n, more, err := r.deliverBatch(ctx)
+		return n, more, false, err // claims skip what another relay holds: never contended
 	}, true
 	return r
 }
@@ -119,19 +120,12 @@ func (r *Relay) Start() {
 		work = due
 	}
 	r.loop.StartWoken(r.cfg.PollInterval, work, func(ctx context.Context) bool {
-		n, contended, err := r.step(ctx)
+		_, more, contended, err := r.step(ctx)
 		r.outcome(ctx, "relay", err)
 		if contended {
 			return pause(lockRetry, r.loop.Halting())
 		}
-		if r.fanning {
-			// A claim holds one event per aggregate and subscriber: the
-			// next of an aggregate just delivered may be due now, with no
-			// commit left to wake the relay for it (or it was skipped as
-			// locked by a replica that has since delivered its own).
-			return n > 0
-		}
-		return n == r.cfg.BatchSize
+		return more
 	})
 }
 
@@ -182,7 +176,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	n, _, err := r.step(ctx)
+	n, _, _, err := r.step(ctx)
 	return n, err
 }
 

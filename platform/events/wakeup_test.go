@@ -47,6 +47,37 @@ func TestACommittedEventWakesTheRelayWithoutAPoll(t *testing.T) {
 	}
 }
 
+// A claim holds one event per aggregate and subscriber, so the events of
+// one aggregate committed together go out one round each: the rounds after
+// the first are started by the round before it, which saw the next of the
+// aggregate held back, with no commit left to wake the relay.
+func TestAnAggregatesEventsCommittedTogetherAllGoOutWithoutAPoll(t *testing.T) {
+	w := newWorldIn(t, config.Shared, record)
+	wake := events.NewWake(w.pub)
+	require.NoError(t, events.InTx(context.Background(), w.pub, func(ctx context.Context, tx bun.Tx) error {
+		for _, a := range []string{"a", "b"} {
+			if _, err := tx.NewRaw("INSERT INTO things (id) VALUES (?)", a).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for n := 1; n <= 4; n++ {
+			e, err := events.New("pub", "thing.made", "a", map[string]int{"n": n})
+			require.NoError(t, err)
+			if err := events.AppendEvent(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		e, err := events.New("pub", "thing.made", "b", map[string]int{"n": 1})
+		require.NoError(t, err)
+		return events.AppendEvent(ctx, tx, e)
+	}))
+	start(t, w.sleepyRelay(w.pub, wake))
+	require.Eventually(t, func() bool { return len(w.effects(t, "a")) == 4 }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []int{1, 2, 3, 4}, w.effects(t, "a"))
+	assert.Equal(t, []int{1}, w.effects(t, "b"))
+	w.requireDrained(t)
+}
+
 // rung reports whether wake has a wake-up pending, and takes it.
 func rung(wake *events.Wake) bool {
 	select {
