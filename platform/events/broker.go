@@ -143,15 +143,7 @@ func (b *Broker) Relay(module string, db *bun.DB, log *slog.Logger) *Relay {
 // by its id, or the inbox does.
 func (b *Broker) publishBatch(ctx context.Context, module string, db *bun.DB) (n int, contended bool, err error) {
 	var perr error
-	err = relayTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		var locked bool
-		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.publish.' || current_schema()))").Scan(ctx, &locked); err != nil {
-			return fmt.Errorf("publish lock: %w", err)
-		}
-		if !locked {
-			contended = true
-			return nil
-		}
+	contended, err = lockedRelayTx(ctx, db, "mitosis.events.publish.", func(ctx context.Context, tx bun.Tx) error {
 		var rows []struct {
 			Seq int64 `bun:"seq"`
 			Event

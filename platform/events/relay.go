@@ -187,15 +187,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 // One relay at a time (a transaction advisory lock), so deliveries appear
 // in outbox order and per-aggregate order holds across replicas.
 func (r *Relay) fanOut(ctx context.Context) (n int, contended bool, err error) {
-	err = relayTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		var locked bool
-		if err := tx.NewRaw("SELECT pg_try_advisory_xact_lock(hashtext('mitosis.events.fanout.' || current_schema()))").Scan(ctx, &locked); err != nil {
-			return fmt.Errorf("fan-out lock: %w", err)
-		}
-		if !locked {
-			contended = true
-			return nil
-		}
+	contended, err = lockedRelayTx(ctx, r.db, "mitosis.events.fanout.", func(ctx context.Context, tx bun.Tx) error {
 		var rows []struct {
 			Seq         int64  `bun:"seq"`
 			Type        string `bun:"type"`
@@ -247,11 +239,34 @@ func (r *Relay) fanOut(ctx context.Context) (n int, contended bool, err error) {
 // milliseconds per query until autovacuum comes. So bitmap scans are off.
 func relayTx(ctx context.Context, db *bun.DB, fn func(context.Context, bun.Tx) error) error {
 	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true)"); err != nil {
+		if _, err := tx.ExecContext(ctx, "SELECT "+relaySettings); err != nil {
 			return fmt.Errorf("relay transaction: %w", err)
 		}
 		return fn(ctx, tx)
 	})
+}
+
+const relaySettings = "set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+
+// lockedRelayTx is relayTx for a round that one relay of a schema runs at
+// a time: fn runs only if this transaction gets the advisory lock named
+// lock (for the schema), taken in the settings' statement; contended
+// reports that another relay held it.
+func lockedRelayTx(ctx context.Context, db *bun.DB, lock string, fn func(context.Context, bun.Tx) error) (contended bool, err error) {
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var settings [2]string
+		var locked bool
+		if err := tx.NewRaw("SELECT "+relaySettings+", pg_try_advisory_xact_lock(hashtext(? || current_schema()))", lock).
+			Scan(ctx, &settings[0], &settings[1], &locked); err != nil {
+			return fmt.Errorf("relay transaction: %w", err)
+		}
+		if !locked {
+			contended = true
+			return nil
+		}
+		return fn(ctx, tx)
+	})
+	return contended, err
 }
 
 // Backoff is the delay after the given number of failed attempts: the base
