@@ -104,9 +104,9 @@ func (r *Relay) Start() {
 	if r.fanning {
 		due := make(chan struct{}, 1)
 		r.fanLoop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
-			n, contended, err := r.fanOut(ctx)
+			n, deliveries, contended, err := r.fanOut(ctx)
 			r.outcome(ctx, "fan-out", err)
-			if n > 0 {
+			if deliveries > 0 { // events nobody subscribes to leave the delivery loop asleep
 				select {
 				case due <- struct{}{}:
 				default: // a wake already pending covers these too
@@ -172,7 +172,7 @@ func (r *Relay) Stop(ctx context.Context) error {
 // batch of the outbox. It returns how many events it handed on or tried.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	if r.fanning {
-		if _, _, err := r.fanOut(ctx); err != nil {
+		if _, _, _, err := r.fanOut(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -182,11 +182,11 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 
 // fanOut creates the delivery rows of events not yet fanned out, a batch
 // in two statements: the outbox rows marked, the delivery rows inserted.
-// It returns how many events it fanned out, and contended when another
-// relay held the lock.
+// It returns how many events it fanned out, how many deliveries they
+// made, and contended when another relay held the lock.
 // One relay at a time (a transaction advisory lock), so deliveries appear
 // in outbox order and per-aggregate order holds across replicas.
-func (r *Relay) fanOut(ctx context.Context) (n int, contended bool, err error) {
+func (r *Relay) fanOut(ctx context.Context) (n, deliveries int, contended bool, err error) {
 	contended, err = lockedRelayTx(ctx, r.db, "mitosis.events.fanout.", func(ctx context.Context, tx bun.Tx) error {
 		var rows []struct {
 			Seq         int64  `bun:"seq"`
@@ -214,9 +214,10 @@ func (r *Relay) fanOut(ctx context.Context) (n int, contended bool, err error) {
 			pgdialect.Array(seqs), pgdialect.Array(subs), pgdialect.Array(aggregates)).Exec(ctx); err != nil {
 			return fmt.Errorf("fan out: %w", err)
 		}
+		deliveries = len(seqs)
 		return nil
 	})
-	return n, contended, err
+	return n, deliveries, contended, err
 }
 
 // relayTx runs fn in a transaction whose commit does not wait for its WAL
