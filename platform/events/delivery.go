@@ -21,7 +21,9 @@ type due struct {
 }
 
 // deliverBatch claims due deliveries whose aggregate has no earlier pending
-// delivery to the same subscriber, skipping rows another relay holds, hands
+// delivery to the same subscriber, nor an earlier event not fanned out yet
+// (one written where no Wake fanned it out on write, see FanOutOnWrite),
+// skipping rows another relay holds, hands
 // each subscriber its share at once and records the outcomes in the same
 // transaction. A claimed batch holds at most one event per aggregate and
 // subscriber, so its events may be applied together in any order. more
@@ -41,6 +43,8 @@ func (r *Relay) deliverBatch(ctx context.Context) (n int, more bool, err error) 
 				  AND NOT EXISTS (SELECT 1 FROM event_deliveries e
 					WHERE e.subscriber = d.subscriber AND e.aggregate_id = d.aggregate_id
 					  AND e.status = 'pending' AND e.event_seq < d.event_seq)
+				  AND NOT EXISTS (SELECT 1 FROM event_outbox u
+					WHERE u.fanned_out_at IS NULL AND u.seq < d.event_seq AND u.aggregate_id = d.aggregate_id)
 				ORDER BY d.event_seq
 				LIMIT ?
 				FOR UPDATE SKIP LOCKED)

@@ -89,6 +89,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // Migrations is the SQL of the outbox, delivery and inbox tables, applied to
@@ -142,15 +143,28 @@ func Append(ctx context.Context, db bun.IDB, source, eventType, aggregateID stri
 
 // AppendEvent writes a built event to the outbox, with the trace context
 // of ctx unless the event carries one. In a transaction run by InTx, the
-// module's relay is woken once it commits; on the DB itself (the insert
-// commits alone), at once.
+// module's relay is woken once it commits, and with PostgreSQL as the bus
+// the event's deliveries are written with it, in the same statement (see
+// Wake.FanOutOnWrite); on the DB itself (the insert commits alone), the
+// relay is woken at once and fans the event out.
 func AppendEvent(ctx context.Context, db bun.IDB, e Event) error {
 	if e.TraceParent == "" {
 		e.TraceParent, e.TraceState = traceContextOf(ctx)
 	}
-	_, err := db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,
-		e.TraceParent, e.TraceState).Exec(markAppend(ctx, db))
+	var err error
+	if subscribers, ok := fanOutOnWrite(ctx, db, e.Type); ok {
+		_, err = db.NewRaw(`WITH o AS (
+				INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()) RETURNING seq)
+			INSERT INTO event_deliveries (event_seq, subscriber, aggregate_id)
+			SELECT o.seq, s.subscriber, ? FROM o, unnest(?::text[]) AS s(subscriber)`,
+			e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt, e.TraceParent, e.TraceState,
+			e.AggregateID, pgdialect.Array(subscribers)).Exec(markAppend(ctx, db))
+	} else {
+		_, err = db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,
+			e.TraceParent, e.TraceState).Exec(markAppend(ctx, db))
+	}
 	if err != nil {
 		return fmt.Errorf("append %s to outbox: %w", e.Type, err)
 	}

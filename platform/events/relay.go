@@ -103,7 +103,14 @@ func (r *Relay) Start() {
 	work := wake
 	if r.fanning {
 		due := make(chan struct{}, 1)
-		r.fanLoop.StartWoken(r.cfg.PollInterval, wake, func(ctx context.Context) bool {
+		fanWake := wake
+		if r.wake != nil && r.wake.FansOutOnWrite() {
+			// The commits that ring the wake wrote their deliveries: they
+			// wake the delivery loop, and the fan-out is left with what no
+			// Wake saw, on its poll.
+			due, fanWake = r.wake.ch, nil
+		}
+		r.fanLoop.StartWoken(r.cfg.PollInterval, fanWake, func(ctx context.Context) bool {
 			n, deliveries, contended, err := r.fanOut(ctx)
 			r.outcome(ctx, "fan-out", err)
 			if deliveries > 0 { // events nobody subscribes to leave the delivery loop asleep

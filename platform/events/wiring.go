@@ -120,6 +120,8 @@ func Outbox(module string) fx.Option {
 			r := NewRelay(module, db, place.SubscribersOf, deliver, cfg.Events, log).Traced(tracing)
 			if broker != nil {
 				r = broker.Relay(module, db, log)
+			} else {
+				wake.FanOutOnWrite(place.SubscribersOf)
 			}
 			r.WokenBy(wake).Measured(m)
 			m.Watch(module, db, place.Audience(module)...)
