@@ -14,8 +14,10 @@
 # (KIND|PID|PARSE) for statements prepared first.
 #
 # count_statements prints one line per kind: KIND statements commits parses.
-# A durable commit is a COMMIT of a transaction that wrote, or a write
-# outside a transaction (a read-only transaction's COMMIT flushes no WAL),
+# A durable commit is a COMMIT of a transaction that wrote (a WITH query
+# writes when one of its parts inserts, updates or deletes; FOR UPDATE is a
+# read), or a write outside a transaction (a read-only transaction's COMMIT
+# flushes no WAL),
 # and counts for the kind of its COMMIT line.
 count_statements() {
 	awk '
@@ -25,7 +27,7 @@ count_statements() {
 		{ n[k]++; u = toupper(s); sub(/^[ \t]+/, "", u)
 		  if (u ~ /^BEGIN/) { tx[pid] = 1; w[pid] = 0 }
 		  else if (u ~ /^(COMMIT|ROLLBACK)/) { if (w[pid] && u ~ /^COMMIT/) commits[k]++; tx[pid] = 0 }
-		  else if (u ~ /^(INSERT|UPDATE|DELETE)/) { if (tx[pid]) w[pid] = 1; else commits[k]++ } }
+		  else if (u ~ /^(INSERT|UPDATE|DELETE)/ || (u ~ /^WITH/ && u ~ /(INSERT INTO|DELETE FROM|UPDATE[ \t]+[^ \t]+([ \t]+AS[ \t]+[^ \t]+)?[ \t]+SET)/)) { if (tx[pid]) w[pid] = 1; else commits[k]++ } }
 		END { for (k in kinds) print k, n[k] + 0, commits[k] + 0, parses[k] + 0 }'
 }
 

@@ -25,30 +25,21 @@
 -- confirmed in one statement, order.confirmed).
 --
 -- Then, after the "-- Asynchronous" comment, what the placement causes
--- later: the relays' batches and users' inbox transaction. The relays work
--- in batches, each of its statements once per batch however many events it
--- holds: the orders relay fans out its new outbox rows (the rows marked and
--- returned in one UPDATE, their delivery rows inserted from arrays: one, for
--- order.confirmed to users; order.placed and payment.captured have no
--- subscriber), claims the due deliveries (with their events) and marks the
--- delivered; payments' relay fans out payment.captured; users applies
--- order.confirmed in one durable inbox transaction (inbox row and
--- order_stats). Every EVENTS_POLL_INTERVAL (200 ms), or woken by the
--- outbox's NOTIFY, each relay runs its batch transactions (BEGIN, their
--- settings in one set_config, the fan-out's advisory lock, COMMIT) with
--- synchronous_commit off, whether or not there is work; under load one batch
--- serves tens of orders. Per order this script replays one batch of each
--- relay holding only that order's events (the per-event row work, and each
--- batch statement's round trip as if the batch held one order: more than
--- under load), in transactions with the relays' own settings; their BEGIN,
--- set_config and COMMIT stand in for the batches' per-poll statements, of
--- which the fan-out's advisory lock is left out (two of them, amortised).
--- The capture counts a relay's batches for one placement as one batch (when
--- order.placed is fanned out before order.confirmed exists, the second
--- batch sends the same statements again). So: 9 statements and 1 durable
--- commit per placement, beside the relay transactions' 9 per-poll
--- statements and 3 commits with synchronous_commit off. Idle polls (three
--- relays and the saga worker) are left out.
+-- later: the orders relay's delivery batch and users' inbox transaction.
+-- Each event is written with its deliveries, in its outbox insert (one,
+-- for order.confirmed to users; order.placed and payment.captured have no
+-- subscriber), so no relay fans anything out for a placement; the commit
+-- wakes the orders relay's delivery loop, which claims the due deliveries
+-- (with their events) and marks the delivered, in one transaction with
+-- synchronous_commit off; users applies order.confirmed in one durable
+-- inbox transaction (inbox row and order_stats). Under load one batch
+-- serves several orders. Per order this script replays one batch holding
+-- only that order's delivery (the per-event row work, and each batch
+-- statement's round trip as if the batch held one order: more than under
+-- load), in a transaction with the relay's own settings, whose BEGIN,
+-- set_config and COMMIT stand in for the batch's per-round statements.
+-- Idle polls (three relays' fan-outs and deliveries, and the saga worker)
+-- are left out.
 --
 -- Run with PGOPTIONS='-c search_path=orders,payments,users,inventory', as
 -- the modules pin search_path to their own schema. The event tables exist
@@ -57,9 +48,9 @@
 -- app, all small: ids are random rather than UUIDv7 (event ids are derived
 -- from the order's), timestamps are now() rather than literals, trace
 -- context is empty, each pgbench client is one seeded user (user
--- ...-1000000000NN for client NN), the outbox inserts return their seq
--- (\gset) for the relays' statements, which in the app take every unfanned
--- row and every due delivery (here: the order's own rows), and pgbench uses
+-- ...-1000000000NN for client NN), order.confirmed's insert returns its
+-- seq (\gset) for the relay's claim, which in the app takes every due
+-- delivery (here: the order's own, with a simpler condition), and pgbench uses
 -- the simple protocol, one round trip per statement, as the app's driver
 -- does. All clients reserve the same two SKUs, as the app's load does: their
 -- stock rows are the placements' hot rows in both.
@@ -72,7 +63,7 @@ SELECT "user_row"."id", "user_row"."email", "user_row"."email_canonical", "user_
 begin;
 WITH o AS ( INSERT INTO orders (id, customer_id, status, total_cents, payment_id, failure_reason, idempotency_key, request_hash, created_at, updated_at) VALUES ('0190a000-0000-7000-8000-:oid', '00000000-0000-7000-8000-:uid', 'pending', 3670, NULL, NULL, NULL, '0fc078979b777bb5b7e93c9b0a6426724f45e3ffcf4c29668f6c182da6d62435', now(), now()) RETURNING id) INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price_cents) SELECT o.id, i.line, i.sku, i.name, i.quantity, i.unit_price_cents FROM o, unnest('{1,2}'::int[], '{"COFFEE-1KG","FILTER-100"}'::text[], '{"Coffee beans, 1 kg","Paper filters, 100"}'::text[], '{1,2}'::int[], '{2490,590}'::bigint[]) AS i (line, sku, name, quantity, unit_price_cents);
 WITH s AS ( INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent) VALUES ('0190a000-0000-7000-8000-:oid', 'reserve_stock', 0, now() + 60000 * interval '1 millisecond', nullif('pgbench/0000', ''), now() + 10000 * interval '1 millisecond', now() + 0 * interval '1 millisecond', '') RETURNING order_id) INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT s.order_id, r.n, r.step, r.outcome, r.detail FROM s, unnest('{"check_customer"}'::text[], '{"succeeded"}'::text[], '{""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
-INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-a000-:oid', 'order.placed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670}', now(), '', '') RETURNING seq \gset placed_
+WITH o AS ( INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at) VALUES ('0190a000-0000-4000-a000-:oid', 'order.placed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670}', now(), '', '', now()) RETURNING seq) INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) SELECT o.seq, s.subscriber, '0190a000-0000-7000-8000-:oid' FROM o, unnest('{}'::text[]) AS s (subscriber);
 commit;
 -- inventory: Reserve, the reservation and every line's stock moved from available to reserved in one statement (the rows locked in SKU order), the lines
 begin;
@@ -90,7 +81,7 @@ begin;
 SELECT pg_advisory_xact_lock(hashtextextended('order:0190a000-0000-7000-8000-:oid:charge', 0));
 SELECT p.id, p.user_id, p.order_id, p.amount_cents, p.status, p.created_at, p.refunded_at, EXISTS (SELECT 1 FROM voided_charges WHERE charge_key = 'order:0190a000-0000-7000-8000-:oid:charge') AS voided FROM (VALUES (1)) AS one (x) LEFT JOIN payments p ON p.idempotency_key = 'order:0190a000-0000-7000-8000-:oid:charge';
 WITH debit AS ( UPDATE wallets SET balance_cents = balance_cents - 3670, updated_at = now() WHERE user_id = '00000000-0000-7000-8000-:uid' AND balance_cents - 3670 >= 0 RETURNING user_id), paid AS ( INSERT INTO payments (id, user_id, order_id, amount_cents, status, idempotency_key, created_at) SELECT '0190a000-0000-7000-9000-:pid', user_id, '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now() FROM debit RETURNING id, user_id) INSERT INTO ledger_entries (user_id, kind, amount_cents, payment_id) SELECT user_id, 'charge', -3670, id FROM paid;
-INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now(), '', '') RETURNING seq \gset captured_
+WITH o AS ( INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now(), '', '', now()) RETURNING seq) INSERT INTO payments.event_deliveries (event_seq, subscriber, aggregate_id) SELECT o.seq, s.subscriber, '0190a000-0000-7000-9000-:pid' FROM o, unnest('{}'::text[]) AS s (subscriber);
 commit;
 -- inventory: Commit, the reservation marked committed (returning what it was), every line's stock moved from reserved to sold in one statement (the rows locked in SKU order)
 begin;
@@ -102,20 +93,9 @@ begin;
 UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
 INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', last.seq + r.n, r.step, r.outcome, r.detail FROM (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"charge","confirm"}'::text[], '{"succeeded","succeeded"}'::text[], '{"payment 0190a000-0000-7000-9000-:pid",""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
 WITH cur AS (SELECT id, status, customer_id, total_cents FROM orders WHERE id = '0190a000-0000-7000-8000-:oid' FOR UPDATE), moved AS ( UPDATE orders SET status = 'confirmed', updated_at = now(), payment_id = coalesce('0190a000-0000-7000-9000-:pid', orders.payment_id), failure_reason = coalesce(NULL, orders.failure_reason) FROM cur WHERE orders.id = cur.id AND cur.status NOT IN ('confirmed', 'cancelled') RETURNING orders.id) SELECT cur.status, cur.customer_id, cur.total_cents, EXISTS (SELECT 1 FROM moved) AS moved FROM cur;
-INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now(), '', '') RETURNING seq \gset confirmed_
+WITH o AS ( INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now(), '', '', now()) RETURNING seq) INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) SELECT o.seq, s.subscriber, '0190a000-0000-7000-8000-:oid' FROM o, unnest('{"users"}'::text[]) AS s (subscriber) RETURNING event_seq \gset confirmed_
 commit;
--- Asynchronous: one batch of each relay holding this order's events, and users' inbox (see above).
--- orders relay, fan-out: order.placed and order.confirmed marked, order.confirmed's delivery to users
-begin;
-SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true);
-UPDATE orders.event_outbox SET fanned_out_at = now() WHERE seq IN (:placed_seq, :confirmed_seq) RETURNING seq, type, aggregate_id;
-INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) SELECT * FROM unnest('{:confirmed_seq}'::bigint[], '{"users"}'::text[], '{"0190a000-0000-7000-8000-:oid"}'::text[]) ON CONFLICT DO NOTHING;
-commit;
--- payments relay, fan-out: payment.captured marked (no subscriber)
-begin;
-SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true);
-UPDATE payments.event_outbox SET fanned_out_at = now() WHERE seq IN (:captured_seq) RETURNING seq, type, aggregate_id;
-commit;
+-- Asynchronous: the orders relay's delivery batch holding this order's event, and users' inbox (see above).
 -- users: order.confirmed applied, inbox row and order_stats in one durable transaction
 begin;
 INSERT INTO users.event_inbox (event_id, type, source) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', 'orders') ON CONFLICT (event_id) DO NOTHING;
@@ -124,6 +104,6 @@ commit;
 -- orders relay, delivery: the delivery claimed with its event, marked delivered
 begin;
 SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true);
-WITH claimed AS ( SELECT d.event_seq, d.subscriber, d.attempts FROM orders.event_deliveries d WHERE d.event_seq = :confirmed_seq AND d.subscriber = 'users' AND d.status = 'pending' AND d.next_attempt_at <= now() FOR UPDATE SKIP LOCKED) SELECT c.event_seq AS seq, c.subscriber, c.attempts, o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state FROM claimed c JOIN orders.event_outbox o ON o.seq = c.event_seq ORDER BY c.event_seq;
-UPDATE orders.event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE subscriber = 'users' AND event_seq = ANY('{:confirmed_seq}'::bigint[]);
+WITH claimed AS ( SELECT d.event_seq, d.subscriber, d.attempts, d.aggregate_id FROM orders.event_deliveries d WHERE d.event_seq = :confirmed_event_seq AND d.subscriber = 'users' AND d.status = 'pending' AND d.next_attempt_at <= now() FOR UPDATE SKIP LOCKED) SELECT c.event_seq AS seq, c.subscriber, c.attempts, EXISTS (SELECT 1 FROM orders.event_deliveries e WHERE e.subscriber = c.subscriber AND e.aggregate_id = c.aggregate_id AND e.status = 'pending' AND e.event_seq > c.event_seq) AS more, o.id, o.type, o.aggregate_id, o.source, o.payload, o.occurred_at, o.trace_parent, o.trace_state FROM claimed c JOIN orders.event_outbox o ON o.seq = c.event_seq ORDER BY c.event_seq;
+UPDATE orders.event_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_error = NULL WHERE subscriber = 'users' AND event_seq = ANY('{:confirmed_event_seq}'::bigint[]);
 commit;

@@ -59,7 +59,7 @@ func moduleFiles(t *testing.T, name string) []moduleFile {
 var txOpeners = map[string]bool{"RunInTx": true, "BeginTx": true, "Begin": true}
 
 // inTxSignature is the one shape of a store's transactions.
-const inTxSignature = "func(ctx context.Context, fn func(tx bun.Tx) error) error"
+const inTxSignature = "func(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error"
 
 // Every store owns its transactions the same way: it opens them in one
 // method, InTx, of that one signature; nothing else in the module opens

@@ -2,6 +2,7 @@ package modulestest
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -24,6 +25,10 @@ type Statements struct {
 // Count is what Statements counted since the last Take.
 type Count struct{ Statements, Commits int }
 
+// writesInCTE finds a data-modifying statement in a WITH query (not a
+// row lock: FOR UPDATE is a read).
+var writesInCTE = regexp.MustCompile(`\b(INSERT INTO|DELETE FROM|UPDATE\s+\S+(\s+AS\s+\S+)?\s+SET)\b`)
+
 func (c *Statements) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
 
 func (c *Statements) AfterQuery(_ context.Context, e *bun.QueryEvent) {
@@ -35,7 +40,7 @@ func (c *Statements) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	defer c.mu.Unlock()
 	c.n++
 	write := strings.HasPrefix(q, "INSERT") || strings.HasPrefix(q, "UPDATE") || strings.HasPrefix(q, "DELETE") ||
-		(strings.HasPrefix(q, "WITH") && strings.Contains(q, "UPDATE "))
+		(strings.HasPrefix(q, "WITH") && writesInCTE.MatchString(q))
 	switch {
 	case strings.HasPrefix(q, "BEGIN"):
 		c.inTx, c.wroteInTx = true, false

@@ -156,7 +156,8 @@ func (w *Wake) AfterQuery(ctx context.Context, ev *bun.QueryEvent) {
 // InTx runs fn in a transaction on db, a module's connection, and if fn
 // appended to the module's outbox (Append or AppendEvent on tx) wakes the
 // module's relay once the transaction has committed: never for one
-// rolled back. It is db.RunInTx otherwise (on a DB without a Wake, only
+// rolled back. An event appended with fn's ctx carries its deliveries
+// (FanOutOnWrite); with another ctx the relay fans it out, on its poll. It is db.RunInTx otherwise (on a DB without a Wake, only
 // that). Every transaction that may append an event should run here, or
 // its events wait for the relay's poll.
 func InTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {

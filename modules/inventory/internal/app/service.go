@@ -46,7 +46,7 @@ func (s *Service) Restock(ctx context.Context, in inventory.RestockRequest) (inv
 		return store.AddStock(ctx, s.store.DB(), in.SKU, in.Quantity)
 	}
 	var out inventory.Stock
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// The key first: a repeat arriving at once waits on it, then finds
 		// the first one's.
 		first, inserted, err := store.InsertRestock(ctx, tx, in.IdempotencyKey, in.SKU, in.Quantity)
@@ -80,7 +80,7 @@ func (s *Service) Reserve(ctx context.Context, in inventory.ReserveRequest) (inv
 		return inventory.Reservation{}, err
 	}
 	out := inventory.Reservation{OrderID: in.OrderID, Status: inventory.StatusReserved, Items: items}
-	err = s.store.InTx(ctx, func(tx bun.Tx) error {
+	err = s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// The reservation first: a repeat arriving at once waits on its
 		// key, then returns what the first one decided.
 		inserted, err := store.InsertReservation(ctx, tx, in.OrderID, inventory.StatusReserved)
@@ -136,7 +136,7 @@ func (s *Service) Release(ctx context.Context, in inventory.ReleaseRequest) (inv
 		return inventory.Reservation{}, err
 	}
 	var out inventory.Reservation
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		inserted, err := store.InsertReservation(ctx, tx, in.OrderID, inventory.StatusReleased)
 		if err != nil {
 			return err
@@ -176,7 +176,7 @@ func (s *Service) Commit(ctx context.Context, in inventory.CommitRequest) (inven
 		return inventory.Reservation{}, err
 	}
 	var out inventory.Reservation
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// A held reservation is committed in two statements; anything
 		// else is read under lock and answered as it stands.
 		for {

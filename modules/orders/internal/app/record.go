@@ -39,7 +39,7 @@ func (s *Service) insert(ctx context.Context, o orders.Order, key, hash string, 
 	if first.Owner != "" {
 		hold = s.cfg.Lease
 	}
-	return s.store.InTx(ctx, func(tx bun.Tx) error {
+	return s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.InsertOrder(ctx, tx, o, key, hash); err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func (s *Service) record(ctx context.Context, sg saga, outs ...outcome) error {
 			reason, to.FailureReason = out.Reason, out.Reason
 		}
 	}
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.MoveSaga(ctx, tx, sg.OrderID, sg.Owner, sg.Step, to); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func (s *Service) Refund(ctx context.Context, in payments.RefundRequest) (paymen
 	}
 	var out payments.Payment
 	err := retryOnDuplicate(func() error {
-		return s.store.InTx(ctx, func(tx bun.Tx) error {
+		return s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			if in.IdempotencyKey != "" {
 				paymentID, found, err := store.RefundByKey(ctx, tx, in.UserID, in.IdempotencyKey)
 				if err != nil {
@@ -60,7 +60,7 @@ func (s *Service) VoidCharge(ctx context.Context, in payments.VoidChargeRequest)
 		return payments.Void{}, err
 	}
 	out := payments.Void{ChargeKey: in.ChargeKey}
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.LockChargeKey(ctx, tx, in.ChargeKey); err != nil {
 			return err
 		}

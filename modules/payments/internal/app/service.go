@@ -38,7 +38,7 @@ func (s *Service) Deposit(ctx context.Context, in payments.DepositRequest) (paym
 	}
 	var balance int64
 	err := retryOnDuplicate(func() error {
-		return s.store.InTx(ctx, func(tx bun.Tx) error {
+		return s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			if err := store.OpenWallet(ctx, tx, in.UserID); err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func (s *Service) Charge(ctx context.Context, in payments.ChargeRequest) (paymen
 	}
 	var out payments.Payment
 	err := retryOnDuplicate(func() error {
-		return s.store.InTx(ctx, func(tx bun.Tx) error {
+		return s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			if err := store.LockChargeKey(ctx, tx, in.IdempotencyKey); err != nil {
 				return err
 			}

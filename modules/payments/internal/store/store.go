@@ -20,8 +20,8 @@ type Store struct{ db *bun.DB }
 func New(db *bun.DB) *Store { return &Store{db: db} }
 
 // InTx runs fn in one transaction: the only place the store opens one.
-func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return events.InTx(ctx, s.db, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return events.InTx(ctx, s.db, fn)
 }
 
 // OpenWallet creates the wallet if missing.

@@ -109,7 +109,7 @@ var (
 func (s *Service) spend(ctx context.Context, hash []byte, now time.Time, successor store.RefreshRow) (store.RefreshRow, error) {
 	var spent store.RefreshRow
 	var refused error
-	err := s.store.InTx(ctx, func(tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row, found, err := store.LockRefresh(ctx, tx, hash)
 		switch {
 		case err != nil:

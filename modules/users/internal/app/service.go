@@ -67,7 +67,7 @@ func (s *Service) Register(ctx context.Context, in users.RegisterRequest) (users
 		PasswordHash:   hash,
 	}
 	// The account and its user.registered event, in one transaction.
-	err = s.store.InTx(ctx, func(tx bun.Tx) error {
+	err = s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.InsertAccount(ctx, tx, acc); err != nil {
 			return err
 		}

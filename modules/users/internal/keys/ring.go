@@ -112,7 +112,7 @@ func (r *Ring) load(ctx context.Context, force bool) error {
 // The keys' advisory lock serialises replicas and the CLI, so exactly one
 // of them rotates.
 func (r *Ring) rotate(ctx context.Context, now time.Time, due func(active store.KeyRow) bool) error {
-	return r.store.InTx(ctx, func(tx bun.Tx) error {
+	return r.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.LockKeys(ctx, tx); err != nil {
 			return err
 		}

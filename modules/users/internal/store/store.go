@@ -59,8 +59,8 @@ func New(db *bun.DB) *Store { return &Store{db: db} }
 func (s *Store) DB() bun.IDB { return s.db }
 
 // InTx runs fn in one transaction: the only place the store opens one.
-func (s *Store) InTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return events.InTx(ctx, s.db, func(_ context.Context, tx bun.Tx) error { return fn(tx) })
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return events.InTx(ctx, s.db, fn)
 }
 
 // InsertAccount stores a new account; users.ErrEmailTaken when its
