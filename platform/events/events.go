@@ -145,21 +145,26 @@ func Append(ctx context.Context, db bun.IDB, source, eventType, aggregateID stri
 // of ctx unless the event carries one. In a transaction run by InTx, the
 // module's relay is woken once it commits, and with PostgreSQL as the bus
 // the event's deliveries are written with it, in the same statement (see
-// Wake.FanOutOnWrite); on the DB itself (the insert commits alone), the
-// relay is woken at once and fans the event out.
+// Wake.FanOutOnWrite), and an event nobody subscribes to wakes nothing; on
+// the DB itself (the insert commits alone), the relay is woken at once and
+// fans the event out.
 func AppendEvent(ctx context.Context, db bun.IDB, e Event) error {
 	if e.TraceParent == "" {
 		e.TraceParent, e.TraceState = traceContextOf(ctx)
 	}
 	var err error
 	if subscribers, ok := fanOutOnWrite(ctx, db, e.Type); ok {
+		wakeCtx := markAppend(ctx, db)
+		if len(subscribers) == 0 {
+			wakeCtx = ctx // nothing to deliver: the relay has nothing to do for it
+		}
 		_, err = db.NewRaw(`WITH o AS (
 				INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()) RETURNING seq)
 			INSERT INTO event_deliveries (event_seq, subscriber, aggregate_id)
 			SELECT o.seq, s.subscriber, ? FROM o, unnest(?::text[]) AS s(subscriber)`,
 			e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt, e.TraceParent, e.TraceState,
-			e.AggregateID, pgdialect.Array(subscribers)).Exec(markAppend(ctx, db))
+			e.AggregateID, pgdialect.Array(subscribers)).Exec(wakeCtx)
 	} else {
 		_, err = db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,

@@ -63,6 +63,10 @@ func TestAnEventAppendedInTxCarriesItsDeliveriesAndNeedsNoFanOut(t *testing.T) {
 			// the subscribed type, none for the other, both fanned out.
 			assert.Equal(t, []outboxRow{{"thing.made", true, 1}, {"thing.noticed", true, 0}}, w.outbox(t))
 			assert.True(t, rung(wake), "the commit wakes the relay")
+			require.NoError(t, events.InTx(ctx, w.pub, func(ctx context.Context, tx bun.Tx) error {
+				return events.Append(ctx, tx, "pub", "thing.noticed", "a", map[string]int{"n": 2})
+			}))
+			assert.False(t, rung(wake), "an event nobody subscribes to leaves the relay asleep")
 
 			// A relay whose fan-out only polls, an hour away, delivers it.
 			wake.Ring()
