@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS event_outbox_unfanned_aggregate_idx;
