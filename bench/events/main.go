@@ -12,13 +12,14 @@
 //
 // Two buses, the same payload (order.confirmed, as orders publishes it):
 //
-//   - outbox, the app's: rows written straight into orders.event_outbox, as
-//     orders' own transactions write them; the app, running beside, relays
+//   - outbox, the app's: rows written straight into orders.event_outbox
+//     with their deliveries (to users), as orders' own transactions write
+//     them (fanned out on write); the app, running beside, relays
 //     them to users, whose inbox row (and order_stats, in the same
 //     transaction) is the effect. Nothing in the app is changed or called.
 //     Written from outside the app's process, these rows wake no relay (a
 //     module's own commits wake its relay in-process, see
-//     platform/events/wake.go): the relay finds them by its poll
+//     platform/events/wake.go): the relay's delivery finds them by its poll
 //     (EVENTS_POLL_INTERVAL), which bench/run.sh sets short for these runs
 //     (BENCH_EVENT_POLL, 5 ms) so that the poll stands in for the wake-up
 //     orders' own commits get, adding up to one interval to each event's

@@ -11,8 +11,9 @@ import (
 )
 
 // outbox is the app's bus, measured from SQL alone: events are written
-// into orders' outbox as orders writes them (the app's relay reads nothing
-// else), and the running app delivers them to users. An event's key is its
+// into orders' outbox with their deliveries, as orders writes them (the
+// app's relay reads nothing else), and the running app delivers them to
+// users. An event's key is its
 // outbox seq; its publisher's commit is that of the inserting transaction
 // (the outbox row itself is updated later, on fan-out, so its xmin no
 // longer tells); its effect is the commit of users' inbox transaction,
@@ -27,12 +28,17 @@ type outbox struct {
 
 // The payload as orders.OrderConfirmed marshals it, for one of eight
 // customers (the bench's clients); users' handler adds it to order_stats.
-const outboxInsert = `INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at)
-SELECT e.id, 'order.confirmed', e.order_id::text, 'orders',
-	jsonb_build_object('order_id', e.order_id, 'customer_id', e.customer_id, 'total_cents', 3670, 'payment_id', e.payment_id), now()
-FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS order_id, gen_random_uuid() AS payment_id,
-	('00000000-0000-7000-8000-' || (100000000001 + g % 8))::uuid AS customer_id FROM generate_series(1, $1) g) e
-RETURNING seq, pg_current_xact_id()::text`
+// Each with its delivery to users, as orders writes them (fanned out on
+// write: platform/events' AppendEvent in the app's InTx).
+const outboxInsert = `WITH o AS (
+	INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, fanned_out_at)
+	SELECT e.id, 'order.confirmed', e.order_id::text, 'orders',
+		jsonb_build_object('order_id', e.order_id, 'customer_id', e.customer_id, 'total_cents', 3670, 'payment_id', e.payment_id), now(), now()
+	FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS order_id, gen_random_uuid() AS payment_id,
+		('00000000-0000-7000-8000-' || (100000000001 + g % 8))::uuid AS customer_id FROM generate_series(1, $1) g) e
+	RETURNING seq, aggregate_id),
+d AS (INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) SELECT seq, 'users', aggregate_id FROM o)
+SELECT seq, pg_current_xact_id()::text FROM o`
 
 // orderTotalCents is the total_cents of every published event.
 const orderTotalCents = 3670
