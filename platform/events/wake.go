@@ -157,9 +157,10 @@ func (w *Wake) AfterQuery(ctx context.Context, ev *bun.QueryEvent) {
 // appended to the module's outbox (Append or AppendEvent on tx) wakes the
 // module's relay once the transaction has committed: never for one
 // rolled back. An event appended with fn's ctx carries its deliveries
-// (FanOutOnWrite); with another ctx the relay fans it out, on its poll. It is db.RunInTx otherwise (on a DB without a Wake, only
-// that). Every transaction that may append an event should run here, or
-// its events wait for the relay's poll.
+// (FanOutOnWrite); with another ctx the relay fans it out, on its poll.
+// It is db.RunInTx otherwise (on a DB without a Wake, only that). Every
+// transaction that may append an event should run here, or its events
+// wait for the relay's poll.
 func InTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
 	t := &txWatch{}
 	var sqlTx *sql.Tx
