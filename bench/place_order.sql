@@ -5,7 +5,7 @@
 -- it as it counts this script, and stops if the two differ. Regenerated from
 -- a capture (BENCH_CAPTURE=file) when the app's SQL changes.
 --
--- First the request path: 31 statements, 6 durable commits (42 before
+-- First the request path: 27 statements, 6 durable commits (42 before
 -- issue 12's statement merges). Users' Get (orders prices from its copy of
 -- the catalog, read at most once a second), then the saga in the app's
 -- transactions: the pending order with its items (one statement), its
@@ -14,15 +14,16 @@
 -- the items the placing request just recorded, not read back) (the
 -- reservation, every line's stock moved from available to reserved in one
 -- statement under its check, the rows locked in SKU order, the lines); the
--- saga moved on to the charge with reserve_stock's step; payments' Charge
+-- saga moved on to the charge with reserve_stock's step (one statement,
+-- which needs no transaction); payments' Charge
 -- under its per-key advisory lock (the idempotent replay lookup and the
 -- voided-charge check in one statement, the wallet debit, the payment and
 -- the ledger entry in one, payment.captured); inventory's commit of the
 -- reservation right after the charge (the reservation marked committed,
 -- returning what it was, and every line's stock moved from reserved to
--- sold in one statement); and the charge's step recorded with the
--- confirmation's in one statement, the saga done (the order locked and
--- confirmed in one statement, order.confirmed).
+-- sold in one statement); and the saga done with the charge's step and
+-- the confirmation's in one statement (the order locked and confirmed in
+-- one statement, order.confirmed).
 --
 -- Then, after the "-- Asynchronous" comment, what the placement causes
 -- later: the orders relay's delivery batch and users' inbox transaction.
@@ -71,11 +72,8 @@ INSERT INTO "reservations" AS "reservation_row" ("order_id", "status", "created_
 UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity FROM (SELECT s.sku, s.available, w.quantity FROM stock s JOIN unnest('{"COFFEE-1KG","FILTER-100"}'::text[], '{1,2}'::bigint[]) AS w (sku, quantity) ON w.sku = s.sku ORDER BY s.sku FOR NO KEY UPDATE OF s) w WHERE stock.sku = w.sku AND w.available >= w.quantity RETURNING stock.sku;
 INSERT INTO "reservation_lines" ("order_id", "sku", "quantity") VALUES ('0190a000-0000-7000-8000-:oid', 'COFFEE-1KG', 1), ('0190a000-0000-7000-8000-:oid', 'FILTER-100', 2);
 commit;
--- orders: the saga moved on to the charge, with reserve_stock's step
-begin;
-UPDATE sagas SET step = 'charge', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 10000 * interval '1 millisecond', payment_id = coalesce(NULL, payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'reserve_stock';
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', last.seq + r.n, r.step, r.outcome, r.detail FROM (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"reserve_stock"}'::text[], '{"succeeded"}'::text[], '{""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
-commit;
+-- orders: the saga moved on to the charge, with reserve_stock's step, in one statement (no transaction)
+WITH moved AS ( UPDATE sagas SET step = 'charge', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 10000 * interval '1 millisecond', payment_id = coalesce(NULL, payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'reserve_stock' RETURNING order_id), appended AS ( INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT m.order_id, last.seq + r.n, r.step, r.outcome, r.detail FROM moved m, (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"reserve_stock"}'::text[], '{"succeeded"}'::text[], '{""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)) SELECT count(*) FROM moved;
 -- payments: Charge, under the charge key's lock: the replay lookup and the voided-charge check in one statement, the wallet debit, the payment and the ledger entry in one, payment.captured
 begin;
 SELECT pg_advisory_xact_lock(hashtextextended('order:0190a000-0000-7000-8000-:oid:charge', 0));
@@ -88,10 +86,9 @@ begin;
 UPDATE reservations SET status = 'committed', updated_at = now() FROM (SELECT order_id, status FROM reservations WHERE order_id = '0190a000-0000-7000-8000-:oid' FOR UPDATE) old WHERE reservations.order_id = old.order_id AND old.status IN ('reserved') RETURNING old.status;
 UPDATE stock SET "reserved" = stock."reserved" - l.quantity, "sold" = stock."sold" + l.quantity FROM (SELECT l.sku, l.quantity FROM reservation_lines l JOIN stock s ON s.sku = l.sku WHERE l.order_id = '0190a000-0000-7000-8000-:oid' ORDER BY l.sku FOR NO KEY UPDATE OF s) l WHERE stock.sku = l.sku RETURNING l.sku, l.quantity;
 commit;
--- orders: the charge's and the confirmation's steps recorded in one statement, the saga done, the order locked and confirmed in one statement, order.confirmed
+-- orders: the saga done with the charge's and the confirmation's steps in one statement, the order locked and confirmed in one statement, order.confirmed
 begin;
-UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge';
-INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT '0190a000-0000-7000-8000-:oid', last.seq + r.n, r.step, r.outcome, r.detail FROM (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"charge","confirm"}'::text[], '{"succeeded","succeeded"}'::text[], '{"payment 0190a000-0000-7000-9000-:pid",""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n);
+WITH moved AS ( UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge' RETURNING order_id), appended AS ( INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT m.order_id, last.seq + r.n, r.step, r.outcome, r.detail FROM moved m, (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"charge","confirm"}'::text[], '{"succeeded","succeeded"}'::text[], '{"payment 0190a000-0000-7000-9000-:pid",""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)) SELECT count(*) FROM moved;
 WITH cur AS (SELECT id, status, customer_id, total_cents FROM orders WHERE id = '0190a000-0000-7000-8000-:oid' FOR UPDATE), moved AS ( UPDATE orders SET status = 'confirmed', updated_at = now(), payment_id = coalesce('0190a000-0000-7000-9000-:pid', orders.payment_id), failure_reason = coalesce(NULL, orders.failure_reason) FROM cur WHERE orders.id = cur.id AND cur.status NOT IN ('confirmed', 'cancelled') RETURNING orders.id) SELECT cur.status, cur.customer_id, cur.total_cents, EXISTS (SELECT 1 FROM moved) AS moved FROM cur;
 WITH o AS ( INSERT INTO orders.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at) VALUES ('0190a000-0000-4000-c000-:oid', 'order.confirmed', '0190a000-0000-7000-8000-:oid', 'orders', '{"order_id":"0190a000-0000-7000-8000-:oid","customer_id":"00000000-0000-7000-8000-:uid","total_cents":3670,"payment_id":"0190a000-0000-7000-9000-:pid"}', now(), '', '', now()) RETURNING seq) INSERT INTO orders.event_deliveries (event_seq, subscriber, aggregate_id) SELECT o.seq, s.subscriber, '0190a000-0000-7000-8000-:oid' FROM o, unnest('{"users"}'::text[]) AS s (subscriber) RETURNING event_seq \gset confirmed_
 commit;

@@ -45,20 +45,20 @@ func TestTheSagaPathsStayWithinTheirStatementBudget(t *testing.T) {
 
 	o := e.place(t, svc, alice)
 	require.Equal(t, orders.StatusConfirmed, o.Status)
-	budget("placed and confirmed inline", [2]int{15, 3})
+	budget("placed and confirmed inline", [2]int{11, 3})
 
 	_, err := svc.CancelOrder(e.ctx, orders.CancelOrderRequest{CustomerID: alice, OrderID: o.ID})
 	require.NoError(t, err)
-	budget("cancelled and refunded inline", [2]int{15, 3})
+	budget("cancelled and refunded inline", [2]int{11, 3})
 
 	o = e.place(t, svc, poor)
 	require.Equal(t, orders.StatusCancelled, o.Status)
-	budget("cancelled for insufficient funds inline", [2]int{23, 5})
+	budget("cancelled for insufficient funds inline", [2]int{13, 5})
 
 	e.wallet.down.Store(true)
 	o = e.place(t, svc, alice)
 	require.Equal(t, orders.StatusPending, o.Status)
-	budget("left pending, the charge rescheduled", [2]int{15, 3})
+	budget("left pending, the charge rescheduled", [2]int{9, 3})
 	w := app.NewWorker(svc, quiet())
 	claimed := func() {
 		require.Eventually(t, func() bool { // the retry is due after its backoff
@@ -72,7 +72,7 @@ func TestTheSagaPathsStayWithinTheirStatementBudget(t *testing.T) {
 	budget("retried by the worker, payments still down", [2]int{5, 2})
 	e.wallet.down.Store(false)
 	claimed()
-	budget("confirmed by the worker", [2]int{7, 2})
+	budget("confirmed by the worker", [2]int{6, 2})
 
 	e.customers.down.Store(true)
 	o = e.place(t, svc, alice)

@@ -87,18 +87,31 @@ func (s *Service) record(ctx context.Context, sg saga, outs ...outcome) error {
 			reason, to.FailureReason = out.Reason, out.Reason
 		}
 	}
-	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := store.MoveSaga(ctx, tx, sg.OrderID, sg.Owner, sg.Step, to); err != nil {
-			return err
-		}
-		if err := appendSteps(ctx, tx, sg, outs); err != nil {
-			return err
-		}
-		if last.Settle == "" {
-			return nil
-		}
-		return settleOrder(ctx, tx, sg.OrderID, last.Settle, last.At, paymentID, reason)
-	})
+	recs, rewrites := stepRecords(sg, outs)
+	var err error
+	if last.Settle == "" && !rewrites {
+		// The move with its steps is one statement: no transaction.
+		err = s.store.MoveSaga(ctx, sg.OrderID, sg.Owner, sg.Step, to, recs...)
+	} else {
+		err = s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if !rewrites {
+				if err := store.MoveSaga(ctx, tx, sg.OrderID, sg.Owner, sg.Step, to, recs...); err != nil {
+					return err
+				}
+			} else {
+				if err := store.MoveSaga(ctx, tx, sg.OrderID, sg.Owner, sg.Step, to); err != nil {
+					return err
+				}
+				if err := appendSteps(ctx, tx, sg, outs); err != nil {
+					return err
+				}
+			}
+			if last.Settle == "" {
+				return nil
+			}
+			return settleOrder(ctx, tx, sg.OrderID, last.Settle, last.At, paymentID, reason)
+		})
+	}
 	if errors.Is(err, store.ErrLeaseLost) {
 		return store.ErrLeaseLost
 	}
@@ -106,6 +119,20 @@ func (s *Service) record(ctx context.Context, sg saga, outs ...outcome) error {
 		return fmt.Errorf("record saga step: %w", err)
 	}
 	return nil
+}
+
+// stepRecords is outs as history entries, and whether one of them is a
+// retry that rewrites the entry an earlier attempt left (appendSteps).
+func stepRecords(sg saga, outs []outcome) (recs []store.StepRecord, rewrites bool) {
+	attempts := sg.Attempts
+	for _, out := range outs {
+		if out.retries() && attempts > 0 {
+			return nil, true
+		}
+		recs = append(recs, out.record())
+		attempts = 0 // the next outcome is of the step this one led to
+	}
+	return recs, false
 }
 
 // appendSteps adds outs to the saga's history: in one statement, but for

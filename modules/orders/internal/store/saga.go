@@ -82,22 +82,41 @@ type SagaMove struct {
 }
 
 // MoveSaga writes the saga's next state, only while owner holds it at
-// step; ErrLeaseLost otherwise.
-func MoveSaga(ctx context.Context, db bun.IDB, orderID, owner, step string, to SagaMove) error {
-	res, err := db.NewRaw(`UPDATE sagas SET step = ?, attempts = ?,
-			next_attempt_at = now() + ? * interval '1 millisecond',
-			lease_until = now() + ? * interval '1 millisecond',
-			payment_id = coalesce(?, payment_id), failure_reason = coalesce(?, failure_reason), updated_at = now()
-		WHERE order_id = ? AND lease_owner = ? AND step = ?`,
+// step (ErrLeaseLost otherwise), and appends recs, in their order, to the
+// order's history with it: one statement, which needs no transaction of
+// its own when it is all a step writes.
+func MoveSaga(ctx context.Context, db bun.IDB, orderID, owner, step string, to SagaMove, recs ...StepRecord) error {
+	steps, outcomes, details := stepColumns(recs)
+	var moved int
+	err := db.NewRaw(`WITH moved AS (
+			UPDATE sagas SET step = ?, attempts = ?,
+				next_attempt_at = now() + ? * interval '1 millisecond',
+				lease_until = now() + ? * interval '1 millisecond',
+				payment_id = coalesce(?, payment_id), failure_reason = coalesce(?, failure_reason), updated_at = now()
+			WHERE order_id = ? AND lease_owner = ? AND step = ?
+			RETURNING order_id),
+		appended AS (
+			INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
+			SELECT m.order_id, last.seq + r.n, r.step, r.outcome, r.detail
+			FROM moved m, (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = ?) AS last,
+				unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS r (step, outcome, detail, n))
+		SELECT count(*) FROM moved`,
 		to.Step, to.Attempts, to.RunIn.Milliseconds(), to.HoldFor.Milliseconds(),
-		to.PaymentID, to.FailureReason, orderID, owner, step).Exec(ctx)
+		to.PaymentID, to.FailureReason, orderID, owner, step,
+		orderID, pgdialect.Array(steps), pgdialect.Array(outcomes), pgdialect.Array(details)).Scan(ctx, &moved)
 	if err != nil {
 		return fmt.Errorf("move saga: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return errors.Join(err, ErrLeaseLost)
+	if moved != 1 {
+		return ErrLeaseLost
 	}
 	return nil
+}
+
+// MoveSaga is store.MoveSaga on the store's connection: a step whose
+// outcome is the saga's move alone commits it in one statement.
+func (s *Store) MoveSaga(ctx context.Context, orderID, owner, step string, to SagaMove, recs ...StepRecord) error {
+	return MoveSaga(ctx, s.db, orderID, owner, step, to, recs...)
 }
 
 // SagaRestart is the state a finished saga starts again from.
