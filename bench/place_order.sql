@@ -5,7 +5,7 @@
 -- it as it counts this script, and stops if the two differ. Regenerated from
 -- a capture (BENCH_CAPTURE=file) when the app's SQL changes.
 --
--- First the request path: 27 statements, 6 durable commits (42 before
+-- First the request path: 24 statements, 6 durable commits (42 before
 -- issue 12's statement merges). Users' Get (orders prices from its copy of
 -- the catalog, read at most once a second), then the saga in the app's
 -- transactions: the pending order with its items (one statement), its
@@ -19,9 +19,9 @@
 -- under its per-key advisory lock (the idempotent replay lookup and the
 -- voided-charge check in one statement, the wallet debit, the payment and
 -- the ledger entry in one, payment.captured); inventory's commit of the
--- reservation right after the charge (the reservation marked committed,
--- returning what it was, and every line's stock moved from reserved to
--- sold in one statement); and the saga done with the charge's step and
+-- reservation right after the charge (the reservation marked committed
+-- and every line's stock moved from reserved to sold, in one statement
+-- with no transaction); and the saga done with the charge's step and
 -- the confirmation's in one statement (the order locked and confirmed in
 -- one statement, order.confirmed).
 --
@@ -81,11 +81,8 @@ SELECT p.id, p.user_id, p.order_id, p.amount_cents, p.status, p.created_at, p.re
 WITH debit AS ( UPDATE wallets SET balance_cents = balance_cents - 3670, updated_at = now() WHERE user_id = '00000000-0000-7000-8000-:uid' AND balance_cents - 3670 >= 0 RETURNING user_id), paid AS ( INSERT INTO payments (id, user_id, order_id, amount_cents, status, idempotency_key, created_at) SELECT '0190a000-0000-7000-9000-:pid', user_id, '0190a000-0000-7000-8000-:oid', 3670, 'captured', 'order:0190a000-0000-7000-8000-:oid:charge', now() FROM debit RETURNING id, user_id) INSERT INTO ledger_entries (user_id, kind, amount_cents, payment_id) SELECT user_id, 'charge', -3670, id FROM paid;
 WITH o AS ( INSERT INTO payments.event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at) VALUES ('0190a000-0000-4000-b000-:oid', 'payment.captured', '0190a000-0000-7000-9000-:pid', 'payments', '{"payment_id":"0190a000-0000-7000-9000-:pid","user_id":"00000000-0000-7000-8000-:uid","order_id":"0190a000-0000-7000-8000-:oid","amount_cents":3670}', now(), '', '', now()) RETURNING seq) INSERT INTO payments.event_deliveries (event_seq, subscriber, aggregate_id) SELECT o.seq, s.subscriber, '0190a000-0000-7000-9000-:pid' FROM o, unnest('{}'::text[]) AS s (subscriber);
 commit;
--- inventory: Commit, the reservation marked committed (returning what it was), every line's stock moved from reserved to sold in one statement (the rows locked in SKU order)
-begin;
-UPDATE reservations SET status = 'committed', updated_at = now() FROM (SELECT order_id, status FROM reservations WHERE order_id = '0190a000-0000-7000-8000-:oid' FOR UPDATE) old WHERE reservations.order_id = old.order_id AND old.status IN ('reserved') RETURNING old.status;
-UPDATE stock SET "reserved" = stock."reserved" - l.quantity, "sold" = stock."sold" + l.quantity FROM (SELECT l.sku, l.quantity FROM reservation_lines l JOIN stock s ON s.sku = l.sku WHERE l.order_id = '0190a000-0000-7000-8000-:oid' ORDER BY l.sku FOR NO KEY UPDATE OF s) l WHERE stock.sku = l.sku RETURNING l.sku, l.quantity;
-commit;
+-- inventory: Commit, the reservation marked committed and every line's stock moved from reserved to sold in one statement (the rows locked in SKU order), no transaction
+WITH marked AS ( UPDATE reservations SET status = 'committed', updated_at = now() FROM (SELECT order_id, status FROM reservations WHERE order_id = '0190a000-0000-7000-8000-:oid' FOR UPDATE) old WHERE reservations.order_id = old.order_id AND old.status = 'reserved' RETURNING reservations.order_id), moved AS ( UPDATE stock SET reserved = stock.reserved - l.quantity, sold = stock.sold + l.quantity FROM (SELECT l.sku, l.quantity FROM marked m JOIN reservation_lines l ON l.order_id = m.order_id JOIN stock s ON s.sku = l.sku ORDER BY l.sku FOR NO KEY UPDATE OF s) l WHERE stock.sku = l.sku RETURNING l.sku, l.quantity) SELECT EXISTS (SELECT 1 FROM marked) AS marked, moved.sku, moved.quantity FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true ORDER BY moved.sku;
 -- orders: the saga done with the charge's and the confirmation's steps in one statement, the order locked and confirmed in one statement, order.confirmed
 begin;
 WITH moved AS ( UPDATE sagas SET step = 'done', attempts = 0, next_attempt_at = now() + 0 * interval '1 millisecond', lease_until = now() + 0 * interval '1 millisecond', payment_id = coalesce('0190a000-0000-7000-9000-:pid', payment_id), failure_reason = coalesce(NULL, failure_reason), updated_at = now() WHERE order_id = '0190a000-0000-7000-8000-:oid' AND lease_owner = 'pgbench/0000' AND step = 'charge' RETURNING order_id), appended AS ( INSERT INTO saga_steps (order_id, seq, step, outcome, detail) SELECT m.order_id, last.seq + r.n, r.step, r.outcome, r.detail FROM moved m, (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = '0190a000-0000-7000-8000-:oid') AS last, unnest('{"charge","confirm"}'::text[], '{"succeeded","succeeded"}'::text[], '{"payment 0190a000-0000-7000-9000-:pid",""}'::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)) SELECT count(*) FROM moved;

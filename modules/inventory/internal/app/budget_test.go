@@ -44,7 +44,7 @@ func TestTheReservationPathsStayWithinTheirStatementBudget(t *testing.T) {
 	r, err := svc.Commit(ctx, inventory.CommitRequest{OrderID: sold})
 	require.NoError(t, err)
 	assert.Equal(t, inventory.Reservation{OrderID: sold, Status: inventory.StatusCommitted, Items: items}, r)
-	budget("commit", 4)
+	budget("commit", 1)
 	r, err = svc.Release(ctx, inventory.ReleaseRequest{OrderID: sold})
 	require.NoError(t, err)
 	assert.Equal(t, inventory.Reservation{OrderID: sold, Status: inventory.StatusReleased, Items: items}, r)

@@ -175,10 +175,17 @@ func (s *Service) Commit(ctx context.Context, in inventory.CommitRequest) (inven
 	if err := validOrderID(in.OrderID); err != nil {
 		return inventory.Reservation{}, err
 	}
+	// A held reservation is committed in one statement; anything else is
+	// read under lock and answered as it stands.
+	items, committed, err := store.CommitHeld(ctx, s.store.DB(), in.OrderID)
+	if err != nil {
+		return inventory.Reservation{}, err
+	}
+	if committed {
+		return inventory.Reservation{OrderID: in.OrderID, Status: inventory.StatusCommitted, Items: items}, nil
+	}
 	var out inventory.Reservation
-	err := s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		// A held reservation is committed in two statements; anything
-		// else is read under lock and answered as it stands.
+	err = s.store.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		for {
 			_, marked, err := store.MarkReservation(ctx, tx, in.OrderID, inventory.StatusCommitted, inventory.StatusReserved)
 			if err != nil {

@@ -93,3 +93,45 @@ func MarkReservation(ctx context.Context, tx bun.Tx, orderID, status string, fro
 	}
 	return prev[0], true, nil
 }
+
+// CommitHeld commits the order's reservation when it is held (reserved):
+// the reservation marked committed and every line's stock moved from
+// reserved to sold, in one statement, which needs no transaction of its
+// own. It returns the lines by SKU, and false, with nothing written, when
+// the reservation is not held (none, committed or released: the caller
+// reads it under lock).
+func CommitHeld(ctx context.Context, db bun.IDB, orderID string) ([]inventory.Item, bool, error) {
+	var rows []struct {
+		Marked   bool   `bun:"marked"`
+		SKU      string `bun:"sku"`
+		Quantity int64  `bun:"quantity"`
+	}
+	err := db.NewRaw(`WITH marked AS (
+			UPDATE reservations SET status = ?, updated_at = now()
+			FROM (SELECT order_id, status FROM reservations WHERE order_id = ? FOR UPDATE) old
+			WHERE reservations.order_id = old.order_id AND old.status = ?
+			RETURNING reservations.order_id),
+		moved AS (
+			UPDATE stock SET reserved = stock.reserved - l.quantity, sold = stock.sold + l.quantity
+			FROM (SELECT l.sku, l.quantity FROM marked m JOIN reservation_lines l ON l.order_id = m.order_id
+				JOIN stock s ON s.sku = l.sku ORDER BY l.sku FOR NO KEY UPDATE OF s) l
+			WHERE stock.sku = l.sku
+			RETURNING l.sku, l.quantity)
+		SELECT EXISTS (SELECT 1 FROM marked) AS marked, moved.sku, moved.quantity
+		FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true
+		ORDER BY moved.sku`,
+		inventory.StatusCommitted, orderID, inventory.StatusReserved).Scan(ctx, &rows)
+	if err != nil {
+		return nil, false, fmt.Errorf("commit reservation: %w", err)
+	}
+	if len(rows) == 0 || !rows[0].Marked {
+		return nil, false, nil
+	}
+	items := make([]inventory.Item, 0, len(rows))
+	for _, r := range rows {
+		if r.SKU != "" {
+			items = append(items, inventory.Item{SKU: r.SKU, Quantity: r.Quantity})
+		}
+	}
+	return items, true, nil
+}
