@@ -34,6 +34,7 @@ type Observer struct {
 	log      *slog.Logger
 	place    topology.Placement
 	duration *prometheus.HistogramVec
+	series   seriesCache
 }
 
 // NewObserver registers the histogram on reg.
@@ -70,7 +71,8 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		took := time.Since(start)
+		end := time.Now()
+		took := end.Sub(start)
 		res := c.Response()
 		route := c.Path()
 		// echo's own not-found and method-not-allowed handlers leave the
@@ -78,7 +80,7 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" || errors.Is(err, echo.ErrNotFound) || errors.Is(err, echo.ErrMethodNotAllowed) {
 			route = RouteUnmatched
 		}
-		o.duration.WithLabelValues(method(req.Method), route, statusClass(res.Status), module).Observe(took.Seconds())
+		o.series.of(o.duration, seriesKey{method(req.Method), route, statusClass(res.Status), module}).Observe(took.Seconds())
 
 		ctx := c.Request().Context()
 		if transport.RequestID(ctx) == "" {
@@ -91,22 +93,32 @@ func (o *Observer) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !o.log.Enabled(ctx, level) {
 			return nil
 		}
-		// Room for all of them, so appending does not move them to the heap.
-		attrs := append(make([]slog.Attr, 0, 7),
+		// The record is made here rather than by LogAttrs, which would
+		// walk the stack for the caller's source on every request, and no
+		// handler of ours reports a source (HandlerOptions.AddSource).
+		line := slog.NewRecord(end, level, "request", 0)
+		line.AddAttrs(
 			slog.String("method", req.Method), slog.String("route", route), slog.Int("status", res.Status),
 			slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.Int64("bytes", res.Size),
 		)
 		if module != "" && !o.place.IsLocal(module) {
-			attrs = append(attrs, slog.Bool("proxied", true))
+			line.AddAttrs(slog.Bool("proxied", true))
 		}
+		// The last two in one call: the record keeps five in place and the
+		// rest in a slice, grown once.
+		var more [2]slog.Attr
+		n := 0
 		if caller := auth.Caller(ctx); caller != "" {
-			attrs = append(attrs, slog.String("caller", caller))
+			more[n] = slog.String("caller", caller)
+			n++
 		}
 		if answered {
 			d, _ := answer(err)
-			attrs = append(attrs, slog.String("code", d.Code))
+			more[n] = slog.String("code", d.Code)
+			n++
 		}
-		o.log.LogAttrs(ctx, level, "request", attrs...)
+		line.AddAttrs(more[:n]...)
+		_ = o.log.Handler().Handle(ctx, line)
 		return nil
 	}
 }
@@ -122,9 +134,12 @@ func method(m string) string {
 	return "_OTHER"
 }
 
+// statusClasses are the label values of the classes, made once.
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
 func statusClass(status int) string {
 	if status < 100 || status > 599 {
 		return "other"
 	}
-	return string(rune('0'+status/100)) + "xx"
+	return statusClasses[status/100-1]
 }
