@@ -32,14 +32,13 @@ const AttrUntrustedTraceID = attribute.Key("mitosis.incoming_trace_id")
 // (routeSpan), and an internal contract route names it after its method.
 func Traced(next http.Handler, t *telemetry.Tracing, place topology.Placement) http.Handler {
 	o := newOwners(place)
-	h := &traced{owners: o, next: next, by: map[string]http.Handler{}, idsOnly: map[string]trace.Tracer{}}
+	h := &traced{owners: o, next: next, by: map[string]http.Handler{}, idsOnly: !t.On()}
+	if h.idsOnly {
+		// Nothing is recorded: the span only carries the ids, without
+		// otelhttp's attributes and response wrappers.
+		return h
+	}
 	for _, service := range o.services() {
-		if !t.On() {
-			// Nothing is recorded: the span only carries the ids, without
-			// otelhttp's attributes and response wrappers.
-			h.idsOnly[service] = t.Tracer(service)
-			continue
-		}
 		h.by[service] = otelhttp.NewHandler(next, "",
 			otelhttp.WithTracerProvider(t.Provider(service)),
 			// Extracted below, where an x-trace-id can stand in for it.
@@ -56,15 +55,12 @@ type traced struct {
 	owners *owners
 	next   http.Handler
 	by     map[string]http.Handler // otelhttp, by service, when tracing is on
-	// idsOnly has the tracers, by service, when tracing is off: the
-	// request's unrecorded span only carries the ids on.
-	idsOnly map[string]trace.Tracer
+	// idsOnly is tracing off: the request's unrecorded span only carries
+	// the ids on (telemetry.UnrecordedSpan).
+	idsOnly bool
 }
 
 type untrustedKey struct{}
-
-// serverKind is made once: an option boxed per request is an allocation.
-var serverKind = trace.WithSpanKind(trace.SpanKindServer)
 
 func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	service := h.owners.of(r.URL.Path)
@@ -82,10 +78,8 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = telemetry.WithScope(ctx, &telemetry.RequestScope{
 		Hop: telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))},
 	})
-	if tracer, ok := h.idsOnly[service]; ok {
-		ctx, span := tracer.Start(ctx, "", serverKind)
-		defer span.End()
-		h.next.ServeHTTP(w, r.WithContext(ctx))
+	if h.idsOnly {
+		h.next.ServeHTTP(w, r.WithContext(telemetry.UnrecordedSpan(ctx)))
 		return
 	}
 	h.by[service].ServeHTTP(w, r.WithContext(ctx))

@@ -40,6 +40,29 @@ func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	return tid, newSpanID()
 }
 
+// UnrecordedSpan returns ctx with the span a served request gets when
+// tracing is off: in the caller's trace (or the one WithTraceID asked for,
+// or a new one), with a span id of its own, not sampled and recording
+// nothing, as the SDK's span under NeverSample is, without the SDK's
+// start (its options, sampler and checks of the parent span) on every
+// request. Its End does nothing, as that span's.
+func UnrecordedSpan(ctx context.Context) context.Context {
+	parent := trace.SpanContextFromContext(ctx)
+	var tid trace.TraceID
+	var sid trace.SpanID
+	if parent.TraceID().IsValid() {
+		tid, sid = parent.TraceID(), newSpanID()
+	} else {
+		tid, sid = idGenerator{}.NewIDs(ctx)
+	}
+	return trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    tid,
+		SpanID:     sid,
+		TraceFlags: parent.TraceFlags() &^ trace.FlagsSampled,
+		TraceState: parent.TraceState(),
+	}))
+}
+
 func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID { return newSpanID() }
 
 func newSpanID() trace.SpanID {

@@ -107,6 +107,36 @@ func TestOffMakesIdsAndRecordsNothing(t *testing.T) {
 	assert.False(t, span.IsRecording())
 }
 
+// A request served with tracing off gets an unrecorded span: in the
+// caller's trace (sampled or not, its state kept) with an id of its own,
+// in the trace an x-trace-id asked for, or in a new one; never sampled,
+// as TRACING=off's spans (above).
+func TestUnrecordedSpansCarryTheIds(t *testing.T) {
+	state, err := trace.ParseTraceState("vendor=1")
+	require.NoError(t, err)
+	caller := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, TraceState: state, Remote: true})
+	span := trace.SpanFromContext(telemetry.UnrecordedSpan(trace.ContextWithRemoteSpanContext(context.Background(), caller)))
+	sc := span.SpanContext()
+	assert.Equal(t, caller.TraceID(), sc.TraceID())
+	assert.True(t, sc.SpanID().IsValid())
+	assert.NotEqual(t, caller.SpanID(), sc.SpanID())
+	assert.False(t, sc.IsSampled())
+	assert.False(t, sc.IsRemote())
+	assert.Equal(t, "vendor=1", sc.TraceState().String())
+	assert.False(t, span.IsRecording())
+
+	id, ok := telemetry.ParseTraceID("4BF92F3577B34DA6A3CE929D0E0E4736")
+	require.True(t, ok)
+	asked := telemetry.WithTraceID(context.Background(), id)
+	assert.Equal(t, id, trace.SpanContextFromContext(telemetry.UnrecordedSpan(asked)).TraceID())
+	assert.NotEqual(t, id, trace.SpanContextFromContext(telemetry.UnrecordedSpan(asked)).TraceID(), "the asked id names one trace")
+
+	first := trace.SpanContextFromContext(telemetry.UnrecordedSpan(context.Background()))
+	second := trace.SpanContextFromContext(telemetry.UnrecordedSpan(context.Background()))
+	assert.True(t, first.IsValid())
+	assert.NotEqual(t, first.TraceID(), second.TraceID())
+}
+
 // An x-trace-id taken by WithTraceID names the next new trace only: a
 // root started later under the same context gets an id of its own.
 func TestWithTraceIDNamesOneTrace(t *testing.T) {
