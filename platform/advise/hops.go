@@ -91,7 +91,7 @@ func (p *Probed) Hop(ctx context.Context, size EdgeSize) (Hop, error) {
 func (p *Probed) Source() string {
 	to := "itself"
 	if p.Target != "" {
-		to = "the advisor's process"
+		to = "the advisor's process (--probe-peer)"
 	}
 	return fmt.Sprintf("measured: %d round trips per size, %s apart, from %s to %s through the transport on loopback", p.Calls, p.Pause, p.Base, to)
 }

@@ -32,7 +32,7 @@ const AttrUntrustedTraceID = attribute.Key("mitosis.incoming_trace_id")
 // (routeSpan), and an internal contract route names it after its method.
 func Traced(next http.Handler, t *telemetry.Tracing, place topology.Placement) http.Handler {
 	o := newOwners(place)
-	h := &traced{owners: o, next: next, by: map[string]http.Handler{}, idsOnly: !t.On()}
+	h := &traced{owners: o, next: next, by: map[string]http.Handler{}, idsOnly: !t.On(), asCame: t == nil}
 	if h.idsOnly {
 		// Nothing is recorded: the span only carries the ids, without
 		// otelhttp's attributes and response wrappers.
@@ -58,6 +58,9 @@ type traced struct {
 	// idsOnly is tracing off: the request's unrecorded span only carries
 	// the ids on (telemetry.UnrecordedSpan).
 	idsOnly bool
+	// asCame is no tracing at all (a nil Tracing): the caller's context
+	// goes on as it came, as the no-op tracer passed it.
+	asCame bool
 }
 
 type untrustedKey struct{}
@@ -79,7 +82,10 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Hop: telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))},
 	})
 	if h.idsOnly {
-		h.next.ServeHTTP(w, r.WithContext(telemetry.UnrecordedSpan(ctx)))
+		if !h.asCame {
+			ctx = telemetry.UnrecordedSpan(ctx)
+		}
+		h.next.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
 	h.by[service].ServeHTTP(w, r.WithContext(ctx))
