@@ -73,6 +73,7 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 	report := adviseJSON(t, deployment, "--from", mono.admin, "--probe-calls", "100")
 	alone, ok := prediction(report, "payments alone", "/api/v1/orders")
 	require.True(t, ok, "no prediction for POST /api/v1/orders with payments alone: %+v", report)
+	require.Contains(t, report.HopSource, "to itself", "by default the process calls itself")
 	charge := advise.Edge{Caller: "orders", Callee: "payments", Method: "Charge"}
 	require.InDelta(t, 4, alone.FanOut, 1e-9, "an order calls users.Get, inventory.Reserve, payments.Charge and inventory.Commit")
 	require.InDelta(t, 1, alone.CrossingCalls, 1e-9)
@@ -126,9 +127,11 @@ func TestAdvisorPredictsWhatSplittingPaymentsAdds(t *testing.T) {
 
 	// Read from the split's two processes: the placement in use is theirs,
 	// and one process would save the hop.
+	// The hop from a second process here (--probe-peer), not the default.
 	out, errOut, err := runApp(t, deployment, "advise", "--from", rest.admin, "--from", pay.admin, "--separate", "orders,payments",
-		"--probe-calls", "20", "--probe-pause", "1ms")
+		"--probe-calls", "20", "--probe-pause", "1ms", "--probe-peer")
 	require.NoError(t, err, "stderr:\n%s", errOut)
+	require.Contains(t, out, "to the advisor's process (--probe-peer)")
 	require.Contains(t, out, "in use: {gateway, inventory, orders, users} {payments}")
 	require.Contains(t, out, "least added latency separating orders, payments: {gateway, inventory, orders, users} {payments}")
 	require.Regexp(t, `in use: .*\n(.*\n)+?  expensive: orders → payments\.Charge`, out, "the hop in use is named")

@@ -80,9 +80,9 @@ func adviseCommand(env Env) *cobra.Command {
 					pause = advise.ProbePause(sys)
 				}
 				probed := &advise.Probed{Client: client, Base: from[0], Calls: calls, Pause: pause}
-				// By default the process calls itself: into a second, idle
-				// process a probe's round trip paid 30–45% more than a
-				// split's calls on a quiet host (BENCHMARKS.md, "Split
+				// By default the process calls itself: on a quiet host a
+				// round trip into a second, idle process paid a median 37%
+				// more than a split's calls (BENCHMARKS.md, "Split
 				// advisor"). The peer is on this host's loopback: a process
 				// elsewhere probes itself whatever is asked.
 				if peer && advise.OnLoopback(from[0]) {
@@ -112,7 +112,7 @@ func adviseCommand(env Env) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
 	cmd.Flags().IntVar(&calls, "probe-calls", 200, "round trips the hop probe times per size")
 	cmd.Flags().DurationVar(&pause, "probe-pause", 0, "time between two round trips of the probe, so that each finds both ends as idle as real calls do (default: the recorded interval between two calls of the busiest edge, 1ms to 10ms)")
-	cmd.Flags().BoolVar(&peer, "probe-peer", false, "probe from the process to a server in this command's process (a hop between two processes) instead of the process calling itself, which matches what a split's calls pay more closely (BENCHMARKS.md, \"Split advisor\")")
+	cmd.Flags().BoolVar(&peer, "probe-peer", false, "probe from the process to a server in this command's process (a hop between two processes); by default the process calls itself, which comes closer to what a split's calls pay (BENCHMARKS.md, \"Split advisor\")")
 	cmd.Flags().DurationVar(&hop, "hop", 0, "the latency of one call over HTTP, instead of measuring it")
 	cmd.Flags().DurationVar(&hopCPU, "hop-cpu", 0, "with --hop: the CPU one call over HTTP costs, both ends")
 	cmd.Flags().BoolVar(&system, "system", false, "ask the process at --from for the whole system it sees (itself and its ADMIN_PEERS, as the console does); the hop is measured there; outside development ADMIN_TOKEN holds an admin's access token")

@@ -32,8 +32,9 @@ const AttrUntrustedTraceID = attribute.Key("mitosis.incoming_trace_id")
 // (routeSpan), and an internal contract route names it after its method.
 func Traced(next http.Handler, t *telemetry.Tracing, place topology.Placement) http.Handler {
 	o := newOwners(place)
-	h := &traced{owners: o, next: next, by: map[string]http.Handler{}, idsOnly: !t.On(), asCame: t == nil}
-	if h.idsOnly {
+	h := &traced{owners: o, next: next, by: map[string]http.Handler{}}
+	if !t.On() {
+		h.unrecorded = t.UnrecordedSpan
 		// Nothing is recorded: the span only carries the ids, without
 		// otelhttp's attributes and response wrappers.
 		return h
@@ -55,12 +56,9 @@ type traced struct {
 	owners *owners
 	next   http.Handler
 	by     map[string]http.Handler // otelhttp, by service, when tracing is on
-	// idsOnly is tracing off: the request's unrecorded span only carries
-	// the ids on (telemetry.UnrecordedSpan).
-	idsOnly bool
-	// asCame is no tracing at all (a nil Tracing): the caller's context
-	// goes on as it came, as the no-op tracer passed it.
-	asCame bool
+	// unrecorded is set when tracing is off: the request's span only
+	// carries the ids on (Tracing.UnrecordedSpan).
+	unrecorded func(context.Context) context.Context
 }
 
 type untrustedKey struct{}
@@ -81,11 +79,8 @@ func (h *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = telemetry.WithScope(ctx, &telemetry.RequestScope{
 		Hop: telemetry.Hop{Service: service, Depth: telemetry.IncomingDepth(r.Header.Get(telemetry.DepthHeader))},
 	})
-	if h.idsOnly {
-		if !h.asCame {
-			ctx = telemetry.UnrecordedSpan(ctx)
-		}
-		h.next.ServeHTTP(w, r.WithContext(ctx))
+	if h.unrecorded != nil {
+		h.next.ServeHTTP(w, r.WithContext(h.unrecorded(ctx)))
 		return
 	}
 	h.by[service].ServeHTTP(w, r.WithContext(ctx))

@@ -63,6 +63,16 @@ func UnrecordedSpan(ctx context.Context) context.Context {
 	}))
 }
 
+// UnrecordedSpan is the package's UnrecordedSpan for a process whose
+// tracing is off; with no Tracing at all (nil, as in tests) ctx goes on
+// as it came, as the no-op tracer of a nil Tracing passes it.
+func (t *Tracing) UnrecordedSpan(ctx context.Context) context.Context {
+	if t == nil {
+		return ctx
+	}
+	return UnrecordedSpan(ctx)
+}
+
 func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID { return newSpanID() }
 
 func newSpanID() trace.SpanID {

@@ -105,6 +105,12 @@ func TestOffMakesIdsAndRecordsNothing(t *testing.T) {
 	assert.False(t, none.On())
 	_, span = none.Tracer("users").Start(context.Background(), "x")
 	assert.False(t, span.IsRecording())
+
+	// Off, a served request's span has an id of its own; with no Tracing
+	// at all the caller's goes on as it came.
+	caller := trace.ContextWithRemoteSpanContext(context.Background(), sampled)
+	assert.NotEqual(t, sampled.SpanID(), trace.SpanContextFromContext(tr.UnrecordedSpan(caller)).SpanID())
+	assert.Equal(t, sampled, trace.SpanContextFromContext(none.UnrecordedSpan(caller)))
 }
 
 // A request served with tracing off gets an unrecorded span: in the
