@@ -111,10 +111,10 @@ func TestACancellationWaitingForItsRefundIsAccepted(t *testing.T) {
 				require.NoError(t, err)
 				// On a loaded machine the placement can outlast its inline
 				// second and answer pending; the worker confirms it then.
+				placed := o.ID
 				require.Eventually(t, func() bool {
-					o, err = local.GetOrder(ctx, orders.GetOrderRequest{CustomerID: u.ID, OrderID: o.ID})
-					require.NoError(t, err)
-					return o.Status == orders.StatusConfirmed
+					o, err = local.GetOrder(ctx, orders.GetOrderRequest{CustomerID: u.ID, OrderID: placed})
+					return err == nil && o.Status == orders.StatusConfirmed
 				}, 20*time.Second, 20*time.Millisecond)
 				before, err := paySvc.GetWallet(ctx, payments.WalletRequest{UserID: u.ID})
 				require.NoError(t, err)
