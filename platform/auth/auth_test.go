@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,6 +191,79 @@ func TestRequiredMiddleware(t *testing.T) {
 			} else {
 				assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
 				assert.Contains(t, rec.Body.String(), `"code":"unauthorized"`)
+			}
+		})
+	}
+}
+
+// countedKeys is staticKeys counting its lookups: one per signature the
+// verifier checks.
+type countedKeys struct {
+	staticKeys
+	lookups atomic.Int32
+}
+
+func (k *countedKeys) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+	k.lookups.Add(1)
+	return k.staticKeys.PublicKey(ctx, kid)
+}
+
+// A request's bearer token read twice in one process (the gateway's rate
+// limit, then the route's Required) has its signature checked once; a
+// token that failed, or another verifier, is checked again.
+func TestATokenIsVerifiedOncePerRequest(t *testing.T) {
+	key := newKey(t)
+	issuer := auth.NewIssuer("mitosis", "mitosis-api", time.Minute, time.Now)
+	keys := &countedKeys{staticKeys: staticKeys{key.ID: public(key)}}
+	verifier := auth.NewVerifier(keys, "mitosis", "mitosis-api", time.Now)
+	other := auth.NewVerifier(keys, "mitosis", "mitosis-api", time.Now)
+	e := httpserver.New(config.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var firstSubject string
+	// As the rate limit does: a verifier's view of the token, ahead of the route.
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			firstSubject = ""
+			if token, err := auth.Bearer(c); err == nil {
+				if claims, err := verifier.VerifyRequest(c, token); err == nil {
+					firstSubject = claims.Subject
+				}
+			}
+			return next(c)
+		}
+	})
+	e.GET("/me", func(c echo.Context) error { return c.String(http.StatusOK, auth.Subject(c.Request().Context())) }, verifier.Required)
+	e.GET("/other", func(c echo.Context) error { return c.String(http.StatusOK, auth.Subject(c.Request().Context())) }, other.Required)
+	issued, err := issuer.Issue(key, "user-9", auth.RoleCustomer)
+	require.NoError(t, err)
+	forged := issued.Token[:len(issued.Token)-4] + "AAAA"
+
+	get := func(path, token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		lookups           int32
+	}{
+		{"valid: once", "/me", issued.Token, http.StatusOK, 1},
+		{"valid again: once more, per request", "/me", issued.Token, http.StatusOK, 1},
+		{"forged: refused by both, never remembered", "/me", forged, http.StatusUnauthorized, 2},
+		{"another verifier checks for itself", "/other", issued.Token, http.StatusOK, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := keys.lookups.Load()
+			rec := get(tc.path, tc.token)
+			require.Equal(t, tc.status, rec.Code)
+			assert.Equal(t, tc.lookups, keys.lookups.Load()-before, "signatures checked")
+			if tc.status == http.StatusOK {
+				assert.Equal(t, "user-9", rec.Body.String())
+				assert.Equal(t, "user-9", firstSubject)
+			} else {
+				assert.Empty(t, firstSubject)
 			}
 		})
 	}

@@ -96,6 +96,34 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	return Claims{Subject: claims.Subject, Role: claims.Role}, nil
 }
 
+// bearerSeen is a bearer token v has verified for the request whose context
+// holds it, with its claims.
+type bearerSeen struct {
+	by     *Verifier
+	raw    string
+	claims Claims
+}
+
+type bearerSeenKey struct{}
+
+// VerifyRequest is Verify for the bearer token of c's request, verified
+// once per request and verifier: in one process the gateway's rate limit
+// and the route's Required both read the token, and the Ed25519 check of
+// its signature is most of what verifying costs. A token that fails is
+// not remembered.
+func (v *Verifier) VerifyRequest(c echo.Context, raw string) (Claims, error) {
+	ctx := c.Request().Context()
+	if seen, ok := ctx.Value(bearerSeenKey{}).(bearerSeen); ok && seen.by == v && seen.raw == raw {
+		return seen.claims, nil
+	}
+	claims, err := v.Verify(ctx, raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	c.SetRequest(c.Request().WithContext(context.WithValue(ctx, bearerSeenKey{}, bearerSeen{by: v, raw: raw, claims: claims})))
+	return claims, nil
+}
+
 // Required rejects requests without a valid bearer token and puts the
 // claims into the request context.
 func (v *Verifier) Required(next echo.HandlerFunc) echo.HandlerFunc {
@@ -104,7 +132,7 @@ func (v *Verifier) Required(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		claims, err := v.Verify(c.Request().Context(), token)
+		claims, err := v.VerifyRequest(c, token)
 		if err != nil {
 			return err
 		}

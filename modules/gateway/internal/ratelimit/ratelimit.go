@@ -105,7 +105,7 @@ func (l *Limiter) key(c echo.Context) string {
 		return "ip:" + c.RealIP()
 	}
 	if scheme, token, ok := strings.Cut(c.Request().Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if claims, err := l.tokens.Verify(c.Request().Context(), strings.TrimSpace(token)); err == nil {
+		if claims, err := l.tokens.VerifyRequest(c, strings.TrimSpace(token)); err == nil {
 			return "user:" + claims.Subject
 		}
 	}
