@@ -32,13 +32,39 @@ await run(async (browser) => {
   assert.equal(await modules.getByRole("row").count(), 1, "nothing shown to a customer");
   await g.shot("customer-refused");
 
+  // Calls sent without a token just before the login, answered (401)
+  // only after it: their refusal must not end the new session. The
+  // processes' refresh sends three; they are held until the login's
+  // answer is in.
+  let held = [];
+  let loggedIn = false;
+  await page.route("**/admin/v1/system/**", async (route) => {
+    if (!loggedIn && !route.request().headers()["authorization"]) {
+      await new Promise((release) => held.push(release));
+    }
+    await route.fallback();
+  });
+  await page.getByRole("button", { name: "Refresh processes" }).click();
+  await assertEventually(async () => held.length >= 3, "the processes' calls held", async () => held.length);
+  await form.getByLabel("Email").focus();
+
   // The admin, from the keyboard: the email field has the focus after a
   // refusal; Tab to the password, Enter submits.
+  const loginAnswer = page.waitForResponse((r) => r.url().endsWith("/admin/v1/console/login") && r.status() === 200);
   await page.keyboard.type(env("ADMIN_EMAIL"));
   await page.keyboard.press("Tab");
   await page.keyboard.type(password);
   await page.keyboard.press("Enter");
+  await (await loginAnswer).finished();
   await page.getByText(`Signed in as ${env("ADMIN_EMAIL")} (admin)`).waitFor();
+  loggedIn = true;
+  const refusedLate = page.waitForResponse((r) => r.url().includes("/admin/v1/system/") && r.status() === 401);
+  for (const release of held) release();
+  held = [];
+  await refusedLate;
+  await page.unroute("**/admin/v1/system/**");
+  await page.waitForTimeout(300);
+  assert.ok(await page.getByText(`Signed in as ${env("ADMIN_EMAIL")} (admin)`).isVisible(), "still signed in after the late refusals");
   assert.ok(await form.isHidden(), "the form goes once logged in");
   for (const m of ["users", "orders", "payments"]) {
     await modules.getByRole("row", { name: new RegExp(`^${m}\\b`) }).waitFor();

@@ -10,7 +10,7 @@ import { setProcesses, listTraces, showTrace } from "./traces";
 import { refreshEvents } from "./events";
 import { refreshSagas } from "./sagas";
 import "./advisor";
-import { setupSession, refused } from "./session";
+import { setupSession, refused, signedIn } from "./session";
 
 const status = byId("status");
 const pollMs = 2000;
@@ -36,7 +36,7 @@ async function refresh(): Promise<void> {
     byId("updated").textContent = new Date().toLocaleTimeString();
   } catch (err) {
     if (refused(err)) {
-      announce(status, "The console needs an admin's login.", "error");
+      if (!signedIn()) announce(status, "The console needs an admin's login.", "error");
       return;
     }
     announce(status, `The console could not load: ${messageOf(err)}`, "error");

@@ -49,8 +49,19 @@ function clear(): void {
 // when it is about to expire), or with none without a session (in
 // development on loopback, the console needs none).
 export async function adminCall<T>(method: string, path: string, opts: RequestOptions = {}): Promise<Answer<T>> {
-  return call<T>(method, path, { ...opts, token: await accessToken() });
+  const token = await accessToken();
+  try {
+    return await call<T>(method, path, { ...opts, token });
+  } catch (err) {
+    if (err instanceof ApiError) sentWith.set(err, token ?? "");
+    throw err;
+  }
 }
+
+// sentWith is the access token each refused call was sent with ("" for
+// none): a call sent before a login, or before a renewal, may be refused
+// after it, and that refusal is not the current session's.
+const sentWith = new WeakMap<ApiError, string>();
 
 async function accessToken(): Promise<string | undefined> {
   let s = load();
@@ -74,13 +85,18 @@ async function renew(s: Session): Promise<void> {
 }
 
 // refused handles a guarded route's 401 or 403: the login form, with why.
-// It returns whether err was such a refusal.
+// It returns whether err was such a refusal. A refusal of a call sent
+// with another token than the session's now (none, before the login;
+// the one a renewal replaced) is handled as nothing: the session stays.
 export function refused(err: unknown): boolean {
   if (!(err instanceof ApiError)) return false;
+  const s = load();
+  if ((err.code === "console_unauthorized" || err.code === "console_forbidden") && s && sentWith.has(err) && sentWith.get(err) !== s.access) {
+    return true;
+  }
   if (err.code === "console_unauthorized") {
-    const had = load() !== null;
     clear();
-    needLogin(had ? "Your session ended: log in again." : "");
+    needLogin(s ? "Your session ended: log in again." : "");
     return true;
   }
   if (err.code === "console_forbidden") {
@@ -97,6 +113,11 @@ function needLogin(message: string): void {
   section.hidden = false;
   if (message) byId("console-login-error").textContent = message;
   if (first) byId<HTMLInputElement>("console-email").focus();
+}
+
+// signedIn reports whether an admin's session is in place.
+export function signedIn(): boolean {
+  return load() !== null;
 }
 
 function render(): void {
