@@ -21,11 +21,11 @@ func Open(t Target, maxConns int) (*bun.DB, error) {
 	// bun inlines (and escapes) every value into the SQL text, so each
 	// statement is new text: pgx's default would prepare, run once and later
 	// evict every one of them, tripling the round trips. Plain queries are
-	// one round trip.
+	// one round trip. A Statement, whose text does not change, is prepared.
 	cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	cc.RuntimeParams["search_path"] = t.Schema
 	cc.RuntimeParams["application_name"] = "mitosis-" + t.Module
-	sqldb := stdlib.OpenDB(*cc)
+	sqldb := sql.OpenDB(statementConnector{stdlib.GetConnector(*cc)})
 	configurePool(sqldb, maxConns)
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }

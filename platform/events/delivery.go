@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"mitosis/platform/db"
 )
 
 type due struct {
@@ -97,6 +98,9 @@ func groups(batch []due) [][]due {
 	return out
 }
 
+const markDelivered = db.Statement(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1,
+	delivered_at = now(), last_error = NULL WHERE subscriber = $1 AND event_seq = ANY($2::bigint[])`)
+
 // attempt delivers one subscriber's group and records each outcome: the
 // delivered in one statement, each failure as a retry or a dead letter.
 func (r *Relay) attempt(ctx context.Context, tx bun.Tx, group []due) error {
@@ -124,9 +128,7 @@ func (r *Relay) attempt(ctx context.Context, tx bun.Tx, group []due) error {
 		return nil
 	}
 	r.throttle.Resolved(ctx, "delivery:"+sub, "event deliveries recovered", "subscriber", sub)
-	_, err := tx.NewRaw(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1,
-		delivered_at = now(), last_error = NULL WHERE subscriber = ? AND event_seq = ANY(?::bigint[])`,
-		sub, pgdialect.Array(delivered)).Exec(ctx)
+	_, err := markDelivered.Exec(ctx, tx, sub, delivered)
 	return wrap(err)
 }
 

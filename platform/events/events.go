@@ -89,7 +89,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"mitosis/platform/db"
 )
 
 // Migrations is the SQL of the outbox, delivery and inbox tables, applied to
@@ -141,6 +142,18 @@ func Append(ctx context.Context, db bun.IDB, source, eventType, aggregateID stri
 	return AppendEvent(ctx, db, e)
 }
 
+// The outbox's inserts: an event with its deliveries (fanned out on
+// write), and one the relay fans out.
+const (
+	appendFannedOut = db.Statement(`WITH o AS (
+			INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) RETURNING seq)
+		INSERT INTO event_deliveries (event_seq, subscriber, aggregate_id)
+		SELECT o.seq, s.subscriber, $3 FROM o, unnest($9::text[]) AS s(subscriber)`)
+	appendUnfanned = db.Statement(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
+)
+
 // AppendEvent writes a built event to the outbox, with the trace context
 // of ctx unless the event carries one. In a transaction run by InTx, the
 // module's relay is woken once it commits, and with PostgreSQL as the bus
@@ -158,17 +171,11 @@ func AppendEvent(ctx context.Context, db bun.IDB, e Event) error {
 		if len(subscribers) == 0 {
 			wakeCtx = ctx // nothing to deliver: the relay has nothing to do for it
 		}
-		_, err = db.NewRaw(`WITH o AS (
-				INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state, fanned_out_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()) RETURNING seq)
-			INSERT INTO event_deliveries (event_seq, subscriber, aggregate_id)
-			SELECT o.seq, s.subscriber, ? FROM o, unnest(?::text[]) AS s(subscriber)`,
-			e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt, e.TraceParent, e.TraceState,
-			e.AggregateID, pgdialect.Array(subscribers)).Exec(wakeCtx)
+		_, err = appendFannedOut.Exec(wakeCtx, db, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,
+			e.TraceParent, e.TraceState, subscribers)
 	} else {
-		_, err = db.NewRaw(`INSERT INTO event_outbox (id, type, aggregate_id, source, payload, occurred_at, trace_parent, trace_state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload), e.OccurredAt,
-			e.TraceParent, e.TraceState).Exec(markAppend(ctx, db))
+		_, err = appendUnfanned.Exec(markAppend(ctx, db), db, e.ID, e.Type, e.AggregateID, e.Source, string(e.Payload),
+			e.OccurredAt, e.TraceParent, e.TraceState)
 	}
 	if err != nil {
 		return fmt.Errorf("append %s to outbox: %w", e.Type, err)

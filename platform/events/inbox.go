@@ -8,8 +8,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 	"go.opentelemetry.io/otel/trace"
+
+	"mitosis/platform/db"
 )
 
 // DeliverBatch hands es to module's handlers in one transaction with
@@ -77,11 +78,19 @@ func (b *Bus) DeliverBatch(ctx context.Context, module string, es []Event) (errs
 	return errs
 }
 
+// The inbox's inserts: one event's row, and a batch's.
+const (
+	inboxOne = db.Statement(`INSERT INTO event_inbox (event_id, type, source) VALUES ($1, $2, $3)
+		ON CONFLICT (event_id) DO NOTHING`)
+	inboxBatch = db.Statement(`INSERT INTO event_inbox (event_id, type, source)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+		ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text`)
+)
+
 // applyOne applies e in a transaction of its own with its inbox row.
 func (s subscriber) applyOne(ctx context.Context, module string, e Event) error {
 	return InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewRaw(`INSERT INTO event_inbox (event_id, type, source) VALUES (?, ?, ?)
-			ON CONFLICT (event_id) DO NOTHING`, e.ID, e.Type, e.Source).Exec(ctx)
+		res, err := inboxOne.Exec(ctx, tx, e.ID, e.Type, e.Source)
 		if err != nil {
 			return fmt.Errorf("inbox of %s: %w", module, err)
 		}
@@ -145,10 +154,7 @@ func insertInbox(ctx context.Context, tx bun.Tx, es []Event, keys []string, todo
 		ids[k], types[k], sources[k] = keys[i], es[i].Type, es[i].Source
 	}
 	var inserted []string
-	if err := tx.NewRaw(`INSERT INTO event_inbox (event_id, type, source)
-		SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[])
-		ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text`,
-		pgdialect.Array(ids), pgdialect.Array(types), pgdialect.Array(sources)).Scan(ctx, &inserted); err != nil {
+	if err := inboxBatch.Scan(ctx, tx, &inserted, ids, types, sources); err != nil {
 		return nil, err
 	}
 	fresh := make(map[string]bool, len(inserted))

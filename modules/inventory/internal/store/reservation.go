@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/inventory"
+	"mitosis/platform/db"
 )
 
 // reservationRow is a row of reservations.
@@ -29,12 +30,14 @@ type lineRow struct {
 	Quantity int64  `bun:"quantity"`
 }
 
+const insertReservation = db.Statement(`INSERT INTO reservations (order_id, status) VALUES ($1, $2)
+	ON CONFLICT (order_id) DO NOTHING`)
+
 // InsertReservation stores a reservation for the order in status; false
 // when the order already has one (the primary key decides: a second insert
 // at once waits for the first, then finds it).
 func InsertReservation(ctx context.Context, tx bun.Tx, orderID, status string) (bool, error) {
-	row := reservationRow{OrderID: orderID, Status: status}
-	res, err := tx.NewInsert().Model(&row).On("CONFLICT (order_id) DO NOTHING").Exec(ctx)
+	res, err := insertReservation.Exec(ctx, tx, orderID, status)
 	if err != nil {
 		return false, fmt.Errorf("insert reservation: %w", err)
 	}
@@ -42,13 +45,13 @@ func InsertReservation(ctx context.Context, tx bun.Tx, orderID, status string) (
 	return n == 1, err
 }
 
+const insertLines = db.Statement(`INSERT INTO reservation_lines (order_id, sku, quantity)
+	SELECT $1::text, sku, quantity FROM unnest($2::text[], $3::bigint[]) AS l (sku, quantity)`)
+
 // InsertLines stores what the order's reservation holds.
 func InsertLines(ctx context.Context, tx bun.Tx, orderID string, items []inventory.Item) error {
-	lines := make([]lineRow, 0, len(items))
-	for _, it := range items {
-		lines = append(lines, lineRow{OrderID: orderID, SKU: it.SKU, Quantity: it.Quantity})
-	}
-	if _, err := tx.NewInsert().Model(&lines).Exec(ctx); err != nil {
+	skus, quantities := columns(items)
+	if _, err := insertLines.Exec(ctx, tx, orderID, skus, quantities); err != nil {
 		return fmt.Errorf("insert reservation lines: %w", err)
 	}
 	return nil
@@ -94,33 +97,34 @@ func MarkReservation(ctx context.Context, tx bun.Tx, orderID, status string, fro
 	return prev[0], true, nil
 }
 
+const commitHeld = db.Statement(`WITH marked AS (
+		UPDATE reservations SET status = $1, updated_at = now()
+		FROM (SELECT order_id, status FROM reservations WHERE order_id = $2 FOR UPDATE) old
+		WHERE reservations.order_id = old.order_id AND old.status = $3
+		RETURNING reservations.order_id),
+	moved AS (
+		UPDATE stock SET reserved = stock.reserved - l.quantity, sold = stock.sold + l.quantity
+		FROM (SELECT l.sku, l.quantity FROM marked m JOIN reservation_lines l ON l.order_id = m.order_id
+			JOIN stock s ON s.sku = l.sku ORDER BY l.sku FOR NO KEY UPDATE OF s) l
+		WHERE stock.sku = l.sku
+		RETURNING l.sku, l.quantity)
+	SELECT EXISTS (SELECT 1 FROM marked) AS marked, moved.sku, moved.quantity
+	FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true
+	ORDER BY moved.sku`)
+
 // CommitHeld commits the order's reservation when it is held (reserved):
 // the reservation marked committed and every line's stock moved from
 // reserved to sold, in one statement, which needs no transaction of its
 // own. It returns the lines by SKU, and false, with nothing written, when
 // the reservation is not held (none, committed or released: the caller
 // reads it under lock).
-func CommitHeld(ctx context.Context, db bun.IDB, orderID string) ([]inventory.Item, bool, error) {
+func CommitHeld(ctx context.Context, idb bun.IDB, orderID string) ([]inventory.Item, bool, error) {
 	var rows []struct {
 		Marked   bool   `bun:"marked"`
 		SKU      string `bun:"sku"`
 		Quantity int64  `bun:"quantity"`
 	}
-	err := db.NewRaw(`WITH marked AS (
-			UPDATE reservations SET status = ?, updated_at = now()
-			FROM (SELECT order_id, status FROM reservations WHERE order_id = ? FOR UPDATE) old
-			WHERE reservations.order_id = old.order_id AND old.status = ?
-			RETURNING reservations.order_id),
-		moved AS (
-			UPDATE stock SET reserved = stock.reserved - l.quantity, sold = stock.sold + l.quantity
-			FROM (SELECT l.sku, l.quantity FROM marked m JOIN reservation_lines l ON l.order_id = m.order_id
-				JOIN stock s ON s.sku = l.sku ORDER BY l.sku FOR NO KEY UPDATE OF s) l
-			WHERE stock.sku = l.sku
-			RETURNING l.sku, l.quantity)
-		SELECT EXISTS (SELECT 1 FROM marked) AS marked, moved.sku, moved.quantity
-		FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true
-		ORDER BY moved.sku`,
-		inventory.StatusCommitted, orderID, inventory.StatusReserved).Scan(ctx, &rows)
+	err := commitHeld.Scan(ctx, idb, &rows, inventory.StatusCommitted, orderID, inventory.StatusReserved)
 	if err != nil {
 		return nil, false, fmt.Errorf("commit reservation: %w", err)
 	}

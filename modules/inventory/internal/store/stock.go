@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/modules/inventory"
+	"mitosis/platform/db"
 )
 
 // Each statement here moves the stock of several SKUs at once. The rows
@@ -19,6 +19,13 @@ import (
 // deadlock; the subquery reads each row as it is once locked, after any
 // concurrent change committed.
 
+const takeAll = db.Statement(`UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity
+	FROM (SELECT s.sku, s.available, w.quantity FROM stock s
+		JOIN unnest($1::text[], $2::bigint[]) AS w (sku, quantity) ON w.sku = s.sku
+		ORDER BY s.sku FOR NO KEY UPDATE OF s) w
+	WHERE stock.sku = w.sku AND w.available >= w.quantity
+	RETURNING stock.sku`)
+
 // TakeAll moves each item's quantity of its SKU from available to
 // reserved, in one statement, where at least that much is available; it
 // returns the SKUs it took. An SKU short or not stocked is left alone:
@@ -27,12 +34,7 @@ import (
 func TakeAll(ctx context.Context, tx bun.Tx, items []inventory.Item) (map[string]bool, error) {
 	skus, quantities := columns(items)
 	var taken []string
-	err := tx.NewRaw(`UPDATE stock SET available = stock.available - w.quantity, reserved = stock.reserved + w.quantity
-		FROM (SELECT s.sku, s.available, w.quantity FROM stock s
-			JOIN unnest(?::text[], ?::bigint[]) AS w (sku, quantity) ON w.sku = s.sku
-			ORDER BY s.sku FOR NO KEY UPDATE OF s) w
-		WHERE stock.sku = w.sku AND w.available >= w.quantity
-		RETURNING stock.sku`, pgdialect.Array(skus), pgdialect.Array(quantities)).Scan(ctx, &taken)
+	err := takeAll.Scan(ctx, tx, &taken, skus, quantities)
 	if err != nil {
 		return nil, fmt.Errorf("take stock: %w", err)
 	}

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"mitosis/platform/db"
 )
 
 // StepDone is the step stored for a finished saga: the schema's partial
@@ -49,20 +50,21 @@ type NewSaga struct {
 	TraceParent string
 }
 
+const insertSaga = db.Statement(`WITH s AS (
+		INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent)
+		VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', nullif($5, ''), now() + $6 * interval '1 millisecond',
+			now() + $7 * interval '1 millisecond', $8)
+		RETURNING order_id)
+	INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
+	SELECT s.order_id, r.n, r.step, r.outcome, r.detail
+	FROM s, unnest($9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)`)
+
 // InsertSaga stores a new order's saga with the first entries of its
 // history, in one statement.
 func InsertSaga(ctx context.Context, db bun.IDB, sg NewSaga, history ...StepRecord) error {
 	steps, outcomes, details := stepColumns(history)
-	_, err := db.NewRaw(`WITH s AS (
-			INSERT INTO sagas (order_id, step, attempts, deadline_at, lease_owner, lease_until, next_attempt_at, trace_parent)
-			VALUES (?, ?, ?, now() + ? * interval '1 millisecond', nullif(?, ''), now() + ? * interval '1 millisecond',
-				now() + ? * interval '1 millisecond', ?)
-			RETURNING order_id)
-		INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
-		SELECT s.order_id, r.n, r.step, r.outcome, r.detail
-		FROM s, unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS r (step, outcome, detail, n)`,
-		sg.OrderID, sg.Step, sg.Attempts, sg.Deadline.Milliseconds(), sg.Owner, sg.HoldFor.Milliseconds(), sg.RunIn.Milliseconds(),
-		sg.TraceParent, pgdialect.Array(steps), pgdialect.Array(outcomes), pgdialect.Array(details)).Exec(ctx)
+	_, err := insertSaga.Exec(ctx, db, sg.OrderID, sg.Step, sg.Attempts, sg.Deadline.Milliseconds(), sg.Owner,
+		sg.HoldFor.Milliseconds(), sg.RunIn.Milliseconds(), sg.TraceParent, steps, outcomes, details)
 	if err != nil {
 		return fmt.Errorf("insert saga: %w", err)
 	}
@@ -81,6 +83,20 @@ type SagaMove struct {
 	PaymentID, FailureReason *string
 }
 
+const moveSaga = db.Statement(`WITH moved AS (
+		UPDATE sagas SET step = $1, attempts = $2,
+			next_attempt_at = now() + $3 * interval '1 millisecond',
+			lease_until = now() + $4 * interval '1 millisecond',
+			payment_id = coalesce($5, payment_id), failure_reason = coalesce($6, failure_reason), updated_at = now()
+		WHERE order_id = $7 AND lease_owner = $8 AND step = $9
+		RETURNING order_id),
+	appended AS (
+		INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
+		SELECT m.order_id, last.seq + r.n, r.step, r.outcome, r.detail
+		FROM moved m, (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = $7) AS last,
+			unnest($10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS r (step, outcome, detail, n))
+	SELECT count(*) FROM moved`)
+
 // MoveSaga writes the saga's next state, only while owner holds it at
 // step (ErrLeaseLost otherwise), and appends recs, in their order, to the
 // order's history with it: one statement, which needs no transaction of
@@ -88,22 +104,8 @@ type SagaMove struct {
 func MoveSaga(ctx context.Context, db bun.IDB, orderID, owner, step string, to SagaMove, recs ...StepRecord) error {
 	steps, outcomes, details := stepColumns(recs)
 	var moved int
-	err := db.NewRaw(`WITH moved AS (
-			UPDATE sagas SET step = ?, attempts = ?,
-				next_attempt_at = now() + ? * interval '1 millisecond',
-				lease_until = now() + ? * interval '1 millisecond',
-				payment_id = coalesce(?, payment_id), failure_reason = coalesce(?, failure_reason), updated_at = now()
-			WHERE order_id = ? AND lease_owner = ? AND step = ?
-			RETURNING order_id),
-		appended AS (
-			INSERT INTO saga_steps (order_id, seq, step, outcome, detail)
-			SELECT m.order_id, last.seq + r.n, r.step, r.outcome, r.detail
-			FROM moved m, (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE order_id = ?) AS last,
-				unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS r (step, outcome, detail, n))
-		SELECT count(*) FROM moved`,
-		to.Step, to.Attempts, to.RunIn.Milliseconds(), to.HoldFor.Milliseconds(),
-		to.PaymentID, to.FailureReason, orderID, owner, step,
-		orderID, pgdialect.Array(steps), pgdialect.Array(outcomes), pgdialect.Array(details)).Scan(ctx, &moved)
+	err := moveSaga.Scan(ctx, db, &moved, to.Step, to.Attempts, to.RunIn.Milliseconds(), to.HoldFor.Milliseconds(),
+		to.PaymentID, to.FailureReason, orderID, owner, step, steps, outcomes, details)
 	if err != nil {
 		return fmt.Errorf("move saga: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"mitosis/platform/db"
 	"mitosis/platform/events"
 )
 
@@ -16,6 +17,14 @@ type OrderState struct {
 	CustomerID string `bun:"customer_id"`
 	TotalCents int64  `bun:"total_cents"`
 }
+
+const settleOrder = db.Statement(`WITH cur AS (SELECT id, status, customer_id, total_cents FROM orders WHERE id = $1 FOR UPDATE),
+	moved AS (
+		UPDATE orders SET status = $2, updated_at = $3,
+			payment_id = coalesce($4, orders.payment_id), failure_reason = coalesce($5, orders.failure_reason)
+		FROM cur WHERE orders.id = cur.id AND cur.status <> ALL($6::text[])
+		RETURNING orders.id)
+	SELECT cur.status, cur.customer_id, cur.total_cents, EXISTS (SELECT 1 FROM moved) AS moved FROM cur`)
 
 // SettleOrder moves the order to status as of at, with its payment and
 // failure reason when not nil, unless its status is one of unless; in one
@@ -27,14 +36,7 @@ func SettleOrder(ctx context.Context, db bun.IDB, orderID, status string, at tim
 		OrderState
 		Moved bool `bun:"moved"`
 	}
-	err := db.NewRaw(`WITH cur AS (SELECT id, status, customer_id, total_cents FROM orders WHERE id = ? FOR UPDATE),
-		moved AS (
-			UPDATE orders SET status = ?, updated_at = ?,
-				payment_id = coalesce(?, orders.payment_id), failure_reason = coalesce(?, orders.failure_reason)
-			FROM cur WHERE orders.id = cur.id AND cur.status NOT IN (?)
-			RETURNING orders.id)
-		SELECT cur.status, cur.customer_id, cur.total_cents, EXISTS (SELECT 1 FROM moved) AS moved FROM cur`,
-		orderID, status, at, paymentID, reason, bun.In(unless)).Scan(ctx, &row)
+	err := settleOrder.Scan(ctx, db, &row, orderID, status, at, paymentID, reason, unless)
 	if err != nil {
 		return OrderState{}, false, fmt.Errorf("settle order: %w", err)
 	}

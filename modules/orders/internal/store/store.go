@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/modules/orders"
 	"mitosis/platform/db"
@@ -32,6 +31,13 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx
 // ErrDuplicateKey means a concurrent order with the same idempotency key won.
 var ErrDuplicateKey = errors.New("order with this idempotency key exists")
 
+const insertOrder = db.Statement(`WITH o AS (
+		INSERT INTO orders (id, customer_id, status, total_cents, payment_id, failure_reason, idempotency_key, request_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)
+	INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price_cents)
+	SELECT o.id, i.line, i.sku, i.name, i.quantity, i.unit_price_cents
+	FROM o, unnest($11::int[], $12::text[], $13::text[], $14::int[], $15::bigint[]) AS i (line, sku, name, quantity, unit_price_cents)`)
+
 // InsertOrder stores a new order with its items, in one statement, placed
 // with the idempotency key (none when empty) by the request of hash;
 // ErrDuplicateKey if the customer has an order with that key.
@@ -42,15 +48,9 @@ func InsertOrder(ctx context.Context, idb bun.IDB, o orders.Order, key, hash str
 	for i, it := range row.Items {
 		lines[i], skus[i], names[i], quantities[i], prices[i] = it.Line, it.SKU, it.Name, it.Quantity, it.UnitPriceCents
 	}
-	_, err := idb.NewRaw(`WITH o AS (
-			INSERT INTO orders (id, customer_id, status, total_cents, payment_id, failure_reason, idempotency_key, request_hash, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)
-		INSERT INTO order_items (order_id, line, sku, name, quantity, unit_price_cents)
-		SELECT o.id, i.line, i.sku, i.name, i.quantity, i.unit_price_cents
-		FROM o, unnest(?::int[], ?::text[], ?::text[], ?::int[], ?::bigint[]) AS i (line, sku, name, quantity, unit_price_cents)`,
-		row.ID, row.CustomerID, row.Status, row.TotalCents, row.PaymentID, row.FailureReason, row.IdempotencyKey,
-		row.RequestHash, row.CreatedAt, row.UpdatedAt,
-		pgdialect.Array(lines), pgdialect.Array(skus), pgdialect.Array(names), pgdialect.Array(quantities), pgdialect.Array(prices)).Exec(ctx)
+	_, err := insertOrder.Exec(ctx, idb, row.ID, row.CustomerID, row.Status, row.TotalCents, row.PaymentID,
+		row.FailureReason, row.IdempotencyKey, row.RequestHash, row.CreatedAt, row.UpdatedAt,
+		lines, skus, names, quantities, prices)
 	if db.IsUniqueViolation(err) {
 		return ErrDuplicateKey
 	}

@@ -10,13 +10,16 @@ import (
 	"github.com/uptrace/bun"
 
 	"mitosis/modules/payments"
+	"mitosis/platform/db"
 )
+
+const lockChargeKey = db.Statement("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
 
 // LockChargeKey serialises, until the transaction ends, every charge and
 // void of one key: without it a charge and a void of the same key could
 // both miss each other and both commit.
 func LockChargeKey(ctx context.Context, db bun.IDB, key string) error {
-	if _, err := db.NewRaw("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key).Exec(ctx); err != nil {
+	if _, err := lockChargeKey.Exec(ctx, db, key); err != nil {
 		return fmt.Errorf("lock charge key: %w", err)
 	}
 	return nil

@@ -9,9 +9,9 @@ import (
 	"slices"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"mitosis/modules/users"
+	"mitosis/platform/db"
 )
 
 // Stats returns a customer's order statistics (zero before any order).
@@ -28,13 +28,14 @@ func (s *Store) Stats(ctx context.Context, userID string) (users.OrderStats, err
 	return out, nil
 }
 
+const addOrderStats = db.Statement(`INSERT INTO order_stats (user_id, orders_confirmed, total_spent_cents) VALUES ($1, $2, $3)
+	ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
+		total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`)
+
 // AddOrderStats adds orders and cents (negative to take back) to the
 // user's order statistics, inside the caller's transaction.
 func AddOrderStats(ctx context.Context, tx bun.IDB, userID string, orders int, cents int64) error {
-	_, err := tx.NewRaw(`INSERT INTO order_stats (user_id, orders_confirmed, total_spent_cents) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
-			total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`,
-		userID, orders, cents).Exec(ctx)
+	_, err := addOrderStats.Exec(ctx, tx, userID, orders, cents)
 	if err != nil {
 		return fmt.Errorf("update order stats: %w", err)
 	}
@@ -47,6 +48,11 @@ type StatsChange struct {
 	Orders int
 	Cents  int64
 }
+
+const addOrderStatsBatch = db.Statement(`INSERT INTO order_stats (user_id, orders_confirmed, total_spent_cents)
+	SELECT * FROM unnest($1::uuid[], $2::int[], $3::bigint[])
+	ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
+		total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`)
 
 // AddOrderStatsBatch adds every change, summed per user, in one statement
 // inside the caller's transaction: the effect of AddOrderStats for each in
@@ -66,11 +72,7 @@ func AddOrderStatsBatch(ctx context.Context, tx bun.IDB, changes []StatsChange) 
 	for i, id := range ids {
 		orders[i], cents[i] = sums[id].Orders, sums[id].Cents
 	}
-	_, err := tx.NewRaw(`INSERT INTO order_stats (user_id, orders_confirmed, total_spent_cents)
-		SELECT * FROM unnest(?::uuid[], ?::int[], ?::bigint[])
-		ON CONFLICT (user_id) DO UPDATE SET orders_confirmed = order_stats.orders_confirmed + EXCLUDED.orders_confirmed,
-			total_spent_cents = order_stats.total_spent_cents + EXCLUDED.total_spent_cents, updated_at = now()`,
-		pgdialect.Array(ids), pgdialect.Array(orders), pgdialect.Array(cents)).Exec(ctx)
+	_, err := addOrderStatsBatch.Exec(ctx, tx, ids, orders, cents)
 	if err != nil {
 		return fmt.Errorf("update order stats: %w", err)
 	}
