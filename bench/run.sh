@@ -597,6 +597,21 @@ capture_statements three_processes "$ORDERS" "$(head -1 "$WORK/tokens-three.txt"
 compare_with_script
 stop_apps
 
+# --- 5b. the order reference again --------------------------------------------
+
+# The reference runs on both sides of the app's runs, and the ratios divide
+# by the mean of the two: on a shared machine whose others' load drifts over
+# minutes, one run of it minutes before the app's can be as far from their
+# conditions as the targets are from each other (236 to 536 tps, the same
+# SQL, on 2026-12-03).
+section "5b. The order reference again, after the app's runs (the ratios divide by the mean of both)"
+pgbench_run ref2 order_reference "$ROOT/bench/order_reference.sql" ref \
+	"SELECT count(*) FROM ref.orders WHERE status = 'confirmed'"
+check_orders ref2 order_reference ref
+R[ref_before_tps]=${R[ref_tps]}
+R[ref_tps]=$(awk -v a="${R[ref_before_tps]}" -v b="${R[ref2_tps]}" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+note "the reference ran $(printf '%.0f' "${R[ref_before_tps]}") tps before the app's runs and $(printf '%.0f' "${R[ref2_tps]}") after: the ratios divide by their mean, $(printf '%.0f' "${R[ref_tps]}")"
+
 # --- 6. the replay of the app's SQL (diagnostic) ------------------------------
 
 section "6. Diagnostic: the app's own SQL replayed (pgbench, bench/place_order.sql)"
