@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -58,7 +59,12 @@ func (c statementConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return statementConn{conn.(*stdlib.Conn)}, nil
+	pgxConn, ok := conn.(*stdlib.Conn)
+	if !ok {
+		_ = conn.Close()
+		return nil, fmt.Errorf("database connection: pgx's connector returned a %T", conn)
+	}
+	return statementConn{pgxConn}, nil
 }
 
 // statementConn is pgx's connection, which receives a Statement's

@@ -99,13 +99,9 @@ const byEmail = "email_canonical = ? OR (email_canonical IS NULL AND lower(email
 // ByID finds an account by id.
 func (s *Store) ByID(ctx context.Context, id string) (Account, error) {
 	var row userRow
-	err := userByID.Scan(ctx, s.db, &row, id)
+	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx)
 	return found(row, err)
 }
-
-// userByID is every column of userRow, as a model select reads them.
-const userByID = db.Statement(`SELECT id, email, email_canonical, name, password_hash, role, created_at
-	FROM users WHERE id = $1`)
 
 func found(row userRow, err error) (Account, error) {
 	if errors.Is(err, sql.ErrNoRows) {
